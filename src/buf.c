@@ -1,0 +1,121 @@
+/* buf: growable NUL-terminated byte buffer with an optional size cap. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+
+char buf_empty_[1];
+
+void buf_init(struct buf *b, size_t max)
+{
+	b->data = buf_empty_;
+	b->len = 0;
+	b->alloc = 0;
+	b->max = max;
+}
+
+void buf_release(struct buf *b)
+{
+	if (b->alloc)
+		free(b->data);
+	buf_init(b, b->max);
+}
+
+void buf_reset(struct buf *b)
+{
+	buf_setlen(b, 0);
+}
+
+int buf_grow(struct buf *b, size_t extra)
+{
+	size_t want = b->len + extra + 1;
+	if (want < b->len)
+		return -ENOMEM;
+	if (b->max && b->len + extra > b->max)
+		return -EFBIG;
+	if (want <= b->alloc)
+		return 0;
+	size_t n = b->alloc ? b->alloc : 64;
+	while (n < want)
+		n = n * 3 / 2 + 16;
+	char *p = b->alloc ? realloc(b->data, n) : malloc(n);
+	if (!p)
+		return -ENOMEM;
+	if (!b->alloc)
+		p[0] = '\0';
+	b->data = p;
+	b->alloc = n;
+	return 0;
+}
+
+int buf_add(struct buf *b, const void *data, size_t len)
+{
+	int r = buf_grow(b, len);
+	if (r < 0)
+		return r;
+	if (len)
+		memcpy(b->data + b->len, data, len);
+	b->len += len;
+	b->data[b->len] = '\0';
+	return 0;
+}
+
+int buf_adds(struct buf *b, const char *s)
+{
+	return buf_add(b, s, strlen(s));
+}
+
+int buf_addch(struct buf *b, char c)
+{
+	return buf_add(b, &c, 1);
+}
+
+int buf_vaddf(struct buf *b, const char *fmt, va_list ap)
+{
+	va_list cp;
+	va_copy(cp, ap);
+	int n = vsnprintf(NULL, 0, fmt, cp);
+	va_end(cp);
+	if (n < 0)
+		return -EINVAL;
+	int r = buf_grow(b, (size_t)n);
+	if (r < 0)
+		return r;
+	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+	b->len += (size_t)n;
+	return 0;
+}
+
+int buf_addf(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int r = buf_vaddf(b, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+void buf_setlen(struct buf *b, size_t len)
+{
+	if (!b->alloc)
+		return;
+	b->len = len;
+	b->data[len] = '\0';
+}
+
+char *buf_detach(struct buf *b, size_t *len)
+{
+	char *p;
+	if (len)
+		*len = b->len;
+	if (b->alloc)
+		p = b->data;
+	else
+		p = calloc(1, 1);
+	buf_init(b, b->max);
+	return p;
+}

@@ -1,0 +1,372 @@
+/* imageview: overlay resolution over the index, layer by layer. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "catalog.h"
+#include "imageview.h"
+#include "util.h"
+
+struct imageview {
+	struct store *st;
+	unsigned n;
+	uint32_t *lids;        /* bottom first */
+	char (*diff_ids)[DIGEST_STR_MAX];
+};
+
+void iv_node_init(struct iv_node *n)
+{
+	memset(n, 0, sizeof(*n));
+	buf_init(&n->rec, 0);
+	buf_init(&n->target_rec, 0);
+}
+
+void iv_node_release(struct iv_node *n)
+{
+	buf_release(&n->rec);
+	buf_release(&n->target_rec);
+}
+
+int imageview_open(struct store *st, const char *digest, struct imageview **out,
+		   struct strata_error *err)
+{
+	json_t *img = NULL;
+	int r = catalog_get_image(st->idx, digest, &img, err);
+	if (r == -ENOENT)
+		return error_set(err, r, "image '%s' is not stored", digest);
+	if (r < 0)
+		return r;
+	json_t *layers = json_object_get(img, "layers");
+	struct imageview *v = calloc(1, sizeof(*v));
+	size_t n = json_array_size(layers);
+	if (v) {
+		v->lids = calloc(n ? n : 1, sizeof(*v->lids));
+		v->diff_ids = calloc(n ? n : 1, sizeof(*v->diff_ids));
+	}
+	if (!v || !v->lids || !v->diff_ids) {
+		r = error_set(err, -ENOMEM, "out of memory");
+		goto fail;
+	}
+	v->st = st;
+	v->n = (unsigned)n;
+	for (size_t i = 0; i < n; i++) {
+		const char *d = json_string_value(json_object_get(json_array_get(layers, i), "diff_id"));
+		struct layer_record rec;
+		if (!d || (r = catalog_get_layer(st->idx, d, &rec, err)) < 0) {
+			if (r == -ENOENT || !d)
+				r = error_set(err, -ENOENT, "image '%s': layer %zu is not stored", digest, i + 1);
+			goto fail;
+		}
+		v->lids[i] = rec.lid;
+		snprintf(v->diff_ids[i], DIGEST_STR_MAX, "%s", d);
+	}
+	json_decref(img);
+	*out = v;
+	return 0;
+fail:
+	json_decref(img);
+	imageview_free(v);
+	return r;
+}
+
+void imageview_free(struct imageview *v)
+{
+	if (!v)
+		return;
+	free(v->lids);
+	free(v->diff_ids);
+	free(v);
+}
+
+unsigned imageview_layers(const struct imageview *v)
+{
+	return v->n;
+}
+
+const char *imageview_layer_digest(const struct imageview *v, unsigned i)
+{
+	return i < v->n ? v->diff_ids[i] : NULL;
+}
+
+/* Point lookup of "dir/name" in layer k: 0 with the record in val, -ENOENT. */
+static int get_in_layer(struct imageview *v, unsigned k, const char *dir, size_t dlen,
+			const char *name, size_t nlen, struct buf *key, struct buf *val,
+			struct strata_error *err)
+{
+	int r = entry_dir_prefix(key, v->lids[k], dir, dlen);
+	if (r < 0 || (r = buf_add(key, name, nlen)) < 0)
+		return error_set(err, -ENOMEM, "out of memory");
+	return index_get(v->st->idx, key->data, key->len, val, err);
+}
+
+static int decode_into(struct iv_node *n, unsigned k, struct strata_error *err)
+{
+	if (entry_decode(n->rec.data, n->rec.len, &n->e) < 0)
+		return error_set(err, -EIO, "corrupt entry record in layer %u", k + 1);
+	n->type = n->e.type;
+	n->layer = k;
+	n->ino_seed = (uint64_t)k << 40 | n->e.ordinal;
+	return 0;
+}
+
+/* A hardlink reads as its target (same layer): data fields and identity. */
+static int resolve_hardlink(struct imageview *v, struct iv_node *n, struct buf *key,
+			    struct strata_error *err)
+{
+	struct entry t;
+	const char *slash = memrchr(n->e.link, '/', n->e.link_len);
+	size_t dlen = slash ? (size_t)(slash - n->e.link) : 0;
+	const char *base = slash ? slash + 1 : n->e.link;
+	int r = get_in_layer(v, n->layer, n->e.link, dlen, base, n->e.link_len - (size_t)(base - n->e.link),
+			     key, &n->target_rec, err);
+	if (r == -ENOENT)
+		return error_set(err, -EIO, "hardlink target '%.*s' is missing", (int)n->e.link_len, n->e.link);
+	if (r < 0)
+		return r;
+	if (entry_decode(n->target_rec.data, n->target_rec.len, &t) < 0)
+		return error_set(err, -EIO, "corrupt entry record in layer %u", n->layer + 1);
+	/* Keep the hardlink's own name-level fields; take the file's identity and data. */
+	n->e = t;
+	n->type = t.type;
+	n->ino_seed = (uint64_t)n->layer << 40 | t.ordinal;
+	return 0;
+}
+
+int imageview_root(struct imageview *v, struct iv_node *out, struct strata_error *err)
+{
+	struct buf key = BUF_INIT;
+	int r = 0, found = 0;
+	iv_node_init(out);
+	out->type = ENTRY_DIR;
+	out->e.type = ENTRY_DIR;
+	out->e.mode = 0755;
+	out->e.nlink = 1;
+	out->floor = 0;
+	out->ino_seed = 0;
+	/* The topmost listed root entry gives the root's attributes. */
+	for (unsigned k = v->n; k-- > 0 && !found;) {
+		r = get_in_layer(v, k, "", 0, "", 0, &key, &out->rec, err);
+		if (r == -ENOENT) {
+			r = 0;
+			continue;
+		}
+		if (r < 0)
+			break;
+		struct entry e;
+		if (entry_decode(out->rec.data, out->rec.len, &e) == 0 && e.type == ENTRY_DIR &&
+		    !(e.flags & ENTRY_F_IMPLICIT)) {
+			out->e = e;
+			out->layer = k;
+			found = 1;
+		}
+	}
+	/* An opaque marker at the root hides every layer below it. */
+	for (unsigned k = v->n; r == 0 && k-- > 0;) {
+		struct buf tmp = BUF_INIT;
+		int q = get_in_layer(v, k, "", 0, ".wh..wh..opq", 12, &key, &tmp, err);
+		buf_release(&tmp);
+		if (q == 0) {
+			out->floor = k;
+			break;
+		}
+	}
+	out->ino_seed = 0;
+	buf_release(&key);
+	return r;
+}
+
+int imageview_lookup(struct imageview *v, const struct iv_node *dir, const char *dir_path,
+		     const char *name, struct iv_node *out, struct strata_error *err)
+{
+	struct buf key = BUF_INIT, wh = BUF_INIT, tmp = BUF_INIT;
+	size_t dlen = strlen(dir_path), nlen = strlen(name);
+	int r = -ENOENT, found_dir = 0;
+	unsigned attr_layer = 0;
+
+	iv_node_init(out);
+	if (!strncmp(name, ".wh.", 4) || nlen == 0 || strchr(name, '/')) {
+		r = -ENOENT;
+		goto out;
+	}
+	if (buf_adds(&wh, ".wh.") < 0 || buf_adds(&wh, name) < 0) {
+		r = error_set(err, -ENOMEM, "out of memory");
+		goto out;
+	}
+	/* The path of the child, for its own opaque marker. */
+	struct buf child = BUF_INIT;
+	if (dlen)
+		buf_add(&child, dir_path, dlen), buf_addch(&child, '/');
+	buf_add(&child, name, nlen);
+
+	for (unsigned k = v->n; k-- > dir->floor;) {
+		int q = get_in_layer(v, k, dir_path, dlen, name, nlen, &key, &tmp, err);
+		if (q < 0 && q != -ENOENT) {
+			r = q;
+			break;
+		}
+		if (q == 0) {
+			struct entry e;
+			if (entry_decode(tmp.data, tmp.len, &e) < 0) {
+				r = error_set(err, -EIO, "corrupt entry record in layer %u", k + 1);
+				break;
+			}
+			if (e.type != ENTRY_DIR) {
+				if (found_dir) {
+					out->floor = k + 1;
+					break;
+				}
+				/* A non-directory: the topmost one is the answer. */
+				buf_release(&out->rec);
+				out->rec = tmp;
+				buf_init(&tmp, 0);
+				r = decode_into(out, k, err);
+				if (r == 0 && e.type == ENTRY_HARDLINK)
+					r = resolve_hardlink(v, out, &key, err);
+				goto done;
+			}
+			/* A directory: attributes from the topmost listed one. */
+			if (!found_dir || (out->e.flags & ENTRY_F_IMPLICIT && !(e.flags & ENTRY_F_IMPLICIT))) {
+				buf_release(&out->rec);
+				out->rec = tmp;
+				buf_init(&tmp, 0);
+				if ((r = decode_into(out, k, err)) < 0)
+					break;
+				if (!found_dir)
+					attr_layer = k;
+			}
+			found_dir = 1;
+			out->floor = k;
+			r = 0;
+			/* Opaque: nothing of this directory below layer k shows. */
+			int o = get_in_layer(v, k, child.data, child.len, ".wh..wh..opq", 12, &key, &tmp, err);
+			if (o == 0)
+				break;
+			continue;
+		}
+		/* A whiteout in layer k hides the name below it. */
+		q = get_in_layer(v, k, dir_path, dlen, wh.data, wh.len, &key, &tmp, err);
+		if (q == 0)
+			break;
+	}
+	if (found_dir) {
+		/* The identity stays with the topmost layer that has the directory. */
+		out->ino_seed = (uint64_t)attr_layer << 40 | out->e.ordinal;
+		out->type = ENTRY_DIR;
+		r = 0;
+	}
+done:
+	buf_release(&child);
+out:
+	if (r < 0)
+		iv_node_release(out);
+	buf_release(&key);
+	buf_release(&wh);
+	buf_release(&tmp);
+	return r;
+}
+
+/* Names already decided in a readdir: shown or hidden. */
+struct nameset {
+	char **names;
+	size_t n, cap;
+};
+
+static int nameset_has(const struct nameset *s, const char *name)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (!strcmp(s->names[i], name))
+			return 1;
+	return 0;
+}
+
+static int nameset_add(struct nameset *s, const char *name, size_t len)
+{
+	if (s->n == s->cap) {
+		size_t nc = s->cap ? s->cap * 2 : 64;
+		char **nn = realloc(s->names, nc * sizeof(*nn));
+		if (!nn)
+			return -ENOMEM;
+		s->names = nn;
+		s->cap = nc;
+	}
+	s->names[s->n] = strndup(name, len);
+	return s->names[s->n++] ? 0 : -ENOMEM;
+}
+
+static void nameset_release(struct nameset *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		free(s->names[i]);
+	free(s->names);
+}
+
+int imageview_readdir(struct imageview *v, const struct iv_node *dir, const char *dir_path,
+		      iv_readdir_fn fn, void *ctx, struct strata_error *err)
+{
+	struct nameset seen = { 0 };
+	struct buf prefix = BUF_INIT, name = BUF_INIT;
+	size_t dlen = strlen(dir_path);
+	int r = 0;
+
+	/* Top layer first: the first layer that mentions a name decides it. */
+	for (unsigned k = v->n; r == 0 && k-- > dir->floor;) {
+		if (entry_dir_prefix(&prefix, v->lids[k], dir_path, dlen) < 0) {
+			r = error_set(err, -ENOMEM, "out of memory");
+			break;
+		}
+		struct index_iter *it = index_iter_new(v->st->idx, prefix.data, prefix.len);
+		const void *kp, *vp;
+		size_t kl, vl;
+		if (!it) {
+			r = error_set(err, -ENOMEM, "out of memory");
+			break;
+		}
+		size_t first = seen.n;
+		while (r == 0 && index_iter_next(it, &kp, &kl, &vp, &vl)) {
+			const char *nm = (const char *)kp + prefix.len;
+			size_t nl = kl - prefix.len;
+			if (nl == 0)
+				continue;
+			buf_reset(&name);
+			buf_add(&name, nm, nl);
+			const char *hidden = name.data;
+			if (nl > 4 && !strncmp(nm, ".wh.", 4)) {
+				if (!strcmp(name.data, ".wh..wh..opq"))
+					continue;
+				hidden = name.data + 4;
+			}
+			/* Only names decided by higher layers count as seen. */
+			int decided = 0;
+			for (size_t i = 0; i < first && !decided; i++)
+				decided = !strcmp(seen.names[i], hidden);
+			if (decided)
+				continue;
+			if (nameset_add(&seen, hidden, strlen(hidden)) < 0) {
+				r = error_set(err, -ENOMEM, "out of memory");
+				break;
+			}
+			if (hidden != name.data)
+				continue;
+			struct iv_node child;
+			int q = imageview_lookup(v, dir, dir_path, name.data, &child, err);
+			if (q == -ENOENT)
+				continue;
+			if (q < 0) {
+				r = q;
+				break;
+			}
+			r = fn(ctx, name.data, &child);
+			iv_node_release(&child);
+		}
+		index_iter_free(it);
+		(void)nameset_has;
+	}
+	nameset_release(&seen);
+	buf_release(&prefix);
+	buf_release(&name);
+	return r;
+}

@@ -1,0 +1,289 @@
+/* index: RocksDB behind a small typed interface. */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <rocksdb/c.h>
+
+#include "index.h"
+#include "util.h"
+
+struct index {
+	rocksdb_t *db;
+	rocksdb_options_t *opts;
+	rocksdb_block_based_table_options_t *table;
+	rocksdb_cache_t *cache;
+	rocksdb_readoptions_t *ropts;
+	rocksdb_writeoptions_t *wopts, *wopts_sync;
+	char *path;
+};
+
+struct index_batch {
+	rocksdb_writebatch_t *wb;
+};
+
+struct index_iter {
+	rocksdb_iterator_t *it;
+	rocksdb_readoptions_t *ropts;
+	char *prefix;
+	size_t plen;
+	int started;
+};
+
+static int rocks_error(struct strata_error *err, char *msg, const char *what)
+{
+	/* RocksDB reports a held LOCK as an IO error whose text names the lock. */
+	int code = strstr(msg, "lock") || strstr(msg, "Lock") ? -EBUSY : -EIO;
+	error_set(err, code, "%s: %s", what, msg);
+	rocksdb_free(msg);
+	return code;
+}
+
+int index_open(const char *path, int readonly, struct index **out, struct strata_error *err)
+{
+	struct index *idx = calloc(1, sizeof(*idx));
+	if (!idx)
+		return error_set(err, -ENOMEM, "out of memory");
+	idx->path = strdup(path);
+	idx->opts = rocksdb_options_create();
+	rocksdb_options_set_create_if_missing(idx->opts, 1);
+	rocksdb_options_increase_parallelism(idx->opts, 2);
+	rocksdb_options_set_compression(idx->opts, rocksdb_lz4_compression);
+	rocksdb_options_set_max_open_files(idx->opts, 256);
+	/* Small memtables keep the daemon's memory flat; the metadata is small. */
+	rocksdb_options_set_write_buffer_size(idx->opts, 16 << 20);
+	rocksdb_options_set_keep_log_file_num(idx->opts, 3);
+	rocksdb_options_set_max_log_file_size(idx->opts, 4 << 20);
+	idx->table = rocksdb_block_based_options_create();
+	idx->cache = rocksdb_cache_create_lru(32 << 20);
+	rocksdb_block_based_options_set_block_cache(idx->table, idx->cache);
+	/* Lookups of absent names (whiteout probes) are frequent: bloom filters. */
+	rocksdb_block_based_options_set_filter_policy(idx->table, rocksdb_filterpolicy_create_bloom(10));
+	rocksdb_options_set_block_based_table_factory(idx->opts, idx->table);
+	idx->ropts = rocksdb_readoptions_create();
+	idx->wopts = rocksdb_writeoptions_create();
+	idx->wopts_sync = rocksdb_writeoptions_create();
+	rocksdb_writeoptions_set_sync(idx->wopts_sync, 1);
+
+	char *msg = NULL;
+	if (readonly)
+		idx->db = rocksdb_open_for_read_only(idx->opts, path, 0, &msg);
+	else
+		idx->db = rocksdb_open(idx->opts, path, &msg);
+	if (msg) {
+		int r = rocks_error(err, msg, "cannot open index");
+		index_close(idx);
+		return r;
+	}
+	*out = idx;
+	return 0;
+}
+
+void index_close(struct index *idx)
+{
+	if (!idx)
+		return;
+	if (idx->db)
+		rocksdb_close(idx->db);
+	rocksdb_writeoptions_destroy(idx->wopts);
+	rocksdb_writeoptions_destroy(idx->wopts_sync);
+	rocksdb_readoptions_destroy(idx->ropts);
+	rocksdb_options_destroy(idx->opts);
+	rocksdb_block_based_options_destroy(idx->table);
+	rocksdb_cache_destroy(idx->cache);
+	free(idx->path);
+	free(idx);
+}
+
+int index_get(struct index *idx, const void *key, size_t klen, struct buf *val,
+	      struct strata_error *err)
+{
+	char *msg = NULL;
+	size_t vlen = 0;
+	char *v = rocksdb_get(idx->db, idx->ropts, key, klen, &vlen, &msg);
+	if (msg)
+		return rocks_error(err, msg, "index read failed");
+	if (!v)
+		return -ENOENT;
+	buf_reset(val);
+	int r = buf_add(val, v, vlen);
+	rocksdb_free(v);
+	return r;
+}
+
+int index_exists(struct index *idx, const void *key, size_t klen)
+{
+	char *msg = NULL;
+	size_t vlen = 0;
+	char *v = rocksdb_get(idx->db, idx->ropts, key, klen, &vlen, &msg);
+	if (msg) {
+		rocksdb_free(msg);
+		return 0;
+	}
+	rocksdb_free(v);
+	return v != NULL;
+}
+
+int index_put(struct index *idx, const void *key, size_t klen, const void *val, size_t vlen,
+	      int sync, struct strata_error *err)
+{
+	char *msg = NULL;
+	rocksdb_put(idx->db, sync ? idx->wopts_sync : idx->wopts, key, klen, val, vlen, &msg);
+	return msg ? rocks_error(err, msg, "index write failed") : 0;
+}
+
+int index_delete(struct index *idx, const void *key, size_t klen, int sync,
+		 struct strata_error *err)
+{
+	char *msg = NULL;
+	rocksdb_delete(idx->db, sync ? idx->wopts_sync : idx->wopts, key, klen, &msg);
+	return msg ? rocks_error(err, msg, "index write failed") : 0;
+}
+
+struct index_batch *index_batch_new(void)
+{
+	struct index_batch *b = calloc(1, sizeof(*b));
+	if (b)
+		b->wb = rocksdb_writebatch_create();
+	return b;
+}
+
+void index_batch_free(struct index_batch *b)
+{
+	if (!b)
+		return;
+	rocksdb_writebatch_destroy(b->wb);
+	free(b);
+}
+
+void index_batch_put(struct index_batch *b, const void *key, size_t klen, const void *val,
+		     size_t vlen)
+{
+	rocksdb_writebatch_put(b->wb, key, klen, val, vlen);
+}
+
+void index_batch_delete(struct index_batch *b, const void *key, size_t klen)
+{
+	rocksdb_writebatch_delete(b->wb, key, klen);
+}
+
+void index_batch_delete_prefix(struct index_batch *b, const void *prefix, size_t plen)
+{
+	/* The end of the range: the prefix with its last non-0xff byte incremented. */
+	char *end = malloc(plen);
+	size_t n = plen;
+	if (!end)
+		return;
+	memcpy(end, prefix, plen);
+	while (n && (unsigned char)end[n - 1] == 0xff)
+		n--;
+	if (n) {
+		end[n - 1]++;
+		rocksdb_writebatch_delete_range(b->wb, prefix, plen, end, n);
+	}
+	free(end);
+}
+
+size_t index_batch_bytes(struct index_batch *b)
+{
+	size_t n = 0;
+	rocksdb_writebatch_data(b->wb, &n);
+	return n;
+}
+
+size_t index_batch_count(struct index_batch *b)
+{
+	return (size_t)rocksdb_writebatch_count(b->wb);
+}
+
+int index_batch_commit(struct index *idx, struct index_batch *b, int sync,
+		       struct strata_error *err)
+{
+	char *msg = NULL;
+	rocksdb_write(idx->db, sync ? idx->wopts_sync : idx->wopts, b->wb, &msg);
+	if (msg)
+		return rocks_error(err, msg, "index write failed");
+	rocksdb_writebatch_clear(b->wb);
+	return 0;
+}
+
+struct index_iter *index_iter_new(struct index *idx, const void *prefix, size_t plen)
+{
+	struct index_iter *it = calloc(1, sizeof(*it));
+	if (!it)
+		return NULL;
+	it->prefix = malloc(plen ? plen : 1);
+	if (!it->prefix) {
+		free(it);
+		return NULL;
+	}
+	memcpy(it->prefix, prefix, plen);
+	it->plen = plen;
+	it->ropts = rocksdb_readoptions_create();
+	/* Scans of a whole table must not evict the hot lookups from the cache. */
+	rocksdb_readoptions_set_fill_cache(it->ropts, 0);
+	it->it = rocksdb_create_iterator(idx->db, it->ropts);
+	rocksdb_iter_seek(it->it, prefix, plen);
+	return it;
+}
+
+void index_iter_free(struct index_iter *it)
+{
+	if (!it)
+		return;
+	rocksdb_iter_destroy(it->it);
+	rocksdb_readoptions_destroy(it->ropts);
+	free(it->prefix);
+	free(it);
+}
+
+void index_iter_seek(struct index_iter *it, const void *suffix, size_t slen)
+{
+	char *k = malloc(it->plen + slen);
+	if (!k)
+		return;
+	memcpy(k, it->prefix, it->plen);
+	memcpy(k + it->plen, suffix, slen);
+	rocksdb_iter_seek(it->it, k, it->plen + slen);
+	free(k);
+	it->started = 0;
+}
+
+int index_iter_next(struct index_iter *it, const void **key, size_t *klen, const void **val,
+		    size_t *vlen)
+{
+	if (it->started)
+		rocksdb_iter_next(it->it);
+	it->started = 1;
+	if (!rocksdb_iter_valid(it->it))
+		return 0;
+	size_t kl;
+	const char *k = rocksdb_iter_key(it->it, &kl);
+	if (kl < it->plen || memcmp(k, it->prefix, it->plen))
+		return 0;
+	*key = k;
+	*klen = kl;
+	if (val)
+		*val = rocksdb_iter_value(it->it, vlen);
+	return 1;
+}
+
+uint64_t index_disk_size(struct index *idx)
+{
+	DIR *d = opendir(idx->path);
+	if (!d)
+		return 0;
+	uint64_t total = 0;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		struct stat st;
+		if (fstatat(dirfd(d), de->d_name, &st, 0) == 0 && S_ISREG(st.st_mode))
+			total += (uint64_t)st.st_blocks * 512;
+	}
+	closedir(d);
+	return total;
+}

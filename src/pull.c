@@ -1,0 +1,341 @@
+/* pull: reference -> manifest -> config -> layers -> image record. */
+#include "config.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "catalog.h"
+#include "ingest.h"
+#include "log.h"
+#include "manifest.h"
+#include "pull.h"
+#include "ref.h"
+#include "source.h"
+#include "util.h"
+
+struct pull_job {
+	struct store *st;
+	struct source *src;
+	const struct manifest *m;
+	const struct image_config *cfg;
+	const struct pull_observer *obs;
+	struct pull_layer_status *status;
+	int *todo;                 /* layer indexes to ingest */
+	size_t n_todo, next;       /* next: protected by lock */
+	pthread_mutex_t lock;
+	struct strata_error err;   /* the first failure; protected by lock */
+	int failed;                /* protected by lock */
+	uint64_t stored;           /* protected by lock */
+};
+
+static void notify(const struct pull_job *j, size_t i)
+{
+	if (j->obs && j->obs->layer)
+		j->obs->layer(j->obs->ctx, i, &j->status[i]);
+}
+
+struct layer_progress {
+	struct pull_job *job;
+	size_t i;
+};
+
+static void on_bytes(void *ctx, uint64_t n)
+{
+	struct layer_progress *lp = ctx;
+	lp->job->status[lp->i].done = n;
+	notify(lp->job, lp->i);
+}
+
+static void *pull_worker(void *arg)
+{
+	struct pull_job *j = arg;
+	for (;;) {
+		pthread_mutex_lock(&j->lock);
+		if (j->failed || j->next >= j->n_todo) {
+			pthread_mutex_unlock(&j->lock);
+			return NULL;
+		}
+		size_t i = (size_t)j->todo[j->next++];
+		pthread_mutex_unlock(&j->lock);
+
+		struct strata_error err = STRATA_ERROR_INIT;
+		struct layer_record rec;
+		struct layer_progress lp = { j, i };
+		j->status[i].state = PULL_LAYER_FETCHING;
+		notify(j, i);
+		int r = ingest_layer(j->st, j->src, &j->m->layers[i], j->cfg->diff_ids[i], on_bytes, &lp,
+				     &rec, &err);
+		j->status[i].state = r < 0 ? PULL_LAYER_FAILED : PULL_LAYER_STORED;
+		notify(j, i);
+		pthread_mutex_lock(&j->lock);
+		if (r < 0 && !j->failed) {
+			j->failed = 1;
+			char sd[20];
+			digest_short(j->m->layers[i].digest, sd);
+			error_set(&j->err, r, "layer %s: %s", sd, err.msg);
+		} else if (r == 0) {
+			j->stored += rec.stored_bytes;
+			log_info("layer %s stored: %llu entries, %llu chunks, %llu bytes new",
+				 rec.diff_id, (unsigned long long)rec.entries,
+				 (unsigned long long)rec.chunks, (unsigned long long)rec.stored_bytes);
+		}
+		pthread_mutex_unlock(&j->lock);
+	}
+}
+
+/* Ingests every layer not stored yet; layers that appear twice are ingested once. */
+static int fetch_layers(struct pull_job *j, int jobs, struct pull_result *res, struct strata_error *err)
+{
+	size_t n = j->m->n_layers;
+	int r = 0;
+	j->todo = calloc(n ? n : 1, sizeof(*j->todo));
+	if (!j->todo)
+		return error_set(err, -ENOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		struct layer_record rec;
+		struct strata_error e2 = STRATA_ERROR_INIT;
+		int k = catalog_get_layer(j->st->idx, j->cfg->diff_ids[i], &rec, &e2);
+		int dup = 0;
+		for (size_t t = 0; t < j->n_todo; t++)
+			dup |= !strcmp(j->cfg->diff_ids[j->todo[t]], j->cfg->diff_ids[i]);
+		if (k == 0 || dup) {
+			j->status[i].state = PULL_LAYER_EXISTS;
+			notify(j, i);
+		} else {
+			j->todo[j->n_todo++] = (int)i;
+		}
+	}
+	if (jobs > (int)j->n_todo)
+		jobs = (int)j->n_todo;
+	pthread_t tids[64];
+	int started = 0;
+	for (; started < jobs && started < 64; started++)
+		if (pthread_create(&tids[started], NULL, pull_worker, j) != 0)
+			break;
+	if (jobs > 0 && started == 0)
+		return error_set(err, -EAGAIN, "cannot start download threads");
+	for (int t = 0; t < started; t++)
+		pthread_join(tids[t], NULL);
+	if (j->failed)
+		r = error_set(err, j->err.code, "%s", j->err.msg);
+	res->layers_fetched = j->n_todo;
+	res->bytes_stored = j->stored;
+	for (size_t t = 0; t < j->n_todo; t++)
+		res->bytes_fetched += j->status[j->todo[t]].done;
+	return r;
+}
+
+static json_t *image_json(const char *digest, const char *name, const char *platform,
+			  const struct manifest *m, const struct buf *mbody, const struct buf *cbody)
+{
+	json_t *layers = json_array();
+	for (size_t i = 0; i < m->n_layers; i++)
+		json_array_append_new(layers, json_pack("{s:s, s:I, s:s}", "digest", m->layers[i].digest,
+							"size", (json_int_t)m->layers[i].size,
+							"media_type", m->layers[i].media_type ? m->layers[i].media_type : ""));
+	int64_t now = now_unix();
+	return json_pack("{s:s, s:s, s:s, s:s, s:[s], s:s%, s:s%, s:o, s:I, s:I}",
+			 "digest", digest, "media_type", m->media_type ? m->media_type : "",
+			 "config_digest", m->config.digest, "platform", platform, "names", name,
+			 "manifest", mbody->data, mbody->len, "config", cbody->data, cbody->len,
+			 "layers", layers, "pulled", (json_int_t)now, "last_used", (json_int_t)now);
+}
+
+/* Records the image (adding the name to an existing record) durably. */
+static int commit_image(struct store *st, const char *digest, const char *name,
+			const char *index_digest, const char *platform, json_t *fresh,
+			const struct image_config *cfg, struct strata_error *err)
+{
+	json_t *img = NULL;
+	int r = catalog_get_image(st->idx, digest, &img, NULL);
+	if (r == 0) {
+		json_t *names = json_object_get(img, "names");
+		int have = 0;
+		size_t i;
+		json_t *v;
+		json_array_foreach(names, i, v)
+			have |= !strcmp(json_string_value(v), name);
+		if (!have)
+			json_array_append_new(names, json_string(name));
+		json_object_set_new(img, "last_used", json_integer(now_unix()));
+	} else {
+		img = json_incref(fresh);
+	}
+	/* diff_ids go into the record so that readers need not parse the config. */
+	json_t *layers = json_object_get(img, "layers");
+	for (size_t i = 0; cfg && i < cfg->n_diff_ids && i < json_array_size(layers); i++)
+		json_object_set_new(json_array_get(layers, i), "diff_id", json_string(cfg->diff_ids[i]));
+
+	/* A name that pointed at another image moves to this one. */
+	char old[DIGEST_STR_MAX];
+	struct index_batch *b = index_batch_new();
+	if (!b || !img) {
+		json_decref(img);
+		index_batch_free(b);
+		return error_set(err, -ENOMEM, "out of memory");
+	}
+	if (catalog_resolve_name(st->idx, name, old) == 0 && strcmp(old, digest)) {
+		json_t *prev = NULL;
+		if (catalog_get_image(st->idx, old, &prev, NULL) == 0) {
+			json_t *names = json_object_get(prev, "names");
+			for (size_t i = json_array_size(names); i-- > 0;)
+				if (!strcmp(json_string_value(json_array_get(names, i)), name))
+					json_array_remove(names, i);
+			catalog_put_image(b, prev);
+			json_decref(prev);
+		}
+	}
+	catalog_put_image(b, img);
+	catalog_put_name(b, name, digest);
+	if (index_digest)
+		catalog_put_alias(b, index_digest, platform, digest);
+	r = index_batch_commit(st->idx, b, 1, err);
+	index_batch_free(b);
+	json_decref(img);
+	return r;
+}
+
+static int image_complete(struct store *st, const char *digest)
+{
+	json_t *img = NULL;
+	if (catalog_get_image(st->idx, digest, &img, NULL) < 0)
+		return 0;
+	json_t *layers = json_object_get(img, "layers"), *l;
+	size_t i;
+	int ok = 1;
+	json_array_foreach(layers, i, l) {
+		struct layer_record rec;
+		const char *d = json_string_value(json_object_get(l, "diff_id"));
+		if (!d || catalog_get_layer(st->idx, d, &rec, NULL) < 0)
+			ok = 0;
+	}
+	json_decref(img);
+	return ok;
+}
+
+int pull_image(struct store *st, const char *refstr, const char *platform,
+	       const struct pull_observer *obs, struct pull_result *res, struct strata_error *err)
+{
+	struct image_ref ref = { 0 };
+	struct source *src = NULL;
+	struct buf mbody = BUF_INIT, cbody = BUF_INIT;
+	struct manifest m = { 0 }, idx = { 0 };
+	struct image_config cfg = { 0 };
+	char *ctype = NULL;
+	char digest[DIGEST_STR_MAX], index_digest[DIGEST_STR_MAX] = "";
+	uint8_t raw[SHA256_LEN];
+	json_t *img = NULL;
+	struct pull_job job = { 0 };
+	int r;
+
+	memset(res, 0, sizeof(*res));
+	if (!platform)
+		platform = st->conf->platform ? st->conf->platform : platform_host();
+	if ((r = ref_parse(refstr, &ref, err)) < 0)
+		return r;
+	snprintf(res->name, sizeof(res->name), "%s", ref.name);
+	buf_init(&mbody, st->conf->limits.max_manifest);
+	buf_init(&cbody, st->conf->limits.max_manifest);
+	if ((r = source_open(&ref, st->conf, &src, err)) < 0)
+		goto out;
+	if ((r = source_fetch_manifest(src, NULL, &mbody, &ctype, err)) < 0)
+		goto out;
+	sha256_once(mbody.data, mbody.len, raw);
+	digest_format(raw, digest);
+	if ((r = manifest_parse(mbody.data, mbody.len, ctype, &m, err)) < 0)
+		goto out;
+
+	if (m.kind == MANIFEST_INDEX) {
+		snprintf(index_digest, sizeof(index_digest), "%s", digest);
+		char known[DIGEST_STR_MAX];
+		if (catalog_resolve_alias(st->idx, index_digest, platform, known) == 0 &&
+		    image_complete(st, known)) {
+			snprintf(digest, sizeof(digest), "%s", known);
+			goto up_to_date;
+		}
+		const struct descriptor *d;
+		if ((r = manifest_select_platform(&m, platform, &d, err)) < 0)
+			goto out;
+		snprintf(digest, sizeof(digest), "%s", d->digest);
+		idx = m;
+		memset(&m, 0, sizeof(m));
+		free(ctype);
+		ctype = NULL;
+		buf_reset(&mbody);
+		if ((r = source_fetch_manifest(src, digest, &mbody, &ctype, err)) < 0 ||
+		    (r = manifest_parse(mbody.data, mbody.len, ctype, &m, err)) < 0)
+			goto out;
+		if (m.kind != MANIFEST_IMAGE) {
+			r = error_set(err, -EBADMSG, "manifest '%s': an index entry names another index", digest);
+			goto out;
+		}
+	}
+	if (image_complete(st, digest))
+		goto up_to_date;
+
+	if ((r = source_fetch_blob(src, &m.config, st->conf->limits.max_manifest, &cbody, err)) < 0 ||
+	    (r = image_config_parse(cbody.data, cbody.len, &cfg, err)) < 0) {
+		error_prefix(err, "config '%s': ", m.config.digest);
+		goto out;
+	}
+	if (cfg.n_diff_ids != m.n_layers) {
+		r = error_set(err, -EBADMSG, "image config lists %zu diff_ids for %zu layers: diff_id mismatch",
+			      cfg.n_diff_ids, m.n_layers);
+		goto out;
+	}
+	img = image_json(digest, ref.name, platform, &m, &mbody, &cbody);
+	if (!img) {
+		r = error_set(err, -ENOMEM, "out of memory");
+		goto out;
+	}
+	res->layers = m.n_layers;
+	job.st = st;
+	job.src = src;
+	job.m = &m;
+	job.cfg = &cfg;
+	job.obs = obs;
+	job.status = calloc(m.n_layers ? m.n_layers : 1, sizeof(*job.status));
+	pthread_mutex_init(&job.lock, NULL);
+	if (!job.status) {
+		r = error_set(err, -ENOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < m.n_layers; i++) {
+		job.status[i].digest = m.layers[i].digest;
+		job.status[i].size = (uint64_t)m.layers[i].size;
+	}
+	if (obs && obs->start)
+		obs->start(obs->ctx, ref.name, m.n_layers);
+	if ((r = fetch_layers(&job, st->conf->jobs, res, err)) < 0)
+		goto out;
+	r = commit_image(st, digest, ref.name, index_digest[0] ? index_digest : NULL, platform, img,
+			 &cfg, err);
+	goto out;
+
+up_to_date:
+	res->up_to_date = 1;
+	r = commit_image(st, digest, ref.name, NULL, platform, NULL, NULL, err);
+out:
+	if (r == 0)
+		snprintf(res->digest, sizeof(res->digest), "%s", digest);
+	else
+		error_prefix(err, "pull '%s': ", refstr);
+	if (job.status)
+		pthread_mutex_destroy(&job.lock);
+	free(job.status);
+	free(job.todo);
+	json_decref(img);
+	image_config_release(&cfg);
+	manifest_release(&m);
+	manifest_release(&idx);
+	free(ctype);
+	buf_release(&mbody);
+	buf_release(&cbody);
+	source_free(src);
+	ref_release(&ref);
+	return r;
+}

@@ -1,0 +1,42 @@
+/* store: the store directory — its lock, its index (RocksDB) and its chunk
+ * store. One writing process owns a store at a time (DESIGN invariant 6).
+ *
+ *   STORE/lock      flock()ed by the writer
+ *   STORE/index/    RocksDB
+ *   STORE/chunks/   chunk files, fanned out by the first byte of the id */
+#ifndef STRATA_STORE_H
+#define STRATA_STORE_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include "chunkstore.h"
+#include "conf.h"
+#include "error.h"
+#include "index.h"
+
+struct store {
+	const struct strata_conf *conf;
+	char *dir;
+	struct index *idx;
+	struct chunkstore *cs;
+	int lock_fd;
+	int readonly;
+	pthread_mutex_t lid_lock; /* serialises store_alloc_lid */
+};
+
+enum store_mode {
+	STORE_WRITE,    /* exclusive; waits while another writer holds the store */
+	STORE_READ,     /* beside a writer; an absent store reads as empty */
+};
+
+/* Opens conf->store. STORE_READ of a store that does not exist returns
+ * -ENOENT (callers treat it as empty). Free with store_close. */
+int store_open(const struct strata_conf *conf, enum store_mode mode, struct store **out,
+	       struct strata_error *err);
+void store_close(struct store *s);
+
+/* A new layer id, durable before it is used. */
+int store_alloc_lid(struct store *s, uint32_t *lid, struct strata_error *err);
+
+#endif

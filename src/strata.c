@@ -1,0 +1,77 @@
+/* strata: the command-line front end — global options and dispatch. */
+#include "config.h"
+
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "log.h"
+
+static const struct cli_command *const commands[] = {
+	&cmd_pull, &cmd_images, &cmd_inspect, &cmd_rmi, NULL,
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: strata [--store DIR] [--config FILE] [-v|-q] COMMAND [ARGS...]\n\ncommands:\n");
+	for (const struct cli_command *const *c = commands; *c; c++)
+		fprintf(f, "  %-8s %s\n", (*c)->name, (*c)->summary);
+	fprintf(f, "\nSee strata(1) and strata-COMMAND(1).\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "store", required_argument, NULL, 's' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ 0 }
+	};
+	struct cli cli = { 0 };
+	struct strata_error err = STRATA_ERROR_INIT;
+	const char *store = NULL;
+	int c;
+
+	/* Global options end at the command name. */
+	while ((c = getopt_long(argc, argv, "+vqh", opts, NULL)) != -1) {
+		switch (c) {
+		case 's': store = optarg; break;
+		case 'c':
+			fprintf(stderr, "strata: --config: configuration files are not supported yet; use STRATA_* variables\n");
+			return EXIT_USAGE;
+		case 'v': cli.verbose++; break;
+		case 'q': cli.quiet = 1; break;
+		case 'h': usage(stdout); return 0;
+		case 'V': printf("strata %s\n", PACKAGE_VERSION); return 0;
+		default: usage(stderr); return EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	log_set_level(cli.quiet ? LOG_LVL_ERROR : cli.verbose >= 2 ? LOG_LVL_DEBUG
+		      : cli.verbose ? LOG_LVL_INFO : LOG_LVL_WARN);
+	const char *name = argv[optind];
+	const struct cli_command *cmd = NULL;
+	for (const struct cli_command *const *p = commands; *p; p++)
+		if (!strcmp((*p)->name, name))
+			cmd = *p;
+	if (!cmd) {
+		fprintf(stderr, "strata: '%s' is not a strata command; see 'strata --help'\n", name);
+		return EXIT_USAGE;
+	}
+	if (conf_load(&cli.conf, &err) < 0)
+		return cli_fail_err(&err);
+	if (store) {
+		free(cli.conf.store);
+		cli.conf.store = strdup(store);
+	}
+	int rc = cmd->run(&cli, argc - optind, argv + optind);
+	conf_release(&cli.conf);
+	return rc;
+}

@@ -1,0 +1,30 @@
+#!/bin/bash
+# check.sh: the whole test suite, from a fresh checkout: installs what is
+# needed, builds, runs `make check`, and ends with one summary line
+# "N passed, N failed, N skipped" counted over every TAP result.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+bash tests/setup.sh || { echo "setup failed"; echo "0 passed, 1 failed"; exit 1; }
+
+make -j2 check >make-check.log 2>&1
+rc=$?
+grep -E '^(PASS|FAIL|SKIP|ERROR|XFAIL|XPASS):' make-check.log | grep -v '^PASS' || true
+for log in $(find tests -name '*.log' ! -name 'test-suite.log' 2>/dev/null); do
+	if grep -qE '^(not ok|Bail out)' "$log"; then
+		echo "=== $log"
+		grep -E '^(not ok|#)' "$log" | head -60
+	fi
+done
+sed -n '/^=====/,$p' make-check.log | grep -E '^# (TOTAL|PASS|SKIP|XFAIL|FAIL|XPASS|ERROR):' || tail -30 make-check.log
+
+count() { sed -n "s/^# $1: *\([0-9]*\).*/\1/p" make-check.log | tail -1; }
+pass=$(count PASS); fail=$(count FAIL); err=$(count ERROR); xpass=$(count XPASS); skip=$(count SKIP)
+failed=$(( ${fail:-0} + ${err:-0} + ${xpass:-0} ))
+if [ -z "$pass" ]; then
+	tail -40 make-check.log
+	failed=$((failed + 1))
+fi
+[ "$rc" -ne 0 ] && [ "$failed" -eq 0 ] && failed=1
+echo "${pass:-0} passed, $failed failed, ${skip:-0} skipped"
+[ "$failed" -eq 0 ]

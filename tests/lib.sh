@@ -1,0 +1,152 @@
+# lib.sh: shared helpers for strata's integration tests (TAP, in the style
+# of git's t/). Source it first thing; every test runs in its own temp dir and
+# cleans up on exit, unmounting and stopping whatever it started.
+set -u
+
+: "${STRATA:=$(cd "$(dirname "$0")/.." && pwd)/strata}"
+: "${TEST_SRCDIR:=$(cd "$(dirname "$0")" && pwd)}"
+# Built test images live outside the checkout so that they survive clean
+# clones (CI) and are rebuilt only when tests/build-images.sh changes.
+: "${STRATA_TEST_CACHE:=/var/cache/strata-tests}"
+export STRATA_TEST_CACHE
+
+TEST_NAME=$(basename "$0" .sh)
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/strata-$TEST_NAME.XXXXXX")
+export STRATA_STORE="$TMP/store"
+unset STRATA_CONFIG DOCKER_CONFIG
+export HOME="$TMP/home"
+mkdir -p "$HOME"
+
+tap_n=0
+tap_failed=0
+cleanup_cmds=()
+
+at_exit() { cleanup_cmds+=("$*"); }
+
+run_cleanup() {
+	local i
+	for ((i = ${#cleanup_cmds[@]} - 1; i >= 0; i--)); do
+		eval "${cleanup_cmds[$i]}" >/dev/null 2>&1 || true
+	done
+	if [ "${KEEP_TMP:-}" = "" ]; then rm -rf "$TMP"; fi
+}
+trap run_cleanup EXIT
+
+ok() { tap_n=$((tap_n + 1)); echo "ok $tap_n - $*"; }
+not_ok() { tap_n=$((tap_n + 1)); tap_failed=$((tap_failed + 1)); echo "not ok $tap_n - $*"; }
+skip() { tap_n=$((tap_n + 1)); echo "ok $tap_n # SKIP $*"; }
+note() { echo "# $*"; }
+
+# check "description" command...: ok when the command succeeds.
+check() {
+	local what=$1; shift
+	if "$@" >"$TMP/check.out" 2>&1; then ok "$what"; else
+		not_ok "$what"; sed 's/^/#   /' "$TMP/check.out" | head -20; fi
+}
+# is "description" got want
+is() {
+	if [ "$2" = "$3" ]; then ok "$1"; else
+		not_ok "$1"; echo "#   got:  '$2'"; echo "#   want: '$3'"; fi
+}
+# fails_with "description" "expected stderr substring" command...: the
+# command must exit non-zero with exactly one line on stderr containing it.
+fails_with() {
+	local what=$1 want=$2; shift 2
+	local rc=0
+	"$@" >"$TMP/fw.out" 2>"$TMP/fw.err" || rc=$?
+	local lines; lines=$(wc -l <"$TMP/fw.err")
+	if [ "$rc" -ne 0 ] && grep -qF -- "$want" "$TMP/fw.err" && [ "$lines" -eq 1 ]; then
+		ok "$what"
+		note "  $(cat "$TMP/fw.err")"
+	else
+		not_ok "$what"
+		echo "#   exit $rc, want non-zero and one line containing '$want'; stderr:"
+		sed 's/^/#   /' "$TMP/fw.err" | head -20
+	fi
+}
+
+skip_all() { echo "1..0 # SKIP $*"; exit 0; }
+done_testing() { echo "1..$tap_n"; [ "$tap_failed" -eq 0 ]; exit $?; }
+
+need_cmd() {
+	local c
+	for c in "$@"; do
+		command -v "$c" >/dev/null 2>&1 || skip_all "'$c' is not installed"
+	done
+}
+
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+wait_http() { # URL [tries]
+	local i
+	for ((i = 0; i < ${2:-100}; i++)); do
+		curl -s -o /dev/null "$1" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# start_registry [NAME] [EXTRA_YAML]: Debian's docker-registry on a free
+# loopback port; sets REGISTRY (host:port) and REGISTRY_LOG.
+start_registry() {
+	need_cmd docker-registry
+	local name=${1:-registry} extra=${2:-}
+	local port; port=$(free_port)
+	local dir="$TMP/$name"
+	mkdir -p "$dir/data"
+	cat >"$dir/config.yml" <<YAML
+version: 0.1
+log:
+  level: info
+  accesslog:
+    disabled: false
+storage:
+  filesystem:
+    rootdirectory: $dir/data
+  delete:
+    enabled: true
+http:
+  addr: 127.0.0.1:$port
+$extra
+YAML
+	docker-registry serve "$dir/config.yml" >"$dir/log" 2>&1 &
+	local pid=$!
+	at_exit "kill $pid; wait $pid"
+	REGISTRY=127.0.0.1:$port
+	REGISTRY_LOG=$dir/log
+	if ! wait_http "http://$REGISTRY/v2/"; then
+		echo "# registry did not start:"; sed 's/^/#   /' "$dir/log" | tail -5
+		exit 99
+	fi
+}
+
+# test_images: builds (or reuses) the Debian test images; sets IMAGES to an
+# OCI layout holding the tags listed in tests/build-images.sh.
+test_images() {
+	if ! IMAGES=$("$TEST_SRCDIR/build-images.sh" 2>"$TMP/build-images.log"); then
+		echo "# building test images failed:"; sed 's/^/#   /' "$TMP/build-images.log" | tail -20
+		if grep -q '^SKIP:' "$TMP/build-images.log"; then
+			skip_all "$(grep '^SKIP:' "$TMP/build-images.log" | head -1)"
+		fi
+		exit 99
+	fi
+	export IMAGES
+}
+
+# push_image TAG [REPO]: copies a test image into $REGISTRY as REPO:latest.
+push_image() {
+	local tag=$1 repo=${2:-strata/$1}
+	skopeo copy --quiet --dest-tls-verify=false "oci:$IMAGES:$tag" "docker://$REGISTRY/$repo:latest" \
+		>"$TMP/skopeo.log" 2>&1 || { sed 's/^/#   /' "$TMP/skopeo.log"; return 1; }
+}
+
+# Manifest listing of an unpacked tree, for comparisons: path type mode uid gid size mtime target sha256
+tree_listing() { # DIR
+	(cd "$1" && find . -mindepth 1 -printf '%P\t%y\t%m\t%U\t%G\t%s\t%l\n' | LC_ALL=C sort) |
+	while IFS=$'\t' read -r p y m u g s l; do
+		if [ "$y" = f ]; then h=$(sha256sum <"$1/$p" | cut -c1-64); else h=-; [ "$y" = d ] && s=-; fi
+		printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$p" "$y" "$m" "$u" "$g" "$s" "${l:--}" "$h"
+	done
+}
