@@ -42,7 +42,12 @@ int error_errno(struct strata_error *err, int code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
-	return error_set(err, code, "%s: %s", what, strerror(-code));
+	/* strerror's capital letter would break the one-line lowercase style. */
+	char why[256];
+	snprintf(why, sizeof(why), "%s", strerror(-code));
+	if (why[0] >= 'A' && why[0] <= 'Z' && (why[1] < 'A' || why[1] > 'Z'))
+		why[0] = (char)(why[0] - 'A' + 'a');
+	return error_set(err, code, "%s: %s", what, why);
 }
 
 void error_clear(struct strata_error *err)

@@ -269,45 +269,76 @@ out:
 	return r;
 }
 
-/* Names already decided in a readdir: shown or hidden. */
+/* Names already decided in a readdir (shown or hidden): a string set with
+ * open addressing, so that directories of any size merge in linear time. */
 struct nameset {
-	char **names;
+	struct { uint64_t h; char *name; } *slots;
 	size_t n, cap;
 };
 
+static uint64_t name_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (; *s; s++)
+		h = (h ^ (uint8_t)*s) * 1099511628211ull;
+	return h ? h : 1;
+}
+
 static int nameset_has(const struct nameset *s, const char *name)
 {
-	for (size_t i = 0; i < s->n; i++)
-		if (!strcmp(s->names[i], name))
+	if (!s->cap)
+		return 0;
+	uint64_t h = name_hash(name);
+	for (size_t j = h & (s->cap - 1); s->slots[j].h; j = (j + 1) & (s->cap - 1))
+		if (s->slots[j].h == h && !strcmp(s->slots[j].name, name))
 			return 1;
 	return 0;
 }
 
-static int nameset_add(struct nameset *s, const char *name, size_t len)
+static int nameset_add(struct nameset *s, const char *name)
 {
-	if (s->n == s->cap) {
+	if ((s->n + 1) * 2 > s->cap) {
 		size_t nc = s->cap ? s->cap * 2 : 64;
-		char **nn = realloc(s->names, nc * sizeof(*nn));
-		if (!nn)
+		void *ns = calloc(nc, sizeof(*s->slots));
+		if (!ns)
 			return -ENOMEM;
-		s->names = nn;
+		struct nameset grown = { ns, 0, nc };
+		for (size_t i = 0; i < s->cap; i++)
+			if (s->slots[i].h) {
+				size_t j = s->slots[i].h & (nc - 1);
+				while (grown.slots[j].h)
+					j = (j + 1) & (nc - 1);
+				grown.slots[j] = s->slots[i];
+			}
+		free(s->slots);
+		s->slots = grown.slots;
 		s->cap = nc;
 	}
-	s->names[s->n] = strndup(name, len);
-	return s->names[s->n++] ? 0 : -ENOMEM;
+	uint64_t h = name_hash(name);
+	size_t j = h & (s->cap - 1);
+	while (s->slots[j].h)
+		j = (j + 1) & (s->cap - 1);
+	s->slots[j].name = strdup(name);
+	if (!s->slots[j].name)
+		return -ENOMEM;
+	s->slots[j].h = h;
+	s->n++;
+	return 0;
 }
 
 static void nameset_release(struct nameset *s)
 {
-	for (size_t i = 0; i < s->n; i++)
-		free(s->names[i]);
-	free(s->names);
+	for (size_t i = 0; i < s->cap; i++)
+		free(s->slots[i].name);
+	free(s->slots);
 }
 
 int imageview_readdir(struct imageview *v, const struct iv_node *dir, const char *dir_path,
 		      iv_readdir_fn fn, void *ctx, struct strata_error *err)
 {
-	struct nameset seen = { 0 };
+	/* decided: names settled by higher layers; layer: names of this layer
+	 * (unique within it), merged into decided once the layer is done. */
+	struct nameset decided = { 0 }, layer = { 0 };
 	struct buf prefix = BUF_INIT, name = BUF_INIT;
 	size_t dlen = strlen(dir_path);
 	int r = 0;
@@ -325,7 +356,6 @@ int imageview_readdir(struct imageview *v, const struct iv_node *dir, const char
 			r = error_set(err, -ENOMEM, "out of memory");
 			break;
 		}
-		size_t first = seen.n;
 		while (r == 0 && index_iter_next(it, &kp, &kl, &vp, &vl)) {
 			const char *nm = (const char *)kp + prefix.len;
 			size_t nl = kl - prefix.len;
@@ -333,23 +363,20 @@ int imageview_readdir(struct imageview *v, const struct iv_node *dir, const char
 				continue;
 			buf_reset(&name);
 			buf_add(&name, nm, nl);
-			const char *hidden = name.data;
+			const char *shown = name.data;
 			if (nl > 4 && !strncmp(nm, ".wh.", 4)) {
 				if (!strcmp(name.data, ".wh..wh..opq"))
 					continue;
-				hidden = name.data + 4;
+				shown = NULL; /* a whiteout decides its name: hidden */
 			}
-			/* Only names decided by higher layers count as seen. */
-			int decided = 0;
-			for (size_t i = 0; i < first && !decided; i++)
-				decided = !strcmp(seen.names[i], hidden);
-			if (decided)
+			const char *key = shown ? shown : name.data + 4;
+			if (nameset_has(&decided, key))
 				continue;
-			if (nameset_add(&seen, hidden, strlen(hidden)) < 0) {
+			if (nameset_add(&layer, key) < 0) {
 				r = error_set(err, -ENOMEM, "out of memory");
 				break;
 			}
-			if (hidden != name.data)
+			if (!shown)
 				continue;
 			struct iv_node child;
 			int q = imageview_lookup(v, dir, dir_path, name.data, &child, err);
@@ -363,9 +390,14 @@ int imageview_readdir(struct imageview *v, const struct iv_node *dir, const char
 			iv_node_release(&child);
 		}
 		index_iter_free(it);
-		(void)nameset_has;
+		for (size_t i = 0; r == 0 && i < layer.cap; i++)
+			if (layer.slots[i].h && !nameset_has(&decided, layer.slots[i].name) &&
+			    nameset_add(&decided, layer.slots[i].name) < 0)
+				r = error_set(err, -ENOMEM, "out of memory");
+		nameset_release(&layer);
+		memset(&layer, 0, sizeof(layer));
 	}
-	nameset_release(&seen);
+	nameset_release(&decided);
 	buf_release(&prefix);
 	buf_release(&name);
 	return r;

@@ -438,6 +438,16 @@ static int ingest_entry(struct archive *a, struct archive_entry *ae, struct inge
 		r = error_set(in->err, -EBADMSG, "entry '%s': the image root must be a directory", raw);
 		goto out;
 	}
+	if (e.type == ENTRY_WHITEOUT || e.type == ENTRY_OPAQUE) {
+		/* A whiteout below a name this layer made a non-directory (umoci
+		 * writes these when a directory becomes a file) has nothing left to
+		 * hide: the file already hides the lower directory. */
+		const char *slash = memrchr(path, '/', plen);
+		size_t dl = slash ? (size_t)(slash - path) : 0;
+		uint64_t dh = hash_bytes(path, dl);
+		if (slash && hashset_has(&in->paths, dh) && !hashset_has(&in->dirs, dh))
+			goto out;
+	}
 	if ((r = ensure_parents(in, path, plen)) < 0)
 		goto out;
 	if (e.type == ENTRY_REG) {

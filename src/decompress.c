@@ -1,0 +1,436 @@
+/* decompress: pull-style decoder of layer blobs — gzip (ISA-L or zlib, any
+ * number of members), zstd (any number of frames, skippable ones included)
+ * or none — reading compressed bytes through a callback into one fixed
+ * input buffer, so memory does not grow with the stream. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef HAVE_ISAL
+#include <isa-l/igzip_lib.h>
+#else
+#include <zlib.h>
+#endif
+#include <zstd.h>
+
+#include "decompress.h"
+
+#define DECOMPRESS_INBUF (256u << 10)
+/* The decoders count output in 32-bit fields. */
+#define DECOMPRESS_MAXOUT (1u << 30)
+
+struct decompressor {
+	enum compression kind;   /* COMP_AUTO until detected */
+	decompress_read_fn read;
+	void *ctx;
+
+	uint8_t *in;             /* DECOMPRESS_INBUF bytes */
+	size_t in_pos, in_len;   /* unconsumed input is in[in_pos, in_len) */
+	uint64_t read_total;     /* bytes the source has handed over */
+	int eof;                 /* the source said 0 */
+
+	int ready;               /* the decoder below is set up */
+	int in_unit;             /* inside a gzip member or a zstd frame */
+	uint64_t units;          /* members or frames started */
+	int done;                /* clean end returned */
+	int fail;                /* sticky negative errno */
+	char failmsg[256];
+
+#ifdef HAVE_ISAL
+	struct inflate_state *isal;
+#else
+	z_stream z;
+#endif
+	ZSTD_DCtx *zstd;
+};
+
+enum compression decompress_detect(const uint8_t *magic, size_t n)
+{
+	if (n >= 2 && magic[0] == 0x1f && magic[1] == 0x8b)
+		return COMP_GZIP;
+	if (n >= 4 && magic[0] == 0x28 && magic[1] == 0xb5 && magic[2] == 0x2f && magic[3] == 0xfd)
+		return COMP_ZSTD;
+	return COMP_NONE;
+}
+
+static int dc_fail(struct decompressor *d, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int dc_fail(struct decompressor *d, int code, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(d->failmsg, sizeof(d->failmsg), fmt, ap);
+	va_end(ap);
+	d->fail = code;
+	return code;
+}
+
+static int dc_setup(struct decompressor *d)
+{
+	switch (d->kind) {
+	case COMP_GZIP:
+#ifdef HAVE_ISAL
+		d->isal = malloc(sizeof(*d->isal));
+		if (!d->isal)
+			return -ENOMEM;
+		isal_inflate_init(d->isal);
+#else
+		memset(&d->z, 0, sizeof(d->z));
+		if (inflateInit2(&d->z, 15 + 16) != Z_OK)
+			return -ENOMEM;
+#endif
+		break;
+	case COMP_ZSTD:
+		d->zstd = ZSTD_createDCtx();
+		if (!d->zstd)
+			return -ENOMEM;
+		break;
+	case COMP_NONE:
+		break;
+	default:
+		return -EINVAL;
+	}
+	d->ready = 1;
+	return 0;
+}
+
+int decompress_new(enum compression c, decompress_read_fn read, void *ctx,
+		   struct decompressor **out)
+{
+	struct decompressor *d;
+	int r;
+
+	*out = NULL;
+	if (c != COMP_AUTO && c != COMP_NONE && c != COMP_GZIP && c != COMP_ZSTD)
+		return -EINVAL;
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+	d->in = malloc(DECOMPRESS_INBUF);
+	if (!d->in) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	d->kind = c;
+	d->read = read;
+	d->ctx = ctx;
+	if (c != COMP_AUTO) {
+		r = dc_setup(d);
+		if (r < 0)
+			goto fail;
+	}
+	*out = d;
+	return 0;
+fail:
+	decompress_free(d);
+	return r;
+}
+
+void decompress_free(struct decompressor *d)
+{
+	if (!d)
+		return;
+#ifdef HAVE_ISAL
+	free(d->isal);
+#else
+	if (d->ready && d->kind == COMP_GZIP)
+		inflateEnd(&d->z);
+#endif
+	ZSTD_freeDCtx(d->zstd);
+	free(d->in);
+	free(d);
+}
+
+enum compression decompress_kind(const struct decompressor *d)
+{
+	return d->kind;
+}
+
+uint64_t decompress_consumed(const struct decompressor *d)
+{
+	return d->read_total - (d->in_len - d->in_pos);
+}
+
+/* Appends what the source gives to the input buffer: >0 bytes, 0 at the end,
+ * or the source's negative errno. */
+static ssize_t dc_fill(struct decompressor *d)
+{
+	ssize_t n;
+
+	if (d->eof)
+		return 0;
+	if (d->in_pos == d->in_len) {
+		d->in_pos = d->in_len = 0;
+	} else if (d->in_pos > 0) {
+		memmove(d->in, d->in + d->in_pos, d->in_len - d->in_pos);
+		d->in_len -= d->in_pos;
+		d->in_pos = 0;
+	}
+	if (d->in_len == DECOMPRESS_INBUF)
+		return dc_fail(d, -EBADMSG, "%s stream is corrupt: decoder made no progress",
+			       d->kind == COMP_ZSTD ? "zstd" : "gzip");
+	n = d->read(d->ctx, d->in + d->in_len, DECOMPRESS_INBUF - d->in_len);
+	if (n < 0)
+		return dc_fail(d, (int)n, "%s", "");
+	if (n == 0) {
+		d->eof = 1;
+		return 0;
+	}
+	if ((size_t)n > DECOMPRESS_INBUF - d->in_len)
+		return dc_fail(d, -EIO, "compressed stream: read callback returned too much");
+	d->in_len += n;
+	d->read_total += n;
+	return n;
+}
+
+/* Fills until at least n bytes are buffered or the source ends. */
+static int dc_want(struct decompressor *d, size_t n)
+{
+	while (d->in_len - d->in_pos < n && !d->eof) {
+		ssize_t r = dc_fill(d);
+		if (r < 0)
+			return (int)r;
+	}
+	return 0;
+}
+
+static ssize_t none_read(struct decompressor *d, uint8_t *buf, size_t len)
+{
+	size_t avail = d->in_len - d->in_pos;
+	ssize_t n;
+
+	if (avail) {
+		if (len > avail)
+			len = avail;
+		memcpy(buf, d->in + d->in_pos, len);
+		d->in_pos += len;
+		return len;
+	}
+	if (d->eof)
+		return 0;
+	/* Nothing to decode: straight into the caller's buffer. */
+	n = d->read(d->ctx, buf, len);
+	if (n < 0)
+		return dc_fail(d, (int)n, "%s", "");
+	if ((size_t)n > len)
+		return dc_fail(d, -EIO, "compressed stream: read callback returned too much");
+	if (n == 0)
+		d->eof = 1;
+	d->read_total += n;
+	return n;
+}
+
+/* Between gzip members: the clean end, the next member, or garbage. */
+static int gz_boundary(struct decompressor *d)
+{
+	int r = dc_want(d, 2);
+	if (r < 0)
+		return r;
+	size_t avail = d->in_len - d->in_pos;
+	const uint8_t *p = d->in + d->in_pos;
+
+	if (avail == 0)
+		return d->units ? 0 : dc_fail(d, -EBADMSG, "gzip stream is truncated");
+	if (p[0] != 0x1f || (avail >= 2 && p[1] != 0x8b)) {
+		if (d->units)
+			return dc_fail(d, -EBADMSG, "gzip stream is corrupt: trailing garbage");
+		return dc_fail(d, -EBADMSG, "gzip stream is corrupt: not in gzip format");
+	}
+	if (avail < 2)
+		return dc_fail(d, -EBADMSG, "gzip stream is truncated");
+#ifdef HAVE_ISAL
+	isal_inflate_reset(d->isal);
+	d->isal->crc_flag = ISAL_GZIP;
+#else
+	if (inflateReset(&d->z) != Z_OK)
+		return dc_fail(d, -EINVAL, "gzip stream is corrupt: cannot reset inflater");
+#endif
+	d->in_unit = 1;
+	d->units++;
+	return 1;
+}
+
+#ifdef HAVE_ISAL
+static const char *isal_reason(int ret)
+{
+	switch (ret) {
+	case ISAL_INVALID_BLOCK: return "invalid deflate block";
+	case ISAL_INVALID_SYMBOL: return "invalid deflate symbol";
+	case ISAL_INVALID_LOOKBACK: return "invalid distance too far back";
+	case ISAL_INVALID_WRAPPER: return "invalid gzip header";
+	case ISAL_UNSUPPORTED_METHOD: return "unknown compression method";
+	case ISAL_INCORRECT_CHECKSUM: return "checksum or length mismatch";
+	case ISAL_NEED_DICT: return "needs a preset dictionary";
+	default: return "inflate failed";
+	}
+}
+
+/* One inflate step: sets *produced and *member_end; 0 or a negative errno. */
+static int gz_step(struct decompressor *d, uint8_t *buf, size_t len,
+		   size_t *produced, int *member_end)
+{
+	struct inflate_state *s = d->isal;
+	int ret;
+
+	s->next_in = d->in + d->in_pos;
+	s->avail_in = d->in_len - d->in_pos;
+	s->next_out = buf;
+	s->avail_out = len;
+	ret = isal_inflate(s);
+	d->in_pos = s->next_in - d->in;
+	*produced = s->next_out - buf;
+	if (ret != ISAL_DECOMP_OK)
+		return dc_fail(d, -EBADMSG, "gzip stream is corrupt: %s", isal_reason(ret));
+	*member_end = s->block_state == ISAL_BLOCK_FINISH;
+	return 0;
+}
+#else
+static int gz_step(struct decompressor *d, uint8_t *buf, size_t len,
+		   size_t *produced, int *member_end)
+{
+	z_stream *z = &d->z;
+	int ret;
+
+	z->next_in = d->in + d->in_pos;
+	z->avail_in = d->in_len - d->in_pos;
+	z->next_out = buf;
+	z->avail_out = len;
+	ret = inflate(z, Z_NO_FLUSH);
+	d->in_pos = z->next_in - d->in;
+	*produced = z->next_out - buf;
+	*member_end = ret == Z_STREAM_END;
+	switch (ret) {
+	case Z_OK:
+	case Z_STREAM_END:
+	case Z_BUF_ERROR: /* no progress possible: the caller decides */
+		return 0;
+	case Z_MEM_ERROR:
+		return dc_fail(d, -ENOMEM, "gzip stream: out of memory");
+	case Z_NEED_DICT:
+		return dc_fail(d, -EBADMSG, "gzip stream is corrupt: needs a preset dictionary");
+	default:
+		return dc_fail(d, -EBADMSG, "gzip stream is corrupt: %s",
+			       z->msg ? z->msg : "inflate failed");
+	}
+}
+#endif
+
+static ssize_t gz_read(struct decompressor *d, uint8_t *buf, size_t len)
+{
+	for (;;) {
+		size_t before = d->in_pos, produced;
+		int r, member_end = 0;
+
+		if (!d->in_unit) {
+			r = gz_boundary(d);
+			if (r <= 0)
+				return r;
+		}
+		r = gz_step(d, buf, len, &produced, &member_end);
+		if (r < 0)
+			return r;
+		if (member_end)
+			d->in_unit = 0;
+		if (produced)
+			return produced;
+		if (member_end || d->in_pos != before)
+			continue;
+		r = dc_fill(d);
+		if (r < 0)
+			return r;
+		if (r == 0)
+			return dc_fail(d, -EBADMSG, "gzip stream is truncated");
+	}
+}
+
+static ssize_t zstd_read(struct decompressor *d, uint8_t *buf, size_t len)
+{
+	for (;;) {
+		ZSTD_inBuffer in = { d->in, d->in_len, d->in_pos };
+		ZSTD_outBuffer out = { buf, len, 0 };
+		size_t ret;
+		ssize_t r;
+
+		if (!d->in_unit) {
+			/* Between frames: a clean end is only possible here. */
+			r = dc_want(d, 1);
+			if (r < 0)
+				return r;
+			if (d->in_pos == d->in_len) {
+				if (!d->units)
+					return dc_fail(d, -EBADMSG, "zstd stream is truncated");
+				return 0;
+			}
+			in.size = d->in_len;
+			in.pos = d->in_pos;
+			d->in_unit = 1;
+			d->units++;
+		}
+		ret = ZSTD_decompressStream(d->zstd, &out, &in);
+		if (ZSTD_isError(ret))
+			return dc_fail(d, -EBADMSG, "zstd stream is corrupt: %s", ZSTD_getErrorName(ret));
+		int moved = in.pos != d->in_pos;
+		d->in_pos = in.pos;
+		if (ret == 0)
+			d->in_unit = 0; /* frame decoded and flushed */
+		if (out.pos)
+			return out.pos;
+		if (ret == 0 || moved)
+			continue;
+		r = dc_fill(d);
+		if (r < 0)
+			return r;
+		if (r == 0)
+			return dc_fail(d, -EBADMSG, "zstd stream is truncated");
+	}
+}
+
+ssize_t decompress_read(struct decompressor *d, void *buf, size_t len, struct strata_error *err)
+{
+	ssize_t r;
+
+	if (d->fail)
+		goto fail;
+	if (d->done || len == 0)
+		return 0;
+	if (len > DECOMPRESS_MAXOUT)
+		len = DECOMPRESS_MAXOUT;
+	if (d->kind == COMP_AUTO) {
+		r = dc_want(d, 4);
+		if (r < 0)
+			goto fail;
+		d->kind = decompress_detect(d->in + d->in_pos, d->in_len - d->in_pos);
+		r = dc_setup(d);
+		if (r < 0) {
+			dc_fail(d, (int)r, "cannot set up the decompressor");
+			goto fail;
+		}
+	}
+	switch (d->kind) {
+	case COMP_GZIP:
+		r = gz_read(d, buf, len);
+		break;
+	case COMP_ZSTD:
+		r = zstd_read(d, buf, len);
+		break;
+	default:
+		r = none_read(d, buf, len);
+		break;
+	}
+	if (r < 0)
+		goto fail;
+	if (r == 0)
+		d->done = 1;
+	return r;
+fail:
+	/* An empty message is the source's own error, kept where the source
+	 * put it; the generic one below only fills an empty err. */
+	if (d->failmsg[0])
+		return error_set(err, d->fail, "%s", d->failmsg);
+	return error_errno(err, d->fail, "cannot read compressed stream");
+}

@@ -1,0 +1,81 @@
+/* source: the dispatcher over the three transports (registry, OCI layout,
+ * docker-archive); each transport fills in a struct source_ops. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "source-impl.h"
+
+int source_open(const struct image_ref *ref, const struct strata_conf *conf, struct source **out,
+		struct strata_error *err)
+{
+	*out = NULL;
+	switch (ref->transport) {
+	case REF_DOCKER:
+		return source_registry_open(out, ref, conf, err);
+	case REF_OCI:
+		return source_oci_open(out, ref, conf, err);
+	case REF_DOCKER_ARCHIVE:
+		return source_archive_open(out, ref, conf, err);
+	}
+	return error_set(err, -EINVAL, "reference '%s': unknown transport", ref->name ? ref->name : "");
+}
+
+void source_free(struct source *s)
+{
+	if (!s)
+		return;
+	s->ops->free(s);
+}
+
+int source_fetch_manifest(struct source *s, const char *reference, struct buf *body,
+			  char **media_type, struct strata_error *err)
+{
+	char *ignored = NULL;
+	int r = s->ops->fetch_manifest(s, reference, body, media_type ? media_type : &ignored, err);
+	free(ignored);
+	return r;
+}
+
+int source_fetch_blob(struct source *s, const struct descriptor *d, size_t max, struct buf *body,
+		      struct strata_error *err)
+{
+	return s->ops->fetch_blob(s, d, max, body, err);
+}
+
+int source_stream_blob(struct source *s, const struct descriptor *d, blob_write_fn write,
+		       void *ctx, struct strata_error *err)
+{
+	return s->ops->stream_blob(s, d, write, ctx, err);
+}
+
+void source_get_stats(struct source *s, struct source_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (s->ops->get_stats)
+		s->ops->get_stats(s, out);
+}
+
+static int dup_opt(char **dst, const char *src)
+{
+	*dst = NULL;
+	if (!src)
+		return 0;
+	*dst = strdup(src);
+	return *dst ? 0 : -ENOMEM;
+}
+
+int source_copy_ref(struct image_ref *dst, const struct image_ref *src)
+{
+	memset(dst, 0, sizeof(*dst));
+	dst->transport = src->transport;
+	if (dup_opt(&dst->domain, src->domain) < 0 || dup_opt(&dst->path, src->path) < 0 ||
+	    dup_opt(&dst->tag, src->tag) < 0 || dup_opt(&dst->digest, src->digest) < 0 ||
+	    dup_opt(&dst->file, src->file) < 0 || dup_opt(&dst->name, src->name) < 0) {
+		ref_release(dst);
+		return -ENOMEM;
+	}
+	return 0;
+}

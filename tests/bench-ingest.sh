@@ -1,0 +1,199 @@
+#!/bin/bash
+# bench-ingest.sh: measures strata's ingest against what users run instead,
+# on the same blob on the same machine in one run, and prints a markdown
+# report for BENCHMARKS.md. Not a test: it asserts nothing and prints ratios.
+#
+#   1. cold `strata pull` of the `base` test image (one gzip layer) from a
+#      loopback registry, into a fresh store each run;
+#   2. `tar -xzf` of the same layer blob into a fresh directory (as root, so
+#      that ownership is applied, as strata records it);
+#   3. `umoci unpack` of the same image from the OCI layout;
+#   4. peak RSS of `strata pull` (/usr/bin/time -f %M);
+#   5. store size after pulling base, app, rebuilt and app-zstd, against the
+#      sum of their distinct compressed layer blobs.
+#
+# Each timing is the median of BENCH_RUNS runs (default 5, at least 3),
+# after one untimed warm-up run of each tool so that every tool reads the
+# blob from the page cache. `sync` runs before every timed run, so that no
+# tool pays for the previous one's writeback. Needs root, docker-registry,
+# skopeo, umoci, jq and GNU time. Usage: tests/bench-ingest.sh [>report.md]
+. "$(dirname "$0")/lib.sh"
+
+RUNS=${BENCH_RUNS:-5}
+[ "$RUNS" -ge 3 ] 2>/dev/null || { echo "bench-ingest: BENCH_RUNS must be 3 or more" >&2; exit 2; }
+[ "$(id -u)" -eq 0 ] || { echo "bench-ingest: run as root (tar and umoci must apply ownership)" >&2; exit 77; }
+for c in umoci skopeo jq docker-registry tar findmnt; do
+	command -v "$c" >/dev/null 2>&1 || { echo "bench-ingest: '$c' is not installed" >&2; exit 77; }
+done
+[ -x /usr/bin/time ] || { echo "bench-ingest: /usr/bin/time is missing (apt-get install time)" >&2; exit 77; }
+[ -x "$STRATA" ] || { echo "bench-ingest: '$STRATA' is not built (run make at the top)" >&2; exit 77; }
+
+say() { echo "bench-ingest: $*" >&2; }
+
+test_images
+start_registry
+for t in base app rebuilt app-zstd; do
+	push_image "$t" || { say "cannot push $t to the registry"; exit 99; }
+done
+
+# The base image's layer blob, from the OCI layout.
+manifest_of() { # TAG -> path of the manifest blob in $IMAGES
+	local d
+	d=$(jq -r --arg t "$1" '.manifests[] |
+		select(.annotations["org.opencontainers.image.ref.name"] == $t) | .digest' "$IMAGES/index.json")
+	echo "$IMAGES/blobs/sha256/${d#sha256:}"
+}
+BASE_MANIFEST=$(manifest_of base)
+[ "$(jq '.layers | length' "$BASE_MANIFEST")" -eq 1 ] || { say "base does not have one layer"; exit 99; }
+BLOB_DIGEST=$(jq -r '.layers[0].digest' "$BASE_MANIFEST")
+BLOB_TYPE=$(jq -r '.layers[0].mediaType' "$BASE_MANIFEST")
+BLOB=$IMAGES/blobs/sha256/${BLOB_DIGEST#sha256:}
+BLOB_SIZE=$(stat -c %s "$BLOB")
+case $BLOB_TYPE in *gzip) ;; *) say "base's layer is $BLOB_TYPE, not gzip"; exit 99 ;; esac
+TAR_SIZE=$(gzip -dc "$BLOB" | wc -c)
+ENTRIES=$(tar -tzf "$BLOB" | wc -l)
+
+# timed_run NAME PREP CMD...: PREP (a shell snippet, untimed) then CMD,
+# timed with the shell's clock; appends seconds to $TMP/NAME.times and the
+# peak RSS (KiB) of CMD to $TMP/NAME.rss. A failing CMD stops the benchmark.
+timed_run() {
+	local name=$1 prep=$2; shift 2
+	eval "$prep"
+	sync
+	local t0=$EPOCHREALTIME
+	if ! /usr/bin/time -f %M -o "$TMP/rss.out" "$@" >"$TMP/run.out" 2>&1; then
+		say "$name failed: $*"
+		sed 's/^/    /' "$TMP/run.out" | tail -5 >&2
+		exit 1
+	fi
+	local t1=$EPOCHREALTIME
+	awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.4f\n", b - a }' >>"$TMP/$name.times"
+	tail -1 "$TMP/rss.out" >>"$TMP/$name.rss"
+}
+
+median() { # FILE
+	sort -g "$1" | awk '{ v[NR] = $1 } END {
+		if (NR % 2) printf "%.3f", v[(NR + 1) / 2]; else printf "%.3f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+maxof() { sort -g "$1" | tail -1; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+mib() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1048576 }'; }
+kib2mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
+runs() { sort -g "$1" | awk '{ printf "%s%.3f", (NR > 1 ? ", " : ""), $1 }'; } # FILE
+
+STORE_DIR=$TMP/bench-store
+X_DIR=$TMP/bench-extract
+REF=$REGISTRY/strata/base
+PULL_CMD=("$STRATA" -q pull "$REF")
+TAR_CMD=(tar -xzf "$BLOB" -C "$X_DIR")
+TARSYNC_CMD=(sh -c 'tar -xzf "$1" -C "$2" && sync' sh "$BLOB" "$X_DIR")
+UMOCI_CMD=(umoci unpack --image "$IMAGES:base" "$X_DIR/bundle")
+
+FRESH_STORE='rm -rf "$STORE_DIR"; export STRATA_STORE="$STORE_DIR"'
+FRESH_DIR='rm -rf "$X_DIR"; mkdir -p "$X_DIR"'
+FRESH_BUNDLE='rm -rf "$X_DIR"; mkdir -p "$X_DIR"'
+
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+say "warming up (one untimed run of each)"
+for name in strata tar tarsync umoci; do
+	case $name in
+	strata) timed_run warm "$FRESH_STORE" "${PULL_CMD[@]}" ;;
+	tar) timed_run warm "$FRESH_DIR" "${TAR_CMD[@]}" ;;
+	tarsync) timed_run warm "$FRESH_DIR" "${TARSYNC_CMD[@]}" ;;
+	umoci) timed_run warm "$FRESH_BUNDLE" "${UMOCI_CMD[@]}" ;;
+	esac
+done
+
+# Interleaved, so that a slow phase of the machine hits every tool alike.
+for ((i = 1; i <= RUNS; i++)); do
+	say "run $i of $RUNS"
+	timed_run strata "$FRESH_STORE" "${PULL_CMD[@]}"
+	timed_run tar "$FRESH_DIR" "${TAR_CMD[@]}"
+	timed_run tarsync "$FRESH_DIR" "${TARSYNC_CMD[@]}"
+	timed_run umoci "$FRESH_BUNDLE" "${UMOCI_CMD[@]}"
+done
+rm -rf "$X_DIR"
+
+# The last strata run's store must hold the image, or the timings mean nothing.
+got=$(STRATA_STORE=$STORE_DIR "$STRATA" inspect --json "$REF" | jq -r '.layers[0].diff_id')
+want=$(jq -r '.rootfs.diff_ids[0]' "$IMAGES/blobs/sha256/$(jq -r '.config.digest' "$BASE_MANIFEST" | cut -d: -f2)")
+[ "$got" = "$want" ] || { say "the pulled image's layer is '$got', want '$want'"; exit 1; }
+
+T_STRATA=$(median "$TMP/strata.times")
+T_TAR=$(median "$TMP/tar.times")
+T_TARSYNC=$(median "$TMP/tarsync.times")
+T_UMOCI=$(median "$TMP/umoci.times")
+RSS_MED=$(median "$TMP/strata.rss")
+RSS_MAX=$(maxof "$TMP/strata.rss")
+
+# Store size after the four images, against their distinct layer blobs as
+# the registry served them (what strata recorded from the manifests).
+say "pulling base, app, rebuilt and app-zstd into one store"
+rm -rf "$STORE_DIR"
+export STRATA_STORE=$STORE_DIR
+TAGS="base app rebuilt app-zstd"
+for t in $TAGS; do
+	"$STRATA" -q pull "$REGISTRY/strata/$t" || { say "pull $t failed"; exit 1; }
+done
+BLOBS_SUM=$(for t in $TAGS; do "$STRATA" inspect --json "$REGISTRY/strata/$t"; done |
+	jq -s '[.[].layers[] | {digest, compressed_size}] | unique_by(.digest) | map(.compressed_size) | add')
+BLOBS_N=$(for t in $TAGS; do "$STRATA" inspect --json "$REGISTRY/strata/$t"; done |
+	jq -s '[.[].layers[].digest] | unique | length')
+STORE_B=$(du -sb "$STORE_DIR" | cut -f1)
+STORE_ALLOC=$(du -s --block-size=1 "$STORE_DIR" | cut -f1)
+CHUNK_FILES=$(find "$STORE_DIR/chunks" -type f | wc -l)
+
+# --- report -------------------------------------------------------------------
+FS=$(findmnt -n -o FSTYPE -T "$TMP")
+CPU=$(grep -m1 '^model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
+MEM=$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
+cat <<EOF
+### Ingest: one gzip layer, cold pull vs extraction ($(date -u +%Y-%m-%d))
+
+Machine: $(nproc) CPUs ($CPU), $MEM RAM, Linux $(uname -r), store and
+extraction directories on $FS ($TMP). Load average before the runs: $LOAD_BEFORE; after: $(cut -d' ' -f1-3 /proc/loadavg).
+Versions: $("$STRATA" --version), $(tar --version | head -1), umoci $(umoci --version | awk '{ print $NF }').
+
+Blob: the \`base\` test image's layer (Debian bookworm minbase), $BLOB_DIGEST:
+$(mib "$BLOB_SIZE") MiB gzip, $(mib "$TAR_SIZE") MiB of tar, $ENTRIES entries.
+Each time is the median of $RUNS runs (interleaved, after one warm-up run of each; blob in the
+page cache; \`sync\` before each run). strata's time includes its durability syncs (syncfs and
+RocksDB WAL); plain \`tar -xzf\` and \`umoci unpack\` do not sync. Ratio = reference time / strata
+time (above 1: strata is faster).
+
+| what | command | median time (s) | all runs (s) | ratio to strata |
+| --- | --- | ---: | --- | ---: |
+| strata, cold pull from a loopback registry into an empty store | \`strata -q pull $REF\` | $T_STRATA | $(runs "$TMP/strata.times") | 1.00 |
+| tar | \`tar -xzf BLOB -C DIR\` | $T_TAR | $(runs "$TMP/tar.times") | $(ratio "$T_TAR" "$T_STRATA") |
+| tar, then sync | \`sh -c 'tar -xzf BLOB -C DIR && sync'\` | $T_TARSYNC | $(runs "$TMP/tarsync.times") | $(ratio "$T_TARSYNC" "$T_STRATA") |
+| umoci | \`umoci unpack --image LAYOUT:base DIR\` | $T_UMOCI | $(runs "$TMP/umoci.times") | $(ratio "$T_UMOCI" "$T_STRATA") |
+
+| measure | value |
+| --- | ---: |
+| tar / strata (target: at least 2) | $(ratio "$T_TAR" "$T_STRATA") |
+| umoci / strata | $(ratio "$T_UMOCI" "$T_STRATA") |
+| strata pull peak RSS, median of $RUNS runs (\`/usr/bin/time -f %M\`) | $(kib2mib "$RSS_MED") MiB |
+| strata pull peak RSS, largest of $RUNS runs (target: under 64 MiB) | $(kib2mib "$RSS_MAX") MiB |
+
+### Store size: base, app, rebuilt, app-zstd ($(date -u +%Y-%m-%d))
+
+| measure | bytes | MiB |
+| --- | ---: | ---: |
+| distinct compressed layer blobs ($BLOBS_N), sum of sizes | $BLOBS_SUM | $(mib "$BLOBS_SUM") |
+| store, \`du -sb\` (apparent size) | $STORE_B | $(mib "$STORE_B") |
+| store, \`du -s --block-size=1\` (allocated) | $STORE_ALLOC | $(mib "$STORE_ALLOC") |
+| store / blobs, \`du -sb\` (target: at most 0.5) | $(ratio "$STORE_B" "$BLOBS_SUM") | |
+
+The store holds $CHUNK_FILES chunk files beside its index.
+
+Produced by \`tests/bench-ingest.sh\` (BENCH_RUNS=$RUNS). Commands, in full:
+
+\`\`\`
+STRATA_STORE=<fresh dir> ${PULL_CMD[*]}
+${TAR_CMD[*]}
+sh -c 'tar -xzf "\$1" -C "\$2" && sync' sh $BLOB $X_DIR
+${UMOCI_CMD[*]}
+/usr/bin/time -f %M <each of the above>
+for t in $TAGS; do strata -q pull $REGISTRY/strata/\$t; done; du -sb \$STRATA_STORE
+\`\`\`
+EOF

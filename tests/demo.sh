@@ -1,0 +1,35 @@
+#!/bin/bash
+# demo.sh: the quick start's first command. Installs what strata needs,
+# builds it, builds a real Debian image (debootstrap, cached), serves it from
+# a local docker-registry on loopback, and runs the main job against it:
+# pull, then inspect. Needs no internet beyond Debian's package archive.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash tests/setup.sh
+
+export STRATA_TEST_CACHE=${STRATA_TEST_CACHE:-/var/cache/strata-tests}
+STRATA=$PWD/strata
+IMAGES=$(tests/build-images.sh)
+
+work=$(mktemp -d /tmp/strata-demo.XXXXXX)
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+cat >"$work/registry.yml" <<YAML
+version: 0.1
+storage: {filesystem: {rootdirectory: $work/registry}}
+http: {addr: 127.0.0.1:$port}
+log: {level: error, accesslog: {disabled: true}}
+YAML
+docker-registry serve "$work/registry.yml" >"$work/registry.log" 2>&1 &
+registry_pid=$!
+trap 'kill $registry_pid 2>/dev/null; wait $registry_pid 2>/dev/null; rm -rf "$work"' EXIT
+for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/v2/" >/dev/null && break; sleep 0.1; done
+
+ref=127.0.0.1:$port/demo/debian:bookworm
+skopeo copy --quiet --dest-tls-verify=false "oci:$IMAGES:app" "docker://$ref"
+
+run() { echo "+ $*"; "$@"; }
+run "$STRATA" pull "$ref"
+run "$STRATA" inspect "$ref"
+run "$STRATA" images
+echo "+ $STRATA inspect --files $ref | grep -E 'bin/(bash|ls)\$'"
+"$STRATA" inspect --files "$ref" | grep -E 'bin/(bash|ls)\b' || true

@@ -1,0 +1,59 @@
+#!/bin/bash
+# Identical content is stored once: a rebuilt image (same files, new mtimes,
+# new layer digest) adds almost nothing; a zstd copy of an image pulled
+# after the gzip one fetches nothing; the store is smaller than the blobs.
+. "$(dirname "$0")/lib.sh"
+need_cmd umoci skopeo jq
+test_images
+start_registry
+for t in base rebuilt app app-zstd; do push_image "$t" || exit 99; done
+
+du_store() { du -sb "$STRATA_STORE" | cut -f1; }
+
+check "pull base" "$STRATA" pull -q "$REGISTRY/strata/base"
+size_base=$(du_store)
+check "pull rebuilt" "$STRATA" pull -q "$REGISTRY/strata/rebuilt"
+size_rebuilt=$(du_store)
+grow=$((size_rebuilt - size_base))
+note "store: $size_base bytes after base, +$grow after rebuilt"
+if [ "$grow" -lt $((size_base / 10)) ]; then ok "rebuilt adds under 10% of base to the store"; else
+	not_ok "rebuilt adds under 10% of base to the store ($grow of $size_base)"; fi
+
+"$STRATA" inspect --json "$REGISTRY/strata/rebuilt" >"$TMP/rebuilt.json"
+new=$(jq '.layers[0].stored_bytes' "$TMP/rebuilt.json")
+shared=$(jq '.layers[0].shared_bytes' "$TMP/rebuilt.json")
+note "rebuilt layer: $new bytes new chunks, $shared bytes shared"
+if [ "$new" -lt $((shared / 100)) ]; then ok "rebuilt's chunks were nearly all stored already"; else
+	not_ok "rebuilt's chunks were nearly all stored already ($new new, $shared shared)"; fi
+d1=$("$STRATA" inspect --json "$REGISTRY/strata/base" | jq -r '.layers[0].digest')
+d2=$(jq -r '.layers[0].digest' "$TMP/rebuilt.json")
+check "and its layer digest differs from base's" test "$d1" != "$d2"
+
+check "pull app" "$STRATA" pull -q "$REGISTRY/strata/app"
+before=$(grep -c '/blobs/' "$REGISTRY_LOG")
+check "pull app-zstd" "$STRATA" pull -q "$REGISTRY/strata/app-zstd"
+after=$(grep -c '/blobs/' "$REGISTRY_LOG")
+is "app-zstd (same diff_ids as app) fetches only its config" "$((after - before))" 1
+check "app-zstd's layers really are zstd" jq -e 'all(.layers[]; .media_type | endswith("zstd"))' \
+	<("$STRATA" inspect --json "$REGISTRY/strata/app-zstd")
+
+# Store size against the compressed blobs of the same four images.
+blobs=0
+for t in base rebuilt app app-zstd; do
+	n=$("$STRATA" inspect --json "$REGISTRY/strata/$t" | jq '[.layers[].compressed_size] | add')
+	blobs=$((blobs + n))
+done
+store=$(du_store)
+note "store $store bytes; compressed layer blobs $blobs bytes; ratio $(awk "BEGIN{printf \"%.2f\", $store/$blobs}")"
+if [ "$store" -lt "$blobs" ]; then ok "the store is smaller than the blobs it holds"; else
+	not_ok "the store is smaller than the blobs it holds"; fi
+
+# A fresh store pulls the zstd image directly, byte-exact.
+export STRATA_STORE="$TMP/store2"
+check "a fresh store pulls app-zstd" "$STRATA" pull -q "$REGISTRY/strata/app-zstd"
+rm -rf "$TMP/unpack"
+umoci unpack --image "$IMAGES:app-zstd" "$TMP/unpack" >/dev/null 2>&1
+tree_listing "$TMP/unpack/rootfs" >"$TMP/want"
+"$STRATA" inspect --files "$REGISTRY/strata/app-zstd" >"$TMP/got"
+check "zstd layers ingest to the exact tree" cmp "$TMP/want" "$TMP/got"
+done_testing
