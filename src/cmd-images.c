@@ -28,7 +28,7 @@ static int run_images(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = { { "json", no_argument, NULL, 'j' }, { 0 } };
 	int json = 0, c;
-	optind = 1;
+	optind = 0;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (c != 'j')
 			return cli_usage(&cmd_images, "unknown option");

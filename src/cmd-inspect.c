@@ -167,7 +167,7 @@ static int run_inspect(struct cli *cli, int argc, char **argv)
 		{ 0 }
 	};
 	int json = 0, files = 0, c;
-	optind = 1;
+	optind = 0;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j': json = 1; break;

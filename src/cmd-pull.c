@@ -19,7 +19,7 @@ static int run_pull(struct cli *cli, int argc, char **argv)
 	};
 	const char *platform = NULL;
 	int quiet = cli->quiet, c;
-	optind = 1;
+	optind = 0;
 	while ((c = getopt_long(argc, argv, "q", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p': platform = optarg; break;

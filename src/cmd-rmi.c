@@ -74,7 +74,7 @@ static int remove_image(struct store *st, const char *ref, uint64_t *freed, stru
 static int run_rmi(struct cli *cli, int argc, char **argv)
 {
 	int c;
-	optind = 1;
+	optind = 0;
 	while ((c = getopt(argc, argv, "")) != -1)
 		return cli_usage(&cmd_rmi, "unknown option");
 	if (optind >= argc)

@@ -26,6 +26,7 @@
 #define READ_BUF (256u << 10)
 #define PIPE_BUF_BYTES (4u << 20)
 #define BATCH_FLUSH (4u << 20)
+#define DRAIN_MAX (256ull << 20) /* read on after a failure, to check the digest */
 
 /* A set of 64-bit hashes (of paths, of chunk ids), open addressing. */
 struct hashset {
@@ -763,11 +764,24 @@ int ingest_layer(struct store *st, struct source *src, const struct descriptor *
 		return error_set(err, -r, "cannot start a download thread");
 	}
 	r = ingest_stream(st, pipe_read, &pr, blob, diff_id, NULL, NULL, out, err);
-	/* An ingest that stopped early (a bad tar) must not leave the fetcher blocked. */
+	if (r < 0 && f.err.code == 0) {
+		/* Let the fetch finish, so that a blob that is not what its digest
+		 * says is reported as that rather than as what it broke downstream. */
+		char *sink = malloc(64 << 10);
+		uint64_t drained = 0;
+		ssize_t n;
+		while (sink && drained < DRAIN_MAX && (n = pipebuf_read(f.pipe, sink, 64 << 10)) > 0)
+			drained += (uint64_t)n;
+		free(sink);
+	}
 	pipebuf_close_read(f.pipe);
 	pthread_join(tid, NULL);
-	if (r == 0 && f.err.code < 0)
+	if (f.err.code == -EBADMSG && strstr(f.err.msg, "digest mismatch")) {
+		error_clear(err);
 		r = error_set(err, f.err.code, "%s", f.err.msg);
+	} else if (r == 0 && f.err.code < 0) {
+		r = error_set(err, f.err.code, "%s", f.err.msg);
+	}
 	pipebuf_free(f.pipe);
 	return r;
 }

@@ -135,11 +135,24 @@ test_images() {
 	export IMAGES
 }
 
-# push_image TAG [REPO]: copies a test image into $REGISTRY as REPO:latest.
+# push_image TAG [REPO [REGISTRY]]: copies a test image into $REGISTRY as REPO:latest.
 push_image() {
-	local tag=$1 repo=${2:-strata/$1}
-	skopeo copy --quiet --dest-tls-verify=false "oci:$IMAGES:$tag" "docker://$REGISTRY/$repo:latest" \
+	local tag=$1 repo=${2:-strata/$1} reg=${3:-$REGISTRY}
+	skopeo copy --quiet --dest-tls-verify=false "oci:$IMAGES:$tag" "docker://$reg/$repo:latest" \
 		>"$TMP/skopeo.log" 2>&1 || { sed 's/^/#   /' "$TMP/skopeo.log"; return 1; }
+}
+
+# start_zstd_registry: a registry of its own for app-zstd. skopeo would
+# otherwise push the gzip blobs it already pushed for app in place of the
+# zstd ones (blob reuse by diff_id). Sets ZREGISTRY and ZREGISTRY_LOG.
+start_zstd_registry() {
+	local saved=${REGISTRY:-} saved_log=${REGISTRY_LOG:-}
+	start_registry zstd-registry
+	ZREGISTRY=$REGISTRY
+	ZREGISTRY_LOG=$REGISTRY_LOG
+	REGISTRY=$saved
+	REGISTRY_LOG=$saved_log
+	push_image app-zstd strata/app-zstd "$ZREGISTRY" || exit 99
 }
 
 # Manifest listing of an unpacked tree, for comparisons: path type mode uid gid size mtime target sha256

@@ -5,8 +5,9 @@
 . "$(dirname "$0")/lib.sh"
 need_cmd umoci skopeo jq
 test_images
+start_zstd_registry
 start_registry
-for t in base rebuilt app app-zstd; do push_image "$t" || exit 99; done
+for t in base rebuilt app; do push_image "$t" || exit 99; done
 
 du_store() { du -sb "$STRATA_STORE" | cut -f1; }
 
@@ -30,30 +31,34 @@ d2=$(jq -r '.layers[0].digest' "$TMP/rebuilt.json")
 check "and its layer digest differs from base's" test "$d1" != "$d2"
 
 check "pull app" "$STRATA" pull -q "$REGISTRY/strata/app"
-before=$(grep -c '/blobs/' "$REGISTRY_LOG")
-check "pull app-zstd" "$STRATA" pull -q "$REGISTRY/strata/app-zstd"
-after=$(grep -c '/blobs/' "$REGISTRY_LOG")
+before=$(grep -c '"GET /v2/.*/blobs/' "$ZREGISTRY_LOG")
+check "pull app-zstd" "$STRATA" pull -q "$ZREGISTRY/strata/app-zstd"
+after=$(grep -c '"GET /v2/.*/blobs/' "$ZREGISTRY_LOG")
 is "app-zstd (same diff_ids as app) fetches only its config" "$((after - before))" 1
 check "app-zstd's layers really are zstd" jq -e 'all(.layers[]; .media_type | endswith("zstd"))' \
-	<("$STRATA" inspect --json "$REGISTRY/strata/app-zstd")
+	<("$STRATA" inspect --json "$ZREGISTRY/strata/app-zstd")
 
 # Store size against the compressed blobs of the same four images.
 blobs=0
-for t in base rebuilt app app-zstd; do
-	n=$("$STRATA" inspect --json "$REGISTRY/strata/$t" | jq '[.layers[].compressed_size] | add')
+for r in base rebuilt app; do
+	n=$("$STRATA" inspect --json "$REGISTRY/strata/$r" | jq '[.layers[].compressed_size] | add')
+	blobs=$((blobs + n))
+done
+for r in app-zstd; do
+	n=$("$STRATA" inspect --json "$ZREGISTRY/strata/$r" | jq '[.layers[].compressed_size] | add')
 	blobs=$((blobs + n))
 done
 store=$(du_store)
 note "store $store bytes; compressed layer blobs $blobs bytes; ratio $(awk "BEGIN{printf \"%.2f\", $store/$blobs}")"
-if [ "$store" -lt "$blobs" ]; then ok "the store is smaller than the blobs it holds"; else
-	not_ok "the store is smaller than the blobs it holds"; fi
+if [ "$store" -le $((blobs / 2)) ]; then ok "the store is at most half the size of the blobs it holds"; else
+	not_ok "the store is at most half the size of the blobs it holds"; fi
 
 # A fresh store pulls the zstd image directly, byte-exact.
 export STRATA_STORE="$TMP/store2"
-check "a fresh store pulls app-zstd" "$STRATA" pull -q "$REGISTRY/strata/app-zstd"
+check "a fresh store pulls app-zstd" "$STRATA" pull -q "$ZREGISTRY/strata/app-zstd"
 rm -rf "$TMP/unpack"
-umoci unpack --image "$IMAGES:app-zstd" "$TMP/unpack" >/dev/null 2>&1
+umoci unpack --image "$IMAGES:app" "$TMP/unpack" >/dev/null 2>&1
 tree_listing "$TMP/unpack/rootfs" >"$TMP/want"
-"$STRATA" inspect --files "$REGISTRY/strata/app-zstd" >"$TMP/got"
-check "zstd layers ingest to the exact tree" cmp "$TMP/want" "$TMP/got"
+"$STRATA" inspect --files "$ZREGISTRY/strata/app-zstd" >"$TMP/got"
+check "zstd layers ingest to the exact tree of app (umoci cannot read zstd)" cmp "$TMP/want" "$TMP/got"
 done_testing

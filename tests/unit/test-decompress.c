@@ -47,12 +47,17 @@ static uint8_t *make_data(size_t n)
 
 struct blob {
 	uint8_t *p;
-	size_t len;
+	size_t len, cap;
 };
 
 static void blob_add(struct blob *b, const void *p, size_t n)
 {
-	b->p = realloc(b->p, b->len + n + 1);
+	if (b->len + n > b->cap) {
+		b->cap = 2 * (b->len + n);
+		b->p = realloc(b->p, b->cap);
+		if (!b->p)
+			abort();
+	}
 	memcpy(b->p + b->len, p, n);
 	b->len += n;
 }
