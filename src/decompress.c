@@ -12,6 +12,7 @@
 #include <string.h>
 
 #ifdef HAVE_ISAL
+#include <isa-l/crc.h>
 #include <isa-l/igzip_lib.h>
 #else
 #include <zlib.h>
@@ -225,6 +226,80 @@ static ssize_t none_read(struct decompressor *d, uint8_t *buf, size_t len)
 	return n;
 }
 
+#ifdef HAVE_ISAL
+/* The size of the gzip header at p: 0 while more bytes are needed, -1 with
+ * *why when it is invalid. */
+static long gz_header_size(const uint8_t *p, size_t avail, const char **why)
+{
+	size_t n = 10;
+	const uint8_t *nul;
+	uint8_t flg;
+
+	if (avail < n)
+		return 0;
+	flg = p[3];
+	if (p[2] != 8) {
+		*why = "unknown compression method";
+		return -1;
+	}
+	if (flg & 0xe0) {
+		*why = "unknown header flags set";
+		return -1;
+	}
+	if (flg & 0x04) { /* FEXTRA */
+		if (avail < n + 2)
+			return 0;
+		n += 2 + (p[n] | (size_t)p[n + 1] << 8);
+	}
+	for (uint8_t f = 0x08; f <= 0x10; f <<= 1) { /* FNAME, FCOMMENT */
+		if (!(flg & f))
+			continue;
+		nul = n < avail ? memchr(p + n, 0, avail - n) : NULL;
+		if (!nul)
+			return 0;
+		n = nul - p + 1;
+	}
+	if (flg & 0x02) { /* FHCRC */
+		if (avail < n + 2)
+			return 0;
+		if ((crc32_gzip_refl(0, p, n) & 0xffff) != (p[n] | (unsigned)p[n + 1] << 8)) {
+			*why = "header crc mismatch";
+			return -1;
+		}
+		n += 2;
+	}
+	return avail < n ? 0 : (long)n;
+}
+
+/* ISA-L's own header parser rejects a valid FHCRC when the header arrives
+ * in pieces, so the header is parsed here and ISA-L decodes from the
+ * deflate data on, still checking the trailer's CRC and length. */
+static int gz_skip_header(struct decompressor *d)
+{
+	for (;;) {
+		const char *why = NULL;
+		long n = gz_header_size(d->in + d->in_pos, d->in_len - d->in_pos, &why);
+		ssize_t r;
+
+		if (n < 0)
+			return dc_fail(d, -EBADMSG, "gzip stream is corrupt: %s", why);
+		if (n > 0) {
+			d->in_pos += n;
+			isal_inflate_reset(d->isal);
+			d->isal->crc_flag = ISAL_GZIP_NO_HDR_VER;
+			return 0;
+		}
+		if (d->in_len - d->in_pos == DECOMPRESS_INBUF)
+			return dc_fail(d, -EBADMSG, "gzip stream is corrupt: header too long");
+		r = dc_fill(d);
+		if (r < 0)
+			return r;
+		if (r == 0)
+			return dc_fail(d, -EBADMSG, "gzip stream is truncated");
+	}
+}
+#endif
+
 /* Between gzip members: the clean end, the next member, or garbage. */
 static int gz_boundary(struct decompressor *d)
 {
@@ -244,8 +319,9 @@ static int gz_boundary(struct decompressor *d)
 	if (avail < 2)
 		return dc_fail(d, -EBADMSG, "gzip stream is truncated");
 #ifdef HAVE_ISAL
-	isal_inflate_reset(d->isal);
-	d->isal->crc_flag = ISAL_GZIP;
+	r = gz_skip_header(d);
+	if (r < 0)
+		return r;
 #else
 	if (inflateReset(&d->z) != Z_OK)
 		return dc_fail(d, -EINVAL, "gzip stream is corrupt: cannot reset inflater");
