@@ -6,8 +6,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "catalog.h"
+#include <fcntl.h>
+#include <limits.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "auth.h"
 #include "cli.h"
+#include "daemon.h"
 #include "ref.h"
 #include "util.h"
 
@@ -38,91 +44,148 @@ int cli_usage(const struct cli_command *cmd, const char *fmt, ...)
 	return EXIT_USAGE;
 }
 
-int cli_open_store(struct cli *cli, enum store_mode mode, struct store **out, struct strata_error *err)
+static int daemon_answers(struct client *c)
 {
-	*out = NULL;
-	int r = store_open(&cli->conf, mode, out, err);
-	if (r == -ENOENT && mode == STORE_READ && !err->msg[0])
-		return 0;
-	return r;
+	struct strata_error err = STRATA_ERROR_INIT;
+	json_t *out = NULL;
+	int status = 0;
+	int r = client_call(c, "GET", "/v1/version", NULL, &status, &out, &err);
+	json_decref(out);
+	return r == 0 && status == 200;
 }
 
-/* A unique digest prefix among stored images. */
-struct prefix_search {
-	const char *hex;
-	size_t len;
-	char found[DIGEST_STR_MAX];
-	int matches;
-};
-
-static int match_prefix(json_t *img, void *ctx)
+/* Starts `strata serve` for the store in its own session, so that it
+ * outlives this command. Returns its pid. */
+static pid_t spawn_daemon(struct cli *cli, struct strata_error *err)
 {
-	struct prefix_search *ps = ctx;
-	const char *d = json_string_value(json_object_get(img, "digest"));
-	if (d && !strncmp(d + 7, ps->hex, ps->len)) {
-		snprintf(ps->found, sizeof(ps->found), "%s", d);
-		ps->matches++;
-	}
-	return 0;
-}
-
-static int is_hex(const char *s)
-{
-	for (; *s; s++)
-		if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f')))
-			return 0;
-	return 1;
-}
-
-int cli_resolve_image(struct store *st, const char *refstr, char digest[DIGEST_STR_MAX],
-		      struct strata_error *err)
-{
-	if (!st)
-		return error_set(err, -ENOENT, "image '%s' is not stored", refstr);
-	const char *hex = !strncmp(refstr, "sha256:", 7) ? refstr + 7 : refstr;
-	size_t hl = strlen(hex);
-	if (hl >= 4 && hl <= 64 && is_hex(hex)) {
-		struct prefix_search ps = { hex, hl, "", 0 };
-		catalog_each_image(st->idx, match_prefix, &ps);
-		if (ps.matches == 1) {
-			snprintf(digest, DIGEST_STR_MAX, "%s", ps.found);
-			return 0;
-		}
-		if (ps.matches > 1)
-			return error_set(err, -EINVAL, "'%s' matches %d images: give more digits", refstr, ps.matches);
-		if (hex != refstr)
-			return error_set(err, -ENOENT, "image '%s' is not stored", refstr);
-	}
-	struct image_ref ref;
-	int r = ref_parse(refstr, &ref, err);
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n < 0)
+		return error_errno(err, -errno, "cannot find the strata executable");
+	exe[n] = '\0';
+	int r = mkdir_p(cli->conf.store, 0700);
 	if (r < 0)
-		return r;
-	if (catalog_resolve_name(st->idx, ref.name, digest) == 0) {
-		r = 0;
-	} else if (ref.digest) {
-		json_t *img = NULL;
-		r = catalog_get_image(st->idx, ref.digest, &img, NULL);
-		json_decref(img);
-		if (r == 0)
-			snprintf(digest, DIGEST_STR_MAX, "%s", ref.digest);
-	} else {
-		r = -ENOENT;
+		return error_errno(err, r, "cannot create store '%s'", cli->conf.store);
+	char *log = path_join(cli->conf.store, "daemon.log");
+	pid_t pid = fork();
+	if (pid < 0) {
+		free(log);
+		return error_errno(err, -errno, "cannot start the strata daemon");
 	}
-	if (r == -ENOENT)
-		error_set(err, r, "image '%s' is not stored", refstr);
-	ref_release(&ref);
+	if (pid == 0) {
+		setsid();
+		int fd = open("/dev/null", O_RDONLY);
+		int lfd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+		if (fd >= 0)
+			dup2(fd, 0);
+		if (lfd >= 0) {
+			dup2(lfd, 1);
+			dup2(lfd, 2);
+		}
+		const char *v = cli->verbose > 1 ? "-vv" : "-v";
+		execl(exe, "strata", "--store", cli->conf.store, v, "serve", (char *)NULL);
+		_exit(127);
+	}
+	free(log);
+	return pid;
+}
+
+static void last_log_line(const char *store, char *out, size_t len)
+{
+	char *path = path_join(store, "daemon.log"), *text = NULL;
+	size_t n = 0;
+	out[0] = '\0';
+	if (path && read_file(path, 1 << 20, &text, &n) == 0) {
+		while (n && text[n - 1] == '\n')
+			text[--n] = '\0';
+		char *nl = strrchr(text, '\n');
+		snprintf(out, len, "%s", nl ? nl + 1 : text);
+	}
+	free(text);
+	free(path);
+}
+
+int cli_connect(struct cli *cli, struct client **out, struct strata_error *err)
+{
+	char *sock = daemon_socket_path(cli->conf.store);
+	struct client *c = NULL;
+	int r = sock ? client_open(sock, &c, err) : error_set(err, -ENOMEM, "out of memory");
+	if (r < 0)
+		goto fail;
+	if (daemon_answers(c))
+		goto done;
+	pid_t pid = spawn_daemon(cli, err);
+	if (pid < 0) {
+		r = (int)pid;
+		goto fail;
+	}
+	/* Until it answers, or exits (a second daemon won the race: then the
+	 * winner answers), or 30 s pass. */
+	for (int i = 0, exited = 0; i < 600; i++) {
+		if (daemon_answers(c))
+			goto done;
+		if (!exited && waitpid(pid, NULL, WNOHANG) == pid)
+			exited = 1;
+		else if (exited && i > 50)
+			break;
+		usleep(exited ? 20000 : 50000);
+	}
+	char why[512];
+	last_log_line(cli->conf.store, why, sizeof(why));
+	r = error_set(err, -ECONNREFUSED, "cannot start the strata daemon for store '%s'%s%s",
+		      cli->conf.store, why[0] ? ": " : "", why);
+	goto fail;
+done:
+	free(sock);
+	*out = c;
+	return 0;
+fail:
+	client_free(c);
+	free(sock);
 	return r;
+}
+
+void cli_add_auth(struct cli *cli, const char *refstr, json_t *body)
+{
+	struct image_ref ref;
+	struct strata_error err = STRATA_ERROR_INIT;
+	char *user = NULL, *password = NULL;
+	if (ref_parse(refstr, &ref, &err) < 0)
+		return;
+	if (ref.transport == REF_DOCKER &&
+	    auth_lookup_credentials(cli->conf.credentials, ref.domain, &user, &password, &err) == 0)
+		json_object_set_new(body, "auth", json_pack("{s:s, s:s, s:s}", "host", ref.domain,
+							    "username", user, "password", password));
+	if (password)
+		explicit_bzero(password, strlen(password));
+	free(user);
+	free(password);
+	ref_release(&ref);
+}
+
+char *cli_canonical_ref(const char *refstr)
+{
+	struct image_ref ref;
+	struct strata_error err = STRATA_ERROR_INIT;
+	if (ref_parse(refstr, &ref, &err) < 0)
+		return strdup(refstr);
+	char *out = strdup(ref.transport == REF_DOCKER ? refstr : ref.name);
+	ref_release(&ref);
+	return out;
+}
+
+char *cli_image_path(const char *ref, const char *suffix)
+{
+	char *canon = cli_canonical_ref(ref);
+	char *esc = canon ? client_escape(canon) : NULL;
+	free(canon);
+	char *p = esc ? str_printf("/v1/images/%s%s", esc, suffix ? suffix : "") : NULL;
+	free(esc);
+	return p;
 }
 
 void cli_print_json(json_t *v)
 {
 	json_dumpf(v, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	fputc('\n', stdout);
-}
-
-json_t *cli_json_time(int64_t t)
-{
-	char s[40];
-	format_rfc3339(t, s, sizeof(s));
-	return json_string(s);
 }

@@ -10,6 +10,7 @@
 #include "conf.h"
 #include "digest.h"
 #include "error.h"
+#include "client.h"
 #include "store.h"
 
 #define EXIT_USAGE 2
@@ -33,21 +34,24 @@ int cli_fail_err(const struct strata_error *err);
 /* Prints "strata <cmd>: <msg>" and the usage line; returns 2. */
 int cli_usage(const struct cli_command *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Opens the store; STORE_READ of a store that does not exist yet gives
- * *out = NULL and 0 (an empty store). */
-int cli_open_store(struct cli *cli, enum store_mode mode, struct store **out, struct strata_error *err);
-
-/* Finds a stored image by reference, canonical name, digest or a unique
- * prefix of at least 4 hex digits of its digest. 0 with digest, -ENOENT
- * "image 'x' is not stored", -EINVAL for a bad reference. */
-int cli_resolve_image(struct store *st, const char *ref, char digest[DIGEST_STR_MAX],
-		      struct strata_error *err);
+/* Connects to the store's daemon, starting one (detached, logging to
+ * STORE/daemon.log) when none answers. Free *out with client_free. */
+int cli_connect(struct cli *cli, struct client **out, struct strata_error *err);
+/* Adds the caller's registry credentials for ref (from Docker's config.json
+ * or the configured credentials file) to a request body, so that the daemon
+ * pulls with the rights of whoever asked. */
+void cli_add_auth(struct cli *cli, const char *ref, json_t *body);
+/* The reference to hand the daemon: oci: and docker-archive: paths made
+ * absolute here, where they were given (the daemon's directory is another).
+ * malloc'd; a reference that does not parse is returned as it is. */
+char *cli_canonical_ref(const char *ref);
+/* "/v1/images/<escaped ref>[suffix]", malloc'd. */
+char *cli_image_path(const char *ref, const char *suffix);
 
 /* Prints a JSON value followed by a newline. */
 void cli_print_json(json_t *v);
-/* "2026-11-22T15:08:27Z" from a record field holding unix seconds. */
-json_t *cli_json_time(int64_t t);
 
-extern const struct cli_command cmd_pull, cmd_images, cmd_inspect, cmd_rmi;
+extern const struct cli_command cmd_pull, cmd_images, cmd_inspect, cmd_rmi, cmd_serve, cmd_mount,
+	cmd_umount, cmd_mounts;
 
 #endif

@@ -22,7 +22,7 @@ static int env_u64(const char *name, uint64_t *v, int is_size, struct strata_err
 		char *end;
 		errno = 0;
 		unsigned long long n = strtoull(s, &end, 10);
-		r = (errno || *end || end == s) ? -EINVAL : 0;
+		r = (errno || *end || end == s || strchr(s, '-')) ? -EINVAL : 0;
 		if (!r)
 			*v = n;
 	}

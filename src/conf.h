@@ -26,6 +26,9 @@ struct strata_conf {
 	int compression_level;     /* zstd level for chunks */
 	int jobs;                  /* layers ingested at once */
 	int retries;               /* attempts per registry request */
+	/* Credentials a client handed the daemon with one request, for one
+	 * registry host; they win over the credentials file for that host. */
+	const char *auth_host, *auth_user, *auth_password;
 	struct strata_limits limits;
 };
 

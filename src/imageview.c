@@ -185,7 +185,6 @@ int imageview_lookup(struct imageview *v, const struct iv_node *dir, const char 
 	struct buf key = BUF_INIT, wh = BUF_INIT, tmp = BUF_INIT;
 	size_t dlen = strlen(dir_path), nlen = strlen(name);
 	int r = -ENOENT, found_dir = 0;
-	unsigned attr_layer = 0;
 
 	iv_node_init(out);
 	if (!strncmp(name, ".wh.", 4) || nlen == 0 || strchr(name, '/')) {
@@ -235,8 +234,6 @@ int imageview_lookup(struct imageview *v, const struct iv_node *dir, const char 
 				buf_init(&tmp, 0);
 				if ((r = decode_into(out, k, err)) < 0)
 					break;
-				if (!found_dir)
-					attr_layer = k;
 			}
 			found_dir = 1;
 			out->floor = k;
@@ -253,8 +250,8 @@ int imageview_lookup(struct imageview *v, const struct iv_node *dir, const char 
 			break;
 	}
 	if (found_dir) {
-		/* The identity stays with the topmost layer that has the directory. */
-		out->ino_seed = (uint64_t)attr_layer << 40 | out->e.ordinal;
+		/* The identity is that of the entry that gives the attributes. */
+		out->ino_seed = (uint64_t)out->layer << 40 | out->e.ordinal;
 		out->type = ENTRY_DIR;
 		r = 0;
 	}

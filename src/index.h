@@ -12,6 +12,7 @@
  *                                        children are one prefix scan
  *   'K' chunk id(32)                  -> chunk record (chunkstore.h)
  *   'R' chunk id(32) lid(4, BE)       -> "" (layer lid references the chunk)
+ *   'P' lid(4, BE) chunk id(32)       -> "" (the same reference, by layer)
  *   'N' lid(4, BE)                    -> diff_id of the layer that owns lid
  */
 #ifndef STRATA_INDEX_H

@@ -130,7 +130,7 @@ static int flush_batch(struct ingest *in, int force)
 {
 	if (!force && index_batch_bytes(in->batch) < BATCH_FLUSH)
 		return 0;
-	return index_batch_commit(in->st->idx, in->batch, 0, in->err);
+	return store_commit(in->st, in->batch, 0, in->err);
 }
 
 static la_ssize_t tar_read(struct archive *a, void *ctx, const void **out)
@@ -574,7 +574,7 @@ int ingest_drop_lid(struct store *st, uint32_t lid, int drop_chunks, uint64_t *f
 	uint8_t eprefix[5] = { 'E' };
 	be32_put(eprefix + 1, lid);
 	index_batch_delete_prefix(b, eprefix, sizeof(eprefix));
-	if ((r = index_batch_commit(st->idx, b, 1, err)) < 0 || !drop_chunks)
+	if ((r = store_commit(st, b, 1, err)) < 0 || !drop_chunks)
 		goto out;
 
 	/* Chunks no other layer references go too: records first, then files. */
@@ -592,7 +592,7 @@ int ingest_drop_lid(struct store *st, uint32_t lid, int drop_chunks, uint64_t *f
 			*freed += ci.flags & CHUNK_F_FILE ? (ci.clen + 4095) & ~4095ull : ci.clen;
 		chunkstore_delete(b, id);
 	}
-	if ((r = index_batch_commit(st->idx, b, 1, err)) < 0)
+	if ((r = store_commit(st, b, 1, err)) < 0)
 		goto out;
 	for (size_t off = 0; off < ids.len; off += SHA256_LEN) {
 		const uint8_t *id = (const uint8_t *)ids.data + off;
@@ -657,8 +657,6 @@ int ingest_stream(struct store *st, ssize_t (*read)(void *ctx, void *buf, size_t
 		r = count_links(&in);
 	if (r == 0)
 		r = flush_batch(&in, 1);
-	if (r == 0)
-		r = chunkstore_sync(st->cs, err);
 	if (r == 0) {
 		snprintf(in.rec.diff_id, sizeof(in.rec.diff_id), "%s", got_str);
 		if (blob) {
@@ -673,7 +671,7 @@ int ingest_stream(struct store *st, ssize_t (*read)(void *ctx, void *buf, size_t
 		if ((r = catalog_put_layer(in.batch, &in.rec)) < 0)
 			error_set(err, r, "out of memory");
 		else
-			r = index_batch_commit(st->idx, in.batch, 1, err);
+			r = store_commit(st, in.batch, 1, err);
 	}
 	if (r == 0 && out)
 		*out = in.rec;

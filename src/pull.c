@@ -129,6 +129,33 @@ static int fetch_layers(struct pull_job *j, int jobs, struct pull_result *res, s
 	return r;
 }
 
+/* "os/arch[/variant]": os and arch equal, and the variants too when both have one. */
+static int platform_matches(const char *have_in, const char *want_in)
+{
+	/* The names uname and some tools use for the same architectures. */
+	static const char *const alias[][2] = { { "x86_64", "amd64" }, { "aarch64", "arm64" } };
+	char have[128], want[128];
+	snprintf(have, sizeof(have), "%s", have_in);
+	snprintf(want, sizeof(want), "%s", want_in);
+	for (size_t i = 0; i < sizeof(alias) / sizeof(alias[0]); i++) {
+		char *p = strstr(want, alias[i][0]);
+		if (p && p[-1] == '/') {
+			char tmp[128];
+			snprintf(tmp, sizeof(tmp), "%.*s%s%s", (int)(p - want), want, alias[i][1],
+				 p + strlen(alias[i][0]));
+			snprintf(want, sizeof(want), "%s", tmp);
+		}
+	}
+	const char *h2 = strchr(have, '/'), *w2 = strchr(want, '/');
+	if (!h2 || !w2 || h2 - have != w2 - want || strncmp(have, want, (size_t)(h2 - have)))
+		return 0;
+	const char *h3 = strchr(h2 + 1, '/'), *w3 = strchr(w2 + 1, '/');
+	size_t hl = h3 ? (size_t)(h3 - h2) : strlen(h2), wl = w3 ? (size_t)(w3 - w2) : strlen(w2);
+	if (hl != wl || strncmp(h2, w2, hl))
+		return 0;
+	return !h3 || !w3 || !strcmp(h3, w3);
+}
+
 static json_t *image_json(const char *digest, const char *name, const char *platform,
 			  const struct manifest *m, const struct buf *mbody, const struct buf *cbody)
 {
@@ -193,7 +220,7 @@ static int commit_image(struct store *st, const char *digest, const char *name,
 	catalog_put_name(b, name, digest);
 	if (index_digest)
 		catalog_put_alias(b, index_digest, platform, digest);
-	r = index_batch_commit(st->idx, b, 1, err);
+	r = store_commit(st, b, 1, err);
 	index_batch_free(b);
 	json_decref(img);
 	return r;
@@ -217,7 +244,7 @@ static int image_complete(struct store *st, const char *digest)
 	return ok;
 }
 
-int pull_image(struct store *st, const char *refstr, const char *platform,
+int pull_image(struct store *st, const struct strata_conf *conf, const char *refstr, const char *platform,
 	       const struct pull_observer *obs, struct pull_result *res, struct strata_error *err)
 {
 	struct image_ref ref = { 0 };
@@ -232,15 +259,18 @@ int pull_image(struct store *st, const char *refstr, const char *platform,
 	struct pull_job job = { 0 };
 	int r;
 
+	const char *asked = platform;
 	memset(res, 0, sizeof(*res));
+	if (!conf)
+		conf = st->conf;
 	if (!platform)
-		platform = st->conf->platform ? st->conf->platform : platform_host();
+		platform = conf->platform ? conf->platform : platform_host();
 	if ((r = ref_parse(refstr, &ref, err)) < 0)
 		return r;
 	snprintf(res->name, sizeof(res->name), "%s", ref.name);
-	buf_init(&mbody, st->conf->limits.max_manifest);
-	buf_init(&cbody, st->conf->limits.max_manifest);
-	if ((r = source_open(&ref, st->conf, &src, err)) < 0)
+	buf_init(&mbody, conf->limits.max_manifest);
+	buf_init(&cbody, conf->limits.max_manifest);
+	if ((r = source_open(&ref, conf, &src, err)) < 0)
 		goto out;
 	if ((r = source_fetch_manifest(src, NULL, &mbody, &ctype, err)) < 0)
 		goto out;
@@ -277,9 +307,18 @@ int pull_image(struct store *st, const char *refstr, const char *platform,
 	if (image_complete(st, digest))
 		goto up_to_date;
 
-	if ((r = source_fetch_blob(src, &m.config, st->conf->limits.max_manifest, &cbody, err)) < 0 ||
+	if ((r = source_fetch_blob(src, &m.config, conf->limits.max_manifest, &cbody, err)) < 0 ||
 	    (r = image_config_parse(cbody.data, cbody.len, &cfg, err)) < 0) {
 		error_prefix(err, "config '%s': ", m.config.digest);
+		goto out;
+	}
+	char img_platform[128];
+	snprintf(img_platform, sizeof(img_platform), "%s/%s%s%s", cfg.os ? cfg.os : "unknown",
+		 cfg.arch ? cfg.arch : "unknown", cfg.variant ? "/" : "", cfg.variant ? cfg.variant : "");
+	/* One platform-specific manifest asked for another platform: say so
+	 * rather than store something that will not run where it was wanted. */
+	if (asked && !index_digest[0] && !platform_matches(img_platform, asked)) {
+		r = error_set(err, -ENOENT, "the image is for %s, not %s", img_platform, asked);
 		goto out;
 	}
 	if (cfg.n_diff_ids != m.n_layers) {
@@ -287,7 +326,7 @@ int pull_image(struct store *st, const char *refstr, const char *platform,
 			      cfg.n_diff_ids, m.n_layers);
 		goto out;
 	}
-	img = image_json(digest, ref.name, platform, &m, &mbody, &cbody);
+	img = image_json(digest, ref.name, img_platform, &m, &mbody, &cbody);
 	if (!img) {
 		r = error_set(err, -ENOMEM, "out of memory");
 		goto out;
@@ -310,7 +349,7 @@ int pull_image(struct store *st, const char *refstr, const char *platform,
 	}
 	if (obs && obs->start)
 		obs->start(obs->ctx, ref.name, m.n_layers);
-	if ((r = fetch_layers(&job, st->conf->jobs, res, err)) < 0)
+	if ((r = fetch_layers(&job, conf->jobs, res, err)) < 0)
 		goto out;
 	r = commit_image(st, digest, ref.name, index_digest[0] ? index_digest : NULL, platform, img,
 			 &cfg, err);
@@ -318,6 +357,14 @@ int pull_image(struct store *st, const char *refstr, const char *platform,
 
 up_to_date:
 	res->up_to_date = 1;
+	if (catalog_get_image(st->idx, digest, &img, err) == 0) {
+		const char *have = json_string_value(json_object_get(img, "platform"));
+		res->layers = json_array_size(json_object_get(img, "layers"));
+		if (asked && have && !platform_matches(have, asked)) {
+			r = error_set(err, -ENOENT, "the image is for %s, not %s", have, asked);
+			goto out;
+		}
+	}
 	r = commit_image(st, digest, ref.name, NULL, platform, NULL, NULL, err);
 out:
 	if (r == 0)

@@ -43,8 +43,9 @@ struct pull_result {
 	int up_to_date;                /* the image was stored already */
 };
 
-/* platform NULL: the configured default, else the host's. */
-int pull_image(struct store *st, const char *ref, const char *platform,
+/* platform NULL: the configured default, else the host's. conf NULL: the
+ * store's; a daemon passes a copy carrying one client's credentials. */
+int pull_image(struct store *st, const struct strata_conf *conf, const char *ref, const char *platform,
 	       const struct pull_observer *obs, struct pull_result *res, struct strata_error *err);
 
 #endif

@@ -418,7 +418,14 @@ static int load_credentials(struct registry *r, struct strata_error *err)
 	pthread_mutex_lock(&r->lock);
 	if (!r->creds_loaded) {
 		char *u = NULL, *p = NULL;
-		rc = auth_lookup_credentials(r->conf->credentials, r->domain, &u, &p, err);
+		const struct strata_conf *c = r->conf;
+		if (c->auth_host && c->auth_user && !strcmp(c->auth_host, r->domain)) {
+			u = strdup(c->auth_user);
+			p = strdup(c->auth_password ? c->auth_password : "");
+			rc = u && p ? 0 : -ENOMEM;
+		} else {
+			rc = auth_lookup_credentials(c->credentials, r->domain, &u, &p, err);
+		}
 		if (rc == 0 || rc == -ENOENT) {
 			r->user = u;
 			r->password = p;

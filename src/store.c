@@ -17,7 +17,7 @@
 
 #define STORE_FORMAT "1"
 
-static int lock_store(struct store *s, struct strata_error *err)
+static int lock_store(struct store *s, int wait, struct strata_error *err)
 {
 	char *path = path_join(s->dir, "lock");
 	if (!path)
@@ -29,6 +29,8 @@ static int lock_store(struct store *s, struct strata_error *err)
 	} else if (flock(s->lock_fd, LOCK_EX | LOCK_NB) < 0) {
 		if (errno != EWOULDBLOCK)
 			r = error_errno(err, -errno, "cannot lock '%s'", path);
+		else if (!wait)
+			r = error_set(err, -EBUSY, "store '%s' is already served by another strata daemon", s->dir);
 		else {
 			log_info("store '%s' is busy; waiting for it", s->dir);
 			if (flock(s->lock_fd, LOCK_EX) < 0)
@@ -66,6 +68,7 @@ int store_open(const struct strata_conf *conf, enum store_mode mode, struct stor
 	s->conf = conf;
 	s->lock_fd = -1;
 	pthread_mutex_init(&s->lid_lock, NULL);
+	pthread_rwlock_init(&s->commit_lock, NULL);
 	s->readonly = mode == STORE_READ;
 	s->dir = strdup(conf->store);
 	idxpath = path_join(conf->store, "index");
@@ -87,7 +90,7 @@ int store_open(const struct strata_conf *conf, enum store_mode mode, struct stor
 			error_errno(err, r, "cannot create store '%s'", s->dir);
 			goto fail;
 		}
-		if ((r = lock_store(s, err)) < 0)
+		if ((r = lock_store(s, mode == STORE_WRITE, err)) < 0)
 			goto fail;
 	}
 	if ((r = index_open(idxpath, s->readonly, &s->idx, err)) < 0) {
@@ -119,7 +122,25 @@ void store_close(struct store *s)
 		close(s->lock_fd);
 	free(s->dir);
 	pthread_mutex_destroy(&s->lid_lock);
+	pthread_rwlock_destroy(&s->commit_lock);
 	free(s);
+}
+
+int store_commit(struct store *s, struct index_batch *batch, int durable, struct strata_error *err)
+{
+	int r;
+	if (!durable) {
+		pthread_rwlock_rdlock(&s->commit_lock);
+		r = index_batch_commit(s->idx, batch, 0, err);
+		pthread_rwlock_unlock(&s->commit_lock);
+		return r;
+	}
+	pthread_rwlock_wrlock(&s->commit_lock);
+	r = chunkstore_sync(s->cs, err);
+	if (r == 0)
+		r = index_batch_commit(s->idx, batch, 1, err);
+	pthread_rwlock_unlock(&s->commit_lock);
+	return r;
 }
 
 int store_alloc_lid(struct store *s, uint32_t *lid, struct strata_error *err)
@@ -135,9 +156,16 @@ int store_alloc_lid(struct store *s, uint32_t *lid, struct strata_error *err)
 		goto out;
 	uint8_t enc[4];
 	be32_put(enc, next + 1);
-	/* Synced: a lid handed out twice would mix a crashed ingest's entries
+	/* Durable: a lid handed out twice would mix a crashed ingest's entries
 	 * into a later layer's. */
-	r = index_put(s->idx, key, sizeof(key) - 1, enc, 4, 1, err);
+	struct index_batch *b = index_batch_new();
+	if (!b) {
+		r = error_set(err, -ENOMEM, "out of memory");
+		goto out;
+	}
+	index_batch_put(b, key, sizeof(key) - 1, enc, 4);
+	r = store_commit(s, b, 1, err);
+	index_batch_free(b);
 	if (r == 0)
 		*lid = next;
 out:

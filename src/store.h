@@ -23,10 +23,15 @@ struct store {
 	int lock_fd;
 	int readonly;
 	pthread_mutex_t lid_lock; /* serialises store_alloc_lid */
+	/* Durable commits hold it exclusively across "sync the chunk files, then
+	 * sync the index", other commits hold it shared: so no chunk record can
+	 * reach the synced index ahead of its chunk file. */
+	pthread_rwlock_t commit_lock;
 };
 
 enum store_mode {
 	STORE_WRITE,    /* exclusive; waits while another writer holds the store */
+	STORE_DAEMON,   /* exclusive; -EBUSY at once when another process holds it */
 	STORE_READ,     /* beside a writer; an absent store reads as empty */
 };
 
@@ -35,6 +40,11 @@ enum store_mode {
 int store_open(const struct strata_conf *conf, enum store_mode mode, struct store **out,
 	       struct strata_error *err);
 void store_close(struct store *s);
+
+/* Commits batch. durable: every chunk file written so far is synced first,
+ * then the index, so that the records (and everything committed before
+ * them) survive a crash together with the chunks they name. */
+int store_commit(struct store *s, struct index_batch *batch, int durable, struct strata_error *err);
 
 /* A new layer id, durable before it is used. */
 int store_alloc_lid(struct store *s, uint32_t *lid, struct strata_error *err);

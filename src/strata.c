@@ -9,7 +9,8 @@
 #include "log.h"
 
 static const struct cli_command *const commands[] = {
-	&cmd_pull, &cmd_images, &cmd_inspect, &cmd_rmi, NULL,
+	&cmd_pull, &cmd_images, &cmd_inspect, &cmd_rmi, &cmd_mount, &cmd_umount, &cmd_mounts,
+	&cmd_serve, NULL,
 };
 
 static void usage(FILE *f)

@@ -155,6 +155,37 @@ start_zstd_registry() {
 	push_image app-zstd strata/app-zstd "$ZREGISTRY" || exit 99
 }
 
+# tree_listing_full DIR: tree_listing plus each entry's mtime (seconds.nanoseconds).
+tree_listing_full() {
+	(cd "$1" && find . -mindepth 1 -printf '%P\t%y\t%m\t%U\t%G\t%s\t%T@\t%l\n' | LC_ALL=C sort) |
+	while IFS=$'\t' read -r p y m u g s t l; do
+		if [ "$y" = f ]; then h=$(sha256sum <"$1/$p" | cut -c1-64); else h=-; [ "$y" = d ] && s=-; fi
+		printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$p" "$y" "$m" "$u" "$g" "$s" "$t" "${l:--}" "$h"
+	done
+}
+
+need_fuse() {
+	[ -c /dev/fuse ] || skip_all "no /dev/fuse here"
+	command -v fusermount3 >/dev/null 2>&1 || skip_all "fusermount3 is not installed"
+}
+
+# Stops the daemon of every store under $TMP (they are started on demand)
+# and lazily unmounts any strata mount left below $TMP.
+stop_daemons() {
+	local sock pid
+	for sock in $(find "$TMP" -maxdepth 3 -name strata.sock -type s 2>/dev/null); do
+		pid=$(curl -s --max-time 5 --unix-socket "$sock" http://strata/v1/version | jq -r .pid 2>/dev/null)
+		[ -n "$pid" ] && [ "$pid" != null ] || continue
+		kill -TERM "$pid" 2>/dev/null
+		for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$pid" 2>/dev/null
+	done
+	grep " $TMP" /proc/mounts 2>/dev/null | awk '{print $2}' | sort -r | while read -r m; do
+		fusermount3 -u -z "$m" 2>/dev/null || umount -l "$m" 2>/dev/null
+	done
+}
+at_exit stop_daemons
+
 # Manifest listing of an unpacked tree, for comparisons: path type mode uid gid size mtime target sha256
 tree_listing() { # DIR
 	(cd "$1" && find . -mindepth 1 -printf '%P\t%y\t%m\t%U\t%G\t%s\t%l\n' | LC_ALL=C sort) |

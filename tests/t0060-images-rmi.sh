@@ -6,6 +6,7 @@ need_cmd umoci skopeo jq
 test_images
 start_registry
 for t in base app; do push_image "$t" || exit 99; done
+push_image base strata/base-alias || exit 99
 
 is "images on an empty store is an empty list" "$("$STRATA" images --json)" "[]"
 check "images on an empty store prints a header" "$STRATA" images
@@ -25,6 +26,20 @@ check "rmi app" "$STRATA" rmi "$REGISTRY/strata/app"
 is "one image left" "$("$STRATA" images --json | jq -r '.[].names[0]')" "$REGISTRY/strata/base:latest"
 "$STRATA" inspect --files "$REGISTRY/strata/base" >"$TMP/base-after"
 check "base's files are untouched by removing app" cmp "$TMP/base-before" "$TMP/base-after"
+
+fails_with "--platform that the stored image is not for" "the image is for linux/amd64, not linux/arm64" \
+	"$STRATA" pull --platform linux/arm64 "$REGISTRY/strata/base"
+fails_with "--platform that a registry image is not for" "not linux/s390x" \
+	"$STRATA" pull --platform linux/s390x "$REGISTRY/strata/base-alias"
+check "--platform with uname's name for the architecture" "$STRATA" pull -q --platform linux/x86_64 "$REGISTRY/strata/base"
+
+# Two names for one image: rmi of one name only untags, as docker rmi does.
+check "pull base under a second name" "$STRATA" pull -q "$REGISTRY/strata/base-alias"
+is "both names point at one image" "$("$STRATA" images --json | jq '.[0].names | length')" 2
+"$STRATA" rmi "$REGISTRY/strata/base-alias" >"$TMP/untag.out"
+check "rmi of one of two names untags" grep -q "^untagged" "$TMP/untag.out"
+is "the image keeps its other name" "$("$STRATA" images --json | jq -r '.[0].names | join(",")')" \
+	"$REGISTRY/strata/base:latest"
 
 chunks_before=$(find "$STRATA_STORE/chunks" -type f | wc -l)
 check "rmi base" "$STRATA" rmi "$REGISTRY/strata/base"

@@ -1,0 +1,524 @@
+/* ops: FUSE low-level operations over the inode table and the chunk cache.
+ *
+ * The image never changes, so every reply carries a day of cache validity
+ * and the kernel keeps pages, dentries, symlinks and listings. Every request
+ * gets exactly one reply on every path. A FUSE inode number is the address
+ * of its struct inode (FUSE_ROOT_ID stands for the root). */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/statvfs.h>
+
+#include "log.h"
+#include "ops.h"
+
+#define DAY 86400.0
+#define XATTR_NAME_MAX_ 256
+#define STRATA_XATTR "user.strata."
+
+struct fhandle {
+	struct inode *n;
+	uint64_t *offs;        /* offs[i]: file offset of chunk i; offs[nchunks] = size */
+};
+
+static struct mount *mnt(fuse_req_t req)
+{
+	return fuse_req_userdata(req);
+}
+
+static struct inode *node_of(struct mount *m, fuse_ino_t ino)
+{
+	return ino == FUSE_ROOT_ID ? inode_root(m->itab) : (struct inode *)(uintptr_t)ino;
+}
+
+static fuse_ino_t ino_of(struct mount *m, struct inode *n)
+{
+	return n == inode_root(m->itab) ? FUSE_ROOT_ID : (fuse_ino_t)(uintptr_t)n;
+}
+
+static void count(atomic_uint_fast64_t *c, uint64_t n)
+{
+	atomic_fetch_add_explicit(c, n, memory_order_relaxed);
+}
+
+/* Errors that are answers (a name that is not there) are not counted. */
+static void reply_err(struct mount *m, fuse_req_t req, int e)
+{
+	if (e && e != ENOENT && e != ENODATA && e != ERANGE)
+		count(&m->errors, 1);
+	fuse_reply_err(req, e);
+}
+
+static void fill_entry(struct mount *m, struct inode *n, struct fuse_entry_param *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->ino = ino_of(m, n);
+	e->generation = 1;
+	inode_stat(n, &e->attr);
+	e->attr_timeout = DAY;
+	e->entry_timeout = DAY;
+}
+
+static void op_init(void *userdata, struct fuse_conn_info *conn)
+{
+	uint32_t want = FUSE_CAP_READDIRPLUS | FUSE_CAP_PARALLEL_DIROPS | FUSE_CAP_CACHE_SYMLINKS |
+			FUSE_CAP_ASYNC_READ;
+	conn->want |= want & conn->capable;
+	/* Always plus: a walk stats everything it lists. */
+	conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;
+	/* Large requests: libfuse derives the kernel's max_pages from max_write. */
+	conn->max_write = 1u << 20;
+	conn->max_read = 0;
+	if (conn->max_background < 64)
+		conn->max_background = 64;
+	if (conn->congestion_threshold < 48)
+		conn->congestion_threshold = 48;
+	conn->time_gran = 1;
+	/* Without OPENDIR/RELEASEDIR round trips a warm listing costs no request
+	 * at all; the kernel then keeps listings cached by itself. */
+	struct mount *m = userdata;
+	if (conn->capable & FUSE_CAP_NO_OPENDIR_SUPPORT)
+		m->no_opendir = 1;
+}
+
+static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct mount *m = mnt(req);
+	struct strata_error err = STRATA_ERROR_INIT;
+	struct inode *dir = node_of(m, parent), *n = NULL;
+	struct fuse_entry_param e;
+	count(&m->lookups, 1);
+	if (dir->iv.type != ENTRY_DIR) {
+		reply_err(m, req, ENOTDIR);
+		return;
+	}
+	int r = inode_lookup(m->itab, dir, name, &n, &err);
+	if (r == -ENOENT) {
+		/* A negative entry: the kernel remembers the name is not there. */
+		memset(&e, 0, sizeof(e));
+		e.entry_timeout = DAY;
+		fuse_reply_entry(req, &e);
+		return;
+	}
+	if (r < 0) {
+		log_error("lookup of '%s' in '/%s': %s", name, dir->path, err.msg);
+		reply_err(m, req, r == -ENOMEM ? ENOMEM : EIO);
+		return;
+	}
+	fill_entry(m, n, &e);
+	if (fuse_reply_entry(req, &e) < 0)
+		inode_forget(m->itab, n, 1); /* the kernel never saw it */
+}
+
+static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	struct mount *m = mnt(req);
+	if (ino != FUSE_ROOT_ID)
+		inode_forget(m->itab, node_of(m, ino), nlookup);
+	fuse_reply_none(req);
+}
+
+static void op_forget_multi(fuse_req_t req, size_t n, struct fuse_forget_data *f)
+{
+	struct mount *m = mnt(req);
+	for (size_t i = 0; i < n; i++)
+		if (f[i].ino != FUSE_ROOT_ID)
+			inode_forget(m->itab, node_of(m, f[i].ino), f[i].nlookup);
+	fuse_reply_none(req);
+}
+
+static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct mount *m = mnt(req);
+	struct stat st;
+	count(&m->getattrs, 1);
+	inode_stat(node_of(m, ino), &st);
+	fuse_reply_attr(req, &st, DAY);
+}
+
+static void op_readlink(fuse_req_t req, fuse_ino_t ino)
+{
+	struct mount *m = mnt(req);
+	struct inode *n = node_of(m, ino);
+	if (n->iv.type != ENTRY_SYMLINK) {
+		reply_err(m, req, EINVAL);
+		return;
+	}
+	char *target = strndup(n->iv.e.link ? n->iv.e.link : "", n->iv.e.link_len);
+	if (!target) {
+		reply_err(m, req, ENOMEM);
+		return;
+	}
+	fuse_reply_readlink(req, target);
+	free(target);
+}
+
+static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct mount *m = mnt(req);
+	struct inode *n = node_of(m, ino);
+	const struct entry *e = &n->iv.e;
+	if ((fi->flags & O_ACCMODE) != O_RDONLY) {
+		reply_err(m, req, EROFS);
+		return;
+	}
+	if (n->iv.type == ENTRY_DIR) {
+		reply_err(m, req, EISDIR);
+		return;
+	}
+	struct fhandle *fh = calloc(1, sizeof(*fh));
+	uint32_t nc = n->iv.type == ENTRY_REG ? e->nchunks : 0;
+	if (fh)
+		fh->offs = malloc(((size_t)nc + 1) * sizeof(*fh->offs));
+	if (!fh || !fh->offs) {
+		if (fh)
+			free(fh->offs);
+		free(fh);
+		reply_err(m, req, ENOMEM);
+		return;
+	}
+	uint64_t off = 0;
+	for (uint32_t i = 0; i < nc; i++) {
+		fh->offs[i] = off;
+		off += entry_chunk_len(e, i);
+	}
+	fh->offs[nc] = off;
+	if (n->iv.type == ENTRY_REG && off != e->size) {
+		log_error("open of '/%s': its chunks hold %llu bytes, its size is %llu", n->path,
+			  (unsigned long long)off, (unsigned long long)e->size);
+		free(fh->offs);
+		free(fh);
+		reply_err(m, req, EIO);
+		return;
+	}
+	fh->n = n;
+	inode_open(m->itab, n);
+	fi->fh = (uint64_t)(uintptr_t)fh;
+	fi->keep_cache = 1;
+	fi->noflush = 1;
+	if (fuse_reply_open(req, fi) < 0) {
+		inode_close(m->itab, n);
+		free(fh->offs);
+		free(fh);
+	}
+}
+
+static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct mount *m = mnt(req);
+	struct fhandle *fh = (struct fhandle *)(uintptr_t)fi->fh;
+	inode_close(m->itab, fh->n);
+	free(fh->offs);
+	free(fh);
+	fuse_reply_err(req, 0);
+}
+
+/* One read buffer per worker thread, kept between requests: a fresh 1 MiB
+ * malloc is an mmap and a page fault per 4 KiB on every read. */
+static pthread_key_t readbuf_key;
+static pthread_once_t readbuf_once = PTHREAD_ONCE_INIT;
+struct readbuf {
+	void *p;
+	size_t cap;
+};
+
+static void readbuf_free(void *p)
+{
+	struct readbuf *b = p;
+	free(b->p);
+	free(b);
+}
+
+static void readbuf_init(void)
+{
+	pthread_key_create(&readbuf_key, readbuf_free);
+}
+
+static void *readbuf_get(size_t n)
+{
+	pthread_once(&readbuf_once, readbuf_init);
+	struct readbuf *b = pthread_getspecific(readbuf_key);
+	if (!b) {
+		if (!(b = calloc(1, sizeof(*b))))
+			return NULL;
+		pthread_setspecific(readbuf_key, b);
+	}
+	if (b->cap < n) {
+		void *p = malloc(n);
+		if (!p)
+			return NULL;
+		free(b->p);
+		b->p = p;
+		b->cap = n;
+	}
+	return b->p;
+}
+
+static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
+{
+	struct mount *m = mnt(req);
+	struct fhandle *fh = (struct fhandle *)(uintptr_t)fi->fh;
+	struct inode *n = fh->n;
+	const struct entry *e = &n->iv.e;
+	uint32_t nc = n->iv.type == ENTRY_REG ? e->nchunks : 0;
+	uint64_t fsize = fh->offs[nc];
+	count(&m->reads, 1);
+	if (off < 0 || (uint64_t)off >= fsize || size == 0) {
+		fuse_reply_buf(req, NULL, 0);
+		return;
+	}
+	size_t want = fsize - (uint64_t)off < size ? (size_t)(fsize - (uint64_t)off) : size;
+	uint8_t *buf = readbuf_get(want);
+	if (!buf) {
+		reply_err(m, req, ENOMEM);
+		return;
+	}
+	/* The last chunk starting at or before off. */
+	uint32_t lo = 0, hi = nc;
+	while (hi - lo > 1) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (fh->offs[mid] <= (uint64_t)off)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	size_t done = 0;
+	for (uint32_t i = lo; done < want && i < nc; i++) {
+		uint64_t pos = (uint64_t)off + done, in = pos - fh->offs[i];
+		uint32_t clen = entry_chunk_len(e, i);
+		size_t k = clen - in < want - done ? (size_t)(clen - in) : want - done;
+		struct strata_error err = STRATA_ERROR_INIT;
+		int r = chunkcache_read(m->cache, entry_chunk_id(e, i), clen, in, buf + done, k, &err);
+		if (r < 0) {
+			if (!atomic_exchange(&n->eio_logged, 1))
+				log_error("read of '/%s' at %llu: %s", n->path, (unsigned long long)pos, err.msg);
+			reply_err(m, req, r == -ENOMEM ? ENOMEM : EIO);
+			return;
+		}
+		done += k;
+	}
+	count(&m->bytes_read, done);
+	fuse_reply_buf(req, (const char *)buf, done);
+}
+
+static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct mount *m = mnt(req);
+	struct inode *n = node_of(m, ino);
+	struct strata_error err = STRATA_ERROR_INIT;
+	if (n->iv.type != ENTRY_DIR) {
+		reply_err(m, req, ENOTDIR);
+		return;
+	}
+	int r = inode_list(m->itab, n, &err);
+	if (r < 0) {
+		log_error("listing of '/%s': %s", n->path, err.msg);
+		reply_err(m, req, r == -ENOMEM ? ENOMEM : EIO);
+		return;
+	}
+	if (m->no_opendir) {
+		/* Listed above, so errors still show at open; ENOSYS turns opendir off. */
+		fuse_reply_err(req, ENOSYS);
+		return;
+	}
+	inode_open(m->itab, n);
+	fi->fh = 0;
+	fi->keep_cache = 1;
+	fi->cache_readdir = 1;
+	if (fuse_reply_open(req, fi) < 0)
+		inode_close(m->itab, n);
+}
+
+static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct mount *m = mnt(req);
+	if (!m->no_opendir)
+		inode_close(m->itab, node_of(m, ino));
+	fuse_reply_err(req, 0);
+}
+
+/* Offsets: 0 ".", 1 "..", 2 + i the i-th child; an entry's offset field is
+ * the offset of the next one. */
+static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, int plus)
+{
+	struct mount *m = mnt(req);
+	struct inode *dir = node_of(m, ino);
+	count(&m->readdirs, 1);
+	char *buf = malloc(size ? size : 1);
+	struct inode **added = NULL;
+	size_t nadded = 0, pos = 0;
+	if (!buf || (plus && !(added = malloc((size / 24 + 1) * sizeof(*added))))) {
+		free(buf);
+		reply_err(m, req, ENOMEM);
+		return;
+	}
+	/* The child list is immutable once set; the kernel keeps dir alive while open. */
+	struct strata_error err = STRATA_ERROR_INIT;
+	int r = inode_list(m->itab, dir, &err);
+	if (r < 0) {
+		log_error("listing of '/%s': %s", dir->path, err.msg);
+		free(buf);
+		free(added);
+		reply_err(m, req, r == -ENOMEM ? ENOMEM : EIO);
+		return;
+	}
+	size_t total = 2 + dir->nchildren;
+	for (size_t i = off < 0 ? 0 : (size_t)off; i < total; i++) {
+		struct fuse_entry_param e;
+		struct inode *c = NULL;
+		const char *name;
+		memset(&e, 0, sizeof(e));
+		if (i < 2) {
+			name = i == 0 ? "." : "..";
+			e.attr.st_ino = i == 0 ? dir->st_ino : dir->parent_st_ino;
+			e.attr.st_mode = S_IFDIR;
+		} else {
+			c = dir->children[i - 2];
+			name = c->name;
+			if (plus)
+				fill_entry(m, c, &e);
+			else
+				inode_stat(c, &e.attr);
+		}
+		size_t need = plus ? fuse_add_direntry_plus(req, buf + pos, size - pos, name, &e, (off_t)(i + 1))
+				   : fuse_add_direntry(req, buf + pos, size - pos, name, &e.attr, (off_t)(i + 1));
+		if (need > size - pos)
+			break;
+		pos += need;
+		if (plus && c)
+			added[nadded++] = c;
+	}
+	if (nadded)
+		inode_add_lookups(m->itab, added, nadded);
+	if (fuse_reply_buf(req, buf, pos) < 0)
+		for (size_t i = 0; i < nadded; i++)
+			inode_forget(m->itab, added[i], 1);
+	free(added);
+	free(buf);
+}
+
+static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
+{
+	do_readdir(req, ino, size, off, 0);
+}
+
+static void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+			   struct fuse_file_info *fi)
+{
+	do_readdir(req, ino, size, off, 1);
+}
+
+static void op_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	struct mount *m = mnt(req);
+	struct statvfs s;
+	memset(&s, 0, sizeof(s));
+	s.f_bsize = 4096;
+	s.f_frsize = 4096;
+	s.f_blocks = m->image_bytes / 4096;
+	s.f_files = m->image_entries;
+	s.f_namemax = 255;
+	fuse_reply_statfs(req, &s);
+}
+
+/* The value of xattr name on n: 0 with *val and *vlen (val may point into tmp),
+ * or -ENODATA. */
+static int xattr_value(struct mount *m, struct inode *n, const char *name, char *tmp, size_t tmplen,
+		       const void **val, size_t *vlen)
+{
+	const struct entry *e = &n->iv.e;
+	if (n->iv.type == ENTRY_REG && !strncmp(name, STRATA_XATTR, strlen(STRATA_XATTR))) {
+		const char *k = name + strlen(STRATA_XATTR);
+		if (!strcmp(k, "sha256"))
+			hex_encode(e->sha256, SHA256_LEN, tmp);
+		else if (!strcmp(k, "sha1"))
+			hex_encode(e->sha1, SHA1_LEN, tmp);
+		else if (!strcmp(k, "md5"))
+			hex_encode(e->md5, MD5_LEN, tmp);
+		else if (!strcmp(k, "layer"))
+			snprintf(tmp, tmplen, "%s", imageview_layer_digest(m->v, n->iv.layer));
+		else
+			goto real;
+		*val = tmp;
+		*vlen = strlen(tmp);
+		return 0;
+	}
+real:;
+	size_t pos = 0;
+	char nm[XATTR_NAME_MAX_ + 1];
+	const uint8_t *v;
+	size_t vl;
+	while (entry_xattr_next(e->xattrs, e->xattrs_len, &pos, nm, sizeof(nm), &v, &vl) == 1)
+		if (!strcmp(nm, name)) {
+			*val = v;
+			*vlen = vl;
+			return 0;
+		}
+	return -ENODATA;
+}
+
+static void reply_sized(struct mount *m, fuse_req_t req, const void *val, size_t vlen, size_t size)
+{
+	if (size == 0)
+		fuse_reply_xattr(req, vlen);
+	else if (size < vlen)
+		reply_err(m, req, ERANGE);
+	else
+		fuse_reply_buf(req, val, vlen);
+}
+
+static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+{
+	struct mount *m = mnt(req);
+	char tmp[DIGEST_STR_MAX + SHA256_LEN * 2];
+	const void *val;
+	size_t vlen;
+	if (xattr_value(m, node_of(m, ino), name, tmp, sizeof(tmp), &val, &vlen) < 0) {
+		reply_err(m, req, ENODATA);
+		return;
+	}
+	reply_sized(m, req, val, vlen, size);
+}
+
+static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+	struct mount *m = mnt(req);
+	const struct entry *e = &node_of(m, ino)->iv.e;
+	struct buf list = BUF_INIT;
+	size_t pos = 0;
+	char nm[XATTR_NAME_MAX_ + 1];
+	const uint8_t *v;
+	size_t vl;
+	int r = 0;
+	/* The user.strata.* values are not listed: they are not the file's. */
+	while (r == 0 && entry_xattr_next(e->xattrs, e->xattrs_len, &pos, nm, sizeof(nm), &v, &vl) == 1)
+		r = buf_add(&list, nm, strlen(nm) + 1);
+	if (r < 0)
+		reply_err(m, req, ENOMEM);
+	else
+		reply_sized(m, req, list.data, list.len, size);
+	buf_release(&list);
+}
+
+const struct fuse_lowlevel_ops ops_lowlevel = {
+	.init = op_init,
+	.lookup = op_lookup,
+	.forget = op_forget,
+	.forget_multi = op_forget_multi,
+	.getattr = op_getattr,
+	.readlink = op_readlink,
+	.open = op_open,
+	.read = op_read,
+	.release = op_release,
+	.opendir = op_opendir,
+	.readdir = op_readdir,
+	.readdirplus = op_readdirplus,
+	.releasedir = op_releasedir,
+	.statfs = op_statfs,
+	.getxattr = op_getxattr,
+	.listxattr = op_listxattr,
+};

@@ -1,0 +1,42 @@
+/* ops: the FUSE low-level operations of a mount, and the mount's state
+ * they share with mount.c. Private to fuse/. */
+#ifndef STRATA_FUSE_OPS_H
+#define STRATA_FUSE_OPS_H
+
+#define FUSE_USE_VERSION 312
+#include <fuse_lowlevel.h>
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/types.h>
+
+#include "chunkcache.h"
+#include "imageview.h"
+#include "inode.h"
+#include "mount.h"
+
+struct mount {
+	/* Set up by mount_start before the session runs; immutable afterwards. */
+	struct store *st;
+	struct imageview *v;
+	struct inode_table *itab;
+	struct chunkcache *cache;
+	struct fuse_session *se;
+	char *mountpoint;
+	dev_t dev;                   /* of the mounted file system */
+	uint64_t image_bytes;        /* uncompressed layer bytes, for statfs */
+	uint64_t image_entries;      /* tar entries of all layers, for statfs */
+	unsigned threads;
+	int no_opendir;              /* set by init: directories are listed in readdir */
+
+	pthread_t loop_thread;
+	int loop_started;
+	atomic_int loop_done;        /* the session loop returned */
+	int loop_result;             /* written by the loop thread before loop_done */
+
+	atomic_uint_fast64_t reads, bytes_read, lookups, readdirs, getattrs, errors;
+};
+
+extern const struct fuse_lowlevel_ops ops_lowlevel;
+
+#endif

@@ -1,0 +1,54 @@
+/* client: the CLI's side of the store daemon's API — JSON over HTTP on the
+ * daemon's Unix socket, through libcurl (private to src/). A client is used
+ * by one thread at a time; it keeps its connection open between calls. */
+#ifndef STRATA_CLIENT_H
+#define STRATA_CLIENT_H
+
+#include <jansson.h>
+
+#include "buf.h"
+#include "error.h"
+
+struct client;
+
+/* Does not connect yet. Free with client_free(). */
+int client_open(const char *socket_path, struct client **out, struct strata_error *err);
+void client_free(struct client *c);
+/* The total time a client_call() may take, in seconds; 0 means no limit
+ * (for calls that can pull, like a mount). Default 120. Connecting always
+ * times out after a few seconds; client_stream() has no total limit. */
+void client_set_timeout(struct client *c, long seconds);
+
+/* Sends method and path ("/v1/images", already escaped) with body (may be
+ * NULL; not stolen) as JSON. On 2xx returns 0 with the status in *status
+ * and the body parsed in *out (NULL if it is not JSON; json_decref() it).
+ * status and out may be NULL. Failures, with *out NULL:
+ *   -ENOENT / -ECONNREFUSED  "cannot reach the strata daemon at '<path>': ..."
+ *   -ETIMEDOUT, -ECONNRESET  the daemon did not answer in time / hung up
+ *   non-2xx                  the daemon's {"error"} text verbatim, with
+ *                            404 -ENOENT, 400 -EINVAL, 403 -EACCES, 409 -EBUSY,
+ *                            507 -ENOSPC, anything else -EIO */
+int client_call(struct client *c, const char *method, const char *path, json_t *body, int *status,
+		json_t **out, struct strata_error *err);
+
+/* Same, without a request body, for a response that is not JSON (a file
+ * listing, /metrics): the body is appended to out. */
+int client_call_text(struct client *c, const char *method, const char *path, int *status, struct buf *out,
+		     struct strata_error *err);
+
+/* Same as client_call, for a response of NDJSON events: on_line(ctx, event)
+ * is called for every line as it arrives, the last one included (event is
+ * borrowed; a negative return aborts the call with that value), and the
+ * last line is returned in *out (json_decref() it). A last line that is an
+ * object with an "error" string fails the call with that text, and -EIO or
+ * the errno of its optional integer "status" (mapped as above). on_line
+ * may be NULL. No total time limit. */
+int client_stream(struct client *c, const char *method, const char *path, json_t *body,
+		  int (*on_line)(void *ctx, json_t *event), void *ctx, json_t **out, struct strata_error *err);
+
+/* Percent-encodes s as one path segment: everything but A-Z a-z 0-9 - . _ ~
+ * (and "." or ".." whole, which URL parsers would fold). malloc'd: free()
+ * it; NULL when out of memory. */
+char *client_escape(const char *s);
+
+#endif

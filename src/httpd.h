@@ -1,0 +1,104 @@
+/* httpd: a small HTTP/1.1 server on a Unix socket — the transport of the
+ * store daemon's API (private to src/). One thread per connection, bounded;
+ * keep-alive; whole request bodies read before the handler runs; responses
+ * either whole (Content-Length) or streamed (chunked, flushed per write).
+ *
+ * Input is treated as untrusted: the request head is capped (431), bodies
+ * are capped (413), Content-Length and chunked request bodies are both
+ * accepted (both at once is 400), idle and slow connections time out (408
+ * or a silent close), and every request that arrives whole gets exactly one
+ * response — a handler that returns without replying produces a 500. */
+#ifndef STRATA_HTTPD_H
+#define STRATA_HTTPD_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include <jansson.h>
+
+#include "error.h"
+
+struct httpd;
+struct http_conn;   /* the response side of one request */
+
+struct http_header {
+	const char *name;   /* as sent; compare case-insensitively */
+	const char *value;  /* without surrounding white space */
+};
+
+struct http_request {
+	const char *method;    /* "GET", "POST", ...: upper-case letters only */
+	const char *path;      /* raw, still percent-encoded, without the query: "/v1/images/a%2Fb" */
+	const char *query;     /* raw, after '?'; "" if none */
+	const char *body;      /* the whole body, NUL-terminated; "" if none */
+	size_t body_len;
+	uid_t peer_uid;        /* from SO_PEERCRED */
+	pid_t peer_pid;
+	gid_t peer_gid;
+	int http_minor;        /* 0 for HTTP/1.0, 1 for HTTP/1.1 */
+	const struct http_header *headers;
+	size_t n_headers;
+};
+
+/* Limits and timeouts; a field left 0 takes the default in brackets. */
+struct httpd_options {
+	unsigned max_conns;          /* connections served at once; beyond them 503 [64] */
+	size_t max_head;             /* request line + headers, bytes [16 KiB] */
+	size_t max_body;             /* request body, bytes [1 MiB] */
+	unsigned head_timeout_ms;    /* a request's head and body must arrive within this [60 s] */
+	unsigned idle_timeout_ms;    /* a connection idle between requests is closed [60 s] */
+	unsigned write_timeout_ms;   /* a client reading nothing for this long is dropped [60 s] */
+};
+
+typedef void (*http_handler_fn)(void *ctx, const struct http_request *req, struct http_conn *c);
+
+/* Listens on path, chmod'ed to mode, and calls fn for every request (from
+ * connection threads, so fn must be thread-safe). A socket file nobody
+ * answers on is a leftover and is replaced; one that answers gives
+ * -EADDRINUSE "socket '<path>' is in use by another daemon". Returns once
+ * listening; *out is freed with httpd_stop(). opts may be NULL. */
+int httpd_start(const char *path, mode_t mode, http_handler_fn fn, void *ctx, struct httpd **out,
+		struct strata_error *err);
+int httpd_start_opts(const char *path, mode_t mode, const struct httpd_options *opts, http_handler_fn fn,
+		     void *ctx, struct httpd **out, struct strata_error *err);
+/* Stops accepting, closes idle connections, waits for the handlers in flight
+ * (which see http_conn_closed() == 1 from now on), unlinks the socket if it
+ * is still ours, frees h. NULL is fine. */
+void httpd_stop(struct httpd *h);
+
+/* Case-insensitive; the first header of that name, or NULL. */
+const char *http_header(const struct http_request *r, const char *name);
+/* The percent-decoded value ('+' is a space) of the first query parameter
+ * name into out: 0, -ENOENT if absent, -EINVAL if malformed (bad escape,
+ * NUL byte), -ENAMETOOLONG if it does not fit in outlen (with its NUL). A
+ * parameter without '=' has the value "". */
+int http_query_param(const struct http_request *r, const char *name, char *out, size_t outlen);
+/* Percent-decodes seg, which must be exactly one path segment (no raw '/',
+ * not empty), e.g. the tail of "/v1/images/docker.io%2Flibrary%2Falpine":
+ * 0, -EINVAL if malformed, -ENAMETOOLONG if it does not fit in outlen. */
+int http_path_segment(const char *seg, char *out, size_t outlen);
+
+/* A connection is valid until the handler returns. Calls on one
+ * connection from several threads must be serialised by the caller.
+ * Every reply function returns 0, -EALREADY if a response was already
+ * begun, or -EPIPE / -ETIMEDOUT if the client went away or stopped
+ * reading (the connection is then closed after the handler returns).
+ * HEAD requests get the head of the response only. */
+int http_reply(struct http_conn *c, int status, const char *content_type, const void *body, size_t len);
+/* v serialised compactly plus a newline; does not steal v. */
+int http_reply_json(struct http_conn *c, int status, json_t *v);
+/* {"error": msg} with status. */
+int http_reply_error(struct http_conn *c, int status, const char *msg);
+
+/* Streaming: chunked transfer encoding (or until-close to an HTTP/1.0
+ * client), each write sent at once, for NDJSON progress. A stream the
+ * handler does not end is ended for it. Writes of 0 bytes do nothing. */
+int http_stream_begin(struct http_conn *c, int status, const char *content_type);
+int http_stream_write(struct http_conn *c, const void *data, size_t len);
+int http_stream_end(struct http_conn *c);
+
+/* 1 once the client has hung up, a write to it failed or the server is
+ * stopping, so a long handler can give up early; 0 otherwise. */
+int http_conn_closed(struct http_conn *c);
+
+#endif
