@@ -16,6 +16,7 @@
 #include <archive_entry.h>
 
 #include "chunker.h"
+#include "chunkqueue.h"
 #include "decompress.h"
 #include "entry.h"
 #include "ingest.h"
@@ -115,7 +116,8 @@ struct ingest {
 	struct filehash *fh;
 	uint32_t nchunks;
 
-	struct chunk_writer *writer;
+	struct chunkqueue *queue;     /* compresses and stores chunks in its own thread */
+	uint64_t chunk_bytes;         /* every chunk occurrence, for shared_bytes */
 	struct index_batch *batch;
 	struct buf key, val, path, xattrs;
 	struct hashset paths;     /* every path of the layer: hardlink targets, parents */
@@ -234,14 +236,13 @@ static int emit_chunk(struct ingest *in, const uint8_t *id)
 		sha256_once(in->chunk.data, in->chunk.len, own);
 		id = own;
 	}
-	uint64_t stored = 0;
 	uint64_t h;
 	memcpy(&h, id, sizeof(h));
 	int fresh = hashset_add(&in->chunks, h);
 	if (fresh < 0)
 		return error_set(in->err, -ENOMEM, "out of memory");
 	if (fresh) {
-		int r = chunk_writer_put(in->writer, in->batch, id, in->chunk.data, in->chunk.len, &stored, in->err);
+		int r = chunkqueue_put(in->queue, id, in->chunk.data, in->chunk.len, in->err);
 		if (r < 0)
 			return r;
 		/* The layer's references: R (chunk -> layers) and P (layer -> chunks). */
@@ -255,12 +256,7 @@ static int emit_chunk(struct ingest *in, const uint8_t *id)
 		index_batch_put(in->batch, rk, sizeof(rk), "", 0);
 		index_batch_put(in->batch, pk, sizeof(pk), "", 0);
 	}
-	if (stored) {
-		in->rec.new_chunks++;
-		in->rec.stored_bytes += stored;
-	} else {
-		in->rec.shared_bytes += in->chunk.len;
-	}
+	in->chunk_bytes += in->chunk.len;
 	in->rec.chunks++;
 	uint8_t len[4];
 	be32_put(len, (uint32_t)in->chunk.len);
@@ -632,9 +628,9 @@ int ingest_stream(struct store *st, ssize_t (*read)(void *ctx, void *buf, size_t
 	in.rbuf = malloc(READ_BUF);
 	in.diff = sha256_new();
 	in.fh = filehash_new();
-	in.writer = chunk_writer_new(st->cs);
+	in.queue = chunkqueue_new(st, 16, CHUNK_MAX);
 	in.batch = index_batch_new();
-	if (!in.rbuf || !in.diff || !in.fh || !in.writer || !in.batch) {
+	if (!in.rbuf || !in.diff || !in.fh || !in.queue || !in.batch) {
 		r = error_set(err, -ENOMEM, "out of memory");
 		goto done;
 	}
@@ -652,6 +648,13 @@ int ingest_stream(struct store *st, ssize_t (*read)(void *ctx, void *buf, size_t
 		if (diff_id && strcmp(diff_id, got_str))
 			r = error_set(err, -EBADMSG, "diff_id mismatch: the image config says %s, the content is %s",
 				      diff_id, got_str);
+	}
+	if (r == 0) {
+		struct chunkqueue_stats qs;
+		r = chunkqueue_finish(in.queue, &qs, err);
+		in.rec.new_chunks = qs.new_chunks;
+		in.rec.stored_bytes = qs.stored_bytes;
+		in.rec.shared_bytes = in.chunk_bytes - qs.new_bytes;
 	}
 	if (r == 0)
 		r = count_links(&in);
@@ -686,7 +689,7 @@ done:
 	free(in.rbuf);
 	sha256_free(in.diff);
 	filehash_free(in.fh);
-	chunk_writer_free(in.writer);
+	chunkqueue_free(in.queue);
 	index_batch_free(in.batch);
 	buf_release(&in.chunk);
 	buf_release(&in.chunklist);

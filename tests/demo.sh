@@ -31,5 +31,13 @@ run() { echo "+ $*"; "$@"; }
 run "$STRATA" pull "$ref"
 run "$STRATA" inspect "$ref"
 run "$STRATA" images
-echo "+ $STRATA inspect --files $ref | grep -E 'bin/(bash|ls)\$'"
-"$STRATA" inspect --files "$ref" | grep -E 'bin/(bash|ls)\b' || true
+mnt=$work/mnt
+mkdir -p "$mnt"
+run "$STRATA" mount "$ref" "$mnt"
+trap '"$STRATA" umount "$mnt" 2>/dev/null; kill $registry_pid 2>/dev/null; wait $registry_pid 2>/dev/null; rm -rf "$work"' EXIT
+run "$STRATA" mounts
+run cat "$mnt/etc/os-release"
+run ls -l "$mnt/usr/bin/python3"
+run getfattr -n user.strata.sha256 "$mnt/usr/bin/bash"
+run du -sh "$mnt/usr"
+run "$STRATA" umount "$mnt"
