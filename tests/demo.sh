@@ -21,7 +21,7 @@ log: {level: error, accesslog: {disabled: true}}
 YAML
 docker-registry serve "$work/registry.yml" >"$work/registry.log" 2>&1 &
 registry_pid=$!
-trap 'kill $registry_pid 2>/dev/null; wait $registry_pid 2>/dev/null; rm -rf "$work"' EXIT
+trap 'rc=$?; set +e; kill $registry_pid; wait $registry_pid; rm -rf "$work"; exit $rc' EXIT
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/v2/" >/dev/null && break; sleep 0.1; done
 
 ref=127.0.0.1:$port/demo/debian:bookworm
@@ -34,10 +34,10 @@ run "$STRATA" images
 mnt=$work/mnt
 mkdir -p "$mnt"
 run "$STRATA" mount "$ref" "$mnt"
-trap '"$STRATA" umount "$mnt" 2>/dev/null; kill $registry_pid 2>/dev/null; wait $registry_pid 2>/dev/null; rm -rf "$work"' EXIT
+trap 'rc=$?; set +e; grep -q " $mnt " /proc/mounts && "$STRATA" umount "$mnt"; kill $registry_pid; wait $registry_pid; rm -rf "$work"; exit $rc' EXIT
 run "$STRATA" mounts
 run cat "$mnt/etc/os-release"
 run ls -l "$mnt/usr/bin/python3"
-run getfattr -n user.strata.sha256 "$mnt/usr/bin/bash"
+run getfattr --absolute-names -n user.strata.sha256 "$mnt/usr/bin/bash"
 run du -sh "$mnt/usr"
 run "$STRATA" umount "$mnt"

@@ -46,6 +46,24 @@ check "other files still read" sha256sum "$TMP/m2/usr/bin/ls"
 check "the daemon logged the chunk id" grep -q "$(basename "$big")" "$STRATA_STORE/daemon.log"
 check "the daemon is still up" "$STRATA" mounts
 
+# A chunk file with a flipped byte: EIO too (the sha256 of the chunk, or
+# zstd's checksum, catches it). Take the last chunk of random-5M-edited and
+# read only the file's tail, away from the chunk removed above.
+tail -c 4096 "$TMP/unpack/rootfs/opt/strata/random-5M-edited" >"$TMP/suffix"
+flip=
+for f in $(find "$STRATA_STORE/chunks" -type f -size +12k); do
+	[ "$(tail -c 4096 "$f" | cmp -s - "$TMP/suffix" && echo y)" = y ] && flip=$f
+done
+if [ -n "$flip" ]; then
+	chmod u+w "$flip"
+	printf '\xff' | dd of="$flip" bs=1 seek=100 conv=notrunc 2>/dev/null
+	rc=0; tail -c 4096 "$TMP/m2/opt/strata/random-5M-edited" >/dev/null 2>"$TMP/eio2.err" || rc=$?
+	check "reading through a corrupt chunk fails with EIO" grep -q "Input/output error" "$TMP/eio2.err"
+	check "the corrupt chunk is logged as corrupt" grep -q "$(basename "$flip").*corrupt\|corrupt.*$(basename "$flip")" "$STRATA_STORE/daemon.log"
+else
+	not_ok "found the last chunk file of random-5M-edited"
+fi
+
 # Unmount while readers are busy does not hang.
 ( while true; do cat "$TMP/m1/usr/bin/"* >/dev/null 2>&1 || true; done ) &
 reader=$!
@@ -67,6 +85,15 @@ check "the mount point is a plain directory again" test -z "$(ls -A "$TMP/m1")"
 check "the next mount works" "$STRATA" mount "$B" "$TMP/m1"
 check "and reads" sha256sum "$TMP/m1/usr/bin/ls"
 "$STRATA" umount "$TMP/m1" "$TMP/m2" >/dev/null 2>&1
+
+# SIGTERM: the daemon unmounts what it serves and exits 0.
+check "mount base for the SIGTERM case" "$STRATA" mount "$B" "$TMP/m1"
+pid=$(curl -s --unix-socket "$STRATA_STORE/strata.sock" http://strata/v1/version | jq -r .pid)
+kill -TERM "$pid"
+for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+check "the daemon exits on SIGTERM" bash -c "! kill -0 $pid 2>/dev/null"
+check "and leaves no mount behind" bash -c "! grep -q ' $TMP/m1 ' /proc/mounts"
+check "the next command starts a new daemon" "$STRATA" mounts
 
 # /dev/fuse missing: a new daemon in a mount namespace whose /dev lacks it.
 export STRATA_STORE=$TMP/nofuse
