@@ -47,6 +47,8 @@ static int layer_from_json(const char *text, size_t len, struct layer_record *l)
 	l->new_chunks = get_u64(o, "new_chunks");
 	l->stored_bytes = get_u64(o, "stored_bytes");
 	l->shared_bytes = get_u64(o, "shared_bytes");
+	l->content_bytes = get_u64(o, "content_bytes");
+	copy_str(l->state, sizeof(l->state), o, "state");
 	l->created = (int64_t)get_u64(o, "created");
 	l->last_used = (int64_t)get_u64(o, "last_used");
 	json_decref(o);
@@ -78,6 +80,10 @@ int catalog_put_layer(struct index_batch *b, const struct layer_record *l)
 			      "stored_bytes", (json_int_t)l->stored_bytes,
 			      "shared_bytes", (json_int_t)l->shared_bytes,
 			      "created", (json_int_t)l->created, "last_used", (json_int_t)l->last_used);
+	if (o) {
+		json_object_set_new(o, "content_bytes", json_integer((json_int_t)l->content_bytes));
+		json_object_set_new(o, "state", json_string(l->state[0] ? l->state : "complete"));
+	}
 	char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	struct buf k = BUF_INIT;
 	int r = text ? 0 : -ENOMEM;
@@ -107,6 +113,11 @@ void catalog_delete_layer(struct index_batch *b, const struct layer_record *l)
 	be32_put(nk + 1, l->lid);
 	index_batch_delete(b, nk, sizeof(nk));
 	buf_release(&k);
+}
+
+int catalog_layer_complete(const struct layer_record *l)
+{
+	return !l->state[0] || !strcmp(l->state, "complete");
 }
 
 int catalog_layer_for_blob(struct index *idx, const char *blob_digest, char diff_id[DIGEST_STR_MAX])

@@ -22,8 +22,13 @@ struct layer_record {
 	uint64_t entries, chunks, new_chunks;
 	uint64_t stored_bytes;     /* bytes this layer newly took on disk */
 	uint64_t shared_bytes;     /* content bytes found already stored */
+	uint64_t content_bytes;    /* bytes of all the layer's file contents */
 	int64_t created, last_used;
+	char state[16];            /* "complete" or "evicted" ("" reads as complete) */
 };
+
+/* 1 when the layer's content is in the store. */
+int catalog_layer_complete(const struct layer_record *l);
 
 /* 0, -ENOENT, or -EIO/-EBADMSG with err set. */
 int catalog_get_layer(struct index *idx, const char *diff_id, struct layer_record *out,

@@ -23,6 +23,8 @@ struct chunkstore {
 	int dirfd;
 	int level;
 	pthread_key_t dctx_key; /* per-thread ZSTD_DCtx for readers */
+	pthread_mutex_t totals_lock;
+	struct chunkstore_totals totals; /* protected by totals_lock */
 };
 
 struct chunk_writer {
@@ -58,6 +60,7 @@ int chunkstore_open(struct index *idx, const char *dir, int level, struct chunks
 		return r;
 	}
 	pthread_key_create(&cs->dctx_key, free_dctx);
+	pthread_mutex_init(&cs->totals_lock, NULL);
 	*out = cs;
 	return 0;
 }
@@ -70,6 +73,7 @@ void chunkstore_free(struct chunkstore *cs)
 	ZSTD_freeDCtx(d);
 	pthread_setspecific(cs->dctx_key, NULL);
 	pthread_key_delete(cs->dctx_key);
+	pthread_mutex_destroy(&cs->totals_lock);
 	close(cs->dirfd);
 	free(cs->dir);
 	free(cs);
@@ -237,6 +241,14 @@ int chunk_writer_put(struct chunk_writer *w, struct index_batch *batch, const ui
 	    (!(flags & CHUNK_F_FILE) && (r = buf_add(&w->rec, payload, clen)) < 0))
 		return error_set(err, r, "out of memory");
 	index_batch_put(batch, key, sizeof(key), w->rec.data, w->rec.len);
+	pthread_mutex_lock(&w->cs->totals_lock);
+	w->cs->totals.chunks++;
+	w->cs->totals.ulen += len;
+	if (flags & CHUNK_F_FILE)
+		w->cs->totals.file_bytes += *stored;
+	else
+		w->cs->totals.inline_bytes += *stored;
+	pthread_mutex_unlock(&w->cs->totals_lock);
 	return 0;
 }
 
@@ -378,11 +390,55 @@ out:
 	return r;
 }
 
-void chunkstore_delete(struct index_batch *batch, const uint8_t id[SHA256_LEN])
+void chunkstore_delete(struct chunkstore *cs, struct index_batch *batch, const uint8_t id[SHA256_LEN])
 {
 	uint8_t key[1 + SHA256_LEN];
+	struct chunk_info ci;
 	chunk_key(key, id);
+	if (chunkstore_stat(cs, id, &ci) == 0) {
+		pthread_mutex_lock(&cs->totals_lock);
+		cs->totals.chunks -= cs->totals.chunks ? 1 : 0;
+		cs->totals.ulen -= ci.ulen <= cs->totals.ulen ? ci.ulen : cs->totals.ulen;
+		uint64_t *t = ci.flags & CHUNK_F_FILE ? &cs->totals.file_bytes : &cs->totals.inline_bytes;
+		uint64_t sz = ci.flags & CHUNK_F_FILE ? (ci.clen + 4095) & ~4095ull : ci.clen;
+		*t -= sz <= *t ? sz : *t;
+		pthread_mutex_unlock(&cs->totals_lock);
+	}
 	index_batch_delete(batch, key, sizeof(key));
+}
+
+void chunkstore_get_totals(struct chunkstore *cs, struct chunkstore_totals *out)
+{
+	pthread_mutex_lock(&cs->totals_lock);
+	*out = cs->totals;
+	pthread_mutex_unlock(&cs->totals_lock);
+}
+
+int chunkstore_recount(struct chunkstore *cs, struct strata_error *err)
+{
+	struct chunkstore_totals t = { 0 };
+	struct index_iter *it = index_iter_new(cs->idx, "K", 1);
+	const void *k, *v;
+	size_t kl, vl;
+	if (!it)
+		return error_set(err, -ENOMEM, "out of memory");
+	while (index_iter_next(it, &k, &kl, &v, &vl)) {
+		struct chunk_info ci;
+		const uint8_t *payload;
+		if (kl != 1 + SHA256_LEN || decode_record(v, vl, &ci, &payload) < 0)
+			continue;
+		t.chunks++;
+		t.ulen += ci.ulen;
+		if (ci.flags & CHUNK_F_FILE)
+			t.file_bytes += (ci.clen + 4095) & ~4095ull;
+		else
+			t.inline_bytes += ci.clen;
+	}
+	index_iter_free(it);
+	pthread_mutex_lock(&cs->totals_lock);
+	cs->totals = t;
+	pthread_mutex_unlock(&cs->totals_lock);
+	return 0;
 }
 
 int chunkstore_unlink(struct chunkstore *cs, const uint8_t id[SHA256_LEN])

@@ -58,8 +58,19 @@ int chunkstore_stat(struct chunkstore *cs, const uint8_t id[SHA256_LEN], struct 
 /* Removes a chunk's record (into batch). Its file, if any, stays until
  * chunkstore_unlink, called once the batch is committed: a crash in between
  * leaves only an unreferenced file, which gc removes. */
-void chunkstore_delete(struct index_batch *batch, const uint8_t id[SHA256_LEN]);
+void chunkstore_delete(struct chunkstore *cs, struct index_batch *batch, const uint8_t id[SHA256_LEN]);
 int chunkstore_unlink(struct chunkstore *cs, const uint8_t id[SHA256_LEN]);
+/* Running totals, kept as chunks are added and deleted (an estimate between
+ * recounts: two ingests racing to store one chunk count it twice). */
+struct chunkstore_totals {
+	uint64_t chunks, ulen;           /* chunks and their uncompressed bytes */
+	uint64_t file_bytes;             /* chunk files, in whole 4 KiB blocks */
+	uint64_t inline_bytes;           /* chunk bytes kept in the index */
+};
+void chunkstore_get_totals(struct chunkstore *cs, struct chunkstore_totals *out);
+/* Recounts from the index (a scan of every chunk record). */
+int chunkstore_recount(struct chunkstore *cs, struct strata_error *err);
+
 /* Path of a chunk file, malloc'd. */
 char *chunkstore_path(struct chunkstore *cs, const uint8_t id[SHA256_LEN]);
 /* Bytes the chunk files take on disk (st_blocks), by walking the directory. */

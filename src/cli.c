@@ -83,7 +83,11 @@ static pid_t spawn_daemon(struct cli *cli, struct strata_error *err)
 			dup2(lfd, 2);
 		}
 		const char *v = cli->verbose > 1 ? "-vv" : "-v";
-		execl(exe, "strata", "--store", cli->conf.store, v, "serve", (char *)NULL);
+		if (cli->conf.config_explicit == 2 && cli->conf.config_path)
+			execl(exe, "strata", "--store", cli->conf.store, "--config", cli->conf.config_path, v,
+			      "serve", (char *)NULL);
+		else
+			execl(exe, "strata", "--store", cli->conf.store, v, "serve", (char *)NULL);
 		_exit(127);
 	}
 	free(log);

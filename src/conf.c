@@ -1,48 +1,70 @@
-/* conf: settings with their defaults and environment overrides. */
+/* conf: settings with their defaults, the configuration file (strata.conf(5)),
+ * environment overrides and flags, each key remembering where it came from. */
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "conf.h"
+#include "log.h"
 #include "util.h"
 
-static int env_u64(const char *name, uint64_t *v, int is_size, struct strata_error *err)
-{
-	const char *s = getenv(name);
-	if (!s || !*s)
-		return 0;
-	int r;
-	if (is_size) {
-		r = conf_parse_size(s, v);
-	} else {
-		char *end;
-		errno = 0;
-		unsigned long long n = strtoull(s, &end, 10);
-		r = (errno || *end || end == s || strchr(s, '-')) ? -EINVAL : 0;
-		if (!r)
-			*v = n;
-	}
-	if (r < 0)
-		return error_set(err, -EINVAL, "environment variable %s: invalid value '%s'", name, s);
-	return 0;
-}
+#ifndef STRATA_SYSCONFDIR
+#define STRATA_SYSCONFDIR "/etc"
+#endif
 
-static int env_int(const char *name, int *v, int lo, int hi, struct strata_error *err)
-{
-	uint64_t n = (uint64_t)*v;
-	int r = env_u64(name, &n, 0, err);
-	if (r < 0)
-		return r;
-	if ((int64_t)n < lo || (int64_t)n > hi)
-		return error_set(err, -EINVAL, "environment variable %s: %llu is outside %d..%d", name,
-				 (unsigned long long)n, lo, hi);
-	*v = (int)n;
-	return 0;
-}
+#define CONF_FILE_MAX (1 << 20)
+
+/* How a key's value is held in struct strata_conf. */
+enum field { F_STR, F_LIST, F_INT, F_U64, F_UINT };
+
+struct key_def {
+	const char *section, *name, *env;
+	const char *key;        /* "section.name" */
+	enum conf_kind kind;
+	enum field field;
+	size_t off;
+	uint64_t lo, hi;        /* CONF_INT and CONF_SIZE bounds */
+	int none_ok;            /* CONF_SIZE: "none" means 0, unbounded */
+};
+
+#define OFF(f) offsetof(struct strata_conf, f)
+
+/* strata.conf(5) documents the keys in this order; conf_item follows it. */
+static const struct key_def keys[] = {
+	{ "store", "path", "STRATA_STORE", "store.path", CONF_STRING, F_STR, OFF(store), 0, 0, 0 },
+	{ "cache", "max_size", "STRATA_CACHE_MAX_SIZE", "cache.max_size", CONF_SIZE, F_U64, OFF(cache_max_size), 0, UINT64_MAX, 1 },
+	{ "cache", "low_watermark", "STRATA_CACHE_LOW_WATERMARK", "cache.low_watermark", CONF_INT, F_INT, OFF(cache_low_watermark), 10, 100, 0 },
+	{ "chunks", "compression_level", "STRATA_CHUNKS_COMPRESSION_LEVEL", "chunks.compression_level", CONF_INT, F_INT, OFF(compression_level), 1, 19, 0 },
+	{ "pull", "platform", "STRATA_PLATFORM", "pull.platform", CONF_STRING, F_STR, OFF(platform), 0, 0, 0 },
+	{ "pull", "jobs", "STRATA_PULL_JOBS", "pull.jobs", CONF_INT, F_INT, OFF(jobs), 1, 64, 0 },
+	{ "registry", "mirrors", "STRATA_REGISTRY_MIRRORS", "registry.mirrors", CONF_LIST, F_LIST, OFF(mirrors), 0, 0, 0 },
+	{ "registry", "insecure", "STRATA_REGISTRY_INSECURE", "registry.insecure", CONF_LIST, F_LIST, OFF(insecure), 0, 0, 0 },
+	{ "registry", "credentials", "STRATA_REGISTRY_CREDENTIALS", "registry.credentials", CONF_STRING, F_STR, OFF(credentials), 0, 0, 0 },
+	{ "registry", "retries", "STRATA_REGISTRY_RETRIES", "registry.retries", CONF_INT, F_INT, OFF(retries), 1, 100, 0 },
+	{ "limits", "max_entries", "STRATA_LIMITS_MAX_ENTRIES", "limits.max_entries", CONF_INT, F_U64, OFF(limits.max_entries), 1, UINT64_MAX, 0 },
+	{ "limits", "max_path", "STRATA_LIMITS_MAX_PATH", "limits.max_path", CONF_INT, F_U64, OFF(limits.max_path), 1, UINT64_MAX, 0 },
+	{ "limits", "max_name", "STRATA_LIMITS_MAX_NAME", "limits.max_name", CONF_INT, F_U64, OFF(limits.max_name), 1, UINT64_MAX, 0 },
+	{ "limits", "max_depth", "STRATA_LIMITS_MAX_DEPTH", "limits.max_depth", CONF_INT, F_U64, OFF(limits.max_depth), 1, UINT64_MAX, 0 },
+	{ "limits", "max_layer_size", "STRATA_LIMITS_MAX_LAYER_SIZE", "limits.max_layer_size", CONF_SIZE, F_U64, OFF(limits.max_layer_size), 1, UINT64_MAX, 0 },
+	{ "limits", "max_manifest_size", "STRATA_LIMITS_MAX_MANIFEST_SIZE", "limits.max_manifest_size", CONF_SIZE, F_U64, OFF(limits.max_manifest), 1, UINT64_MAX, 0 },
+	{ "limits", "max_xattr", "STRATA_LIMITS_MAX_XATTR", "limits.max_xattr", CONF_SIZE, F_U64, OFF(limits.max_xattr), 1, UINT64_MAX, 0 },
+	{ "log", "level", "STRATA_LOG_LEVEL", "log.level", CONF_WORD, F_INT, OFF(log_level), 0, 0, 0 },
+	{ "log", "destination", "STRATA_LOG_DESTINATION", "log.destination", CONF_WORD, F_INT, OFF(log_syslog), 0, 0, 0 },
+	{ "daemon", "socket_mode", "STRATA_DAEMON_SOCKET_MODE", "daemon.socket_mode", CONF_MODE, F_UINT, OFF(socket_mode), 0, 0777, 0 },
+	{ "daemon", "allow_other", "STRATA_DAEMON_ALLOW_OTHER", "daemon.allow_other", CONF_BOOL, F_INT, OFF(allow_other), 0, 1, 0 },
+};
+#define NKEYS (sizeof(keys) / sizeof(keys[0]))
+
+static const char *const level_names[] = { "error", "warn", "info", "debug" };
+static const char *const dest_names[] = { "stderr", "syslog" };
 
 static char *default_store(void)
 {
@@ -57,6 +79,14 @@ static char *default_store(void)
 	return strdup("/var/lib/strata");
 }
 
+static void free_list(char **v)
+{
+	if (v)
+		for (char **p = v; *p; p++)
+			free(*p);
+	free(v);
+}
+
 static char **split_list(const char *s)
 {
 	size_t n = 1;
@@ -69,13 +99,15 @@ static char **split_list(const char *s)
 	const char *start = s;
 	for (const char *p = s;; p++) {
 		if (*p == ',' || *p == '\0') {
-			while (start < p && *start == ' ')
+			while (start < p && isspace((unsigned char)*start))
 				start++;
 			size_t len = (size_t)(p - start);
-			while (len && start[len - 1] == ' ')
+			while (len && isspace((unsigned char)start[len - 1]))
 				len--;
-			if (len)
-				v[i++] = strndup(start, len);
+			if (len && !(v[i++] = strndup(start, len))) {
+				free_list(v);
+				return NULL;
+			}
 			if (!*p)
 				break;
 			start = p + 1;
@@ -84,12 +116,313 @@ static char **split_list(const char *s)
 	return v;
 }
 
-int conf_load(struct strata_conf *c, struct strata_error *err)
+static int parse_word(const char *v, const char *const *names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(v, names[i]))
+			return (int)i;
+	return -1;
+}
+
+static int parse_bool(const char *v)
+{
+	static const char *const yes[] = { "true", "yes", "on", "1" }, *const no[] = { "false", "no", "off", "0" };
+	if (parse_word(v, yes, 4) >= 0)
+		return 1;
+	if (parse_word(v, no, 4) >= 0)
+		return 0;
+	return -1;
+}
+
+static int valid_platform(const char *v)
+{
+	int parts = 1;
+	if (*v == '/' || v[strlen(v) - 1] == '/' || strstr(v, "//"))
+		return 0;
+	for (const char *p = v; *p; p++) {
+		if (*p == '/')
+			parts++;
+		else if (isspace((unsigned char)*p))
+			return 0;
+	}
+	return parts == 2 || parts == 3;
+}
+
+/* Checks v for key k and stores it; the message names the value and the key
+ * and is prefixed by the caller with where the value was written. */
+static int set_value(struct strata_conf *c, size_t k, const char *v, struct strata_error *err)
+{
+	const struct key_def *d = &keys[k];
+	char *field = (char *)c + d->off;
+	char name[64];
+	snprintf(name, sizeof(name), "%s.%s", d->section, d->name);
+	uint64_t n = 0;
+
+	switch (d->kind) {
+	case CONF_STRING: {
+		char *s = NULL;
+		if (k == 0 && !*v)
+			return error_set(err, -EINVAL, "empty value for %s", name);
+		if (!strcmp(d->name, "platform") && *v && !valid_platform(v))
+			return error_set(err, -EINVAL, "invalid platform '%s' for %s (OS/ARCH[/VARIANT])", v, name);
+		if (*v && !(s = strdup(v)))
+			return error_set(err, -ENOMEM, "out of memory");
+		free(*(char **)field);
+		*(char **)field = s;
+		return 0;
+	}
+	case CONF_LIST: {
+		char **list = split_list(v);
+		if (!list)
+			return error_set(err, -ENOMEM, "out of memory");
+		if (!strcmp(d->name, "mirrors"))
+			for (char **p = list; *p; p++) {
+				char *eq = strchr(*p, '=');
+				if (!eq || eq == *p || !eq[1] || strpbrk(*p, " \t")) {
+					error_set(err, -EINVAL, "invalid mirror '%s' for %s (REGISTRY=MIRROR)", *p, name);
+					free_list(list);
+					return -EINVAL;
+				}
+			}
+		free_list(*(char ***)field);
+		*(char ***)field = list;
+		return 0;
+	}
+	case CONF_SIZE:
+		if (d->none_ok && !strcmp(v, "none"))
+			n = 0;
+		else if (!(isdigit((unsigned char)*v) || *v == '.') || conf_parse_size(v, &n) < 0)
+			return error_set(err, -EINVAL, "invalid size '%s' for %s", v, name);
+		if (!(d->none_ok && n == 0) && (n < d->lo || n > d->hi))
+			return error_set(err, -EINVAL, "size '%s' for %s is too small", v, name);
+		break;
+	case CONF_INT: {
+		char *end;
+		errno = 0;
+		unsigned long long x = isdigit((unsigned char)*v) ? strtoull(v, &end, 10) : 0;
+		if (!isdigit((unsigned char)*v) || errno || *end)
+			return error_set(err, -EINVAL, "invalid number '%s' for %s", v, name);
+		if (x < d->lo || x > d->hi) {
+			if (d->hi == UINT64_MAX)
+				return error_set(err, -EINVAL, "number '%s' for %s is below %llu", v, name,
+						 (unsigned long long)d->lo);
+			return error_set(err, -EINVAL, "number '%s' for %s is outside %llu..%llu", v, name,
+					 (unsigned long long)d->lo, (unsigned long long)d->hi);
+		}
+		n = x;
+		break;
+	}
+	case CONF_BOOL: {
+		int b = parse_bool(v);
+		if (b < 0)
+			return error_set(err, -EINVAL, "invalid boolean '%s' for %s (true or false)", v, name);
+		n = (uint64_t)b;
+		break;
+	}
+	case CONF_MODE: {
+		char *end = NULL;
+		size_t len = strlen(v);
+		unsigned long x = len && len <= 4 && v[0] >= '0' && v[0] <= '7' ? strtoul(v, &end, 8) : 01000;
+		if (x > d->hi || *end)
+			return error_set(err, -EINVAL, "invalid mode '%s' for %s (octal, such as 0600)", v, name);
+		n = x;
+		break;
+	}
+	case CONF_WORD: {
+		int w = !strcmp(d->name, "level") ? parse_word(v, level_names, 4) : parse_word(v, dest_names, 2);
+		if (w < 0)
+			return error_set(err, -EINVAL, "invalid %s '%s' for %s (%s)",
+					 !strcmp(d->name, "level") ? "log level" : "log destination", v, name,
+					 !strcmp(d->name, "level") ? "error, warn, info or debug" : "stderr or syslog");
+		n = (uint64_t)w;
+		break;
+	}
+	}
+	switch (d->field) {
+	case F_INT: *(int *)field = (int)n; break;
+	case F_UINT: *(unsigned *)field = (unsigned)n; break;
+	case F_U64: *(uint64_t *)field = n; break;
+	default: break;
+	}
+	return 0;
+}
+
+static int set_origin(struct strata_conf *c, size_t k, char *origin, struct strata_error *err)
+{
+	if (!origin)
+		return error_set(err, -ENOMEM, "out of memory");
+	free(c->origins[k]);
+	c->origins[k] = origin;
+	return 0;
+}
+
+static int find_key(const char *section, const char *name)
+{
+	for (size_t k = 0; k < NKEYS; k++)
+		if (!strcmp(keys[k].section, section) && !strcmp(keys[k].name, name))
+			return (int)k;
+	return -1;
+}
+
+static int known_section(const char *section)
+{
+	for (size_t k = 0; k < NKEYS; k++)
+		if (!strcmp(keys[k].section, section))
+			return 1;
+	return 0;
+}
+
+static char *trim(char *s)
+{
+	while (isspace((unsigned char)*s))
+		s++;
+	size_t n = strlen(s);
+	while (n && isspace((unsigned char)s[n - 1]))
+		s[--n] = '\0';
+	return s;
+}
+
+/* Nothing but blanks and a comment may follow a section or a quoted value. */
+static int only_comment(const char *s)
+{
+	while (isspace((unsigned char)*s))
+		s++;
+	return !*s || *s == '#' || *s == ';';
+}
+
+/* One "key = value" line, value unquoted and stripped of a trailing comment
+ * in place. Returns the value, or NULL with *why set. */
+static char *split_value(char *eq, const char **why)
+{
+	char *v = eq + 1;
+	while (isspace((unsigned char)*v))
+		v++;
+	if (*v == '"' || *v == '\'') {
+		char *close = strchr(v + 1, *v);
+		if (!close) {
+			*why = "unterminated quoted value";
+			return NULL;
+		}
+		if (!only_comment(close + 1)) {
+			*why = "text after the quoted value";
+			return NULL;
+		}
+		*close = '\0';
+		return v + 1;
+	}
+	/* A comment after a value starts with # or ; after a blank, so that
+	 * "a;b" stays one value. */
+	for (char *p = v; *p; p++)
+		if ((*p == '#' || *p == ';') && (p == v || isspace((unsigned char)p[-1]))) {
+			*p = '\0';
+			break;
+		}
+	return trim(v);
+}
+
+static int parse_text(struct strata_conf *c, const char *path, char *text, struct strata_error *err)
+{
+	char section[64] = "";
+	unsigned line = 0;
+	for (char *next = text; next;) {
+		char *s = next;
+		next = strchr(s, '\n');
+		if (next)
+			*next++ = '\0';
+		line++;
+		s = trim(s);
+		if (!*s || *s == '#' || *s == ';')
+			continue;
+		if (*s == '[') {
+			char *close = strchr(s, ']');
+			if (!close || !only_comment(close + 1))
+				return error_set(err, -EINVAL, "%s:%u: invalid section header '%s'", path, line, s);
+			*close = '\0';
+			char *name = trim(s + 1);
+			if (!known_section(name) || strlen(name) >= sizeof(section))
+				return error_set(err, -EINVAL, "%s:%u: unknown section '[%s]'", path, line, name);
+			strcpy(section, name);
+			continue;
+		}
+		char *eq = strchr(s, '=');
+		if (!eq)
+			return error_set(err, -EINVAL, "%s:%u: expected 'key = value' or '[section]', not '%s'",
+					 path, line, s);
+		*eq = '\0';
+		char *key = trim(s);
+		if (!*section)
+			return error_set(err, -EINVAL, "%s:%u: key '%s' before any [section]", path, line, key);
+		int k = find_key(section, key);
+		if (k < 0)
+			return error_set(err, -EINVAL, "%s:%u: unknown key '%s' in [%s]", path, line, key, section);
+		const char *why = NULL;
+		char *value = split_value(eq, &why);
+		if (!value)
+			return error_set(err, -EINVAL, "%s:%u: %s for %s.%s", path, line, why, section, key);
+		int r = set_value(c, (size_t)k, value, err);
+		if (r < 0)
+			return error_prefix(err, "%s:%u: ", path, line), r;
+		if ((r = set_origin(c, (size_t)k, str_printf("file:%u", line), err)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+const char *conf_default_path(void)
+{
+	return STRATA_SYSCONFDIR "/strata/strata.conf";
+}
+
+static int read_conf_file(struct strata_conf *c, const char *path, int explicit,
+			  struct strata_error *err)
+{
+	char *text = NULL;
+	size_t len = 0;
+	int r = read_file(path, CONF_FILE_MAX, &text, &len);
+	if (r == -ENOENT && !explicit)
+		return 0;
+	if (r == -EFBIG)
+		return error_set(err, r, "configuration file '%s': larger than %d bytes", path, CONF_FILE_MAX);
+	if (r < 0) {
+		char why[128];
+		snprintf(why, sizeof(why), "%s", strerror(-r));
+		why[0] = (char)tolower((unsigned char)why[0]);
+		return error_set(err, r, "cannot read configuration file '%s': %s", path, why);
+	}
+	/* The daemon runs in another directory: keep a path it can reopen. */
+	c->config_path = realpath(path, NULL);
+	if (!c->config_path)
+		c->config_path = strdup(path);
+	c->config_explicit = explicit;
+	r = c->config_path ? parse_text(c, path, text, err) : error_set(err, -ENOMEM, "out of memory");
+	free(text);
+	return r;
+}
+
+static int apply_env(struct strata_conf *c, struct strata_error *err)
+{
+	for (size_t k = 0; k < NKEYS; k++) {
+		const char *v = getenv(keys[k].env);
+		if (!v || !*v)
+			continue;
+		if (strpbrk(v, "\n\r"))
+			return error_set(err, -EINVAL, "environment variable %s: value spans lines", keys[k].env);
+		int r = set_value(c, k, v, err);
+		if (r < 0)
+			return error_prefix(err, "environment variable %s: ", keys[k].env), r;
+		if ((r = set_origin(c, k, str_printf("env %s", keys[k].env), err)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+int conf_load_from(struct strata_conf *c, const char *path, struct strata_error *err)
 {
 	memset(c, 0, sizeof(*c));
 	c->compression_level = 3;
 	c->jobs = 3;
 	c->retries = 5;
+	c->cache_low_watermark = 90;
 	c->limits.max_entries = 1000000;
 	c->limits.max_path = 4096;
 	c->limits.max_name = 255;
@@ -97,33 +430,130 @@ int conf_load(struct strata_conf *c, struct strata_error *err)
 	c->limits.max_layer_size = 64ULL << 30;
 	c->limits.max_manifest = 4 << 20;
 	c->limits.max_xattr = 64 << 10;
-
-	const char *s;
-	c->store = (s = getenv("STRATA_STORE")) && *s ? strdup(s) : default_store();
-	if ((s = getenv("STRATA_PLATFORM")) && *s)
-		c->platform = strdup(s);
-	if ((s = getenv("STRATA_REGISTRY_CREDENTIALS")) && *s)
-		c->credentials = strdup(s);
-	c->insecure = split_list((s = getenv("STRATA_REGISTRY_INSECURE")) ? s : "");
-
-	int r = 0;
-	if ((r = env_int("STRATA_CHUNKS_COMPRESSION_LEVEL", &c->compression_level, 1, 19, err)) < 0 ||
-	    (r = env_int("STRATA_PULL_JOBS", &c->jobs, 1, 64, err)) < 0 ||
-	    (r = env_int("STRATA_REGISTRY_RETRIES", &c->retries, 1, 100, err)) < 0 ||
-	    (r = env_u64("STRATA_LIMITS_MAX_ENTRIES", &c->limits.max_entries, 0, err)) < 0 ||
-	    (r = env_u64("STRATA_LIMITS_MAX_PATH", &c->limits.max_path, 0, err)) < 0 ||
-	    (r = env_u64("STRATA_LIMITS_MAX_NAME", &c->limits.max_name, 0, err)) < 0 ||
-	    (r = env_u64("STRATA_LIMITS_MAX_DEPTH", &c->limits.max_depth, 0, err)) < 0 ||
-	    (r = env_u64("STRATA_LIMITS_MAX_LAYER_SIZE", &c->limits.max_layer_size, 1, err)) < 0 ||
-	    (r = env_u64("STRATA_LIMITS_MAX_MANIFEST_SIZE", &c->limits.max_manifest, 1, err)) < 0) {
-		conf_release(c);
-		return r;
+	c->log_level = LOG_LVL_WARN;
+	c->socket_mode = 0600;
+	c->store = default_store();
+	c->insecure = calloc(1, sizeof(char *));
+	c->mirrors = calloc(1, sizeof(char *));
+	c->origins = calloc(NKEYS, sizeof(char *));
+	int r;
+	if (!c->store || !c->insecure || !c->mirrors || !c->origins) {
+		r = error_set(err, -ENOMEM, "out of memory");
+		goto fail;
 	}
-	if (!c->store || !c->insecure) {
-		conf_release(c);
-		return error_set(err, -ENOMEM, "out of memory");
+
+	const char *env = getenv("STRATA_CONFIG");
+	int explicit = 2;
+	if (!path || !*path) {
+		path = env && *env ? env : NULL;
+		explicit = 1;
 	}
+	if (!path) {
+		path = conf_default_path();
+		explicit = 0;
+	}
+	if ((r = read_conf_file(c, path, explicit, err)) < 0 || (r = apply_env(c, err)) < 0)
+		goto fail;
 	return 0;
+fail:
+	conf_release(c);
+	return r;
+}
+
+int conf_load(struct strata_conf *c, struct strata_error *err)
+{
+	return conf_load_from(c, NULL, err);
+}
+
+int conf_set(struct strata_conf *c, const char *key, const char *value, const char *origin,
+	     struct strata_error *err)
+{
+	const char *dot = strchr(key, '.');
+	char section[64];
+	if (!dot || (size_t)(dot - key) >= sizeof(section))
+		return error_set(err, -ENOENT, "unknown configuration key '%s'", key);
+	memcpy(section, key, (size_t)(dot - key));
+	section[dot - key] = '\0';
+	int k = find_key(section, dot + 1);
+	if (k < 0)
+		return error_set(err, -ENOENT, "unknown configuration key '%s'", key);
+	int r = set_value(c, (size_t)k, value, err);
+	if (r < 0)
+		return error_prefix(err, "%s: ", origin), r;
+	return set_origin(c, (size_t)k, strdup(origin), err);
+}
+
+/* "3G" rather than 3221225472 when the size is a whole number of a unit. */
+static char *format_exact_size(uint64_t n)
+{
+	static const char units[] = "KMGT";
+	int u = -1;
+	while (n && u < 3 && n % 1024 == 0) {
+		n /= 1024;
+		u++;
+	}
+	return u < 0 ? str_printf("%llu", (unsigned long long)n)
+		     : str_printf("%llu%c", (unsigned long long)n, units[u]);
+}
+
+int conf_item(const struct strata_conf *c, size_t i, struct conf_item *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (i >= NKEYS)
+		return -ENOENT;
+	const struct key_def *d = &keys[i];
+	const char *field = (const char *)c + d->off;
+	out->key = d->key;
+	out->env = d->env;
+	out->kind = d->kind;
+	out->origin = c->origins && c->origins[i] ? c->origins[i] : "default";
+	switch (d->field) {
+	case F_STR: {
+		const char *s = *(char *const *)field;
+		if (s && !(out->text = strdup(s)))
+			return -ENOMEM;
+		return 0;
+	}
+	case F_LIST: {
+		char *const *list = *(char **const *)field;
+		out->list = list;
+		size_t len = 1;
+		for (char *const *p = list; p && *p; p++)
+			len += strlen(*p) + 2;
+		char *t = calloc(1, len);
+		if (!t)
+			return -ENOMEM;
+		for (char *const *p = list; p && *p; p++) {
+			if (p != list)
+				strcat(t, ", ");
+			strcat(t, *p);
+		}
+		out->text = t;
+		return 0;
+	}
+	case F_INT: out->number = (uint64_t)*(const int *)field; break;
+	case F_UINT: out->number = *(const unsigned *)field; break;
+	case F_U64: out->number = *(const uint64_t *)field; break;
+	}
+	switch (d->kind) {
+	case CONF_SIZE: out->text = d->none_ok && !out->number ? strdup("none") : format_exact_size(out->number); break;
+	case CONF_BOOL: out->text = strdup(out->number ? "true" : "false"); break;
+	case CONF_MODE: out->text = str_printf("%04o", (unsigned)out->number); break;
+	case CONF_WORD:
+		out->text = strdup(!strcmp(d->name, "level") ? level_names[out->number & 3]
+				   : dest_names[out->number & 1]);
+		break;
+	default: out->text = str_printf("%llu", (unsigned long long)out->number); break;
+	}
+	return out->text ? 0 : -ENOMEM;
+}
+
+void conf_item_release(struct conf_item *it)
+{
+	if (!it)
+		return;
+	free(it->text);
+	memset(it, 0, sizeof(*it));
 }
 
 void conf_release(struct strata_conf *c)
@@ -131,10 +561,13 @@ void conf_release(struct strata_conf *c)
 	free(c->store);
 	free(c->platform);
 	free(c->credentials);
-	if (c->insecure)
-		for (char **p = c->insecure; *p; p++)
-			free(*p);
-	free(c->insecure);
+	free_list(c->insecure);
+	free_list(c->mirrors);
+	if (c->origins)
+		for (size_t k = 0; k < NKEYS; k++)
+			free(c->origins[k]);
+	free(c->origins);
+	free(c->config_path);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -146,6 +579,17 @@ int conf_is_insecure(const struct strata_conf *c, const char *host)
 		if (!strcmp(*p, host))
 			return 1;
 	return 0;
+}
+
+const char *conf_mirror(const struct strata_conf *c, const char *host)
+{
+	size_t n = strlen(host);
+	if (!c->mirrors)
+		return NULL;
+	for (char **p = c->mirrors; *p; p++)
+		if (!strncmp(*p, host, n) && (*p)[n] == '=')
+			return *p + n + 1;
+	return NULL;
 }
 
 int conf_parse_size(const char *s, uint64_t *out)

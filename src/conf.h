@@ -1,5 +1,6 @@
-/* conf: strata's settings — defaults, then the configuration file (later),
- * then STRATA_* environment overrides, then command-line flags. */
+/* conf: strata's settings — defaults, then the configuration file
+ * (strata.conf(5)), then STRATA_* environment overrides, then command-line
+ * flags; each key remembers which of them it came from. */
 #ifndef STRATA_CONF_H
 #define STRATA_CONF_H
 
@@ -26,17 +27,71 @@ struct strata_conf {
 	int compression_level;     /* zstd level for chunks */
 	int jobs;                  /* layers ingested at once */
 	int retries;               /* attempts per registry request */
+	uint64_t cache_max_size;   /* store budget in bytes; 0 = unbounded */
+	int cache_low_watermark;   /* percent of the budget eviction goes down to */
 	/* Credentials a client handed the daemon with one request, for one
 	 * registry host; they win over the credentials file for that host. */
 	const char *auth_host, *auth_user, *auth_password;
 	struct strata_limits limits;
+	char **mirrors;            /* "REGISTRY=MIRROR" entries; NULL-terminated */
+	int log_level;             /* enum log_level (log.h) */
+	int log_syslog;            /* log to syslog rather than stderr */
+	unsigned socket_mode;      /* permissions of STORE/strata.sock */
+	int allow_other;           /* FUSE mounts with allow_other */
+	/* The configuration file read (absolute), NULL when none was; how it
+	 * was named: 0 the default path, 1 STRATA_CONFIG, 2 conf_load_from's
+	 * path (--config, which a spawned daemon must be given again). */
+	char *config_path;
+	int config_explicit;
+	char **origins;            /* per key (conf_item order); NULL = default */
 };
 
-/* Fills defaults and applies the environment. Returns 0 or a negative
- * errno with err set (a bad value in an environment variable). */
+/* What conf_item describes. */
+enum conf_kind {
+	CONF_STRING,   /* text; NULL when unset */
+	CONF_LIST,     /* comma-separated list */
+	CONF_INT,      /* decimal number */
+	CONF_SIZE,     /* bytes, written "512M", "4G" */
+	CONF_BOOL,
+	CONF_MODE,     /* octal permissions */
+	CONF_WORD,     /* one of a few words (log.level, log.destination) */
+};
+
+/* One key of the configuration and its current value. */
+struct conf_item {
+	const char *key;       /* "cache.max_size" */
+	const char *env;       /* "STRATA_CACHE_MAX_SIZE" */
+	enum conf_kind kind;
+	char *text;            /* the value as strata.conf spells it (malloc'd); NULL = unset */
+	uint64_t number;       /* CONF_INT, CONF_SIZE, CONF_BOOL, CONF_MODE */
+	char *const *list;     /* CONF_LIST: borrowed from the conf, NULL-terminated */
+	const char *origin;    /* "default", "file:LINE", "env NAME", or what conf_set was told */
+};
+
+/* Fills defaults, reads the configuration file and applies the environment:
+ * conf_load_from(c, NULL, err). Returns 0 or a negative errno with err set
+ * to one line ("FILE:LINE: unknown key 'x' in [cache]"); c is then empty. */
 int conf_load(struct strata_conf *c, struct strata_error *err);
+/* The same with the file given by --config: path, else $STRATA_CONFIG, else
+ * STRATA_SYSCONFDIR/strata/strata.conf. Only the last may be missing. */
+int conf_load_from(struct strata_conf *c, const char *path, struct strata_error *err);
+/* Sets key ("store.path") from a command-line flag, checked as in the file;
+ * origin ("flag --store") is what conf_item reports. 0 or -EINVAL/-ENOENT
+ * with err set. */
+int conf_set(struct strata_conf *c, const char *key, const char *value, const char *origin,
+	     struct strata_error *err);
+/* Key i (0, 1, ... in strata.conf(5) order) of c into *out; -ENOENT past the
+ * last key. Release *out with conf_item_release. */
+int conf_item(const struct strata_conf *c, size_t i, struct conf_item *out);
+void conf_item_release(struct conf_item *it);
+/* The path of the configuration file when neither --config nor STRATA_CONFIG
+ * names one. Static string. */
+const char *conf_default_path(void);
 void conf_release(struct strata_conf *c);
 int conf_is_insecure(const struct strata_conf *c, const char *registry_host);
+/* The mirror configured for a registry host ("docker.io"), NULL if none.
+ * Borrowed from c. */
+const char *conf_mirror(const struct strata_conf *c, const char *registry_host);
 
 /* "512M", "4G", "4GiB", "1.5T", "123" (bytes). -EINVAL on anything else. */
 int conf_parse_size(const char *s, uint64_t *out);

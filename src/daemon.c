@@ -13,6 +13,9 @@
 #include <jansson.h>
 
 #include "mount.h"
+#include "cache.h"
+#include "catalog.h"
+#include "daemon-cache.h"
 #include "daemon.h"
 #include "httpd.h"
 #include "imageinfo.h"
@@ -32,6 +35,7 @@ struct served_mount {
 struct daemon {
 	struct strata_conf *conf;
 	struct store *st;
+	struct cache *cache;
 	struct httpd *httpd;
 	pthread_mutex_t lock;          /* protects mounts and the counters */
 	struct served_mount *mounts;
@@ -224,6 +228,51 @@ static json_t *mount_json(const struct served_mount *m)
 			 m->digest, "since", imageinfo_time(m->since));
 }
 
+/* Pins (or unpins) every layer of an image: a live mount's content stays. */
+static void pin_image(struct daemon *d, const char *digest, int pin)
+{
+	json_t *img = NULL, *l;
+	size_t i;
+	if (catalog_get_image(d->st->idx, digest, &img, NULL) < 0)
+		return;
+	json_array_foreach(json_object_get(img, "layers"), i, l) {
+		const char *id = json_string_value(json_object_get(l, "diff_id"));
+		if (id && pin)
+			cache_pin(d->cache, id);
+		else if (id)
+			cache_unpin(d->cache, id);
+	}
+	json_decref(img);
+}
+
+/* 1 when every layer of the image is stored (none evicted). */
+static int image_present(struct daemon *d, const char *digest)
+{
+	json_t *img = NULL, *l;
+	size_t i;
+	int ok = 1;
+	if (catalog_get_image(d->st->idx, digest, &img, NULL) < 0)
+		return 0;
+	json_array_foreach(json_object_get(img, "layers"), i, l) {
+		struct layer_record rec;
+		const char *id = json_string_value(json_object_get(l, "diff_id"));
+		if (!id || catalog_get_layer(d->st->idx, id, &rec, NULL) < 0 || !catalog_layer_complete(&rec))
+			ok = 0;
+	}
+	json_decref(img);
+	return ok;
+}
+
+static uint64_t image_layer_count(struct daemon *d, const char *digest)
+{
+	json_t *img = NULL;
+	if (catalog_get_image(d->st->idx, digest, &img, NULL) < 0)
+		return 0;
+	uint64_t n = json_array_size(json_object_get(img, "layers"));
+	json_decref(img);
+	return n;
+}
+
 static void handle_mount(struct daemon *d, json_t *body, struct http_conn *c)
 {
 	const char *ref = json_string_value(json_object_get(body, "ref"));
@@ -236,12 +285,33 @@ static void handle_mount(struct daemon *d, json_t *body, struct http_conn *c)
 		return;
 	}
 	int r = imageinfo_resolve(d->st, ref, digest, &err);
+	char pull_ref[1024];
+	snprintf(pull_ref, sizeof(pull_ref), "%s", ref);
+	/* Stored but partly evicted: pull what is missing, by the image's name
+	 * when it was asked for by digest (or refuse with --no-pull). */
+	if (r == 0 && !image_present(d, digest)) {
+		error_clear(&err);
+		r = -ENOENT;
+		if (no_pull) {
+			error_set(&err, -ENOENT, "image '%s' is not stored (layers evicted; --no-pull was given)", ref);
+			http_reply_error(c, 404, err.msg);
+			return;
+		}
+		json_t *img = NULL;
+		if (catalog_get_image(d->st->idx, digest, &img, NULL) == 0 &&
+		    json_array_size(json_object_get(img, "names")))
+			snprintf(pull_ref, sizeof(pull_ref), "%s",
+				 json_string_value(json_array_get(json_object_get(img, "names"), 0)));
+		json_decref(img);
+	} else if (r == 0) {
+		cache_count(d->cache, image_layer_count(d, digest), 0);
+	}
 	if (r == -ENOENT && !no_pull) {
 		struct req_conf rc;
 		struct pull_result res;
 		req_conf_init(&rc, d, body);
 		error_clear(&err);
-		r = pull_image(d->st, &rc.conf, ref, json_string_value(json_object_get(body, "platform")),
+		r = pull_image(d->st, &rc.conf, pull_ref, json_string_value(json_object_get(body, "platform")),
 			       NULL, &res, &err);
 		count_pull(d, r == 0);
 		if (r == 0)
@@ -264,7 +334,10 @@ static void handle_mount(struct daemon *d, json_t *body, struct http_conn *c)
 	}
 	snprintf(sm->digest, sizeof(sm->digest), "%s", digest);
 	struct mount_options mo = { .ref = ref, .allow_other = 0, .cache_bytes = 64u << 20 };
+	pin_image(d, digest, 1);
+	cache_touch_image(d->cache, digest);
 	if ((r = mount_start(d->st, digest, mp, &mo, &sm->m, &err)) < 0) {
+		pin_image(d, digest, 0);
 		http_reply_error(c, status_of(r), err.msg);
 		free(sm->mountpoint);
 		free(sm->ref);
@@ -283,9 +356,11 @@ static void handle_mount(struct daemon *d, json_t *body, struct http_conn *c)
 	json_decref(out);
 }
 
-static void free_served(struct served_mount *m)
+static void free_served(struct daemon *d, struct served_mount *m)
 {
 	mount_stop(m->m);
+	pin_image(d, m->digest, 0);
+	cache_touch_image(d->cache, m->digest);
 	free(m->mountpoint);
 	free(m->ref);
 	free(m);
@@ -309,7 +384,7 @@ static void handle_umount(struct daemon *d, const struct http_request *req, stru
 		}
 	pthread_mutex_unlock(&d->lock);
 	if (found) {
-		free_served(found);
+		free_served(d, found);
 		log_info("unmounted %s", mp);
 	} else if (mount_force_unmount(mp, &err) < 0) {
 		/* Not ours: perhaps left by a daemon that died. */
@@ -362,6 +437,7 @@ static void handle_metrics(struct daemon *d, struct http_conn *c)
 	buf_addf(&b, "# HELP strata_mount_errors_total Requests of live mounts answered with an error.\n"
 		 "# TYPE strata_mount_errors_total counter\nstrata_mount_errors_total %llu\n",
 		 (unsigned long long)errors);
+	cache_stats_prometheus(d->cache, &b);
 	http_reply(c, 200, "text/plain; version=0.0.4", b.data, b.len);
 	buf_release(&b);
 }
@@ -382,7 +458,9 @@ static void route(void *ctx, const struct http_request *req, struct http_conn *c
 		}
 	}
 	log_debug("%s %s", m, p);
-	if (!strcmp(p, "/v1/version") && !strcmp(m, "GET")) {
+	if (daemon_cache_route(d->cache, req, body, c)) {
+		/* answered: /v1/cache/... */
+	} else if (!strcmp(p, "/v1/version") && !strcmp(m, "GET")) {
 		json_t *out = json_pack("{s:s, s:s, s:i}", "version", PACKAGE_VERSION, "store", d->st->dir,
 					"pid", (int)getpid());
 		http_reply_json(c, 200, out);
@@ -433,6 +511,13 @@ int daemon_run(struct strata_conf *conf, struct strata_error *err)
 
 	if ((r = store_open(conf, STORE_DAEMON, &d.st, err)) < 0)
 		goto out;
+	if ((r = cache_new(d.st, &d.cache, err)) < 0)
+		goto out;
+	/* A budget lowered since the last run applies at once. */
+	if (cache_enforce(d.cache, NULL, 0, err) < 0) {
+		log_warn("%s", err->msg);
+		error_clear(err);
+	}
 	if ((r = httpd_start(sock, 0600, route, &d, &d.httpd, err)) < 0)
 		goto out;
 	log_info("serving store '%s' on '%s'", conf->store, sock);
@@ -446,8 +531,9 @@ out:
 	while (d.mounts) {
 		struct served_mount *m = d.mounts;
 		d.mounts = m->next;
-		free_served(m);
+		free_served(&d, m);
 	}
+	cache_free(d.cache);
 	store_close(d.st);
 	pthread_mutex_destroy(&d.lock);
 	free(sock);

@@ -55,7 +55,12 @@ int index_open(const char *path, int readonly, struct index **out, struct strata
 	rocksdb_options_set_compression(idx->opts, rocksdb_lz4_compression);
 	rocksdb_options_set_max_open_files(idx->opts, 256);
 	/* Small memtables keep the daemon's memory flat; the metadata is small. */
-	rocksdb_options_set_write_buffer_size(idx->opts, 16 << 20);
+	/* RocksDB preallocates its log (about 1.1 write buffers) and manifest:
+	 * both count against the store's budget, so keep them small. */
+	rocksdb_options_set_write_buffer_size(idx->opts, 4 << 20);
+	rocksdb_options_set_manifest_preallocation_size(idx->opts, 64 << 10);
+	/* The log counts against the store's budget: keep it short. */
+	rocksdb_options_set_max_total_wal_size(idx->opts, 16 << 20);
 	rocksdb_options_set_keep_log_file_num(idx->opts, 3);
 	rocksdb_options_set_max_log_file_size(idx->opts, 4 << 20);
 	idx->table = rocksdb_block_based_options_create();
@@ -270,6 +275,11 @@ int index_iter_next(struct index_iter *it, const void **key, size_t *klen, const
 	if (val)
 		*val = rocksdb_iter_value(it->it, vlen);
 	return 1;
+}
+
+void index_compact(struct index *idx)
+{
+	rocksdb_compact_range(idx->db, NULL, 0, NULL, 0);
 }
 
 uint64_t index_disk_size(struct index *idx)

@@ -66,6 +66,9 @@ int index_iter_next(struct index_iter *it, const void **key, size_t *klen, const
 /* Positions at the first key >= prefix+suffix within the prefix. */
 void index_iter_seek(struct index_iter *it, const void *suffix, size_t slen);
 
+/* Compacts the whole database, so that deleted keys give their space back. */
+void index_compact(struct index *idx);
+
 /* Bytes of the database on disk (sst + wal + manifest files). */
 uint64_t index_disk_size(struct index *idx);
 

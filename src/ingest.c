@@ -586,7 +586,7 @@ int ingest_drop_lid(struct store *st, uint32_t lid, int drop_chunks, uint64_t *f
 		struct chunk_info ci;
 		if (chunkstore_stat(st->cs, id, &ci) == 0 && freed)
 			*freed += ci.flags & CHUNK_F_FILE ? (ci.clen + 4095) & ~4095ull : ci.clen;
-		chunkstore_delete(b, id);
+		chunkstore_delete(st->cs, b, id);
 	}
 	if ((r = store_commit(st, b, 1, err)) < 0)
 		goto out;
@@ -655,6 +655,7 @@ int ingest_stream(struct store *st, ssize_t (*read)(void *ctx, void *buf, size_t
 		in.rec.new_chunks = qs.new_chunks;
 		in.rec.stored_bytes = qs.stored_bytes;
 		in.rec.shared_bytes = in.chunk_bytes - qs.new_bytes;
+		in.rec.content_bytes = in.chunk_bytes;
 	}
 	if (r == 0)
 		r = count_links(&in);
@@ -671,6 +672,7 @@ int ingest_stream(struct store *st, ssize_t (*read)(void *ctx, void *buf, size_t
 		in.rec.lid = in.lid;
 		in.rec.size = in.usize;
 		in.rec.created = in.rec.last_used = now_unix();
+		snprintf(in.rec.state, sizeof(in.rec.state), "complete");
 		if ((r = catalog_put_layer(in.batch, &in.rec)) < 0)
 			error_set(err, r, "out of memory");
 		else

@@ -8,6 +8,7 @@
 
 #include <jansson.h>
 
+#include "cache.h"
 #include "catalog.h"
 #include "ingest.h"
 #include "log.h"
@@ -30,6 +31,7 @@ struct pull_job {
 	struct strata_error err;   /* the first failure; protected by lock */
 	int failed;                /* protected by lock */
 	uint64_t stored;           /* protected by lock */
+	uint64_t hits;             /* layers found stored */
 };
 
 static void notify(const struct pull_job *j, size_t i)
@@ -65,12 +67,27 @@ static void *pull_worker(void *arg)
 		struct strata_error err = STRATA_ERROR_INIT;
 		struct layer_record rec;
 		struct layer_progress lp = { j, i };
-		j->status[i].state = PULL_LAYER_FETCHING;
+		const char *diff_id = j->cfg->diff_ids[i];
+		struct cache *c = j->st->cache;
+		int r = 0, mine = 1;
+		/* Another pull may be ingesting this layer: wait for it, use its work. */
+		while (c && !(mine = cache_claim_layer(c, diff_id))) {
+			if (catalog_get_layer(j->st->idx, diff_id, &rec, NULL) == 0 && catalog_layer_complete(&rec))
+				break;
+		}
+		if (mine) {
+			j->status[i].state = PULL_LAYER_FETCHING;
+			notify(j, i);
+			r = ingest_layer(j->st, j->src, &j->m->layers[i], diff_id, on_bytes, &lp, &rec, &err);
+			if (c)
+				cache_release_layer(c, diff_id);
+			j->status[i].state = r < 0 ? PULL_LAYER_FAILED : PULL_LAYER_STORED;
+		} else {
+			j->status[i].state = PULL_LAYER_EXISTS;
+		}
 		notify(j, i);
-		int r = ingest_layer(j->st, j->src, &j->m->layers[i], j->cfg->diff_ids[i], on_bytes, &lp,
-				     &rec, &err);
-		j->status[i].state = r < 0 ? PULL_LAYER_FAILED : PULL_LAYER_STORED;
-		notify(j, i);
+		if (!mine)
+			continue;
 		pthread_mutex_lock(&j->lock);
 		if (r < 0 && !j->failed) {
 			j->failed = 1;
@@ -102,7 +119,8 @@ static int fetch_layers(struct pull_job *j, int jobs, struct pull_result *res, s
 		int dup = 0;
 		for (size_t t = 0; t < j->n_todo; t++)
 			dup |= !strcmp(j->cfg->diff_ids[j->todo[t]], j->cfg->diff_ids[i]);
-		if (k == 0 || dup) {
+		if ((k == 0 && catalog_layer_complete(&rec)) || dup) {
+			j->hits++;
 			j->status[i].state = PULL_LAYER_EXISTS;
 			notify(j, i);
 		} else {
@@ -120,6 +138,8 @@ static int fetch_layers(struct pull_job *j, int jobs, struct pull_result *res, s
 		return error_set(err, -EAGAIN, "cannot start download threads");
 	for (int t = 0; t < started; t++)
 		pthread_join(tids[t], NULL);
+	if (j->st->cache)
+		cache_count(j->st->cache, j->hits, j->n_todo);
 	if (j->failed)
 		r = error_set(err, j->err.code, "%s", j->err.msg);
 	res->layers_fetched = j->n_todo;
@@ -237,7 +257,7 @@ static int image_complete(struct store *st, const char *digest)
 	json_array_foreach(layers, i, l) {
 		struct layer_record rec;
 		const char *d = json_string_value(json_object_get(l, "diff_id"));
-		if (!d || catalog_get_layer(st->idx, d, &rec, NULL) < 0)
+		if (!d || catalog_get_layer(st->idx, d, &rec, NULL) < 0 || !catalog_layer_complete(&rec))
 			ok = 0;
 	}
 	json_decref(img);
@@ -351,6 +371,10 @@ int pull_image(struct store *st, const struct strata_conf *conf, const char *ref
 		obs->start(obs->ctx, ref.name, m.n_layers);
 	if ((r = fetch_layers(&job, conf->jobs, res, err)) < 0)
 		goto out;
+	/* Make room within the budget, keeping what this image needs. */
+	if (st->cache && (r = cache_enforce(st->cache, (const char *const *)cfg.diff_ids, cfg.n_diff_ids,
+					    err)) < 0)
+		goto out;
 	r = commit_image(st, digest, ref.name, index_digest[0] ? index_digest : NULL, platform, img,
 			 &cfg, err);
 	goto out;
@@ -366,6 +390,10 @@ up_to_date:
 		}
 	}
 	r = commit_image(st, digest, ref.name, NULL, platform, NULL, NULL, err);
+	if (r == 0 && st->cache) {
+		cache_count(st->cache, res->layers, 0);
+		cache_touch_image(st->cache, digest);
+	}
 out:
 	if (r == 0)
 		snprintf(res->digest, sizeof(res->digest), "%s", digest);

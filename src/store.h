@@ -15,8 +15,11 @@
 #include "error.h"
 #include "index.h"
 
+struct cache;
+
 struct store {
 	const struct strata_conf *conf;
+	struct cache *cache;      /* set by cache_new in the daemon; NULL otherwise */
 	char *dir;
 	struct index *idx;
 	struct chunkstore *cs;

@@ -10,7 +10,7 @@
 
 static const struct cli_command *const commands[] = {
 	&cmd_pull, &cmd_images, &cmd_inspect, &cmd_rmi, &cmd_mount, &cmd_umount, &cmd_mounts,
-	&cmd_serve, NULL,
+	&cmd_cache, &cmd_config, &cmd_serve, NULL,
 };
 
 static void usage(FILE *f)
@@ -34,16 +34,14 @@ int main(int argc, char **argv)
 	};
 	struct cli cli = { 0 };
 	struct strata_error err = STRATA_ERROR_INIT;
-	const char *store = NULL;
+	const char *store = NULL, *config = NULL;
 	int c;
 
 	/* Global options end at the command name. */
 	while ((c = getopt_long(argc, argv, "+vqh", opts, NULL)) != -1) {
 		switch (c) {
 		case 's': store = optarg; break;
-		case 'c':
-			fprintf(stderr, "strata: --config: configuration files are not supported yet; use STRATA_* variables\n");
-			return EXIT_USAGE;
+		case 'c': config = optarg; break;
 		case 'v': cli.verbose++; break;
 		case 'q': cli.quiet = 1; break;
 		case 'h': usage(stdout); return 0;
@@ -55,8 +53,6 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	log_set_level(cli.quiet ? LOG_LVL_ERROR : cli.verbose >= 2 ? LOG_LVL_DEBUG
-		      : cli.verbose ? LOG_LVL_INFO : LOG_LVL_WARN);
 	const char *name = argv[optind];
 	const struct cli_command *cmd = NULL;
 	for (const struct cli_command *const *p = commands; *p; p++)
@@ -66,12 +62,16 @@ int main(int argc, char **argv)
 		fprintf(stderr, "strata: '%s' is not a strata command; see 'strata --help'\n", name);
 		return EXIT_USAGE;
 	}
-	if (conf_load(&cli.conf, &err) < 0)
+	/* Flags win over the environment, which wins over the file. */
+	const char *level = cli.quiet ? "error" : cli.verbose >= 2 ? "debug" : cli.verbose ? "info" : NULL;
+	if (conf_load_from(&cli.conf, config, &err) < 0)
 		return cli_fail_err(&err);
-	if (store) {
-		free(cli.conf.store);
-		cli.conf.store = strdup(store);
+	if ((store && conf_set(&cli.conf, "store.path", store, "flag --store", &err) < 0) ||
+	    (level && conf_set(&cli.conf, "log.level", level, cli.quiet ? "flag -q" : "flag -v", &err) < 0)) {
+		conf_release(&cli.conf);
+		return cli_fail_err(&err);
 	}
+	log_set_level((enum log_level)cli.conf.log_level);
 	int rc = cmd->run(&cli, argc - optind, argv + optind);
 	conf_release(&cli.conf);
 	return rc;

@@ -4,11 +4,16 @@
 # report for BENCHMARKS.md. Not a test: it asserts nothing and prints ratios.
 #
 #   1. cold `strata pull` of the `base` test image (one gzip layer) from a
-#      loopback registry, into a fresh store each run;
+#      loopback registry, into a fresh store each run. The pull runs in the
+#      store daemon (`strata serve`), which `strata images` starts before the
+#      clock starts; its start-up is timed separately. The daemon is stopped
+#      after each run;
 #   2. `tar -xzf` of the same layer blob into a fresh directory (as root, so
-#      that ownership is applied, as strata records it);
+#      that ownership is applied, as strata records it), with and without a
+#      `sync` after it;
 #   3. `umoci unpack` of the same image from the OCI layout;
-#   4. peak RSS of `strata pull` (/usr/bin/time -f %M);
+#   4. peak RSS: the daemon's VmHWM (/proc/PID/status, read right after the
+#      pull, where the ingest runs) and the client's (/usr/bin/time -f %M);
 #   5. store size after pulling base, app, rebuilt and app-zstd, against the
 #      sum of their distinct compressed layer blobs.
 #
@@ -16,13 +21,13 @@
 # after one untimed warm-up run of each tool so that every tool reads the
 # blob from the page cache. `sync` runs before every timed run, so that no
 # tool pays for the previous one's writeback. Needs root, docker-registry,
-# skopeo, umoci, jq and GNU time. Usage: tests/bench-ingest.sh [>report.md]
+# skopeo, umoci, jq, curl and GNU time. Usage: tests/bench-ingest.sh [>report.md]
 . "$(dirname "$0")/lib.sh"
 
 RUNS=${BENCH_RUNS:-5}
 [ "$RUNS" -ge 3 ] 2>/dev/null || { echo "bench-ingest: BENCH_RUNS must be 3 or more" >&2; exit 2; }
 [ "$(id -u)" -eq 0 ] || { echo "bench-ingest: run as root (tar and umoci must apply ownership)" >&2; exit 77; }
-for c in umoci skopeo jq docker-registry tar findmnt; do
+for c in umoci skopeo jq curl docker-registry tar findmnt; do
 	command -v "$c" >/dev/null 2>&1 || { echo "bench-ingest: '$c' is not installed" >&2; exit 77; }
 done
 [ -x /usr/bin/time ] || { echo "bench-ingest: /usr/bin/time is missing (apt-get install time)" >&2; exit 77; }
@@ -75,6 +80,39 @@ timed_run() {
 	tail -1 "$TMP/rss.out" >>"$TMP/$name.rss"
 }
 
+# The store daemon of $STORE_DIR: its pid, or nothing when none answers.
+daemon_pid() {
+	curl -s --max-time 5 --unix-socket "$STORE_DIR/strata.sock" http://strata/v1/version 2>/dev/null |
+		jq -r '.pid // empty' 2>/dev/null
+}
+stop_daemon() { # PID: SIGTERM, then wait for it to exit (10 s at most)
+	local pid=$1 i
+	kill -TERM "$pid" 2>/dev/null || return 0
+	for ((i = 0; i < 100; i++)); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+	say "daemon $pid did not stop on SIGTERM; killing it"
+	kill -KILL "$pid" 2>/dev/null
+}
+hwm() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status"; } # PID -> KiB
+
+# strata_run NAME: a fresh store; its daemon started by `strata images` (timed
+# into $TMP/NAME.start), then the timed pull as timed_run does it. Appends the
+# daemon's VmHWM (KiB) right after the pull to $TMP/NAME.dhwm, then stops it.
+strata_run() {
+	local name=$1 pid t0 t1
+	rm -rf "$STORE_DIR"
+	export STRATA_STORE=$STORE_DIR
+	t0=$EPOCHREALTIME
+	"$STRATA" images >/dev/null 2>"$TMP/images.err" || { say "strata images failed:"; cat "$TMP/images.err" >&2; exit 1; }
+	t1=$EPOCHREALTIME
+	pid=$(daemon_pid)
+	[ -n "$pid" ] || { say "no daemon answers on $STORE_DIR/strata.sock"; exit 1; }
+	awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.4f\n", b - a }' >>"$TMP/$name.start"
+	timed_run "$name" : "${PULL_CMD[@]}"
+	[ "$(daemon_pid)" = "$pid" ] || { say "the pull was not served by daemon $pid"; exit 1; }
+	hwm "$pid" >>"$TMP/$name.dhwm"
+	stop_daemon "$pid"
+}
+
 median() { # FILE
 	sort -g "$1" | awk '{ v[NR] = $1 } END {
 		if (NR % 2) printf "%.3f", v[(NR + 1) / 2]; else printf "%.3f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
@@ -93,7 +131,6 @@ TAR_CMD=(tar -xzf "$BLOB" -C "$X_DIR")
 TARSYNC_CMD=(sh -c 'tar -xzf "$1" -C "$2" && sync' sh "$BLOB" "$X_DIR")
 UMOCI_CMD=(umoci unpack --image "$IMAGES:base" "$X_DIR/bundle")
 
-FRESH_STORE='rm -rf "$STORE_DIR"; export STRATA_STORE="$STORE_DIR"'
 FRESH_DIR='rm -rf "$X_DIR"; mkdir -p "$X_DIR"'
 FRESH_BUNDLE='rm -rf "$X_DIR"; mkdir -p "$X_DIR"'
 
@@ -101,7 +138,7 @@ LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 say "warming up (one untimed run of each)"
 for name in strata tar tarsync umoci; do
 	case $name in
-	strata) timed_run warm "$FRESH_STORE" "${PULL_CMD[@]}" ;;
+	strata) strata_run warm ;;
 	tar) timed_run warm "$FRESH_DIR" "${TAR_CMD[@]}" ;;
 	tarsync) timed_run warm "$FRESH_DIR" "${TARSYNC_CMD[@]}" ;;
 	umoci) timed_run warm "$FRESH_BUNDLE" "${UMOCI_CMD[@]}" ;;
@@ -111,7 +148,7 @@ done
 # Interleaved, so that a slow phase of the machine hits every tool alike.
 for ((i = 1; i <= RUNS; i++)); do
 	say "run $i of $RUNS"
-	timed_run strata "$FRESH_STORE" "${PULL_CMD[@]}"
+	strata_run strata
 	timed_run tar "$FRESH_DIR" "${TAR_CMD[@]}"
 	timed_run tarsync "$FRESH_DIR" "${TARSYNC_CMD[@]}"
 	timed_run umoci "$FRESH_BUNDLE" "${UMOCI_CMD[@]}"
@@ -120,6 +157,7 @@ rm -rf "$X_DIR"
 
 # The last strata run's store must hold the image, or the timings mean nothing.
 got=$(STRATA_STORE=$STORE_DIR "$STRATA" inspect --json "$REF" | jq -r '.layers[0].diff_id')
+pid=$(daemon_pid); [ -z "$pid" ] || stop_daemon "$pid"
 want=$(jq -r '.rootfs.diff_ids[0]' "$IMAGES/blobs/sha256/$(jq -r '.config.digest' "$BASE_MANIFEST" | cut -d: -f2)")
 [ "$got" = "$want" ] || { say "the pulled image's layer is '$got', want '$want'"; exit 1; }
 
@@ -127,6 +165,9 @@ T_STRATA=$(median "$TMP/strata.times")
 T_TAR=$(median "$TMP/tar.times")
 T_TARSYNC=$(median "$TMP/tarsync.times")
 T_UMOCI=$(median "$TMP/umoci.times")
+T_START=$(median "$TMP/strata.start")
+DHWM_MED=$(median "$TMP/strata.dhwm")
+DHWM_MAX=$(maxof "$TMP/strata.dhwm")
 RSS_MED=$(median "$TMP/strata.rss")
 RSS_MAX=$(maxof "$TMP/strata.rss")
 
@@ -143,6 +184,7 @@ BLOBS_SUM=$(for t in $TAGS; do "$STRATA" inspect --json "$REGISTRY/strata/$t"; d
 	jq -s '[.[].layers[] | {digest, compressed_size}] | unique_by(.digest) | map(.compressed_size) | add')
 BLOBS_N=$(for t in $TAGS; do "$STRATA" inspect --json "$REGISTRY/strata/$t"; done |
 	jq -s '[.[].layers[].digest] | unique | length')
+pid=$(daemon_pid); [ -z "$pid" ] || stop_daemon "$pid"
 STORE_B=$(du -sb "$STORE_DIR" | cut -f1)
 STORE_ALLOC=$(du -s --block-size=1 "$STORE_DIR" | cut -f1)
 CHUNK_FILES=$(find "$STORE_DIR/chunks" -type f | wc -l)
@@ -161,9 +203,11 @@ Versions: $("$STRATA" --version), $(tar --version | head -1), umoci $(umoci --ve
 Blob: the \`base\` test image's layer (Debian bookworm minbase), $BLOB_DIGEST:
 $(mib "$BLOB_SIZE") MiB gzip, $(mib "$TAR_SIZE") MiB of tar, $ENTRIES entries.
 Each time is the median of $RUNS runs (interleaved, after one warm-up run of each; blob in the
-page cache; \`sync\` before each run). strata's time includes its durability syncs (syncfs and
-RocksDB WAL); plain \`tar -xzf\` and \`umoci unpack\` do not sync. Ratio = reference time / strata
-time (above 1: strata is faster).
+page cache; \`sync\` before each run). strata's time is that of \`strata -q pull\`, the client,
+with the store daemon that runs the ingest already started (by \`strata images\`, timed apart
+below) on a fresh, empty store; it includes the daemon's durability syncs (syncfs and RocksDB
+WAL). Plain \`tar -xzf\` and \`umoci unpack\` do not sync. Ratio = reference time / strata time
+(above 1: strata is faster).
 
 | what | command | median time (s) | all runs (s) | ratio to strata |
 | --- | --- | ---: | --- | ---: |
@@ -176,8 +220,11 @@ time (above 1: strata is faster).
 | --- | ---: |
 | tar / strata (target: at least 2) | $(ratio "$T_TAR" "$T_STRATA") |
 | umoci / strata | $(ratio "$T_UMOCI" "$T_STRATA") |
-| strata pull peak RSS, median of $RUNS runs (\`/usr/bin/time -f %M\`) | $(kib2mib "$RSS_MED") MiB |
-| strata pull peak RSS, largest of $RUNS runs (target: under 64 MiB) | $(kib2mib "$RSS_MAX") MiB |
+| store daemon start on an empty store (\`strata images\`), median of $RUNS runs; all runs (s): $(runs "$TMP/strata.start") | $T_START s |
+| daemon peak RSS (VmHWM after the pull), median of $RUNS runs | $(kib2mib "$DHWM_MED") MiB |
+| daemon peak RSS (VmHWM after the pull), largest of $RUNS runs (target: under 64 MiB) | $(kib2mib "$DHWM_MAX") MiB |
+| client (\`strata -q pull\`) peak RSS, median of $RUNS runs (\`/usr/bin/time -f %M\`) | $(kib2mib "$RSS_MED") MiB |
+| client peak RSS, largest of $RUNS runs | $(kib2mib "$RSS_MAX") MiB |
 
 ### Store size: base, app, rebuilt, app-zstd ($(date -u +%Y-%m-%d))
 
@@ -193,11 +240,13 @@ The store holds $CHUNK_FILES chunk files beside its index.
 Produced by \`tests/bench-ingest.sh\` (BENCH_RUNS=$RUNS). Commands, in full:
 
 \`\`\`
-STRATA_STORE=<fresh dir> ${PULL_CMD[*]}
+STRATA_STORE=<fresh dir> $STRATA images    # starts the daemon (untimed for the pull)
+STRATA_STORE=<same dir> ${PULL_CMD[*]}
+grep VmHWM /proc/<daemon pid>/status; kill -TERM <daemon pid>
 ${TAR_CMD[*]}
 sh -c 'tar -xzf "\$1" -C "\$2" && sync' sh $BLOB $X_DIR
 ${UMOCI_CMD[*]}
-/usr/bin/time -f %M <each of the above>
+/usr/bin/time -f %M <each of the pull, tar and umoci commands>
 for t in $TAGS; do strata -q pull $REGISTRY/strata/\$t; done; du -sb \$STRATA_STORE
 \`\`\`
 EOF

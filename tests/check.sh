@@ -25,6 +25,21 @@ if [ -z "$pass" ]; then
 	tail -40 make-check.log
 	failed=$((failed + 1))
 fi
+
+# Every parser of untrusted input under libFuzzer for a bounded time (TAP).
+FUZZ_SECONDS=${FUZZ_SECONDS:-10}
+make fuzz FUZZ_SECONDS="$FUZZ_SECONDS" >fuzz.log 2>&1
+fuzz_rc=$?
+grep -E '^(ok|not ok) ' fuzz.log
+grep -A30 '^not ok' fuzz.log | head -60
+fuzz_pass=$(grep -c '^ok ' fuzz.log)
+fuzz_fail=$(grep -c '^not ok ' fuzz.log)
+if [ "$fuzz_rc" -ne 0 ] && [ "$fuzz_fail" -eq 0 ]; then
+	tail -20 fuzz.log
+	fuzz_fail=1
+fi
+pass=$(( ${pass:-0} + fuzz_pass ))
+failed=$(( failed + fuzz_fail ))
 [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ] && failed=1
 echo "${pass:-0} passed, $failed failed, ${skip:-0} skipped"
 [ "$failed" -eq 0 ]

@@ -10,7 +10,7 @@ PACKAGES=(
 	libcurl4-openssl-dev zlib1g-dev libzstd-dev libarchive-dev libssl-dev
 	librocksdb-dev libfuse3-dev fuse3 libjansson-dev libisal-dev
 	docker-registry skopeo umoci debootstrap apache2-utils
-	python3 jq curl attr zstd
+	python3 jq curl attr zstd clang libclang-rt-14-dev time
 )
 
 missing=()

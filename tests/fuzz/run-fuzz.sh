@@ -1,0 +1,142 @@
+#!/bin/bash
+# run-fuzz.sh: builds every libFuzzer target (clang, -fsanitize=fuzzer,address,
+# undefined, the project's sources compiled again, not the gcc libstrata.a)
+# into a build directory outside the source tree and runs each one for
+# SECONDS on a copy of its seed corpus. Prints TAP, one line per target;
+# exits 1 on any crash, leak, timeout or out-of-memory and names the
+# reproducer (the input libFuzzer saved) and how to replay it.
+#
+#   tests/fuzz/run-fuzz.sh [SECONDS [TARGET...]]     SECONDS default 60
+#   FUZZ_BUILD=DIR (default ${TMPDIR:-/tmp}/strata-fuzz-$UID)
+#   TOP_BUILDDIR=DIR: use DIR/config.h (else a minimal one is written)
+#
+# Replay one input: $FUZZ_BUILD/bin/fuzz-<target> FILE
+set -uo pipefail
+
+SECONDS_EACH=${1:-60}
+[ $# -gt 0 ] && shift
+SRC=$(cd "$(dirname "$0")/../.." && pwd)
+FUZZ=$SRC/tests/fuzz
+BUILD=${FUZZ_BUILD:-${TMPDIR:-/tmp}/strata-fuzz-$(id -u)}
+CC=${FUZZ_CC:-clang}
+JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
+
+# target (tests/fuzz/fuzz-<target>.c, corpus/<target>/) : name in TAP : -max_len
+TARGETS="
+ref:ref_parse:512
+manifest:manifest_parse:16384
+image-config:image_config_parse:16384
+auth-challenge:auth_parse_challenge:1024
+auth-config:auth_lookup_credentials:8192
+http-head:http_head:8192
+entry:entry_decode:4096
+decompress:decompress:65536
+ingest:ingest_stream:262144
+"
+
+die() { echo "Bail out! run-fuzz: $*"; exit 1; }
+command -v "$CC" >/dev/null || die "$CC is not installed"
+case "$BUILD" in "$SRC"/*) die "FUZZ_BUILD must be outside the source tree" ;; esac
+mkdir -p "$BUILD/obj" "$BUILD/bin" || die "cannot create $BUILD"
+
+PKGS="libcurl zlib libzstd libarchive libcrypto rocksdb jansson"
+pkg-config --exists libisal && PKGS="$PKGS libisal"
+PKG_CFLAGS=$(pkg-config --cflags $PKGS) || die "pkg-config $PKGS failed"
+PKG_LIBS=$(pkg-config --libs $PKGS) || die "pkg-config $PKGS failed"
+
+# config.h: the configured one when there is one, else the few macros the
+# sources use.
+if [ -n "${TOP_BUILDDIR:-}" ] && [ -f "$TOP_BUILDDIR/config.h" ]; then
+	cp "$TOP_BUILDDIR/config.h" "$BUILD/config.h.new"
+else
+	{
+		echo '#define _GNU_SOURCE 1'
+		echo '#define PACKAGE_VERSION "fuzz"'
+		pkg-config --exists libisal && echo '#define HAVE_ISAL 1'
+	} >"$BUILD/config.h.new"
+fi
+cmp -s "$BUILD/config.h.new" "$BUILD/config.h" || mv "$BUILD/config.h.new" "$BUILD/config.h"
+
+SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
+CFLAGS="-std=gnu11 -g -O1 -pthread -Wall -Wno-unused-parameter $SAN -I$BUILD -I$SRC/src \
+	-DSTRATA_SYSCONFDIR=\"/etc\" $PKG_CFLAGS"
+
+# libstrata's sources, as Makefile.am lists them (so new modules come along).
+LIBSRC=$(sed -n '/^libstrata_a_SOURCES *=/,/^$/p' "$SRC/Makefile.am" | tr ' \t\\' '\n\n\n' |
+	grep '^src/.*\.c$')
+[ -n "$LIBSRC" ] || die "no libstrata sources found in Makefile.am"
+
+# Rebuilds an object when its source, any header or config.h is newer.
+newest_hdr=$(ls -t "$SRC"/src/*.h "$BUILD/config.h" "$FUZZ"/*.h | head -1)
+compile() { # SRC OBJ
+	if [ ! -f "$2" ] || [ "$1" -nt "$2" ] || [ "$newest_hdr" -nt "$2" ]; then
+		$CC $CFLAGS -fsanitize=fuzzer-no-link -c "$1" -o "$2" || return 1
+	fi
+}
+export -f compile
+export CC CFLAGS newest_hdr
+build_log=$BUILD/build.log
+: >"$build_log"
+for f in $LIBSRC; do
+	echo "$SRC/$f $BUILD/obj/$(basename "$f" .c).o"
+done | xargs -P "$JOBS" -n 2 bash -c 'compile "$0" "$1"' >>"$build_log" 2>&1 ||
+	{ cat "$build_log"; die "compiling libstrata with $CC failed"; }
+rm -f "$BUILD/libstrata-fuzz.a"
+ar rcs "$BUILD/libstrata-fuzz.a" "$BUILD"/obj/*.o || die "ar failed"
+
+n=0 failed=0
+want=" $* "
+selected=""
+for t in $TARGETS; do
+	name=${t%%:*}
+	[ $# -eq 0 ] || [[ $want == *" $name "* ]] || continue
+	selected="$selected $t"
+	n=$((n + 1))
+done
+[ "$n" -gt 0 ] || die "no such target: $*"
+echo "1..$n"
+
+# fuzz-ingest's store: on tmpfs when there is one (it fsyncs every layer).
+shm=/dev/shm; [ -w "$shm" ] || shm=${TMPDIR:-/tmp}
+scratch=$(mktemp -d "$shm/strata-fuzz.XXXXXX") || die "mktemp failed"
+trap 'rm -rf "$scratch"' EXIT
+
+i=0
+for t in $selected; do
+	IFS=: read -r name fn maxlen <<<"$t"
+	i=$((i + 1))
+	bin=$BUILD/bin/fuzz-$name
+	if ! $CC $CFLAGS -fsanitize=fuzzer "$FUZZ/fuzz-$name.c" "$BUILD/libstrata-fuzz.a" $PKG_LIBS \
+		-lstdc++ -lpthread -lm -o "$bin" >>"$build_log" 2>&1; then
+		echo "not ok $i - fuzz $fn: does not build"
+		sed 's/^/# /' "$build_log" | tail -20
+		failed=1
+		continue
+	fi
+	# Work on a copy: new corpus entries never land in the source tree.
+	corpus=$BUILD/corpus/$name
+	arts=$BUILD/artifacts/$name
+	rm -rf "$corpus" "$arts"
+	mkdir -p "$corpus" "$arts"
+	[ -d "$FUZZ/corpus/$name" ] && cp "$FUZZ/corpus/$name"/* "$corpus"/ 2>/dev/null
+	log=$BUILD/fuzz-$name.log
+	(cd "$BUILD" && STRATA_FUZZ_TMP=$scratch ASAN_OPTIONS="detect_leaks=1:abort_on_error=0" \
+		UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1" \
+		"$bin" -max_total_time="$SECONDS_EACH" -max_len="$maxlen" -timeout=25 -rss_limit_mb=2048 \
+		-print_final_stats=1 -artifact_prefix="$arts/" "$corpus" >"$log" 2>&1)
+	rc=$?
+	runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
+	repro=$(ls "$arts"/* 2>/dev/null | head -1)
+	if [ "$rc" -eq 0 ] && [ -z "$repro" ]; then
+		echo "ok $i - fuzz $fn: ${runs:-?} runs, no finding"
+	else
+		what=$(grep -m1 -oE '(ERROR|WARNING): (libFuzzer|AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer)[^:]*: [a-z-]+|runtime error: .*|deadly signal|fuzz-[a-z-]+: .*' "$log" | head -1)
+		echo "not ok $i - fuzz $fn: ${what:-exit $rc} after ${runs:-?} runs"
+		echo "#   reproducer: ${repro:-none saved}"
+		[ -n "$repro" ] && echo "#   replay: $bin $repro"
+		echo "#   log: $log"
+		grep -E '^ *#[0-9]+ |ERROR|runtime error|SUMMARY' "$log" | head -25 | sed 's/^/#   /'
+		failed=1
+	fi
+done
+exit "$failed"

@@ -1,0 +1,116 @@
+#!/bin/bash
+# sanitize.sh: builds strata a second time with AddressSanitizer,
+# UndefinedBehaviorSanitizer and LeakSanitizer (gcc, --enable-sanitizers
+# --enable-werror) out of tree, runs the whole test suite on that build, then
+# checks that a daemon stopped with SIGTERM reports no leak. Any sanitizer
+# report from any process — the CLI, the unit tests or a daemon started in the
+# background whose stderr nobody reads — fails the script and is printed.
+#
+#   tests/sanitize.sh [BUILD_DIR]    (default: $SANITIZE_DIR or ./build-san)
+#
+# A source tree that is itself configured (config.status at the top) cannot
+# host a VPATH build, so its files are then copied to BUILD_DIR/src first.
+set -uo pipefail
+
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${1:-${SANITIZE_DIR:-$SRC/build-san}}
+JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
+CC=${CC:-gcc}
+
+die() { echo "sanitize: error: $*" >&2; exit 1; }
+mkdir -p "$BUILD" || die "cannot create $BUILD"
+BUILD=$(cd "$BUILD" && pwd)
+LOGDIR=$BUILD/san-logs
+rm -rf "$LOGDIR"
+mkdir -p "$LOGDIR"
+
+conf_src=$SRC
+if [ -f "$SRC/config.status" ]; then
+	echo "sanitize: $SRC is configured in tree; building from a copy in $BUILD/src"
+	rm -rf "$BUILD/src"
+	mkdir -p "$BUILD/src"
+	(cd "$SRC" && git ls-files -z --cached --others --exclude-standard |
+		grep -zv "^$(basename "$BUILD")/" |
+		tar --null -T - --ignore-failed-read -cf - 2>/dev/null | tar -xf - -C "$BUILD/src") ||
+		die "copying the sources failed"
+	conf_src=$BUILD/src
+fi
+if [ ! -x "$conf_src/configure" ]; then
+	(cd "$conf_src" && autoreconf -fi) >"$BUILD/autoreconf.log" 2>&1 ||
+		{ tail -20 "$BUILD/autoreconf.log"; die "autoreconf failed"; }
+fi
+
+mkdir -p "$BUILD/obj"
+cd "$BUILD/obj" || die "cd $BUILD/obj"
+start=$(date +%s)
+if [ ! -f config.status ] || [ "$conf_src/configure" -nt config.status ]; then
+	"$conf_src/configure" --enable-sanitizers --enable-werror CC="$CC" >configure.log 2>&1 ||
+		{ tail -30 configure.log; die "configure failed (see $BUILD/obj/configure.log)"; }
+fi
+make -j"$JOBS" >build.log 2>&1 || { grep -E 'error|Error' build.log | head -30; die "build failed"; }
+
+# Any report aborts the process that made it and lands in LOGDIR/<tool>.<pid>
+# as well as on its stderr. The daemon inherits these from the CLI that spawns it.
+export ASAN_OPTIONS="halt_on_error=1:abort_on_error=1:detect_leaks=1:log_path=$LOGDIR/asan"
+export UBSAN_OPTIONS="halt_on_error=1:abort_on_error=1:print_stacktrace=1:log_path=$LOGDIR/ubsan"
+export LSAN_OPTIONS="log_path=$LOGDIR/lsan"
+
+echo "sanitize: make check in $BUILD/obj"
+make -j"$JOBS" check >check.log 2>&1
+check_rc=$?
+grep -E '^(FAIL|ERROR|XPASS):' check.log
+sed -n 's/^# \(TOTAL\|PASS\|SKIP\|FAIL\|ERROR\|XFAIL\|XPASS\): */\1 /p' check.log | tr '\n' ' '; echo
+
+# The daemon's own shutdown path: a SIGTERM must leave nothing leaked.
+daemon_rc=0
+daemon_check() {
+	local tmp store pid log img=${STRATA_TEST_CACHE:-/var/cache/strata-tests}/images
+	[ -f "$img/index.json" ] || { echo "sanitize: skip daemon check: no test images in $img"; return 0; }
+	[ -c /dev/fuse ] && command -v fusermount3 >/dev/null 2>&1 ||
+		{ echo "sanitize: skip daemon check: no FUSE here"; return 0; }
+	tmp=$(mktemp -d "${TMPDIR:-/tmp}/strata-san.XXXXXX")
+	store=$tmp/store
+	mkdir -p "$tmp/mnt"
+	export HOME=$tmp
+	unset STRATA_CONFIG DOCKER_CONFIG
+	local S="./strata --store $store"
+	$S pull "oci:$img:base" >"$tmp/pull.log" 2>&1 || { echo "sanitize: pull failed:"; cat "$tmp/pull.log"; daemon_rc=1; }
+	$S mount --no-pull "oci:$img:base" "$tmp/mnt" >"$tmp/mount.log" 2>&1 ||
+		{ echo "sanitize: mount failed:"; cat "$tmp/mount.log"; daemon_rc=1; }
+	ls "$tmp/mnt/etc" >/dev/null 2>&1 && cat "$tmp/mnt/etc/os-release" >/dev/null 2>&1 ||
+		{ echo "sanitize: the mount is not readable"; daemon_rc=1; }
+	$S umount "$tmp/mnt" >"$tmp/umount.log" 2>&1 ||
+		{ echo "sanitize: umount failed:"; cat "$tmp/umount.log"; daemon_rc=1; }
+	pid=$(curl -s --max-time 10 --unix-socket "$store/strata.sock" http://strata/v1/version | jq -r .pid 2>/dev/null)
+	if [ -z "$pid" ] || [ "$pid" = null ]; then
+		echo "sanitize: no daemon answered on $store/strata.sock"; daemon_rc=1
+	else
+		kill -TERM "$pid"
+		for _ in $(seq 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+		if kill -0 "$pid" 2>/dev/null; then
+			echo "sanitize: daemon $pid still runs 30 s after SIGTERM"; kill -KILL "$pid"; daemon_rc=1
+		fi
+		log=$store/daemon.log
+		if grep -qE 'Sanitizer|runtime error:' "$log" 2>/dev/null || ls "$LOGDIR"/*."$pid" >/dev/null 2>&1; then
+			echo "sanitize: the daemon reported on exit:"; cat "$log" "$LOGDIR"/*."$pid" 2>/dev/null | head -80
+			daemon_rc=1
+		else
+			echo "sanitize: daemon $pid exited on SIGTERM with no sanitizer report"
+		fi
+	fi
+	grep " $tmp" /proc/mounts | awk '{print $2}' | while read -r m; do fusermount3 -u -z "$m"; done
+	rm -rf "$tmp"
+}
+daemon_check
+
+reports=$(find "$LOGDIR" -type f -size +0 | sort)
+# Daemon logs of the test suite are deleted with the tests' temp dirs; catch
+# reports that went to stderr only (log_path unusable) in the test logs too.
+stray=$(grep -lE '^==[0-9]+==ERROR: (Address|Leak)Sanitizer|runtime error:' $(find tests -name '*.log') 2>/dev/null)
+if [ -n "$reports" ] || [ -n "$stray" ]; then
+	echo "sanitize: sanitizer reports:"
+	for f in $reports $stray; do echo "=== $f"; head -60 "$f"; done
+fi
+end=$(date +%s)
+echo "sanitize: done in $((end - start)) s"
+[ "$check_rc" -eq 0 ] && [ "$daemon_rc" -eq 0 ] && [ -z "$reports" ] && [ -z "$stray" ]
