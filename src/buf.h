@@ -6,6 +6,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct buf {
 	char *data;   /* always points at valid, NUL-terminated memory */
@@ -29,6 +30,10 @@ int buf_addch(struct buf *b, char c);
 int buf_addf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int buf_vaddf(struct buf *b, const char *fmt, va_list ap);
 void buf_setlen(struct buf *b, size_t len);
+/* LEB128 varints, the index's integer encoding. */
+int buf_add_varint(struct buf *b, uint64_t v);
+/* Reads one varint at *p (advancing it); -EBADMSG when it runs past end. */
+int varint_get(const uint8_t **p, const uint8_t *end, uint64_t *out);
 /* Hands the contents to the caller (free() them) and leaves b empty. */
 char *buf_detach(struct buf *b, size_t *len);
 

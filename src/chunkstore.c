@@ -169,36 +169,6 @@ static int write_chunk_file(struct chunkstore *cs, const uint8_t id[SHA256_LEN],
 	return 0;
 }
 
-static int put_varint(struct buf *b, uint64_t v)
-{
-	uint8_t tmp[10];
-	size_t n = 0;
-	do {
-		tmp[n] = (uint8_t)(v & 0x7f);
-		v >>= 7;
-		if (v)
-			tmp[n] |= 0x80;
-		n++;
-	} while (v);
-	return buf_add(b, tmp, n);
-}
-
-static int get_varint(const uint8_t **p, const uint8_t *end, uint64_t *out)
-{
-	uint64_t v = 0;
-	for (int shift = 0; shift < 64; shift += 7) {
-		if (*p >= end)
-			return -EBADMSG;
-		uint8_t c = *(*p)++;
-		v |= (uint64_t)(c & 0x7f) << shift;
-		if (!(c & 0x80)) {
-			*out = v;
-			return 0;
-		}
-	}
-	return -EBADMSG;
-}
-
 int chunk_writer_put(struct chunk_writer *w, struct index_batch *batch, const uint8_t id[SHA256_LEN],
 		     const void *data, size_t len, uint64_t *stored, struct strata_error *err)
 {
@@ -237,7 +207,7 @@ int chunk_writer_put(struct chunk_writer *w, struct index_batch *batch, const ui
 	buf_reset(&w->rec);
 	uint8_t f = (uint8_t)flags;
 	int r = buf_add(&w->rec, &f, 1);
-	if (r < 0 || (r = put_varint(&w->rec, len)) < 0 || (r = put_varint(&w->rec, clen)) < 0 ||
+	if (r < 0 || (r = buf_add_varint(&w->rec, len)) < 0 || (r = buf_add_varint(&w->rec, clen)) < 0 ||
 	    (!(flags & CHUNK_F_FILE) && (r = buf_add(&w->rec, payload, clen)) < 0))
 		return error_set(err, r, "out of memory");
 	index_batch_put(batch, key, sizeof(key), w->rec.data, w->rec.len);
@@ -265,7 +235,7 @@ static int decode_record(const uint8_t *p, size_t n, struct chunk_info *ci, cons
 	if (n < 1)
 		return -EBADMSG;
 	ci->flags = *p++;
-	if (get_varint(&p, end, &ci->ulen) < 0 || get_varint(&p, end, &ci->clen) < 0)
+	if (varint_get(&p, end, &ci->ulen) < 0 || varint_get(&p, end, &ci->clen) < 0)
 		return -EBADMSG;
 	if (!(ci->flags & CHUNK_F_FILE) && (uint64_t)(end - p) != ci->clen)
 		return -EBADMSG;

@@ -11,39 +11,9 @@
 
 #define ENTRY_VERSION 1
 
-static int put_varint(struct buf *b, uint64_t v)
-{
-	uint8_t tmp[10];
-	size_t n = 0;
-	do {
-		tmp[n] = (uint8_t)(v & 0x7f);
-		v >>= 7;
-		if (v)
-			tmp[n] |= 0x80;
-		n++;
-	} while (v);
-	return buf_add(b, tmp, n);
-}
-
-static int get_varint(const uint8_t **p, const uint8_t *end, uint64_t *out)
-{
-	uint64_t v = 0;
-	for (int shift = 0; shift < 64; shift += 7) {
-		if (*p >= end)
-			return -EBADMSG;
-		uint8_t c = *(*p)++;
-		v |= (uint64_t)(c & 0x7f) << shift;
-		if (!(c & 0x80)) {
-			*out = v;
-			return 0;
-		}
-	}
-	return -EBADMSG;
-}
-
 static int put_bytes(struct buf *b, const void *data, size_t len)
 {
-	int r = put_varint(b, len);
+	int r = buf_add_varint(b, len);
 	return r < 0 ? r : buf_add(b, data, len);
 }
 
@@ -52,19 +22,19 @@ int entry_encode(const struct entry *e, struct buf *out)
 	uint8_t head[2] = { ENTRY_VERSION, (uint8_t)e->type };
 	uint64_t zz = ((uint64_t)e->mtime << 1) ^ (uint64_t)(e->mtime >> 63);
 	int r = buf_add(out, head, 2);
-	if (r < 0 || (r = put_varint(out, e->flags)) < 0 || (r = put_varint(out, e->mode)) < 0 ||
-	    (r = put_varint(out, e->uid)) < 0 || (r = put_varint(out, e->gid)) < 0 ||
-	    (r = put_varint(out, zz)) < 0 || (r = put_varint(out, e->mtime_nsec)) < 0 ||
-	    (r = put_varint(out, e->size)) < 0 || (r = put_varint(out, e->rdev_major)) < 0 ||
-	    (r = put_varint(out, e->rdev_minor)) < 0 || (r = put_varint(out, e->nlink)) < 0 ||
-	    (r = put_varint(out, e->ordinal)) < 0 ||
+	if (r < 0 || (r = buf_add_varint(out, e->flags)) < 0 || (r = buf_add_varint(out, e->mode)) < 0 ||
+	    (r = buf_add_varint(out, e->uid)) < 0 || (r = buf_add_varint(out, e->gid)) < 0 ||
+	    (r = buf_add_varint(out, zz)) < 0 || (r = buf_add_varint(out, e->mtime_nsec)) < 0 ||
+	    (r = buf_add_varint(out, e->size)) < 0 || (r = buf_add_varint(out, e->rdev_major)) < 0 ||
+	    (r = buf_add_varint(out, e->rdev_minor)) < 0 || (r = buf_add_varint(out, e->nlink)) < 0 ||
+	    (r = buf_add_varint(out, e->ordinal)) < 0 ||
 	    (r = put_bytes(out, e->link, e->link_len)) < 0 ||
 	    (r = put_bytes(out, e->xattrs, e->xattrs_len)) < 0)
 		return r;
 	if (e->type != ENTRY_REG)
 		return 0;
 	if ((r = buf_add(out, e->sha256, SHA256_LEN)) < 0 || (r = buf_add(out, e->sha1, SHA1_LEN)) < 0 ||
-	    (r = buf_add(out, e->md5, MD5_LEN)) < 0 || (r = put_varint(out, e->nchunks)) < 0)
+	    (r = buf_add(out, e->md5, MD5_LEN)) < 0 || (r = buf_add_varint(out, e->nchunks)) < 0)
 		return r;
 	return buf_add(out, e->chunks, (size_t)e->nchunks * ENTRY_CHUNK_LEN);
 }
@@ -72,7 +42,7 @@ int entry_encode(const struct entry *e, struct buf *out)
 static int get_u32(const uint8_t **p, const uint8_t *end, uint32_t *out)
 {
 	uint64_t v;
-	int r = get_varint(p, end, &v);
+	int r = varint_get(p, end, &v);
 	if (r < 0 || v > UINT32_MAX)
 		return -EBADMSG;
 	*out = (uint32_t)v;
@@ -82,7 +52,7 @@ static int get_u32(const uint8_t **p, const uint8_t *end, uint32_t *out)
 static int get_bytes(const uint8_t **p, const uint8_t *end, const uint8_t **data, size_t *len)
 {
 	uint64_t n;
-	if (get_varint(p, end, &n) < 0 || n > (uint64_t)(end - *p))
+	if (varint_get(p, end, &n) < 0 || n > (uint64_t)(end - *p))
 		return -EBADMSG;
 	*data = *p;
 	*len = (size_t)n;
@@ -102,10 +72,10 @@ int entry_decode(const void *data, size_t len, struct entry *e)
 	p += 2;
 	if (get_u32(&p, end, &e->flags) < 0 || get_u32(&p, end, &e->mode) < 0 ||
 	    get_u32(&p, end, &e->uid) < 0 || get_u32(&p, end, &e->gid) < 0 ||
-	    get_varint(&p, end, &zz) < 0 || get_u32(&p, end, &e->mtime_nsec) < 0 ||
-	    get_varint(&p, end, &e->size) < 0 || get_u32(&p, end, &e->rdev_major) < 0 ||
+	    varint_get(&p, end, &zz) < 0 || get_u32(&p, end, &e->mtime_nsec) < 0 ||
+	    varint_get(&p, end, &e->size) < 0 || get_u32(&p, end, &e->rdev_major) < 0 ||
 	    get_u32(&p, end, &e->rdev_minor) < 0 || get_u32(&p, end, &e->nlink) < 0 ||
-	    get_varint(&p, end, &e->ordinal) < 0 || get_bytes(&p, end, &link, &e->link_len) < 0 ||
+	    varint_get(&p, end, &e->ordinal) < 0 || get_bytes(&p, end, &link, &e->link_len) < 0 ||
 	    get_bytes(&p, end, &e->xattrs, &e->xattrs_len) < 0)
 		return -EBADMSG;
 	e->mtime = (int64_t)(zz >> 1) ^ -(int64_t)(zz & 1);

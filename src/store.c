@@ -16,6 +16,7 @@
 #include "util.h"
 
 #define STORE_FORMAT "1"
+#define LID_BLOCK 256u
 
 static int lock_store(struct store *s, int wait, struct strata_error *err)
 {
@@ -146,30 +147,38 @@ int store_commit(struct store *s, struct index_batch *batch, int durable, struct
 int store_alloc_lid(struct store *s, uint32_t *lid, struct strata_error *err)
 {
 	static const char key[] = "Mnext_lid";
-	struct buf v = BUF_INIT;
-	uint32_t next = 1;
+	int r = 0;
 	pthread_mutex_lock(&s->lid_lock);
-	int r = index_get(s->idx, key, sizeof(key) - 1, &v, err);
-	if (r == 0 && v.len == 4)
-		next = be32_get((const uint8_t *)v.data);
-	else if (r < 0 && r != -ENOENT)
-		goto out;
-	uint8_t enc[4];
-	be32_put(enc, next + 1);
-	/* Durable: a lid handed out twice would mix a crashed ingest's entries
-	 * into a later layer's. */
-	struct index_batch *b = index_batch_new();
-	if (!b) {
-		r = error_set(err, -ENOMEM, "out of memory");
-		goto out;
+	if (s->lid_next == s->lid_limit) {
+		/* Reserve a block durably, hand it out from memory: a lid handed
+		 * out twice would mix a crashed ingest's entries into a later
+		 * layer's, and one sync per block beats one per layer. */
+		struct buf v = BUF_INIT;
+		uint32_t next = 1;
+		r = index_get(s->idx, key, sizeof(key) - 1, &v, err);
+		if (r == 0 && v.len == 4)
+			next = be32_get((const uint8_t *)v.data);
+		buf_release(&v);
+		if (r < 0 && r != -ENOENT)
+			goto out;
+		uint8_t enc[4];
+		be32_put(enc, next + LID_BLOCK);
+		struct index_batch *b = index_batch_new();
+		if (!b) {
+			r = error_set(err, -ENOMEM, "out of memory");
+			goto out;
+		}
+		index_batch_put(b, key, sizeof(key) - 1, enc, 4);
+		r = store_commit(s, b, 1, err);
+		index_batch_free(b);
+		if (r < 0)
+			goto out;
+		s->lid_next = next;
+		s->lid_limit = next + LID_BLOCK;
 	}
-	index_batch_put(b, key, sizeof(key) - 1, enc, 4);
-	r = store_commit(s, b, 1, err);
-	index_batch_free(b);
-	if (r == 0)
-		*lid = next;
+	*lid = s->lid_next++;
+	r = 0;
 out:
 	pthread_mutex_unlock(&s->lid_lock);
-	buf_release(&v);
 	return r;
 }

@@ -26,6 +26,7 @@ struct store {
 	int lock_fd;
 	int readonly;
 	pthread_mutex_t lid_lock; /* serialises store_alloc_lid */
+	uint32_t lid_next, lid_limit; /* the reserved block; protected by lid_lock */
 	/* Durable commits hold it exclusively across "sync the chunk files, then
 	 * sync the index", other commits hold it shared: so no chunk record can
 	 * reach the synced index ahead of its chunk file. */

@@ -76,31 +76,8 @@ check "images works while mounted" "$STRATA" images
 check "inspect works while mounted" "$STRATA" inspect "$(ref_of base)"
 
 # Eight concurrent readers of random ranges of random files get the unpacked bytes.
-check "8 concurrent readers x 300 random reads are byte-exact" python3 - "$M" "$U" <<'PY'
-import os, random, sys, threading
-mnt, ref = sys.argv[1], sys.argv[2]
-files = []
-for root, dirs, names in os.walk(ref):
-    for n in names:
-        p = os.path.join(root, n)
-        if os.path.isfile(p) and not os.path.islink(p) and os.path.getsize(p) > 0:
-            files.append(os.path.relpath(p, ref))
-errors = []
-def reader(seed):
-    rnd = random.Random(seed)
-    for _ in range(300):
-        rel = rnd.choice(files)
-        size = os.path.getsize(os.path.join(ref, rel))
-        off = rnd.randrange(size); n = rnd.randint(1, 256 << 10)
-        with open(os.path.join(ref, rel), 'rb') as a, open(os.path.join(mnt, rel), 'rb') as b:
-            a.seek(off); b.seek(off)
-            if a.read(n) != b.read(n):
-                errors.append((rel, off, n))
-ts = [threading.Thread(target=reader, args=(i,)) for i in range(8)]
-[t.start() for t in ts]; [t.join() for t in ts]
-if errors:
-    print("mismatches:", errors[:5]); sys.exit(1)
-PY
+check "8 concurrent readers x 300 random reads are byte-exact" \
+	python3 "$TEST_SRCDIR/random-reads.py" "$M" "$U" 8 300
 
 # Unmount: the mount point is empty again and mounts forgets it.
 for t in base app rebuilt app-zstd; do

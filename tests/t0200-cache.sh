@@ -183,34 +183,7 @@ mkdir -p "$TMP/mR"
 check "pull base too" "$STRATA" pull -q "$REGISTRY/strata/app"
 check "mount app" "$STRATA" mount "$REGISTRY/strata/app" "$TMP/mR"
 rm -rf "$TMP/unpack"; umoci unpack --image "$IMAGES:app" "$TMP/unpack" >/dev/null 2>&1
-python3 - "$TMP/mR" "$TMP/unpack/rootfs" >"$TMP/readers.out" 2>&1 <<'PY' &
-import os, random, sys, threading
-mnt, ref = sys.argv[1], sys.argv[2]
-files = []
-for root, dirs, names in os.walk(ref):
-    for n in names:
-        p = os.path.join(root, n)
-        if os.path.isfile(p) and not os.path.islink(p) and os.path.getsize(p) > 0:
-            files.append(os.path.relpath(p, ref))
-errors = []
-def reader(seed):
-    rnd = random.Random(seed)
-    for _ in range(1500):
-        rel = rnd.choice(files)
-        size = os.path.getsize(os.path.join(ref, rel))
-        off = rnd.randrange(size); n = rnd.randint(1, 256 << 10)
-        try:
-            with open(os.path.join(ref, rel), 'rb') as a, open(os.path.join(mnt, rel), 'rb') as b:
-                a.seek(off); b.seek(off)
-                if a.read(n) != b.read(n):
-                    errors.append(("mismatch", rel, off, n))
-        except OSError as e:
-            errors.append(("error", rel, str(e)))
-ts = [threading.Thread(target=reader, args=(i,)) for i in range(8)]
-[t.start() for t in ts]; [t.join() for t in ts]
-if errors:
-    print("read errors:", errors[:5]); sys.exit(1)
-PY
+python3 "$TEST_SRCDIR/random-reads.py" "$TMP/mR" "$TMP/unpack/rootfs" 8 1500 >"$TMP/readers.out" 2>&1 &
 readers=$!
 loops=0 cmd_fail=0
 while kill -0 $readers 2>/dev/null; do
