@@ -9,10 +9,16 @@
 
 static int run_serve(struct cli *cli, int argc, char **argv)
 {
+	static const struct option opts[] = { { "max-size", required_argument, NULL, 'm' }, { 0 } };
 	int c;
 	optind = 0;
-	while ((c = getopt(argc, argv, "")) != -1)
-		return cli_usage(&cmd_serve, "unknown option");
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c != 'm')
+			return cli_usage(&cmd_serve, "unknown option");
+		/* The budget for this run, over the file and the environment. */
+		if (conf_parse_size(optarg, &cli->conf.cache_max_size) < 0)
+			return cli_usage(&cmd_serve, "--max-size: invalid size '%s'", optarg);
+	}
 	if (optind < argc)
 		return cli_usage(&cmd_serve, "unexpected argument '%s'", argv[optind]);
 	struct strata_error err = STRATA_ERROR_INIT;
@@ -22,5 +28,5 @@ static int run_serve(struct cli *cli, int argc, char **argv)
 }
 
 const struct cli_command cmd_serve = {
-	"serve", run_serve, "", "run the store daemon in the foreground",
+	"serve", run_serve, "[--max-size SIZE]", "run the store daemon in the foreground",
 };

@@ -333,7 +333,7 @@ static void handle_mount(struct daemon *d, json_t *body, struct http_conn *c)
 		return;
 	}
 	snprintf(sm->digest, sizeof(sm->digest), "%s", digest);
-	struct mount_options mo = { .ref = ref, .allow_other = 0, .cache_bytes = 64u << 20 };
+	struct mount_options mo = { .ref = ref, .allow_other = d->conf->allow_other, .cache_bytes = 64u << 20 };
 	pin_image(d, digest, 1);
 	cache_touch_image(d->cache, digest);
 	if ((r = mount_start(d->st, digest, mp, &mo, &sm->m, &err)) < 0) {
@@ -518,7 +518,7 @@ int daemon_run(struct strata_conf *conf, struct strata_error *err)
 		log_warn("%s", err->msg);
 		error_clear(err);
 	}
-	if ((r = httpd_start(sock, 0600, route, &d, &d.httpd, err)) < 0)
+	if ((r = httpd_start(sock, conf->socket_mode ? conf->socket_mode : 0600, route, &d, &d.httpd, err)) < 0)
 		goto out;
 	log_info("serving store '%s' on '%s'", conf->store, sock);
 	do

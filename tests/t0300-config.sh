@@ -141,4 +141,19 @@ else
 	[ -n "$pid" ] && tr '\0' ' ' <"/proc/$pid/cmdline" | sed 's/^/#   /'
 fi
 
+# The daemon honours [daemon] socket_mode and `serve --max-size`.
+modeconf=$TMP/mode.conf
+printf '[store]\npath = %s/modestore\n[daemon]\nsocket_mode = 0660\n' "$TMP" >"$modeconf"
+check "a store whose daemon runs with socket_mode 0660" "$STRATA" --config "$modeconf" images
+is "the socket has the configured permissions" "$(stat -c %a "$TMP/modestore/strata.sock")" 660
+rc=0; "$STRATA" --store "$TMP/serve1" serve --max-size lots >/dev/null 2>"$TMP/serve.err" || rc=$?
+is "serve --max-size with a bad size is a usage error" "$rc" 2
+check "naming the option" grep -q -- "--max-size" "$TMP/serve.err"
+"$STRATA" --store "$TMP/serve2" serve --max-size 300M >"$TMP/serve2.log" 2>&1 &
+serve_pid=$!
+at_exit "kill $serve_pid"
+for _ in $(seq 100); do [ -S "$TMP/serve2/strata.sock" ] && break; sleep 0.1; done
+is "serve --max-size sets the budget" "$("$STRATA" --store "$TMP/serve2" cache stats --json | jq .budget)" $((300 * 1024 * 1024))
+kill "$serve_pid"; wait "$serve_pid" 2>/dev/null
+
 done_testing
