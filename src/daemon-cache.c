@@ -9,21 +9,10 @@
 #include "daemon-cache.h"
 #include "log.h"
 
-static int status_of(int r)
-{
-	switch (r) {
-	case -ENOENT: return 404;
-	case -EINVAL: return 400;
-	case -EBUSY: return 409;
-	case -ENOSPC: return 507;
-	default: return 500;
-	}
-}
-
 static void reply_report(struct http_conn *c, int r, json_t *report, const struct strata_error *err)
 {
 	if (r < 0)
-		http_reply_error(c, status_of(r), err->msg[0] ? err->msg : strerror(-r));
+		http_reply_error(c, http_status_of(r), err->msg[0] ? err->msg : strerror(-r));
 	else if (!report)
 		http_reply_error(c, 500, "out of memory");
 	else

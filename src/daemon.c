@@ -151,17 +151,6 @@ static void handle_pull(struct daemon *d, json_t *body, struct http_conn *c)
 
 /* --- images ------------------------------------------------------------- */
 
-static int status_of(int r)
-{
-	switch (r) {
-	case -ENOENT: return 404;
-	case -EINVAL: return 400;
-	case -EBUSY: return 409;
-	case -ENOSPC: return 507;
-	default: return 500;
-	}
-}
-
 static int mounted_digest(struct daemon *d, const char *digest, char *mountpoint, size_t len)
 {
 	int found = 0;
@@ -182,7 +171,7 @@ static void handle_image(struct daemon *d, const struct http_request *req, const
 	char digest[DIGEST_STR_MAX];
 	int r = imageinfo_resolve(d->st, ref, digest, &err);
 	if (r < 0) {
-		http_reply_error(c, status_of(r), err.msg);
+		http_reply_error(c, http_status_of(r), err.msg);
 		return;
 	}
 	if (!strcmp(req->method, "DELETE")) {
@@ -191,7 +180,7 @@ static void handle_image(struct daemon *d, const struct http_request *req, const
 		int untagged = 0;
 		const char *busy = mounted_digest(d, digest, mp, sizeof(mp)) ? mp : NULL;
 		if ((r = imageinfo_remove_ref(d->st, ref, digest, busy, &freed, &untagged, &err)) < 0) {
-			http_reply_error(c, status_of(r), err.msg);
+			http_reply_error(c, http_status_of(r), err.msg);
 			return;
 		}
 		log_info("%s %s (%llu bytes freed)", untagged ? "untagged" : "removed", ref,
@@ -206,7 +195,7 @@ static void handle_image(struct daemon *d, const struct http_request *req, const
 	if (http_query_param(req, "files", files, sizeof(files)) == 0 && files[0] == '1') {
 		struct buf listing = BUF_INIT;
 		if ((r = imageinfo_files(d->st, digest, &listing, &err)) < 0)
-			http_reply_error(c, status_of(r), err.msg);
+			http_reply_error(c, http_status_of(r), err.msg);
 		else
 			http_reply(c, 200, "text/plain", listing.data, listing.len);
 		buf_release(&listing);
@@ -321,7 +310,7 @@ static void handle_mount(struct daemon *d, json_t *body, struct http_conn *c)
 		error_set(&err, -ENOENT, "image '%s' is not stored (and --no-pull was given)", ref);
 	}
 	if (r < 0) {
-		http_reply_error(c, status_of(r), err.msg);
+		http_reply_error(c, http_status_of(r), err.msg);
 		return;
 	}
 	struct served_mount *sm = calloc(1, sizeof(*sm));
@@ -338,7 +327,7 @@ static void handle_mount(struct daemon *d, json_t *body, struct http_conn *c)
 	cache_touch_image(d->cache, digest);
 	if ((r = mount_start(d->st, digest, mp, &mo, &sm->m, &err)) < 0) {
 		pin_image(d, digest, 0);
-		http_reply_error(c, status_of(r), err.msg);
+		http_reply_error(c, http_status_of(r), err.msg);
 		free(sm->mountpoint);
 		free(sm->ref);
 		free(sm);
@@ -388,7 +377,7 @@ static void handle_umount(struct daemon *d, const struct http_request *req, stru
 		log_info("unmounted %s", mp);
 	} else if (mount_force_unmount(mp, &err) < 0) {
 		/* Not ours: perhaps left by a daemon that died. */
-		http_reply_error(c, status_of(err.code), err.msg);
+		http_reply_error(c, http_status_of(err.code), err.msg);
 		return;
 	}
 	json_t *out = json_pack("{s:s}", "mountpoint", mp);

@@ -868,3 +868,15 @@ void httpd_stop(struct httpd *h)
 	free(h->path);
 	free(h);
 }
+
+int http_status_of(int r)
+{
+	switch (r) {
+	case -ENOENT: return 404;
+	case -EINVAL: return 400;
+	case -EACCES: return 403;
+	case -EBUSY: return 409;
+	case -ENOSPC: return 507;
+	default: return 500;
+	}
+}

@@ -89,6 +89,9 @@ int http_reply(struct http_conn *c, int status, const char *content_type, const 
 int http_reply_json(struct http_conn *c, int status, json_t *v);
 /* {"error": msg} with status. */
 int http_reply_error(struct http_conn *c, int status, const char *msg);
+/* The status for a negative errno, the inverse of the client's mapping:
+ * -ENOENT 404, -EINVAL 400, -EACCES 403, -EBUSY 409, -ENOSPC 507, else 500. */
+int http_status_of(int negative_errno);
 
 /* Streaming: chunked transfer encoding (or until-close to an HTTP/1.0
  * client), each write sent at once, for NDJSON progress. A stream the

@@ -484,10 +484,8 @@ static int archive_stream_blob(struct source *src, const struct descriptor *d, b
 {
 	struct archive_source *s = (struct archive_source *)src;
 	struct archive *a = NULL;
-	struct sha256_ctx *h = NULL;
-	char *chunk = NULL, got[DIGEST_STR_MAX];
-	uint8_t id[SHA256_LEN];
-	uint64_t total = 0;
+	struct blob_check bc;
+	char *chunk = NULL;
 	int r;
 
 	if (!strcmp(d->digest, s->config_digest)) {
@@ -505,46 +503,23 @@ static int archive_stream_blob(struct source *src, const struct descriptor *d, b
 	r = seek_entry(s, l->ordinal, &a, err);
 	if (r < 0)
 		return r;
-	h = sha256_new();
+	r = blob_check_init(&bc, d, &s->bytes, write, ctx, err);
 	chunk = malloc(CHUNK);
-	if (!h || !chunk) {
+	if (r == 0 && !chunk)
 		r = error_set(err, -ENOMEM, "out of memory");
-		goto out;
-	}
-	for (;;) {
+	while (r == 0) {
 		la_ssize_t k = archive_read_data(a, chunk, CHUNK);
-		if (k < 0) {
+		if (k < 0)
 			r = ar_fail(s, a, err);
-			goto out;
-		}
-		if (k == 0)
+		else if (k == 0)
 			break;
-		if (total + (uint64_t)k > (uint64_t)d->size) {
-			r = error_set(err, -EBADMSG, "blob '%s': size mismatch (more than %lld bytes)",
-				      d->digest, (long long)d->size);
-			goto out;
-		}
-		sha256_update(h, chunk, (size_t)k);
-		total += (uint64_t)k;
-		__atomic_fetch_add(&s->bytes, (uint64_t)k, __ATOMIC_RELAXED);
-		r = write(ctx, chunk, (size_t)k);
-		if (r < 0) {
-			error_set(err, r, "blob '%s': write failed", d->digest);
-			goto out;
-		}
+		else
+			r = blob_check_feed(&bc, chunk, (size_t)k, err);
 	}
-	if (total != (uint64_t)d->size) {
-		r = error_set(err, -EBADMSG, "blob '%s': size mismatch (got %llu bytes, want %lld)",
-			      d->digest, (unsigned long long)total, (long long)d->size);
-		goto out;
-	}
-	sha256_final(h, id);
-	digest_format(id, got);
-	r = strcmp(got, d->digest) ?
-		    error_set(err, -EBADMSG, "blob '%s': digest mismatch (got %s)", d->digest, got) : 0;
-out:
+	if (r == 0)
+		r = blob_check_finish(&bc, err);
 	free(chunk);
-	sha256_free(h);
+	blob_check_release(&bc);
 	archive_read_free(a);
 	return r;
 }

@@ -29,6 +29,24 @@ int source_oci_open(struct source **out, const struct image_ref *ref,
 		    const struct strata_conf *conf, struct strata_error *err);
 int source_archive_open(struct source **out, const struct image_ref *ref,
 			const struct strata_conf *conf, struct strata_error *err);
+/* A blob on its way to write(): counted into *counter, hashed, and held to
+ * its descriptor's size and digest. Shared by the local transports. */
+struct blob_check {
+	const struct descriptor *d;
+	struct sha256_ctx *h;
+	uint64_t total;
+	uint64_t *counter;     /* updated atomically */
+	blob_write_fn write;
+	void *ctx;
+};
+int blob_check_init(struct blob_check *b, const struct descriptor *d, uint64_t *counter,
+		    blob_write_fn write, void *ctx, struct strata_error *err);
+/* Passes data on; -EBADMSG "size mismatch" past the declared size. */
+int blob_check_feed(struct blob_check *b, const void *data, size_t len, struct strata_error *err);
+/* At the end: size and digest must match the descriptor. */
+int blob_check_finish(struct blob_check *b, struct strata_error *err);
+void blob_check_release(struct blob_check *b);
+
 /* Deep copy of a ref for struct source.ref. */
 int source_copy_ref(struct image_ref *dst, const struct image_ref *src);
 

@@ -288,59 +288,36 @@ static int oci_stream_blob(struct source *src, const struct descriptor *d, blob_
 			   void *ctx, struct strata_error *err)
 {
 	struct oci_source *s = (struct oci_source *)src;
-	struct sha256_ctx *h = NULL;
+	struct blob_check bc;
 	char *chunk = NULL;
-	uint64_t total = 0;
-	uint8_t got[SHA256_LEN];
-	int fd, r = 0;
+	int fd, r;
 
 	fd = blob_open(s, d->digest, err);
 	if (fd < 0)
 		return fd;
-	h = sha256_new();
+	r = blob_check_init(&bc, d, &s->bytes, write, ctx, err);
 	chunk = malloc(CHUNK);
-	if (!h || !chunk) {
+	if (r == 0 && !chunk)
 		r = error_set(err, -ENOMEM, "blob '%s': out of memory", d->digest);
-		goto out;
-	}
-	for (;;) {
+	while (r == 0) {
 		/* Never hand write() more than the descriptor promises: read one
 		 * byte past the end only to detect an oversized file. */
-		uint64_t left = (uint64_t)d->size - total;
+		uint64_t left = (uint64_t)d->size - bc.total;
 		size_t want = left == 0 ? 1 : left < CHUNK ? (size_t)left : CHUNK;
 		ssize_t k = read(fd, chunk, want);
-		if (k < 0) {
-			if (errno == EINTR)
-				continue;
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
 			r = error_errno(err, -errno, "blob '%s': read", d->digest);
-			goto out;
-		}
-		if (k == 0)
+		else if (k == 0)
 			break;
-		if (left == 0) {
-			r = error_set(err, -EBADMSG, "blob '%s': size mismatch (more than %lld bytes)",
-				      d->digest, (long long)d->size);
-			goto out;
-		}
-		sha256_update(h, chunk, (size_t)k);
-		total += (uint64_t)k;
-		__atomic_fetch_add(&s->bytes, (uint64_t)k, __ATOMIC_RELAXED);
-		r = write(ctx, chunk, (size_t)k);
-		if (r < 0) {
-			error_set(err, r, "blob '%s': write failed", d->digest);
-			goto out;
-		}
+		else
+			r = blob_check_feed(&bc, chunk, (size_t)k, err);
 	}
-	if (total != (uint64_t)d->size) {
-		r = error_set(err, -EBADMSG, "blob '%s': size mismatch (got %llu bytes, want %lld)",
-			      d->digest, (unsigned long long)total, (long long)d->size);
-		goto out;
-	}
-	sha256_final(h, got);
-	r = check_digest(d->digest, got, err);
-out:
+	if (r == 0)
+		r = blob_check_finish(&bc, err);
 	free(chunk);
-	sha256_free(h);
+	blob_check_release(&bc);
 	close(fd);
 	return r;
 }
