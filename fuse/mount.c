@@ -259,16 +259,25 @@ const char *mount_point(const struct mount *m)
 	return m->mountpoint;
 }
 
+const char *const mount_op_names[MOP_COUNT] = {
+	"lookup", "getattr", "readlink", "open", "read", "opendir", "readdir", "statfs", "getxattr", "listxattr",
+};
+
 void mount_get_stats(struct mount *m, struct mount_stats *out)
 {
 	struct chunkcache_stats cs;
 	chunkcache_get_stats(m->cache, &cs);
-	out->reads = atomic_load(&m->reads);
+	out->errors = 0;
+	for (int i = 0; i < MOP_COUNT; i++) {
+		out->ops[i] = atomic_load(&m->ops[i]);
+		out->op_errors[i] = atomic_load(&m->op_errors[i]);
+		out->errors += out->op_errors[i];
+	}
+	out->reads = out->ops[MOP_READ];
+	out->lookups = out->ops[MOP_LOOKUP];
+	out->readdirs = out->ops[MOP_READDIR];
+	out->getattrs = out->ops[MOP_GETATTR];
 	out->bytes_read = atomic_load(&m->bytes_read);
-	out->lookups = atomic_load(&m->lookups);
-	out->readdirs = atomic_load(&m->readdirs);
-	out->getattrs = atomic_load(&m->getattrs);
-	out->errors = atomic_load(&m->errors);
 	out->chunk_hits = cs.hits;
 	out->chunk_misses = cs.misses;
 }

@@ -38,7 +38,16 @@ void mount_stop(struct mount *m);
 int mount_alive(struct mount *m);
 const char *mount_point(const struct mount *m);
 
+/* FUSE requests by kind, for the daemon's metrics. */
+enum mount_op {
+	MOP_LOOKUP, MOP_GETATTR, MOP_READLINK, MOP_OPEN, MOP_READ, MOP_OPENDIR, MOP_READDIR,
+	MOP_STATFS, MOP_GETXATTR, MOP_LISTXATTR, MOP_COUNT
+};
+extern const char *const mount_op_names[MOP_COUNT];
+
 struct mount_stats {
+	uint64_t ops[MOP_COUNT];     /* requests */
+	uint64_t op_errors[MOP_COUNT]; /* answered with an error other than "not there" */
 	uint64_t reads, bytes_read, lookups, readdirs, getattrs, errors, chunk_hits, chunk_misses;
 };
 void mount_get_stats(struct mount *m, struct mount_stats *out);

@@ -34,7 +34,8 @@ struct mount {
 	atomic_int loop_done;        /* the session loop returned */
 	int loop_result;             /* written by the loop thread before loop_done */
 
-	atomic_uint_fast64_t reads, bytes_read, lookups, readdirs, getattrs, errors;
+	atomic_uint_fast64_t bytes_read;
+	atomic_uint_fast64_t ops[MOP_COUNT], op_errors[MOP_COUNT];
 };
 
 extern const struct fuse_lowlevel_ops ops_lowlevel;

@@ -35,6 +35,7 @@ struct cache {
 	pthread_cond_t ingest_done;
 	struct nameref *pins, *inflight;
 	uint64_t hits, misses, evictions, bytes_evicted;
+	uint64_t verify_runs, verify_bad;  /* since the daemon started; protected by lock */
 	/* Ingests hold it shared; eviction, gc and repair exclusively, so that
 	 * nothing drops a chunk an unfinished layer is about to reference. */
 	pthread_rwlock_t maint;
@@ -124,6 +125,8 @@ int cache_new(struct store *st, struct cache **out, struct strata_error *err)
 	pthread_cond_init(&c->ingest_done, NULL);
 	pthread_rwlock_init(&c->maint, NULL);
 	int r = chunkstore_recount(st->cs, err);
+	if (r == 0)
+		r = catalog_index_layer_users(st->idx, err);
 	if (r < 0) {
 		cache_free(c);
 		return r;
@@ -703,6 +706,10 @@ int cache_verify(struct cache *c, int repair, json_t **report, struct strata_err
 	struct image_hit hit = { layers, json_array() };
 	catalog_each_image(c->st->idx, image_uses, &hit);
 	int clean = json_array_size(corrupt) == 0 && json_array_size(missing) == 0;
+	pthread_mutex_lock(&c->lock);
+	c->verify_runs++;
+	c->verify_bad += json_array_size(corrupt) + json_array_size(missing);
+	pthread_mutex_unlock(&c->lock);
 	if (repair && !clean) {
 		/* The layers go (so a pull fetches them again), then the bad chunks. */
 		size_t i;
@@ -782,43 +789,32 @@ json_t *cache_stats(struct cache *c)
 			      "budget", (json_int_t)c->st->conf->cache_max_size,
 			      "evictions", (json_int_t)c->evictions, "bytes_evicted", (json_int_t)c->bytes_evicted,
 			      "index_bytes", (json_int_t)index_bytes);
+	json_object_set_new(o, "verify_runs", json_integer((json_int_t)c->verify_runs));
+	json_object_set_new(o, "verify_bad_chunks", json_integer((json_int_t)c->verify_bad));
 	pthread_mutex_unlock(&c->lock);
 	return o;
 }
 
-struct layer_users {
-	json_t *map; /* diff_id -> [names] */
+struct ls_ctx {
+	json_t *out, *users; /* users: diff_id -> [image names] */
 };
 
-static int note_users(json_t *img, void *ctx)
+static int note_user(const char *diff_id, const char *name, void *ctx)
 {
-	struct layer_users *u = ctx;
-	size_t i;
-	json_t *l;
-	json_t *names = json_object_get(img, "names");
-	json_t *name = json_array_size(names) ? json_array_get(names, 0) : json_object_get(img, "digest");
-	json_array_foreach(json_object_get(img, "layers"), i, l) {
-		const char *d = json_string_value(json_object_get(l, "diff_id"));
-		if (!d)
-			continue;
-		json_t *list = json_object_get(u->map, d);
-		if (!list) {
-			list = json_array();
-			json_object_set_new(u->map, d, list);
-		}
-		json_array_append(list, name);
+	struct ls_ctx *x = ctx;
+	json_t *list = json_object_get(x->users, diff_id);
+	if (!list) {
+		list = json_array();
+		json_object_set_new(x->users, diff_id, list);
 	}
+	json_array_append_new(list, json_string(name));
 	return 0;
 }
-
-struct ls_ctx {
-	json_t *out, *map;
-};
 
 static int ls_layer(const struct layer_record *l, void *ctx)
 {
 	struct ls_ctx *x = ctx;
-	json_t *users = json_object_get(x->map, l->diff_id);
+	json_t *users = json_object_get(x->users, l->diff_id);
 	json_array_append_new(x->out, json_pack("{s:s, s:I, s:I, s:I, s:o, s:s, s:o}",
 		"layer_id", l->diff_id, "size", (json_int_t)l->size,
 		"stored_size", (json_int_t)(catalog_layer_complete(l) ? l->stored_bytes : 0),
@@ -831,11 +827,10 @@ static int ls_layer(const struct layer_record *l, void *ctx)
 
 json_t *cache_layers(struct cache *c)
 {
-	struct layer_users u = { json_object() };
-	struct ls_ctx x = { json_array(), u.map };
-	catalog_each_image(c->st->idx, note_users, &u);
+	struct ls_ctx x = { json_array(), json_object() };
+	catalog_each_layer_user(c->st->idx, note_user, &x);
 	catalog_each_layer(c->st->idx, ls_layer, &x);
-	json_decref(u.map);
+	json_decref(x.users);
 	return x.out;
 }
 
@@ -854,6 +849,9 @@ int cache_stats_prometheus(struct cache *c, struct buf *out)
 		{ "budget", "strata_cache_budget_bytes", "gauge", "The store's budget (0: none)." },
 		{ "evictions", "strata_cache_evictions_total", "counter", "Layers evicted." },
 		{ "bytes_evicted", "strata_cache_evicted_bytes_total", "counter", "Bytes freed by evictions." },
+		{ "verify_runs", "strata_cache_verify_runs_total", "counter", "cache verify runs since the daemon started." },
+		{ "verify_bad_chunks", "strata_cache_verify_failures_total", "counter",
+		  "Chunks cache verify found corrupt or missing, since the daemon started." },
 		{ "dedup_ratio", "strata_cache_dedup_ratio", "gauge", "Content bytes per unique chunk byte." },
 		{ "compression_ratio", "strata_cache_compression_ratio", "gauge", "Unique chunk bytes per stored chunk byte." },
 	};

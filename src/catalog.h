@@ -48,8 +48,15 @@ int catalog_each_layer(struct index *idx, int (*fn)(const struct layer_record *l
  * catalog_get_image returns a new reference (json_decref it). */
 int catalog_get_image(struct index *idx, const char *digest, json_t **out, struct strata_error *err);
 int catalog_put_image(struct index_batch *b, json_t *image);
-void catalog_delete_image(struct index_batch *b, const char *digest);
+/* Removes the record of image (as catalog_get_image returned it). */
+void catalog_delete_image(struct index_batch *b, json_t *image);
 int catalog_each_image(struct index *idx, int (*fn)(json_t *image, void *ctx), void *ctx);
+/* Calls fn(diff_id, image name or digest) for every image of every layer,
+ * in diff_id order, from the 'U' table that put/delete_image maintain. */
+int catalog_each_layer_user(struct index *idx, int (*fn)(const char *diff_id, const char *name, void *ctx),
+			    void *ctx);
+/* Builds the 'U' table for a store written before it existed (once). */
+int catalog_index_layer_users(struct index *idx, struct strata_error *err);
 
 /* Names ("docker.io/library/alpine:latest") -> manifest digest. */
 int catalog_resolve_name(struct index *idx, const char *name, char digest[DIGEST_STR_MAX]);

@@ -53,6 +53,6 @@ void cli_print_json(json_t *v);
 
 extern const struct cli_command cmd_pull, cmd_images, cmd_inspect, cmd_rmi, cmd_serve, cmd_mount,
 	cmd_umount, cmd_mounts;
-extern const struct cli_command cmd_config, cmd_cache;
+extern const struct cli_command cmd_config, cmd_cache, cmd_analyze, cmd_run;
 
 #endif

@@ -22,8 +22,14 @@ static int run_serve(struct cli *cli, int argc, char **argv)
 	if (optind < argc)
 		return cli_usage(&cmd_serve, "unexpected argument '%s'", argv[optind]);
 	struct strata_error err = STRATA_ERROR_INIT;
-	if (daemon_run(&cli->conf, &err) < 0)
+	if (cli->conf.log_syslog)
+		log_use_syslog();
+	if (daemon_run(&cli->conf, &err) < 0) {
+		/* Said once where the operator looks (the journal) and once to the caller. */
+		if (cli->conf.log_syslog)
+			log_error("%s", err.msg);
 		return cli_fail_err(&err);
+	}
 	return 0;
 }
 

@@ -60,6 +60,7 @@ static const struct key_def keys[] = {
 	{ "log", "destination", "STRATA_LOG_DESTINATION", "log.destination", CONF_WORD, F_INT, OFF(log_syslog), 0, 0, 0 },
 	{ "daemon", "socket_mode", "STRATA_DAEMON_SOCKET_MODE", "daemon.socket_mode", CONF_MODE, F_UINT, OFF(socket_mode), 0, 0777, 0 },
 	{ "daemon", "allow_other", "STRATA_DAEMON_ALLOW_OTHER", "daemon.allow_other", CONF_BOOL, F_INT, OFF(allow_other), 0, 1, 0 },
+	{ "daemon", "metrics_address", "STRATA_DAEMON_METRICS_ADDRESS", "daemon.metrics_address", CONF_STRING, F_STR, OFF(metrics_address), 0, 0, 0 },
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -561,6 +562,7 @@ void conf_release(struct strata_conf *c)
 	free(c->store);
 	free(c->platform);
 	free(c->credentials);
+	free(c->metrics_address);
 	free_list(c->insecure);
 	free_list(c->mirrors);
 	if (c->origins)

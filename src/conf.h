@@ -23,6 +23,7 @@ struct strata_conf {
 	char *store;               /* store directory */
 	char *platform;            /* os/arch[/variant]; NULL = the host's */
 	char *credentials;         /* docker config.json; NULL = the usual places */
+	char *metrics_address;     /* [HOST:]PORT serving /metrics over TCP; NULL = off */
 	char **insecure;           /* registries allowed over plain HTTP / bad TLS; NULL-terminated */
 	int compression_level;     /* zstd level for chunks */
 	int jobs;                  /* layers ingested at once */

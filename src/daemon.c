@@ -15,7 +15,10 @@
 #include "mount.h"
 #include "cache.h"
 #include "catalog.h"
+#include "daemon-analysis.h"
 #include "daemon-cache.h"
+#include "metrics.h"
+#include "metricsd.h"
 #include "daemon.h"
 #include "httpd.h"
 #include "imageinfo.h"
@@ -39,7 +42,8 @@ struct daemon {
 	struct httpd *httpd;
 	pthread_mutex_t lock;          /* protects mounts and the counters */
 	struct served_mount *mounts;
-	uint64_t pulls_ok, pulls_failed, mounts_total;
+	uint64_t mounts_total;
+	struct metrics *metrics;
 };
 
 char *daemon_socket_path(const char *store)
@@ -110,14 +114,9 @@ static json_t *result_json(const struct pull_result *res)
 			 "bytes_stored", (json_int_t)res->bytes_stored, "up_to_date", res->up_to_date);
 }
 
-static void count_pull(struct daemon *d, int ok)
+static void count_pull(struct daemon *d, const char *ref, int ok, const struct pull_result *res)
 {
-	pthread_mutex_lock(&d->lock);
-	if (ok)
-		d->pulls_ok++;
-	else
-		d->pulls_failed++;
-	pthread_mutex_unlock(&d->lock);
+	metrics_pull(d->metrics, ref, ok, res->bytes_fetched, res->chunks, res->new_chunks);
 }
 
 static void handle_pull(struct daemon *d, json_t *body, struct http_conn *c)
@@ -132,12 +131,12 @@ static void handle_pull(struct daemon *d, json_t *body, struct http_conn *c)
 	struct pull_stream ps = { .c = c };
 	pthread_mutex_init(&ps.lock, NULL);
 	struct pull_observer obs = { on_start, on_layer, &ps };
-	struct pull_result res;
+	struct pull_result res = { 0 };
 	struct strata_error err = STRATA_ERROR_INIT;
 	http_stream_begin(c, 200, "application/x-ndjson");
 	int r = pull_image(d->st, &rc.conf, ref, json_string_value(json_object_get(body, "platform")),
 			   &obs, &res, &err);
-	count_pull(d, r == 0);
+	count_pull(d, ref, r == 0, &res);
 	if (r < 0) {
 		log_warn("%s", err.msg);
 		stream_event(&ps, json_pack("{s:s, s:s}", "event", "error", "error", err.msg));
@@ -297,12 +296,12 @@ static void handle_mount(struct daemon *d, json_t *body, struct http_conn *c)
 	}
 	if (r == -ENOENT && !no_pull) {
 		struct req_conf rc;
-		struct pull_result res;
+		struct pull_result res = { 0 };
 		req_conf_init(&rc, d, body);
 		error_clear(&err);
 		r = pull_image(d->st, &rc.conf, pull_ref, json_string_value(json_object_get(body, "platform")),
 			       NULL, &res, &err);
-		count_pull(d, r == 0);
+		count_pull(d, pull_ref, r == 0, &res);
 		if (r == 0)
 			snprintf(digest, sizeof(digest), "%s", res.digest);
 	} else if (r == -ENOENT) {
@@ -347,7 +346,10 @@ static void handle_mount(struct daemon *d, json_t *body, struct http_conn *c)
 
 static void free_served(struct daemon *d, struct served_mount *m)
 {
+	struct mount_stats ms;
+	mount_get_stats(m->m, &ms);
 	mount_stop(m->m);
+	metrics_retire_mount(d->metrics, ms.ops, ms.op_errors, MOP_COUNT, ms.bytes_read);
 	pin_image(d, m->digest, 0);
 	cache_touch_image(d->cache, m->digest);
 	free(m->mountpoint);
@@ -398,35 +400,32 @@ static void handle_mounts(struct daemon *d, struct http_conn *c)
 
 /* --- metrics ------------------------------------------------------------ */
 
-static void handle_metrics(struct daemon *d, struct http_conn *c)
+/* The exposition text of every metric: the daemon's own, the live
+ * mounts', and the cache's. */
+static void metrics_text(void *ctx, struct buf *b)
 {
-	struct buf b = BUF_INIT;
-	uint64_t bytes = 0, reads = 0, errors = 0, active = 0;
+	struct daemon *d = ctx;
+	struct metrics_live live = { .op_names = mount_op_names, .n_ops = MOP_COUNT };
 	pthread_mutex_lock(&d->lock);
 	for (struct served_mount *m = d->mounts; m; m = m->next) {
 		struct mount_stats ms;
 		mount_get_stats(m->m, &ms);
-		bytes += ms.bytes_read;
-		reads += ms.reads;
-		errors += ms.errors;
-		active++;
+		for (int i = 0; i < MOP_COUNT; i++) {
+			live.ops[i] += ms.ops[i];
+			live.op_errors[i] += ms.op_errors[i];
+		}
+		live.bytes_read += ms.bytes_read;
+		live.active_mounts++;
 	}
-	buf_addf(&b, "# HELP strata_pulls_total Image pulls by outcome.\n# TYPE strata_pulls_total counter\n"
-		 "strata_pulls_total{outcome=\"success\"} %llu\nstrata_pulls_total{outcome=\"failure\"} %llu\n",
-		 (unsigned long long)d->pulls_ok, (unsigned long long)d->pulls_failed);
 	pthread_mutex_unlock(&d->lock);
-	buf_addf(&b, "# HELP strata_mounts_active Images mounted now.\n# TYPE strata_mounts_active gauge\n"
-		 "strata_mounts_active %llu\n", (unsigned long long)active);
-	buf_addf(&b, "# HELP strata_mount_read_bytes_total Bytes read through live mounts.\n"
-		 "# TYPE strata_mount_read_bytes_total counter\nstrata_mount_read_bytes_total %llu\n",
-		 (unsigned long long)bytes);
-	buf_addf(&b, "# HELP strata_mount_reads_total Read requests served by live mounts.\n"
-		 "# TYPE strata_mount_reads_total counter\nstrata_mount_reads_total %llu\n",
-		 (unsigned long long)reads);
-	buf_addf(&b, "# HELP strata_mount_errors_total Requests of live mounts answered with an error.\n"
-		 "# TYPE strata_mount_errors_total counter\nstrata_mount_errors_total %llu\n",
-		 (unsigned long long)errors);
-	cache_stats_prometheus(d->cache, &b);
+	metrics_print(d->metrics, &live, b);
+	cache_stats_prometheus(d->cache, b);
+}
+
+static void handle_metrics(struct daemon *d, struct http_conn *c)
+{
+	struct buf b = BUF_INIT;
+	metrics_text(d, &b);
 	http_reply(c, 200, "text/plain; version=0.0.4", b.data, b.len);
 	buf_release(&b);
 }
@@ -449,6 +448,8 @@ static void route(void *ctx, const struct http_request *req, struct http_conn *c
 	log_debug("%s %s", m, p);
 	if (daemon_cache_route(d->cache, req, body, c)) {
 		/* answered: /v1/cache/... */
+	} else if (daemon_analysis_route(d->st, d->metrics, req, body, c)) {
+		/* answered: /v1/analysis/... */
 	} else if (!strcmp(p, "/v1/version") && !strcmp(m, "GET")) {
 		json_t *out = json_pack("{s:s, s:s, s:i}", "version", PACKAGE_VERSION, "store", d->st->dir,
 					"pid", (int)getpid());
@@ -485,11 +486,16 @@ static void route(void *ctx, const struct http_request *req, struct http_conn *c
 int daemon_run(struct strata_conf *conf, struct strata_error *err)
 {
 	struct daemon d = { .conf = conf };
+	struct metricsd *metricsd = NULL;
 	sigset_t sigs;
 	int r, sig;
 	char *sock = daemon_socket_path(conf->store);
 
 	pthread_mutex_init(&d.lock, NULL);
+	if (!(d.metrics = metrics_new())) {
+		free(sock);
+		return error_set(err, -ENOMEM, "out of memory");
+	}
 	/* Signals are taken synchronously below; every thread inherits the mask. */
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGTERM);
@@ -510,12 +516,16 @@ int daemon_run(struct strata_conf *conf, struct strata_error *err)
 	if ((r = httpd_start(sock, conf->socket_mode ? conf->socket_mode : 0600, route, &d, &d.httpd, err)) < 0)
 		goto out;
 	log_info("serving store '%s' on '%s'", conf->store, sock);
+	if (conf->metrics_address && *conf->metrics_address &&
+	    (r = metricsd_start(conf->metrics_address, metrics_text, &d, &metricsd, err)) < 0)
+		goto out;
 	do
 		sig = 0, sigwait(&sigs, &sig);
 	while (sig == SIGHUP);
 	log_info("signal %d: unmounting and stopping", sig);
 	r = 0;
 out:
+	metricsd_stop(metricsd);
 	httpd_stop(d.httpd);
 	while (d.mounts) {
 		struct served_mount *m = d.mounts;
@@ -524,6 +534,7 @@ out:
 	}
 	cache_free(d.cache);
 	store_close(d.st);
+	metrics_free(d.metrics);
 	pthread_mutex_destroy(&d.lock);
 	free(sock);
 	return r;

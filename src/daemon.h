@@ -12,6 +12,8 @@
  *   POST   /v1/mounts                {ref, mountpoint, no_pull?, platform?, auth?}
  *   DELETE /v1/mounts?path=MP        {mountpoint}
  *   GET    /metrics                  Prometheus text
+ *   /v1/cache/...                    see daemon-cache.h
+ *   /v1/analysis/...                 memoized analysis results, see daemon-analysis.h
  * REF in a path is one percent-encoded segment. Errors: {"error": "..."}
  * with 400 (bad request), 404 (not stored / not mounted), 409 (busy). */
 #ifndef STRATA_DAEMON_H

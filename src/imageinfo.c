@@ -8,6 +8,7 @@
 
 #include "catalog.h"
 #include "imageinfo.h"
+#include "memo.h"
 #include "imageview.h"
 #include "ingest.h"
 #include "ref.h"
@@ -307,7 +308,8 @@ int imageinfo_remove(struct store *st, const char *digest, uint64_t *freed, stru
 	json_t *v;
 	json_array_foreach(json_object_get(img, "names"), i, v)
 		catalog_delete_name(b, json_string_value(v));
-	catalog_delete_image(b, digest);
+	catalog_delete_image(b, img);
+	memo_forget_image(b, digest);
 	r = store_commit(st, b, 1, err);
 
 	/* Then every layer no other image uses; the image is gone either way. */

@@ -6,7 +6,7 @@
  *   'T' canonical ref name            -> manifest digest (tags and pinned names)
  *   'I' manifest digest               -> image record (JSON)
  *   'X' index digest '\0' platform    -> manifest digest (an index already resolved)
- *   'L' diff_id                       -> layer record (JSON)
+ *   'L' diff_id                       -> layer record (binary, catalog.c)
  *   'B' blob digest                   -> diff_id (a layer blob already ingested)
  *   'E' lid(4, BE) parent '\0' name   -> entry record (entry.h); a directory's
  *                                        children are one prefix scan
@@ -14,6 +14,9 @@
  *   'R' chunk id(32) lid(4, BE)       -> "" (layer lid references the chunk)
  *   'P' lid(4, BE) chunk id(32)       -> "" (the same reference, by layer)
  *   'N' lid(4, BE)                    -> diff_id of the layer that owns lid
+ *   'U' diff_id '\0' image digest    -> that image's first name: who uses the layer
+ *   'A' analyzer@version/sha256[/name] -> an analyzer's records for that content (memo.h)
+ *   'Y' manifest digest '\0' config   -> a whole analysis report (memo.h)
  */
 #ifndef STRATA_INDEX_H
 #define STRATA_INDEX_H

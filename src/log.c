@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <syslog.h>
 #include <string.h>
 
 #include "log.h"
@@ -18,6 +19,19 @@ static void stderr_sink(enum log_level level, const char *line, void *ctx)
 
 static log_sink_fn sink = stderr_sink;
 static void *sink_ctx;
+
+static void syslog_sink(enum log_level level, const char *line, void *ctx)
+{
+	static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
+	syslog(prio[level], "%s", line);
+}
+
+void log_use_syslog(void)
+{
+	/* LOG_PID: journald and syslog then name the daemon's process. */
+	openlog("strata", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+	log_set_sink(syslog_sink, NULL);
+}
 
 void log_set_level(enum log_level level)
 {

@@ -11,6 +11,8 @@ extern enum log_level log_threshold;
 
 void log_set_level(enum log_level level);
 void log_set_sink(log_sink_fn sink, void *ctx);
+/* Sends every line to syslog(3) (the journal under systemd), facility daemon. */
+void log_use_syslog(void);
 int log_parse_level(const char *s, enum log_level *out);
 void log_write(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -32,6 +32,7 @@ struct pull_job {
 	int failed;                /* protected by lock */
 	uint64_t stored;           /* protected by lock */
 	uint64_t hits;             /* layers found stored */
+	uint64_t chunks, new_chunks; /* of the layers ingested; protected by lock */
 };
 
 static void notify(const struct pull_job *j, size_t i)
@@ -96,6 +97,8 @@ static void *pull_worker(void *arg)
 			error_set(&j->err, r, "layer %s: %s", sd, err.msg);
 		} else if (r == 0) {
 			j->stored += rec.stored_bytes;
+			j->chunks += rec.chunks;
+			j->new_chunks += rec.new_chunks;
 			log_info("layer %s stored: %llu entries, %llu chunks, %llu bytes new",
 				 rec.diff_id, (unsigned long long)rec.entries,
 				 (unsigned long long)rec.chunks, (unsigned long long)rec.stored_bytes);
@@ -144,6 +147,8 @@ static int fetch_layers(struct pull_job *j, int jobs, struct pull_result *res, s
 		r = error_set(err, j->err.code, "%s", j->err.msg);
 	res->layers_fetched = j->n_todo;
 	res->bytes_stored = j->stored;
+	res->chunks = j->chunks;
+	res->new_chunks = j->new_chunks;
 	for (size_t t = 0; t < j->n_todo; t++)
 		res->bytes_fetched += j->status[j->todo[t]].done;
 	return r;

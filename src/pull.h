@@ -40,6 +40,7 @@ struct pull_result {
 	size_t layers, layers_fetched;
 	uint64_t bytes_fetched;        /* compressed */
 	uint64_t bytes_stored;         /* newly taken on disk */
+	uint64_t chunks, new_chunks;   /* chunks of the layers ingested; new_chunks were not stored yet */
 	int up_to_date;                /* the image was stored already */
 };
 

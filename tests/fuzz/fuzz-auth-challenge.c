@@ -1,3 +1,4 @@
+/* fuzz-target: auth_parse_challenge 1024 */
 /* libFuzzer target: auth_parse_challenge (a registry's WWW-Authenticate). */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* fuzz-target: auth_lookup_credentials 8192 */
 /* libFuzzer target: auth_lookup_credentials on the input as a Docker
  * config.json. The input goes to a memfd, read back through /proc/self/fd:
  * the lookup takes a path. The host looked up is docker.io and a local one in

@@ -1,3 +1,4 @@
+/* fuzz-target: decompress 65536 */
 /* libFuzzer target: decompress with COMP_AUTO, the input fed as a stream in
  * pieces whose sizes come from the input's first byte (so that headers and
  * frames split across reads are exercised), read out in small pieces too. */

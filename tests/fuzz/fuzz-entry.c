@@ -1,3 +1,4 @@
+/* fuzz-target: entry_decode 4096 */
 /* libFuzzer target: entry_decode and the xattr list iterator, on records as
  * they are read back from the index (a corrupt or hostile index must give
  * -EBADMSG, never a read out of bounds). A record that decodes is encoded

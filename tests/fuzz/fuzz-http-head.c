@@ -1,3 +1,4 @@
+/* fuzz-target: http_head 8192 */
 /* libFuzzer target: httpd's request parser (request line, headers, body
  * framing, chunk sizes) and the query/path decoders handlers use.
  * Build: clang -fsanitize=fuzzer,address -Isrc -I. $(pkg-config --cflags jansson)

@@ -1,3 +1,4 @@
+/* fuzz-target: image_config_parse 16384 */
 /* libFuzzer target: image_config_parse. */
 #include "config.h"
 

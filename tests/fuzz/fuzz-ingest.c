@@ -1,3 +1,4 @@
+/* fuzz-target: ingest_stream 262144 */
 /* libFuzzer target: a layer stream (gzip, zstd or a bare tar, detected)
  * through ingest_stream() into a store in a temp directory made once per
  * process and reused across inputs, with small limits and no diff_id check.

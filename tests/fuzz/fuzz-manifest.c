@@ -1,3 +1,4 @@
+/* fuzz-target: manifest_parse 16384 */
 /* libFuzzer target: manifest_parse (manifests, indexes, with and without a
  * Content-Type) and platform selection on what it returns. The first byte
  * picks the content type, so the corpus files are plain JSON after one byte. */

@@ -1,3 +1,4 @@
+/* fuzz-target: ref_parse 512 */
 /* libFuzzer target: ref_parse and the helpers that read a parsed reference. */
 #include "config.h"
 

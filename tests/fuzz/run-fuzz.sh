@@ -21,25 +21,20 @@ BUILD=${FUZZ_BUILD:-${TMPDIR:-/tmp}/strata-fuzz-$(id -u)}
 CC=${FUZZ_CC:-clang}
 JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
 
-# target (tests/fuzz/fuzz-<target>.c, corpus/<target>/) : name in TAP : -max_len
-TARGETS="
-ref:ref_parse:512
-manifest:manifest_parse:16384
-image-config:image_config_parse:16384
-auth-challenge:auth_parse_challenge:1024
-auth-config:auth_lookup_credentials:8192
-http-head:http_head:8192
-entry:entry_decode:4096
-decompress:decompress:65536
-ingest:ingest_stream:262144
-"
+# Targets: every tests/fuzz/fuzz-<target>.c that carries a line
+#   /* fuzz-target: <name in TAP> <-max_len> */
+# so that adding a target touches no shared list.
+TARGETS=$(for f in "$FUZZ"/fuzz-*.c; do
+	t=$(basename "$f" .c); t=${t#fuzz-}
+	sed -n 's|^/\* fuzz-target: \([^ ]*\) \([0-9]*\) \*/$|'"$t"':\1:\2|p' "$f" | head -1
+done)
 
 die() { echo "Bail out! run-fuzz: $*"; exit 1; }
 command -v "$CC" >/dev/null || die "$CC is not installed"
 case "$BUILD" in "$SRC"/*) die "FUZZ_BUILD must be outside the source tree" ;; esac
 mkdir -p "$BUILD/obj" "$BUILD/bin" || die "cannot create $BUILD"
 
-PKGS="libcurl zlib libzstd libarchive libcrypto rocksdb jansson"
+PKGS="libcurl zlib libzstd libarchive libcrypto rocksdb jansson sqlite3 libhs libpcre2-8"
 pkg-config --exists libisal && PKGS="$PKGS libisal"
 PKG_CFLAGS=$(pkg-config --cflags $PKGS) || die "pkg-config $PKGS failed"
 PKG_LIBS=$(pkg-config --libs $PKGS) || die "pkg-config $PKGS failed"
@@ -58,16 +53,16 @@ fi
 cmp -s "$BUILD/config.h.new" "$BUILD/config.h" || mv "$BUILD/config.h.new" "$BUILD/config.h"
 
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
-CFLAGS="-std=gnu11 -g -O1 -pthread -Wall -Wno-unused-parameter $SAN -I$BUILD -I$SRC/src \
+CFLAGS="-std=gnu11 -g -O1 -pthread -Wall -Wno-unused-parameter $SAN -I$BUILD -I$SRC/src -I$SRC/analyzers \
 	-DSTRATA_SYSCONFDIR=\"/etc\" $PKG_CFLAGS"
 
 # libstrata's sources, as Makefile.am lists them (so new modules come along).
-LIBSRC=$(sed -n '/^libstrata_a_SOURCES *=/,/^$/p' "$SRC/Makefile.am" | tr ' \t\\' '\n\n\n' |
-	grep '^src/.*\.c$')
+LIBSRC=$(sed -n '/^lib\(strata\|strataanalyzers\)_a_SOURCES *=/,/^$/p' "$SRC/Makefile.am" |
+	tr ' \t\\' '\n\n\n' | grep -E '^(src|analyzers)/.*\.c$')
 [ -n "$LIBSRC" ] || die "no libstrata sources found in Makefile.am"
 
 # Rebuilds an object when its source, any header or config.h is newer.
-newest_hdr=$(ls -t "$SRC"/src/*.h "$BUILD/config.h" "$FUZZ"/*.h | head -1)
+newest_hdr=$(ls -t "$SRC"/src/*.h "$SRC"/analyzers/*.h "$BUILD/config.h" "$FUZZ"/*.h | head -1)
 compile() { # SRC OBJ
 	if [ ! -f "$2" ] || [ "$1" -nt "$2" ] || [ "$newest_hdr" -nt "$2" ]; then
 		$CC $CFLAGS -fsanitize=fuzzer-no-link -c "$1" -o "$2" || return 1

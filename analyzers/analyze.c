@@ -1,0 +1,637 @@
+/* analyze: walk, dispatch, memo, pool, report — see analyze.h. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "analyze.h"
+#include "buf.h"
+#include "digest.h"
+#include "distro.h"
+#include "purl.h"
+#include "rootfs.h"
+#include "walk.h"
+
+#define MEMO_BATCH_KEYS 2000
+#define MEMO_BATCH_BYTES (512u << 10)
+
+/* One (file, analyzer) pair to answer. */
+struct job {
+	size_t entry;                /* index in the walk */
+	const struct analyzer *a;
+	char *key;                   /* memo key, NULL when the digest is unknown */
+	json_t *result;              /* {"records": [...], "error"?: "..."} */
+	int hit;                     /* the result came from the memo */
+	struct job *same;            /* an earlier job with the same key: copy its result */
+};
+
+struct counters {
+	unsigned long claimed, hits, opened;
+};
+
+struct engine {
+	int rootfd;
+	const struct analyze_opts *o;
+	struct walk_result walk;
+	struct job *jobs;
+	size_t njobs;
+	size_t *hash_todo;           /* entries whose digests must be computed (not a strata mount) */
+	size_t nhash;
+	struct counters count[ANALYZE_MAX];
+	pthread_mutex_t lock;        /* protects count[].opened */
+	size_t next;                 /* the pool's cursor; protected by lock */
+};
+
+static int enabled_index(const struct analyze_opts *o, const struct analyzer *a)
+{
+	for (int i = 0; o->enabled[i]; i++)
+		if (o->enabled[i] == a)
+			return i;
+	return -1;
+}
+
+void analyze_opts_init(struct analyze_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	size_t n = 0;
+	for (size_t i = 0; analyzers[i] && n < ANALYZE_MAX; i++)
+		o->enabled[n++] = analyzers[i];
+	o->files = 1;
+	analyzer_limits_default(&o->limits);
+}
+
+static int is_package_analyzer(const struct analyzer *a)
+{
+	return strcmp(a->name, "secrets") != 0;
+}
+
+int analyze_select(struct analyze_opts *o, const char *list, struct strata_error *err)
+{
+	char *copy = strdup(list), *save = NULL;
+	if (!copy)
+		return error_set(err, -ENOMEM, "out of memory");
+	size_t n = 0;
+	o->files = 0;
+	memset(o->enabled, 0, sizeof(o->enabled));
+	for (char *name = strtok_r(copy, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
+		while (*name == ' ')
+			name++;
+		if (!strcmp(name, "files")) {
+			o->files = 1;
+			continue;
+		}
+		int group = !strcmp(name, "packages");
+		const struct analyzer *one = group ? NULL : analyzer_find(name);
+		if (!group && !one) {
+			struct buf known = BUF_INIT;
+			for (size_t i = 0; analyzers[i]; i++)
+				buf_addf(&known, ", %s", analyzers[i]->name);
+			int r = error_set(err, -EINVAL, "unknown analyzer '%s' (known: files, packages%s)", name,
+					  known.data);
+			buf_release(&known);
+			free(copy);
+			return r;
+		}
+		for (size_t i = 0; analyzers[i]; i++) {
+			const struct analyzer *a = analyzers[i];
+			if ((group ? is_package_analyzer(a) : a == one) && enabled_index(o, a) < 0 && n < ANALYZE_MAX)
+				o->enabled[n++] = a;
+		}
+	}
+	free(copy);
+	if (!n && !o->files)
+		return error_set(err, -EINVAL, "no analyzer selected");
+	return 0;
+}
+
+/* "dpkg@1" or "secrets@1+<rules>" */
+static void version_of(const struct analyzer *a, struct buf *out)
+{
+	buf_addf(out, "%s@%u", a->name, a->version);
+	if (a->config_id)
+		buf_addf(out, "+%s", a->config_id());
+}
+
+char *analyze_config_id(const struct analyze_opts *o)
+{
+	struct buf b = BUF_INIT;
+	buf_adds(&b, o->files ? "files" : "nofiles");
+	for (int i = 0; o->enabled[i]; i++) {
+		buf_addch(&b, ',');
+		version_of(o->enabled[i], &b);
+	}
+	buf_addf(&b, ",limits=%llu/%llu/%u/%llu", (unsigned long long)o->limits.max_file_size,
+		 (unsigned long long)o->limits.secrets_max_size, o->limits.archive_depth,
+		 (unsigned long long)o->limits.archive_max_bytes);
+	return buf_detach(&b, NULL);
+}
+
+static const char *base_name(const char *path)
+{
+	const char *s = strrchr(path, '/');
+	return s ? s + 1 : path;
+}
+
+static int claims(const struct analyzer *a, const struct walk_entry *e, const struct analyzer_limits *l)
+{
+	if (a->patterns) {
+		int hit = 0;
+		for (size_t i = 0; a->patterns[i] && !hit; i++)
+			hit = fnmatch(a->patterns[i], e->path, 0) == 0;
+		if (!hit)
+			return 0;
+	}
+	return !a->claims || a->claims(e->path, e->size, l);
+}
+
+/* --- the distribution, read inside the root as a chroot would ---------- */
+
+static json_t *read_distro(int rootfd, json_t *warnings)
+{
+	static const char *const where[] = { "/etc/os-release", "/usr/lib/os-release" };
+	for (size_t i = 0; i < 2; i++) {
+		int fd = rootfs_open_resolved(rootfd, where[i], O_RDONLY | O_NONBLOCK);
+		if (fd < 0)
+			continue;
+		struct stat st;
+		struct buf b = BUF_INIT;
+		struct strata_error err = STRATA_ERROR_INIT;
+		json_t *d = NULL;
+		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+			struct analyzer_file f = { fd, where[i], (uint64_t)st.st_size, NULL };
+			if (analyzer_read_all(&f, 64 << 10, &b, &err) < 0 ||
+			    os_release_parse(b.data, b.len, &d, &err) < 0) {
+				json_array_append_new(warnings, json_sprintf("distro '%s': %s", where[i], err.msg));
+				json_decref(d);
+				d = NULL;
+			}
+		}
+		buf_release(&b);
+		close(fd);
+		if (d && json_object_size(d))
+			return d;
+		json_decref(d);
+	}
+	return json_null();
+}
+
+/* --- the pool ----------------------------------------------------------- */
+
+static void hash_file(struct engine *g, struct walk_entry *e)
+{
+	int fd = rootfs_open(g->rootfd, e->path, O_RDONLY | O_NONBLOCK);
+	if (fd < 0)
+		return;
+	struct filehash *h = filehash_new();
+	char *block = malloc(1 << 16);
+	ssize_t n = 0;
+	while (h && block && (n = read(fd, block, 1 << 16)) > 0)
+		filehash_update(h, block, (size_t)n);
+	if (h && block && n == 0) {
+		uint8_t s256[SHA256_LEN], s1[SHA1_LEN], m5[MD5_LEN];
+		filehash_final(h, s256, s1, m5);
+		hex_encode(s256, SHA256_LEN, e->sha256);
+		hex_encode(s1, SHA1_LEN, e->sha1);
+		hex_encode(m5, MD5_LEN, e->md5);
+	}
+	free(block);
+	filehash_free(h);
+	close(fd);
+}
+
+static json_t *run_job(struct engine *g, struct job *j)
+{
+	const struct walk_entry *e = &g->walk.v[j->entry];
+	json_t *records = json_array();
+	struct strata_error err = STRATA_ERROR_INIT;
+	int fd = rootfs_open(g->rootfd, e->path, O_RDONLY | O_NONBLOCK);
+	int transient = 1;
+	struct stat st;
+	if (fd < 0) {
+		error_set(&err, fd, "cannot open: %s", strerror(-fd));
+	} else if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		error_set(&err, -EINVAL, "no longer a regular file");
+	} else {
+		transient = 0;
+		struct analyzer_file f = { fd, e->path, (uint64_t)st.st_size, &g->o->limits };
+		int i = enabled_index(g->o, j->a);
+		pthread_mutex_lock(&g->lock);
+		g->count[i].opened++;
+		pthread_mutex_unlock(&g->lock);
+		j->a->scan(&f, records, &err);
+	}
+	if (fd >= 0)
+		close(fd);
+	json_t *res = json_pack("{s:o}", "records", records);
+	if (err.code)
+		json_object_set_new(res, "error", json_string(err.msg[0] ? err.msg : strerror(-err.code)));
+	/* An I/O failure (EIO from the mount, say) is not the content's fault. */
+	if (transient || err.code == -EIO)
+		json_object_set_new(res, "transient", json_true());
+	return res;
+}
+
+static void *pool_main(void *arg)
+{
+	struct engine *g = arg;
+	for (;;) {
+		if (g->o->stop && *g->o->stop)
+			return NULL;
+		pthread_mutex_lock(&g->lock);
+		size_t i = g->next++;
+		pthread_mutex_unlock(&g->lock);
+		if (i < g->nhash) {
+			hash_file(g, &g->walk.v[g->hash_todo[i]]);
+			continue;
+		}
+		i -= g->nhash;
+		if (i >= g->njobs)
+			return NULL;
+		struct job *j = &g->jobs[i];
+		if (!j->hit && !j->same)
+			j->result = run_job(g, j);
+	}
+}
+
+static int run_pool(struct engine *g, unsigned threads)
+{
+	pthread_t *t = calloc(threads, sizeof(*t));
+	unsigned started = 0;
+	if (!t)
+		return -ENOMEM;
+	g->next = 0;
+	for (; started < threads; started++)
+		if (pthread_create(&t[started], NULL, pool_main, g) != 0)
+			break;
+	if (!started)
+		pool_main(g);
+	for (unsigned i = 0; i < started; i++)
+		pthread_join(t[i], NULL);
+	free(t);
+	return g->o->stop && *g->o->stop ? -EINTR : 0;
+}
+
+/* --- memo --------------------------------------------------------------- */
+
+static char *memo_key(const struct job *j, const struct walk_entry *e)
+{
+	if (!e->sha256[0])
+		return NULL;
+	struct buf b = BUF_INIT;
+	version_of(j->a, &b);
+	buf_addf(&b, "/%s", e->sha256);
+	if (j->a->keyed_by_name)
+		buf_addf(&b, "/%s", base_name(e->path));
+	return buf_detach(&b, NULL);
+}
+
+static int by_key(const void *a, const void *b)
+{
+	const struct job *x = *(struct job *const *)a, *y = *(struct job *const *)b;
+	return strcmp(x->key, y->key);
+}
+
+/* Marks later jobs of the same key as copies of the first one. */
+static int link_duplicates(struct engine *g)
+{
+	size_t n = 0;
+	struct job **v = malloc((g->njobs + 1) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	for (size_t i = 0; i < g->njobs; i++)
+		if (g->jobs[i].key)
+			v[n++] = &g->jobs[i];
+	qsort(v, n, sizeof(*v), by_key);
+	for (size_t i = 1; i < n; i++)
+		if (!strcmp(v[i]->key, v[i - 1]->key))
+			v[i]->same = v[i - 1]->same ? v[i - 1]->same : v[i - 1];
+	free(v);
+	return 0;
+}
+
+static int memo_lookup(struct engine *g, struct strata_error *err)
+{
+	const struct memo_ops *m = g->o->memo;
+	size_t i = 0;
+	while (i < g->njobs) {
+		json_t *keys = json_array(), *found = NULL;
+		size_t first = i;
+		for (; i < g->njobs && json_array_size(keys) < MEMO_BATCH_KEYS; i++)
+			if (g->jobs[i].key && !g->jobs[i].same)
+				json_array_append_new(keys, json_string(g->jobs[i].key));
+		int r = json_array_size(keys) ? m->lookup(m->ctx, keys, &found, err) : 0;
+		json_decref(keys);
+		if (r < 0)
+			return r;
+		for (size_t k = first; found && k < i; k++) {
+			struct job *j = &g->jobs[k];
+			json_t *v = j->key && !j->same ? json_object_get(found, j->key) : NULL;
+			if (json_is_object(v)) {
+				j->result = json_incref(v);
+				j->hit = 1;
+			}
+		}
+		json_decref(found);
+	}
+	return 0;
+}
+
+static int memo_store(struct engine *g, struct strata_error *err)
+{
+	const struct memo_ops *m = g->o->memo;
+	json_t *batch = json_object();
+	size_t bytes = 0;
+	int r = 0;
+	for (size_t i = 0; i <= g->njobs && r == 0; i++) {
+		struct job *j = i < g->njobs ? &g->jobs[i] : NULL;
+		if (j && (!j->key || j->hit || j->same || !j->result))
+			continue;
+		/* A result that says the file could not be read is not memoized:
+		 * the next run may read it. */
+		if (j && json_object_get(j->result, "transient"))
+			continue;
+		if (j) {
+			json_object_set(batch, j->key, j->result);
+			bytes += strlen(j->key) + 64 + json_array_size(json_object_get(j->result, "records")) * 256;
+		}
+		if (json_object_size(batch) && (!j || bytes > MEMO_BATCH_BYTES)) {
+			r = m->store(m->ctx, batch, err);
+			json_object_clear(batch);
+			bytes = 0;
+		}
+	}
+	json_decref(batch);
+	return r;
+}
+
+/* --- the report ----------------------------------------------------------- */
+
+static const char *type_name(uint32_t mode)
+{
+	switch (mode & S_IFMT) {
+	case S_IFREG: return "file";
+	case S_IFDIR: return "dir";
+	case S_IFLNK: return "symlink";
+	case S_IFCHR: return "char";
+	case S_IFBLK: return "block";
+	case S_IFIFO: return "fifo";
+	case S_IFSOCK: return "socket";
+	default: return "unknown";
+	}
+}
+
+static json_t *file_record(const struct walk_entry *e)
+{
+	json_t *f = json_object();
+	record_set_str(f, "path", e->path);
+	json_object_set_new(f, "type", json_string(type_name(e->mode)));
+	json_object_set_new(f, "mode", json_integer(e->mode & 07777));
+	json_object_set_new(f, "uid", json_integer(e->uid));
+	json_object_set_new(f, "gid", json_integer(e->gid));
+	json_object_set_new(f, "size", json_integer((json_int_t)e->size));
+	if (e->link)
+		record_set_str(f, "link", e->link);
+	json_object_set_new(f, "setuid", json_boolean(e->mode & S_ISUID));
+	json_object_set_new(f, "setgid", json_boolean(e->mode & S_ISGID));
+	if (S_ISREG(e->mode) && e->sha256[0]) {
+		json_object_set_new(f, "sha256", json_string(e->sha256));
+		json_object_set_new(f, "sha1", json_string(e->sha1));
+		json_object_set_new(f, "md5", json_string(e->md5));
+	}
+	if (e->layer[0])
+		json_object_set_new(f, "layer", json_string(e->layer));
+	return f;
+}
+
+/* Adds where a record was found: path (with the archive nesting for
+ * maven), layer, and the purl of a package. */
+static json_t *place(json_t *rec, const struct walk_entry *e, const json_t *distro, int package)
+{
+	json_t *out = json_deep_copy(rec);
+	const char *archive = json_string_value(json_object_get(rec, "archive"));
+	if (archive && *archive) {
+		char *p = NULL;
+		if (asprintf(&p, "%s!/%s", e->path, archive) >= 0) {
+			record_set_str(out, "path", p);
+			free(p);
+		}
+	} else {
+		record_set_str(out, "path", e->path);
+	}
+	if (e->layer[0])
+		json_object_set_new(out, "layer", json_string(e->layer));
+	if (package) {
+		char *purl = purl_build(out, distro);
+		if (purl)
+			json_object_set_new(out, "purl", json_string(purl));
+		free(purl);
+	}
+	return out;
+}
+
+static int cmp_str(json_t *a, json_t *b, const char *k)
+{
+	const char *x = json_string_value(json_object_get(a, k)), *y = json_string_value(json_object_get(b, k));
+	return strcmp(x ? x : "", y ? y : "");
+}
+
+static int by_package(const void *pa, const void *pb)
+{
+	json_t *a = *(json_t *const *)pa, *b = *(json_t *const *)pb;
+	int c;
+	if ((c = cmp_str(a, b, "type")) || (c = cmp_str(a, b, "name")) || (c = cmp_str(a, b, "version")))
+		return c;
+	return cmp_str(a, b, "path");
+}
+
+static int by_secret(const void *pa, const void *pb)
+{
+	json_t *a = *(json_t *const *)pa, *b = *(json_t *const *)pb;
+	int c = cmp_str(a, b, "path");
+	if (c)
+		return c;
+	json_int_t x = json_integer_value(json_object_get(a, "line")), y = json_integer_value(json_object_get(b, "line"));
+	return x < y ? -1 : x > y ? 1 : cmp_str(a, b, "rule");
+}
+
+/* Sorts a JSON array in place. */
+static void sort_array(json_t *arr, int (*cmp)(const void *, const void *))
+{
+	size_t n = json_array_size(arr);
+	json_t **v = malloc((n + 1) * sizeof(*v));
+	if (!v)
+		return;
+	for (size_t i = 0; i < n; i++)
+		v[i] = json_incref(json_array_get(arr, i));
+	qsort(v, n, sizeof(*v), cmp);
+	json_array_clear(arr);
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(arr, v[i]);
+	free(v);
+}
+
+static void assemble(struct engine *g, json_t *report, json_t *distro, json_t *warnings)
+{
+	json_t *packages = json_array(), *secrets = json_array(), *list = json_array();
+	for (int i = 0; g->o->enabled[i]; i++)
+		json_array_append_new(list, json_pack("{s:s, s:i}", "name", g->o->enabled[i]->name, "version",
+						      (int)g->o->enabled[i]->version));
+	for (size_t i = 0; i < g->njobs; i++) {
+		struct job *j = &g->jobs[i];
+		const json_t *res = j->same ? j->same->result : j->result;
+		const struct walk_entry *e = &g->walk.v[j->entry];
+		if (!res)
+			continue;
+		int secret = !strcmp(j->a->name, "secrets");
+		size_t k;
+		json_t *rec;
+		json_array_foreach(json_object_get(res, "records"), k, rec)
+			json_array_append_new(secret ? secrets : packages, place(rec, e, distro, !secret));
+		const char *msg = json_string_value(json_object_get(res, "error"));
+		if (msg)
+			json_array_append_new(warnings, json_sprintf("%s '%s': %s", j->a->name, e->path, msg));
+	}
+	sort_array(packages, by_package);
+	sort_array(secrets, by_secret);
+	json_object_set_new(report, "distro", json_incref(distro));
+	json_object_set_new(report, "analyzers", list);
+	if (g->o->files) {
+		json_t *files = json_array();
+		for (size_t i = 0; i < g->walk.n; i++)
+			json_array_append_new(files, file_record(&g->walk.v[i]));
+		json_object_set_new(report, "files", files);
+	}
+	json_object_set_new(report, "packages", packages);
+	json_object_set_new(report, "secrets", secrets);
+	json_object_set_new(report, "warnings", json_incref(warnings));
+}
+
+static json_t *stats_of(struct engine *g, double seconds)
+{
+	json_t *per = json_object();
+	for (int i = 0; g->o->enabled[i]; i++)
+		json_object_set_new(per, g->o->enabled[i]->name,
+				    json_pack("{s:I, s:I, s:I}", "claimed", (json_int_t)g->count[i].claimed,
+					      "memo_hits", (json_int_t)g->count[i].hits, "opened",
+					      (json_int_t)g->count[i].opened));
+	return json_pack("{s:I, s:f, s:b, s:o}", "entries", (json_int_t)g->walk.n, "seconds", seconds,
+			 "report_cached", 0, "analyzers", per);
+}
+
+static double since(const struct timespec *t0)
+{
+	struct timespec t1;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+static int add_job(struct engine *g, size_t *alloc, size_t entry, const struct analyzer *a)
+{
+	if (g->njobs == *alloc) {
+		size_t na = *alloc ? *alloc * 2 : 1024;
+		struct job *nv = realloc(g->jobs, na * sizeof(*nv));
+		if (!nv)
+			return -ENOMEM;
+		g->jobs = nv;
+		*alloc = na;
+	}
+	struct job *j = &g->jobs[g->njobs++];
+	memset(j, 0, sizeof(*j));
+	j->entry = entry;
+	j->a = a;
+	return 0;
+}
+
+int analyze_root(int rootfd, const struct analyze_opts *o, json_t *report, struct strata_error *err)
+{
+	struct engine g = { .rootfd = rootfd, .o = o };
+	struct timespec t0;
+	unsigned threads = o->threads ? o->threads : (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
+	size_t unreadable = 0, alloc = 0;
+	json_t *warnings = json_array(), *distro = NULL;
+	int r;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	pthread_mutex_init(&g.lock, NULL);
+	if (threads < 1)
+		threads = 1;
+	if ((r = walk_tree(rootfd, threads, o->stop, &g.walk, &unreadable, err)) < 0)
+		goto out;
+	if (unreadable)
+		json_array_append_new(warnings, json_sprintf("%zu entries could not be read", unreadable));
+	distro = read_distro(rootfd, warnings);
+
+	/* Who wants which file; digests to compute where the mount gave none. */
+	g.hash_todo = malloc((g.walk.n + 1) * sizeof(*g.hash_todo));
+	if (!g.hash_todo) {
+		r = error_set(err, -ENOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < g.walk.n; i++) {
+		const struct walk_entry *e = &g.walk.v[i];
+		if (!S_ISREG(e->mode))
+			continue;
+		if (o->files && !e->sha256[0])
+			g.hash_todo[g.nhash++] = i;
+		for (int k = 0; o->enabled[k]; k++) {
+			if (!claims(o->enabled[k], e, &o->limits))
+				continue;
+			if ((r = add_job(&g, &alloc, i, o->enabled[k])) < 0) {
+				error_set(err, r, "out of memory");
+				goto out;
+			}
+			g.count[k].claimed++;
+		}
+	}
+	/* Digests first (a DIR has none), so that keys can be made. */
+	if (g.nhash) {
+		size_t njobs = g.njobs;
+		g.njobs = 0;
+		r = run_pool(&g, threads);
+		g.njobs = njobs;
+		if (r < 0) {
+			error_set(err, r, "interrupted");
+			goto out;
+		}
+	}
+	g.nhash = 0;
+	for (size_t i = 0; i < g.njobs; i++)
+		g.jobs[i].key = o->memo ? memo_key(&g.jobs[i], &g.walk.v[g.jobs[i].entry]) : NULL;
+	if ((r = link_duplicates(&g)) < 0) {
+		error_set(err, r, "out of memory");
+		goto out;
+	}
+	if (o->memo && (r = memo_lookup(&g, err)) < 0)
+		goto out;
+	for (size_t i = 0; i < g.njobs; i++)
+		if (g.jobs[i].hit || g.jobs[i].same)
+			g.count[enabled_index(o, g.jobs[i].a)].hits++;
+	if ((r = run_pool(&g, threads)) < 0) {
+		error_set(err, r, "interrupted");
+		goto out;
+	}
+	if (o->memo && (r = memo_store(&g, err)) < 0)
+		goto out;
+	assemble(&g, report, distro, warnings);
+	json_object_set_new(report, "stats", stats_of(&g, since(&t0)));
+out:
+	for (size_t i = 0; i < g.njobs; i++) {
+		free(g.jobs[i].key);
+		json_decref(g.jobs[i].result);
+	}
+	free(g.jobs);
+	free(g.hash_todo);
+	walk_result_release(&g.walk);
+	json_decref(distro);
+	json_decref(warnings);
+	pthread_mutex_destroy(&g.lock);
+	return r;
+}

@@ -1,0 +1,51 @@
+/* analyze: the engine behind `strata analyze`. Walks an image root once,
+ * dispatches each regular file to the analyzers that claim it, reuses the
+ * records memoized for the same (analyzer, version, sha256), runs the rest
+ * on a pool of threads, and assembles the report (strata-report/1, see
+ * strata-analyze(1)). */
+#ifndef STRATA_ANALYZE_H
+#define STRATA_ANALYZE_H
+
+#include <signal.h>
+
+#include <jansson.h>
+
+#include "analyzer.h"
+#include "error.h"
+
+#define ANALYZE_MAX 32
+
+/* Where memoized records live (the store daemon, for strata). Keys are
+ * strings; values are JSON objects {"records": [...], "error"?: "..."}. */
+struct memo_ops {
+	void *ctx;
+	/* *found: a new object holding the keys (of the array keys) that are stored. */
+	int (*lookup)(void *ctx, json_t *keys, json_t **found, struct strata_error *err);
+	int (*store)(void *ctx, json_t *results, struct strata_error *err);
+};
+
+struct analyze_opts {
+	const struct analyzer *enabled[ANALYZE_MAX + 1]; /* NULL-terminated */
+	int files;                      /* the files section (every entry, with digests) */
+	unsigned threads;               /* 0: one per CPU */
+	struct analyzer_limits limits;
+	const struct memo_ops *memo;    /* NULL: nothing memoized */
+	volatile sig_atomic_t *stop;    /* set by a signal handler: give up with -EINTR */
+};
+
+/* Every analyzer and the files section, default limits. */
+void analyze_opts_init(struct analyze_opts *o);
+/* Restricts o to a comma-separated list of names ("files", "packages" for
+ * every package analyzer, or an analyzer's name). -EINVAL with err set on an
+ * unknown name. */
+int analyze_select(struct analyze_opts *o, const char *list, struct strata_error *err);
+/* What the report depends on besides the image: analyzer names, versions and
+ * configuration, "files,dpkg@1,...". malloc'd. */
+char *analyze_config_id(const struct analyze_opts *o);
+
+/* Analyzes the tree under rootfd and sets "distro", "analyzers", "files"
+ * (when selected), "packages", "secrets", "warnings" and "stats" in report.
+ * A file an analyzer cannot read or parse is a warning, not a failure. */
+int analyze_root(int rootfd, const struct analyze_opts *o, json_t *report, struct strata_error *err);
+
+#endif

@@ -1,0 +1,260 @@
+/* dpkg: the dpkg status database parser and its analyzer. The file is read
+ * line by line in one pass, keeping only slices of the fields a record
+ * needs, so time and memory stay linear however long the lines or the
+ * continuation runs are. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+#include <strings.h>
+
+#include "dpkg.h"
+
+struct slice {
+	const char *p;
+	size_t len;
+};
+
+struct stanza {
+	struct slice package, status, version, arch, source, maintainer, size;
+	int fields;     /* fields seen so far in this stanza */
+	int bad;        /* a malformed line: the stanza gives no record */
+};
+
+static int is_blank(int c)
+{
+	return c == ' ' || c == '\t' || c == '\r';
+}
+
+static struct slice trim(const char *p, size_t len)
+{
+	while (len && is_blank((unsigned char)p[0])) {
+		p++;
+		len--;
+	}
+	while (len && is_blank((unsigned char)p[len - 1]))
+		len--;
+	return (struct slice){ p, len };
+}
+
+static int slice_is(struct slice s, const char *word)
+{
+	size_t n = strlen(word);
+	return s.len == n && !strncasecmp(s.p, word, n);
+}
+
+/* Status: "want flag state"; only the state word matters, and it must be
+ * exactly "installed" ("not-installed", "half-installed" are not). */
+static int status_installed(struct slice s)
+{
+	size_t i = s.len;
+	while (i && !is_blank((unsigned char)s.p[i - 1]))
+		i--;
+	return s.len - i == 9 && !memcmp(s.p + i, "installed", 9);
+}
+
+/* Installed-Size in KiB; -1 when it is not a plain non-negative integer. */
+static long long parse_size(struct slice s)
+{
+	long long v = 0;
+	if (!s.len)
+		return -1;
+	for (size_t i = 0; i < s.len; i++) {
+		if (s.p[i] < '0' || s.p[i] > '9')
+			return -1;
+		if (v > (INT64_MAX - 9) / 10)
+			return -1;
+		v = v * 10 + (s.p[i] - '0');
+	}
+	return v;
+}
+
+/* Appends the record of a finished stanza; 0, or -ENOMEM. */
+static int stanza_emit(const struct stanza *st, json_t *out)
+{
+	if (st->bad || !st->package.len)
+		return 0;
+	if (st->status.p && !status_installed(st->status))
+		return 0;
+	json_t *rec = record_package("deb");
+	if (!rec)
+		return -ENOMEM;
+	record_set_strn(rec, "name", st->package.p, st->package.len);
+	record_set_strn(rec, "version", st->version.p, st->version.len);
+	record_set_strn(rec, "architecture", st->arch.p, st->arch.len);
+	if (st->source.p) {
+		/* "Source: name (version)": the version when it differs from the
+		 * binary package's. */
+		const char *p = st->source.p, *end = p + st->source.len;
+		const char *q = p;
+		while (q < end && !is_blank((unsigned char)*q) && *q != '(')
+			q++;
+		record_set_strn(rec, "source", p, (size_t)(q - p));
+		const char *open = memchr(q, '(', (size_t)(end - q));
+		if (open) {
+			const char *close = memchr(open, ')', (size_t)(end - open));
+			struct slice v = trim(open + 1, (size_t)((close ? close : end) - open - 1));
+			record_set_strn(rec, "source_version", v.p, v.len);
+		}
+	}
+	record_set_strn(rec, "maintainer", st->maintainer.p, st->maintainer.len);
+	long long size = st->size.p ? parse_size(st->size) : -1;
+	if (size >= 0)
+		json_object_set_new(rec, "installed_size", json_integer(size));
+	if (json_array_append_new(out, rec) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+/* Keeps the first occurrence of a field (dpkg refuses duplicates anyway). */
+static void take(struct slice *dst, struct slice v)
+{
+	if (!dst->p)
+		*dst = v;
+}
+
+int dpkg_status_parse(const char *data, size_t len, json_t *out, struct strata_error *err)
+{
+	struct stanza st;
+	const char *end = data + len;
+	size_t lineno = 0;
+	int bad = 0, r;
+
+	memset(&st, 0, sizeof(st));
+	for (const char *line = data; line < end;) {
+		const char *nl = memchr(line, '\n', (size_t)(end - line));
+		const char *eol = nl ? nl : end;
+		size_t n = (size_t)(eol - line);
+		lineno++;
+		if (!trim(line, n).len) {
+			/* A blank line (or one of white space only) ends the stanza. */
+			r = stanza_emit(&st, out);
+			if (r < 0)
+				return error_set(err, r, "dpkg status: out of memory");
+			memset(&st, 0, sizeof(st));
+		} else if (line[0] == ' ' || line[0] == '\t') {
+			/* A continuation line: the fields read here never continue, so
+			 * its text is skipped; it must follow a field though. */
+			if (!st.fields && !st.bad) {
+				st.bad = 1;
+				bad = error_set(err, -EBADMSG,
+						"malformed dpkg status: line %zu: continuation line without a field",
+						lineno);
+			}
+		} else {
+			const char *colon = memchr(line, ':', n);
+			if (!colon) {
+				/* Not a field: the stanza is dropped (the continuation
+				 * lines after it included). */
+				if (!st.bad)
+					bad = error_set(err, -EBADMSG,
+							"malformed dpkg status: line %zu: not a field", lineno);
+				st.bad = 1;
+			} else {
+				struct slice key = trim(line, (size_t)(colon - line));
+				struct slice v = trim(colon + 1, (size_t)(eol - colon - 1));
+				if (slice_is(key, "Package"))
+					take(&st.package, v);
+				else if (slice_is(key, "Status"))
+					take(&st.status, v);
+				else if (slice_is(key, "Version"))
+					take(&st.version, v);
+				else if (slice_is(key, "Architecture"))
+					take(&st.arch, v);
+				else if (slice_is(key, "Source"))
+					take(&st.source, v);
+				else if (slice_is(key, "Maintainer"))
+					take(&st.maintainer, v);
+				else if (slice_is(key, "Installed-Size"))
+					take(&st.size, v);
+				st.fields++;
+			}
+		}
+		line = nl ? nl + 1 : end;
+	}
+	r = stanza_emit(&st, out);
+	if (r < 0)
+		return error_set(err, r, "dpkg status: out of memory");
+	return bad;
+}
+
+static int is_hex(int c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+int dpkg_md5sums_parse(const char *data, size_t len, json_t *out, struct strata_error *err)
+{
+	const char *end = data + len;
+	size_t lineno = 0;
+	int bad = 0;
+
+	for (const char *line = data; line < end;) {
+		const char *nl = memchr(line, '\n', (size_t)(end - line));
+		size_t n = (size_t)((nl ? nl : end) - line);
+		const char *l = line;
+		lineno++;
+		line = nl ? nl + 1 : end;
+		if (n && l[n - 1] == '\r')
+			n--;
+		if (!n)
+			continue;
+		/* md5sum(1) output: 32 hex digits, a space, then a space (text
+		 * mode) or '*' (binary mode), then the path. */
+		size_t i = 0;
+		while (i < n && is_hex((unsigned char)l[i]))
+			i++;
+		if (i != 32 || n < 35 || l[32] != ' ' || (l[33] != ' ' && l[33] != '*')) {
+			bad = error_set(err, -EBADMSG, "malformed dpkg md5sums: line %zu", lineno);
+			continue;
+		}
+		json_t *rec = json_object();
+		if (!rec)
+			return error_set(err, -ENOMEM, "dpkg md5sums: out of memory");
+		record_set_strn(rec, "path", l + 34, n - 34);
+		record_set_strn(rec, "md5", l, 32);
+		if (json_array_append_new(out, rec) < 0)
+			return error_set(err, -ENOMEM, "dpkg md5sums: out of memory");
+	}
+	return bad;
+}
+
+/* The status file, and distroless per-package files; their .md5sums
+ * siblings are file lists, not stanzas. */
+static const char *const dpkg_patterns[] = {
+	"/var/lib/dpkg/status",
+	"/var/lib/dpkg/status.d/*",
+	NULL,
+};
+
+static int dpkg_claims(const char *path, uint64_t size, const struct analyzer_limits *limits)
+{
+	static const char dir[] = "/var/lib/dpkg/status.d/";
+	if (strncmp(path, dir, sizeof(dir) - 1))
+		return 1;
+	const char *name = path + sizeof(dir) - 1;
+	size_t n = strlen(name);
+	if (strchr(name, '/'))
+		return 0;
+	return !(n >= 8 && !strcmp(name + n - 8, ".md5sums"));
+}
+
+static int dpkg_scan(const struct analyzer_file *f, json_t *out, struct strata_error *err)
+{
+	struct buf b = BUF_INIT;
+	int r = analyzer_read_all(f, f->limits->max_file_size, &b, err);
+	if (r == 0)
+		r = dpkg_status_parse(b.data, b.len, out, err);
+	buf_release(&b);
+	return r;
+}
+
+const struct analyzer analyzer_dpkg = {
+	.name = "dpkg",
+	.version = 1,
+	.patterns = dpkg_patterns,
+	.claims = dpkg_claims,
+	.keyed_by_name = 0,
+	.scan = dpkg_scan,
+};

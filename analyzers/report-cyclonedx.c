@@ -1,0 +1,173 @@
+/* report-cyclonedx: the CycloneDX 1.5 JSON writer. metadata.component is
+ * the image (type "container", version its manifest digest, an oci purl) or
+ * the directory (type "file"); components are the distribution (type
+ * "operating-system", when the report names one) and one "library" per
+ * report package with its purl, licenses and where it was found as
+ * strata:path and strata:layer properties. Secrets and files stay out: a BOM
+ * lists components. The serial number is a name-based UUID of the digest (or
+ * directory) and the report's time, so the same report gives the same BOM. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "report.h"
+
+static const char *str(const json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+	return s && *s ? s : NULL;
+}
+
+static json_t *property(const char *name, const char *value)
+{
+	return json_pack("{s:s, s:s}", "name", name, "value", value);
+}
+
+/* licenses for a license text: [{license:{id}}] for one listed identifier,
+ * [{expression}] for an SPDX expression of listed identifiers, else
+ * [{license:{name}}] with the text as found. NULL when there is no text. */
+static json_t *licenses(const char *text)
+{
+	char *canon;
+	int single;
+	if (!text || !strcmp(text, "NOASSERTION") || !strcmp(text, "NONE"))
+		return NULL;
+	int r = report_license_expression(text, &canon, &single);
+	json_t *l;
+	if (r > 0 && single)
+		l = json_pack("[{s:{s:s}}]", "license", "id", canon);
+	else if (r > 0)
+		l = json_pack("[{s:s}]", "expression", canon);
+	else
+		l = json_pack("[{s:{s:s}}]", "license", "name", text);
+	if (r > 0)
+		free(canon);
+	return l;
+}
+
+static json_t *image_component(const json_t *report)
+{
+	const json_t *image = json_object_get(report, "image");
+	const char *ref = str(image, "ref"), *digest = str(image, "digest"), *dir = str(image, "path");
+	json_t *c;
+	if (dir && !digest) {
+		c = json_pack("{s:s, s:s, s:s}", "type", "file", "bom-ref", "root", "name", dir);
+		return c;
+	}
+	c = json_pack("{s:s, s:s, s:s}", "type", "container", "bom-ref", "root", "name",
+		      ref ? ref : digest ? digest : "unknown");
+	if (!c)
+		return NULL;
+	if (digest)
+		json_object_set_new(c, "version", json_string(digest));
+	char *purl = purl_oci(ref, digest);
+	if (purl)
+		json_object_set_new(c, "purl", json_string(purl));
+	free(purl);
+	const json_t *layers = json_object_get(image, "layers");
+	json_t *props = json_array();
+	size_t i;
+	const json_t *layer;
+	json_array_foreach(layers, i, layer)
+		if (json_string_value(layer))
+			json_array_append_new(props, property("strata:layer", json_string_value(layer)));
+	if (json_array_size(props))
+		json_object_set_new(c, "properties", props);
+	else
+		json_decref(props);
+	return c;
+}
+
+static json_t *os_component(const json_t *distro)
+{
+	const char *id = str(distro, "id");
+	if (!id)
+		return NULL;
+	json_t *c = json_pack("{s:s, s:s, s:s}", "type", "operating-system", "bom-ref", "os", "name", id);
+	if (!c)
+		return NULL;
+	if (str(distro, "version_id"))
+		json_object_set_new(c, "version", json_string(str(distro, "version_id")));
+	if (str(distro, "pretty_name"))
+		json_object_set_new(c, "description", json_string(str(distro, "pretty_name")));
+	return c;
+}
+
+static json_t *component(const json_t *report, const json_t *pkg, size_t index)
+{
+	const char *name = str(pkg, "name"), *version = str(pkg, "version"), *type = str(pkg, "type");
+	char *purl = report_package_purl(report, pkg);
+	/* Unique by the index; the purl (or name) makes it readable. */
+	json_t *c = json_pack("{s:s, s:o}", "type", "library", "bom-ref",
+			      json_sprintf("pkg-%zu:%s", index, purl ? purl : name ? name : ""));
+	if (!c)
+		goto out;
+	if (type && !strcmp(type, "maven") && str(pkg, "group"))
+		json_object_set_new(c, "group", json_string(str(pkg, "group")));
+	json_object_set_new(c, "name", json_string(name ? name : ""));
+	if (version)
+		json_object_set_new(c, "version", json_string(version));
+	json_t *l = licenses(str(pkg, "license"));
+	if (l)
+		json_object_set_new(c, "licenses", l);
+	if (purl)
+		json_object_set_new(c, "purl", json_string(purl));
+	json_t *props = json_array();
+	if (type)
+		json_array_append_new(props, property("strata:type", type));
+	if (str(pkg, "path"))
+		json_array_append_new(props, property("strata:path", str(pkg, "path")));
+	if (str(pkg, "layer"))
+		json_array_append_new(props, property("strata:layer", str(pkg, "layer")));
+	json_object_set_new(c, "properties", props);
+out:
+	free(purl);
+	return c;
+}
+
+int report_write_cyclonedx(const json_t *report, FILE *out, struct strata_error *err)
+{
+	if (!json_is_object(report))
+		return error_set(err, -EINVAL, "cannot write cyclonedx-json: the report is not a JSON object");
+	const json_t *image = json_object_get(report, "image"), *tool = json_object_get(report, "tool");
+	const json_t *packages = json_object_get(report, "packages");
+	const char *digest = str(image, "digest"), *dir = str(image, "path"), *tv = str(tool, "version");
+	char created[32], uuid[37];
+	report_created(report, created);
+	char *key = NULL;
+	if (asprintf(&key, "strata-cyclonedx:%s:%s:%s", digest ? digest : "", dir ? dir : "", created) < 0)
+		return error_set(err, -ENOMEM, "cannot write cyclonedx-json: out of memory");
+	report_uuid(key, uuid);
+	free(key);
+
+	struct report_json j;
+	report_json_begin(&j, out);
+	report_json_member(&j, "bomFormat", json_string("CycloneDX"));
+	report_json_member(&j, "specVersion", json_string("1.5"));
+	report_json_member(&j, "serialNumber", json_sprintf("urn:uuid:%s", uuid));
+	report_json_member(&j, "version", json_integer(1));
+	json_t *meta = json_pack("{s:s, s:{s:[{s:s, s:s, s:s}]}}", "timestamp", created, "tools",
+				 "components", "type", "application", "name", "strata", "version",
+				 tv ? tv : VERSION);
+	json_t *root = image_component(report);
+	if (meta && root)
+		json_object_set_new(meta, "component", root);
+	else
+		json_decref(root);
+	report_json_member(&j, "metadata", meta);
+
+	report_json_array(&j, "components");
+	json_t *os = os_component(json_object_get(report, "distro"));
+	if (os)
+		report_json_item(&j, os);
+	size_t i;
+	const json_t *pkg;
+	json_array_foreach(packages, i, pkg)
+		report_json_item(&j, component(report, pkg, i));
+	report_json_array_end(&j);
+	return report_json_end(&j, err);
+}

@@ -1,0 +1,67 @@
+/* report writers: turn a strata-report/1 object (see strata-analyze(1)) into
+ * an SPDX 2.3 JSON document (report-spdx.c), a CycloneDX 1.5 JSON BOM
+ * (report-cyclonedx.c) or a table for people (report-table.c). Each writer
+ * streams its output element by element, so memory stays that of the report
+ * itself however many files and packages it holds, and its output depends
+ * on the report alone: the same report gives the same bytes. */
+#ifndef STRATA_REPORT_H
+#define STRATA_REPORT_H
+
+#include <stddef.h>
+#include <stdio.h>
+#include <jansson.h>
+
+#include "error.h"
+#include "purl.h"
+
+/* Each returns 0, or a negative errno with err set: -EINVAL when report is
+ * not an object, -EIO when writing to out failed. Missing sections count as
+ * empty; a package without a "purl" gets one from purl_build(). */
+int report_write_spdx(const json_t *report, FILE *out, struct strata_error *err);
+int report_write_cyclonedx(const json_t *report, FILE *out, struct strata_error *err);
+int report_write_table(const json_t *report, FILE *out, struct strata_error *err);
+
+/* --- helpers the writers share (report-spdx.c) ---------------------------- */
+
+/* The canonical spelling of an SPDX license or exception identifier from the
+ * SPDX License List (matched without regard to case), or NULL. The list is
+ * the one CycloneDX 1.5's spdx.schema.json enumerates. */
+const char *report_license_id(const char *s, size_t len);
+
+/* Reads s as an SPDX license expression (AND, OR, WITH, parentheses, a '+'
+ * suffix) made only of listed identifiers. Returns 1 and sets *canon to the
+ * canonical text (malloc'd, free() it) and *single to 1 when it is one bare
+ * identifier; returns 0 when s is anything else; -ENOMEM. */
+int report_license_expression(const char *s, char **canon, int *single);
+
+/* An RFC 4122 version 5 (SHA-1, URL namespace) UUID of name, lowercase,
+ * "xxxxxxxx-xxxx-5xxx-yxxx-xxxxxxxxxxxx", into out (37 bytes). */
+void report_uuid(const char *name, char out[37]);
+
+/* The report's "created" when it is an RFC 3339 UTC time to the second
+ * ("2026-11-22T18:00:00Z"), else "1970-01-01T00:00:00Z", into out (32 bytes). */
+void report_created(const json_t *report, char out[32]);
+
+/* A JSON object written member by member: long arrays are streamed one
+ * item at a time ("{\n  \"key\": value,\n  \"list\": [\n    item,\n ...]\n}"). */
+struct report_json {
+	FILE *out;
+	int members;  /* members written so far */
+	size_t items; /* items written to the open array */
+	int failed;   /* negative errno of the first failure, 0 if none */
+};
+void report_json_begin(struct report_json *j, FILE *out);
+/* Writes "key": value and drops the reference to value (NULL = -ENOMEM). */
+void report_json_member(struct report_json *j, const char *key, json_t *value);
+void report_json_array(struct report_json *j, const char *key);
+/* Writes one item of the open array and drops the reference to value. */
+void report_json_item(struct report_json *j, json_t *value);
+void report_json_array_end(struct report_json *j);
+/* Closes the object, flushes; 0, or -EIO/-ENOMEM with err set. */
+int report_json_end(struct report_json *j, struct strata_error *err);
+
+/* The package's purl: its "purl" member, else purl_build() with the report's
+ * distro. malloc'd (free() it) or NULL. */
+char *report_package_purl(const json_t *report, const json_t *pkg);
+
+#endif

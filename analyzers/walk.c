@@ -1,0 +1,300 @@
+/* walk: a work queue of directories shared by a few threads. Each thread
+ * lists one directory at a time, appends its entries to a private vector
+ * and queues the subdirectories; the vectors are merged and sorted at the
+ * end, so the result does not depend on scheduling. */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "rootfs.h"
+#include "walk.h"
+
+struct dirq {
+	char **v;
+	size_t n, alloc;
+};
+
+struct walk {
+	int rootfd;
+	dev_t dev;
+	volatile sig_atomic_t *stop;
+	pthread_mutex_t lock;  /* protects queue, busy, failed */
+	pthread_cond_t cond;
+	struct dirq queue;     /* directories still to list */
+	unsigned busy;         /* workers listing a directory now */
+	int failed;            /* negative errno that stops the walk */
+	size_t unreadable;     /* protected by lock */
+};
+
+struct vec {
+	struct walk_entry *v;
+	size_t n, alloc;
+};
+
+static int vec_push(struct vec *w, struct walk_entry *e)
+{
+	if (w->n == w->alloc) {
+		size_t na = w->alloc ? w->alloc * 2 : 256;
+		struct walk_entry *nv = realloc(w->v, na * sizeof(*nv));
+		if (!nv)
+			return -ENOMEM;
+		w->v = nv;
+		w->alloc = na;
+	}
+	w->v[w->n++] = *e;
+	return 0;
+}
+
+static void entry_release(struct walk_entry *e)
+{
+	free(e->path);
+	free(e->link);
+}
+
+/* A strata mount answers user.strata.digests with "sha256 sha1 md5 layer"
+ * in one request; the single attributes are the fallback. */
+static void read_digests(int dfd, const char *name, struct walk_entry *e)
+{
+	char p[64 + 256 + 16], v[300];
+	if (snprintf(p, sizeof(p), "/proc/self/fd/%d/%s", dfd, name) >= (int)sizeof(p))
+		return;
+	ssize_t n = lgetxattr(p, "user.strata.digests", v, sizeof(v) - 1);
+	if (n > 0) {
+		v[n] = 0;
+		if (sscanf(v, "%64s %40s %32s %79s", e->sha256, e->sha1, e->md5, e->layer) != 4)
+			e->sha256[0] = e->sha1[0] = e->md5[0] = e->layer[0] = 0;
+		return;
+	}
+	static const struct { const char *name; size_t off, len; } one[] = {
+		{ "user.strata.sha256", offsetof(struct walk_entry, sha256), 65 },
+		{ "user.strata.sha1", offsetof(struct walk_entry, sha1), 41 },
+		{ "user.strata.md5", offsetof(struct walk_entry, md5), 33 },
+		{ "user.strata.layer", offsetof(struct walk_entry, layer), 80 },
+	};
+	for (size_t i = 0; i < sizeof(one) / sizeof(one[0]); i++) {
+		char *dst = (char *)e + one[i].off;
+		n = lgetxattr(p, one[i].name, dst, one[i].len - 1);
+		dst[n > 0 ? n : 0] = 0;
+		if (n <= 0 && i == 0)
+			return; /* not a strata mount */
+	}
+}
+
+static int queue_push(struct dirq *q, char *dir)
+{
+	if (q->n == q->alloc) {
+		size_t na = q->alloc ? q->alloc * 2 : 64;
+		char **nv = realloc(q->v, na * sizeof(*nv));
+		if (!nv)
+			return -ENOMEM;
+		q->v = nv;
+		q->alloc = na;
+	}
+	q->v[q->n++] = dir;
+	return 0;
+}
+
+static char *join(const char *dir, const char *name)
+{
+	size_t dl = strlen(dir), nl = strlen(name);
+	char *p = malloc(dl + nl + 2);
+	if (!p)
+		return NULL;
+	memcpy(p, dir, dl);
+	size_t o = dl;
+	if (!dl || dir[dl - 1] != '/')
+		p[o++] = '/';
+	memcpy(p + o, name, nl + 1);
+	return p;
+}
+
+/* Lists one directory: its entries go to out, its subdirectories to the queue. */
+static int list_dir(struct walk *w, const char *dir, struct vec *out)
+{
+	int dfd = rootfs_open(w->rootfd, dir, O_RDONLY | O_DIRECTORY);
+	if (dfd < 0)
+		return dfd;
+	DIR *d = fdopendir(dfd);
+	if (!d) {
+		int r = -errno;
+		close(dfd);
+		return r;
+	}
+	int r = 0;
+	struct dirent *de;
+	while (!r && (de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (*w->stop) {
+			r = -EINTR;
+			break;
+		}
+		struct stat st;
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			pthread_mutex_lock(&w->lock);
+			w->unreadable++;
+			pthread_mutex_unlock(&w->lock);
+			continue;
+		}
+		struct walk_entry e = { 0 };
+		e.path = join(dir, de->d_name);
+		if (!e.path) {
+			r = -ENOMEM;
+			break;
+		}
+		e.mode = st.st_mode;
+		e.uid = st.st_uid;
+		e.gid = st.st_gid;
+		e.size = (uint64_t)st.st_size;
+		if (S_ISLNK(st.st_mode)) {
+			char t[4097];
+			ssize_t n = readlinkat(dirfd(d), de->d_name, t, sizeof(t) - 1);
+			if (n >= 0) {
+				t[n] = 0;
+				e.link = strdup(t);
+			}
+		} else if (S_ISREG(st.st_mode)) {
+			read_digests(dirfd(d), de->d_name, &e);
+		}
+		if (S_ISDIR(st.st_mode) && st.st_dev == w->dev) {
+			char *sub = strdup(e.path);
+			pthread_mutex_lock(&w->lock);
+			r = sub ? queue_push(&w->queue, sub) : -ENOMEM;
+			pthread_cond_signal(&w->cond);
+			pthread_mutex_unlock(&w->lock);
+			if (r < 0)
+				free(sub);
+		}
+		if (!r && (r = vec_push(out, &e)) < 0)
+			entry_release(&e);
+		else if (r < 0)
+			entry_release(&e);
+	}
+	closedir(d);
+	return r;
+}
+
+struct worker {
+	struct walk *w;
+	struct vec out;
+	pthread_t tid;
+};
+
+static void *worker_main(void *arg)
+{
+	struct worker *me = arg;
+	struct walk *w = me->w;
+	pthread_mutex_lock(&w->lock);
+	for (;;) {
+		while (!w->queue.n && w->busy && !w->failed)
+			pthread_cond_wait(&w->cond, &w->lock);
+		if (w->failed || (!w->queue.n && !w->busy))
+			break;
+		char *dir = w->queue.v[--w->queue.n];
+		w->busy++;
+		pthread_mutex_unlock(&w->lock);
+		int r = list_dir(w, dir, &me->out);
+		free(dir);
+		pthread_mutex_lock(&w->lock);
+		w->busy--;
+		if (r == -EINTR || r == -ENOMEM) {
+			if (!w->failed)
+				w->failed = r;
+		} else if (r < 0) {
+			w->unreadable++; /* a directory that vanished or is unreadable */
+		}
+		pthread_cond_broadcast(&w->cond);
+	}
+	pthread_cond_broadcast(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+	return NULL;
+}
+
+static int by_path(const void *a, const void *b)
+{
+	return strcmp(((const struct walk_entry *)a)->path, ((const struct walk_entry *)b)->path);
+}
+
+int walk_tree(int rootfd, unsigned threads, volatile sig_atomic_t *stop, struct walk_result *out,
+	      size_t *unreadable, struct strata_error *err)
+{
+	static volatile sig_atomic_t never;
+	struct walk w = { .rootfd = rootfd, .stop = stop ? stop : &never };
+	struct stat st;
+	out->v = NULL;
+	out->n = 0;
+	if (fstat(rootfd, &st) < 0)
+		return error_errno(err, -errno, "cannot stat the image root");
+	w.dev = st.st_dev;
+	if (threads < 1)
+		threads = 1;
+	pthread_mutex_init(&w.lock, NULL);
+	pthread_cond_init(&w.cond, NULL);
+	char *top = strdup("/");
+	int r = top ? queue_push(&w.queue, top) : -ENOMEM;
+	struct worker *ws = calloc(threads, sizeof(*ws));
+	unsigned started = 0;
+	if (!r && !ws)
+		r = -ENOMEM;
+	for (; !r && started < threads; started++) {
+		ws[started].w = &w;
+		if (pthread_create(&ws[started].tid, NULL, worker_main, &ws[started]) != 0)
+			break;
+	}
+	if (!r && !started)
+		r = -EAGAIN;
+	for (unsigned i = 0; i < started; i++)
+		pthread_join(ws[i].tid, NULL);
+	if (!r)
+		r = w.failed;
+	/* Merge the private vectors. */
+	size_t total = 0;
+	for (unsigned i = 0; ws && i < threads; i++)
+		total += ws[i].out.n;
+	if (!r && total) {
+		out->v = malloc(total * sizeof(*out->v));
+		if (!out->v)
+			r = -ENOMEM;
+	}
+	for (unsigned i = 0; ws && i < threads; i++) {
+		for (size_t j = 0; j < ws[i].out.n; j++) {
+			if (!r)
+				out->v[out->n++] = ws[i].out.v[j];
+			else
+				entry_release(&ws[i].out.v[j]);
+		}
+		free(ws[i].out.v);
+	}
+	free(ws);
+	for (size_t i = 0; i < w.queue.n; i++)
+		free(w.queue.v[i]);
+	free(w.queue.v);
+	pthread_mutex_destroy(&w.lock);
+	pthread_cond_destroy(&w.cond);
+	if (unreadable)
+		*unreadable = w.unreadable;
+	if (r < 0) {
+		walk_result_release(out);
+		return r == -EINTR ? error_set(err, r, "interrupted") : error_set(err, r, "walking the image: %s", strerror(-r));
+	}
+	qsort(out->v, out->n, sizeof(*out->v), by_path);
+	return 0;
+}
+
+void walk_result_release(struct walk_result *r)
+{
+	for (size_t i = 0; i < r->n; i++)
+		entry_release(&r->v[i]);
+	free(r->v);
+	r->v = NULL;
+	r->n = 0;
+}

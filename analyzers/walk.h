@@ -1,0 +1,39 @@
+/* walk: one parallel walk of an image root. Every entry below the root is
+ * listed once with its lstat data, symlink target and, on a strata mount,
+ * the digests and layer the mount publishes as user.strata.* xattrs. Nothing
+ * is followed: directories are opened beneath the root with no symlink in
+ * the path, and the walk stays on the root's file system. */
+#ifndef STRATA_WALK_H
+#define STRATA_WALK_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+
+struct walk_entry {
+	char *path;          /* absolute inside the image: "/etc/passwd" */
+	uint32_t mode;       /* st_mode */
+	uint32_t uid, gid;
+	uint64_t size;
+	char *link;          /* symlink target, else NULL */
+	char sha256[65];     /* hex, "" when not known (not a strata mount) */
+	char sha1[41];
+	char md5[33];
+	char layer[80];      /* "sha256:..." of the layer that introduced it, or "" */
+};
+
+struct walk_result {
+	struct walk_entry *v;  /* sorted by path */
+	size_t n;
+};
+
+/* Walks rootfd with threads workers. Stops early with -EINTR when *stop
+ * becomes non-zero. Entries that vanish or cannot be read are skipped and
+ * counted in *unreadable (may be NULL). Release out with walk_result_release. */
+int walk_tree(int rootfd, unsigned threads, volatile sig_atomic_t *stop, struct walk_result *out,
+	      size_t *unreadable, struct strata_error *err);
+void walk_result_release(struct walk_result *r);
+
+#endif

@@ -1,0 +1,356 @@
+/* strata analyze: one walk of an image (mounted through the daemon) or of a
+ * directory, the analyzers of analyzers/, a report in one of four formats.
+ * Results are memoized in the store by content, and whole reports by
+ * manifest digest. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "analyze.h"
+#include "cli.h"
+#include "report.h"
+#include "tempmount.h"
+#include "util.h"
+
+static volatile sig_atomic_t interrupted;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	interrupted = 1;
+}
+
+/* --- the memo, through the daemon ------------------------------------------ */
+
+static int memo_lookup_remote(void *ctx, json_t *keys, json_t **found, struct strata_error *err)
+{
+	json_t *body = json_pack("{s:O}", "keys", keys), *out = NULL;
+	int r = client_call(ctx, "POST", "/v1/analysis/lookup", body, NULL, &out, err);
+	json_decref(body);
+	if (r < 0)
+		return error_prefix(err, "analysis memo: ");
+	*found = json_incref(json_object_get(out, "results"));
+	json_decref(out);
+	if (!*found)
+		*found = json_object();
+	return 0;
+}
+
+static int memo_store_remote(void *ctx, json_t *results, struct strata_error *err)
+{
+	json_t *body = json_pack("{s:O}", "results", results);
+	int r = client_call(ctx, "POST", "/v1/analysis/store", body, NULL, NULL, err);
+	json_decref(body);
+	return r < 0 ? error_prefix(err, "analysis memo: ") : 0;
+}
+
+/* --- output ----------------------------------------------------------------- */
+
+enum format { FMT_JSON, FMT_SPDX, FMT_CYCLONEDX, FMT_TABLE };
+
+static int write_format(enum format f, const json_t *report, FILE *out, struct strata_error *err)
+{
+	switch (f) {
+	case FMT_SPDX: return report_write_spdx(report, out, err);
+	case FMT_CYCLONEDX: return report_write_cyclonedx(report, out, err);
+	case FMT_TABLE: return report_write_table(report, out, err);
+	default:
+		if (json_dumpf(report, out, JSON_INDENT(2)) < 0 || fputc('\n', out) == EOF)
+			return error_set(err, -EIO, "cannot write the report");
+		return 0;
+	}
+}
+
+/* To FILE through a temporary beside it, so that a failure leaves no half
+ * report; or to stdout. */
+static int emit(enum format f, const json_t *report, const char *path, struct strata_error *err)
+{
+	if (!path) {
+		int r = write_format(f, report, stdout, err);
+		if (fflush(stdout) == EOF && !r)
+			r = error_errno(err, -errno, "cannot write the report");
+		return r;
+	}
+	char *tmp = str_printf("%s.XXXXXX", path);
+	int fd = tmp ? mkstemp(tmp) : -1;
+	if (fd < 0) {
+		int r = error_errno(err, tmp ? -errno : -ENOMEM, "cannot create '%s'", path);
+		free(tmp);
+		return r;
+	}
+	FILE *out = fdopen(fd, "w");
+	int r = out ? write_format(f, report, out, err) : error_errno(err, -errno, "cannot write '%s'", path);
+	if (out && fflush(out) == EOF && !r)
+		r = error_errno(err, -errno, "cannot write '%s'", path);
+	if (out && fsync(fileno(out)) < 0 && !r)
+		r = error_errno(err, -errno, "cannot write '%s'", path);
+	if (out)
+		fclose(out);
+	else
+		close(fd);
+	if (!r && fchmodat(AT_FDCWD, tmp, 0644, 0) == 0 && rename(tmp, path) < 0)
+		r = error_errno(err, -errno, "cannot write '%s'", path);
+	if (r < 0)
+		unlink(tmp);
+	free(tmp);
+	return r;
+}
+
+/* --- the two kinds of target ------------------------------------------------ */
+
+static json_t *report_new(void)
+{
+	char now[32];
+	format_rfc3339(now_unix(), now, sizeof(now));
+	return json_pack("{s:s, s:{s:s, s:s}, s:s}", "schema", "strata-report/1", "tool", "name", "strata",
+			 "version", PACKAGE_VERSION, "created", now);
+}
+
+static int analyze_dir(const char *dir, struct analyze_opts *o, json_t *report, struct strata_error *err)
+{
+	char abs[PATH_MAX];
+	if (!realpath(dir, abs))
+		return error_errno(err, -errno, "directory '%s'", dir);
+	int rootfd = open(abs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		return error_errno(err, -errno, "cannot open directory '%s'", dir);
+	json_object_set_new(report, "image", json_pack("{s:s}", "path", abs));
+	int r = analyze_root(rootfd, o, report, err);
+	close(rootfd);
+	return r;
+}
+
+/* {ref, digest, layers} of a stored image; -ENOENT when it is not stored. */
+static int image_of(struct client *client, const char *ref, const char *digest, json_t **image,
+		    struct strata_error *err)
+{
+	char *path = cli_image_path(digest ? digest : ref, NULL);
+	json_t *out = NULL, *layers = json_array(), *l;
+	size_t i;
+	int r = client_call(client, "GET", path, NULL, NULL, &out, err);
+	free(path);
+	if (r < 0) {
+		json_decref(layers);
+		return r;
+	}
+	json_array_foreach(json_object_get(out, "layers"), i, l) {
+		const char *d = json_string_value(json_object_get(l, "diff_id"));
+		if (d)
+			json_array_append_new(layers, json_string(d));
+	}
+	*image = json_pack("{s:s, s:s?, s:o}", "ref", ref, "digest",
+			   json_string_value(json_object_get(out, "digest")), "layers", layers);
+	json_decref(out);
+	return 0;
+}
+
+static json_t *cached_report(struct client *client, const char *digest, const char *config)
+{
+	char *ed = client_escape(digest), *ec = client_escape(config);
+	char *path = ed && ec ? str_printf("/v1/analysis/report?digest=%s&config=%s", ed, ec) : NULL;
+	struct strata_error err = STRATA_ERROR_INIT;
+	json_t *out = NULL;
+	if (path && client_call(client, "GET", path, NULL, NULL, &out, &err) < 0)
+		out = NULL;
+	free(path);
+	free(ed);
+	free(ec);
+	return out;
+}
+
+static void remember_report(struct client *client, const char *digest, const char *config, json_t *report)
+{
+	struct strata_error err = STRATA_ERROR_INIT;
+	json_t *body = json_pack("{s:s, s:s, s:O}", "digest", digest, "config", config, "report", report);
+	if (client_call(client, "POST", "/v1/analysis/report", body, NULL, NULL, &err) < 0)
+		fprintf(stderr, "strata: warning: the report was not stored: %s\n", err.msg);
+	json_decref(body);
+}
+
+/* A stored report, as if made now: the asker's reference, no file opened. */
+static void refresh_cached(json_t *report, json_t *image, const struct analyze_opts *o, double seconds)
+{
+	json_t *stats = json_object_get(report, "stats"), *per = json_object();
+	for (int i = 0; o->enabled[i]; i++)
+		json_object_set_new(per, o->enabled[i]->name,
+				    json_pack("{s:i, s:i, s:i}", "claimed", 0, "memo_hits", 0, "opened", 0));
+	json_object_set(report, "image", image);
+	json_object_set_new(stats, "report_cached", json_true());
+	json_object_set_new(stats, "seconds", json_real(seconds));
+	json_object_set_new(stats, "analyzers", per);
+}
+
+static double seconds_since(uint64_t t0)
+{
+	return (double)(now_ns() - t0) / 1e9;
+}
+
+static int analyze_image(struct cli *cli, const char *ref, const struct tempmount_opts *mo, int use_memo,
+			 struct analyze_opts *o, json_t **report, struct strata_error *err)
+{
+	uint64_t t0 = now_ns();
+	struct client *client = NULL;
+	struct tempmount tm = { 0 };
+	json_t *image = NULL;
+	char *config = analyze_config_id(o);
+	int r = cli_connect(cli, &client, err);
+	if (r < 0)
+		goto out;
+	client_set_timeout(client, 0);
+	/* A stored image with a stored report needs no mount at all. */
+	r = mo->platform ? -ENOENT : image_of(client, ref, NULL, &image, err);
+	if (r == 0 && use_memo) {
+		json_t *hit = cached_report(client, json_string_value(json_object_get(image, "digest")), config);
+		if (json_is_object(json_object_get(hit, "stats"))) {
+			refresh_cached(hit, image, o, seconds_since(t0));
+			*report = hit;
+			goto out;
+		}
+		json_decref(hit);
+	}
+	error_clear(err);
+	if ((r = tempmount_open(cli, client, ref, mo, &tm, err)) < 0)
+		goto out;
+	if (!image && (r = image_of(client, ref, tm.digest, &image, err)) < 0)
+		goto out;
+	int rootfd = open(tm.dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0) {
+		r = error_errno(err, -errno, "cannot open the mount of '%s'", ref);
+		goto out;
+	}
+	const struct memo_ops memo = { client, memo_lookup_remote, memo_store_remote };
+	o->memo = use_memo ? &memo : NULL;
+	*report = report_new();
+	json_object_set(*report, "image", image);
+	r = analyze_root(rootfd, o, *report, err);
+	o->memo = NULL;
+	close(rootfd);
+	if (r == 0 && use_memo)
+		remember_report(client, tm.digest, config, *report);
+out:
+	if (client) {
+		/* For the daemon's metrics; an analysis does not fail for it. */
+		struct strata_error oerr = STRATA_ERROR_INIT;
+		json_t *ob = json_pack("{s:f, s:b, s:b}", "seconds", seconds_since(t0), "cached",
+				       r == 0 && !tm.dir, "ok", r == 0);
+		client_call(client, "POST", "/v1/analysis/observe", ob, NULL, NULL, &oerr);
+		json_decref(ob);
+	}
+	if (tm.dir) {
+		struct strata_error uerr = STRATA_ERROR_INIT;
+		if (tempmount_close(client, &tm, &uerr) < 0)
+			fprintf(stderr, "strata: warning: %s\n", uerr.msg);
+	}
+	if (r < 0) {
+		json_decref(*report);
+		*report = NULL;
+	}
+	json_decref(image);
+	client_free(client);
+	free(config);
+	return r;
+}
+
+static int parse_format(const char *s, enum format *f)
+{
+	static const struct { const char *name; enum format f; } names[] = {
+		{ "json", FMT_JSON }, { "spdx-json", FMT_SPDX }, { "cyclonedx-json", FMT_CYCLONEDX },
+		{ "table", FMT_TABLE },
+	};
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcmp(s, names[i].name)) {
+			*f = names[i].f;
+			return 0;
+		}
+	return -EINVAL;
+}
+
+static int run_analyze(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "format", required_argument, NULL, 'f' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "analyzers", required_argument, NULL, 'a' },
+		{ "platform", required_argument, NULL, 'p' },
+		{ "no-pull", no_argument, NULL, 'n' },
+		{ "no-memo", no_argument, NULL, 'M' },
+		{ "threads", required_argument, NULL, 't' },
+		{ 0 }
+	};
+	struct analyze_opts o;
+	struct tempmount_opts mo = { 0 };
+	struct strata_error err = STRATA_ERROR_INIT;
+	enum format fmt = FMT_JSON;
+	const char *output = NULL;
+	int use_memo = 1, c;
+	analyze_opts_init(&o);
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "f:o:", opts, NULL)) != -1) {
+		switch (c) {
+		case 'f':
+			if (parse_format(optarg, &fmt) < 0)
+				return cli_usage(&cmd_analyze, "unknown format '%s' (json, spdx-json, cyclonedx-json, table)",
+						 optarg);
+			break;
+		case 'o': output = optarg; break;
+		case 'a':
+			if (analyze_select(&o, optarg, &err) < 0)
+				return cli_usage(&cmd_analyze, "%s", err.msg);
+			break;
+		case 'p': mo.platform = optarg; break;
+		case 'n': mo.no_pull = 1; break;
+		case 'M': use_memo = 0; break;
+		case 't': {
+			char *end;
+			long n = strtol(optarg, &end, 10);
+			if (*end || n < 1 || n > 256)
+				return cli_usage(&cmd_analyze, "--threads must be a number from 1 to 256");
+			o.threads = (unsigned)n;
+			break;
+		}
+		default: return cli_usage(&cmd_analyze, "unknown option");
+		}
+	}
+	if (argc - optind != 1)
+		return cli_usage(&cmd_analyze, "one image or directory is needed");
+	const char *target = argv[optind];
+	struct sigaction sa = { .sa_handler = on_signal };
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	o.stop = &interrupted;
+
+	json_t *report = NULL;
+	struct stat st;
+	int r;
+	/* An existing directory is a root file system; anything else an image. */
+	if (stat(target, &st) == 0 && S_ISDIR(st.st_mode)) {
+		report = report_new();
+		r = analyze_dir(target, &o, report, &err);
+	} else {
+		r = analyze_image(cli, target, &mo, use_memo, &o, &report, &err);
+	}
+	if (r == 0)
+		r = emit(fmt, report, output, &err);
+	json_decref(report);
+	if (r < 0) {
+		if (r == -EINTR)
+			return cli_fail("analyze '%s': interrupted", target);
+		return cli_fail("analyze '%s': %s", target, err.msg);
+	}
+	return 0;
+}
+
+const struct cli_command cmd_analyze = {
+	"analyze", run_analyze,
+	"[--format json|spdx-json|cyclonedx-json|table] [-o FILE] [--analyzers LIST] [--no-memo] REF|DIR",
+	"report files, packages and secrets of an image or a root directory",
+};

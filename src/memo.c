@@ -1,0 +1,151 @@
+/* memo: see memo.h. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "index.h"
+#include "memo.h"
+
+static int result_key(struct buf *k, const char *key)
+{
+	buf_reset(k);
+	if (!*key || strlen(key) > MEMO_KEY_MAX)
+		return -EINVAL;
+	buf_addch(k, 'A');
+	return buf_adds(k, key);
+}
+
+int memo_lookup(struct store *st, json_t *keys, json_t **found, struct strata_error *err)
+{
+	struct buf k = BUF_INIT, v = BUF_INIT;
+	json_t *out = json_object(), *key;
+	size_t i;
+	int r = 0;
+	json_array_foreach(keys, i, key) {
+		const char *s = json_string_value(key);
+		if (!s || result_key(&k, s) < 0) {
+			r = error_set(err, -EINVAL, "malformed memo key");
+			break;
+		}
+		r = index_get(st->idx, k.data, k.len, &v, err);
+		if (r == -ENOENT) {
+			r = 0;
+			continue;
+		}
+		if (r < 0)
+			break;
+		json_t *val = json_loadb(v.data, v.len, 0, NULL);
+		if (json_is_object(val))
+			json_object_set_new(out, s, val);
+		else
+			json_decref(val);
+	}
+	buf_release(&k);
+	buf_release(&v);
+	if (r < 0) {
+		json_decref(out);
+		return r;
+	}
+	*found = out;
+	return 0;
+}
+
+int memo_store(struct store *st, json_t *results, struct strata_error *err)
+{
+	struct index_batch *b = index_batch_new();
+	struct buf k = BUF_INIT;
+	const char *key;
+	json_t *val;
+	int r = 0;
+	if (!b)
+		return error_set(err, -ENOMEM, "out of memory");
+	json_object_foreach(results, key, val) {
+		if (!json_is_object(val) || result_key(&k, key) < 0) {
+			r = error_set(err, -EINVAL, "malformed memo result '%.80s'", key);
+			break;
+		}
+		char *text = json_dumps(val, JSON_COMPACT);
+		if (!text) {
+			r = error_set(err, -ENOMEM, "out of memory");
+			break;
+		}
+		index_batch_put(b, k.data, k.len, text, strlen(text));
+		free(text);
+	}
+	/* Not synced: a result lost in a crash is computed again. */
+	if (!r)
+		r = index_batch_commit(st->idx, b, 0, err);
+	index_batch_free(b);
+	buf_release(&k);
+	return r;
+}
+
+static int report_key(struct buf *k, const char *digest, const char *config)
+{
+	buf_reset(k);
+	buf_addch(k, 'Y');
+	buf_adds(k, digest);
+	buf_addch(k, 0);
+	return buf_adds(k, config);
+}
+
+int memo_get_report(struct store *st, const char *digest, const char *config, json_t **out,
+		    struct strata_error *err)
+{
+	struct buf k = BUF_INIT, v = BUF_INIT;
+	report_key(&k, digest, config);
+	int r = index_get(st->idx, k.data, k.len, &v, err);
+	if (r == 0) {
+		*out = json_loadb(v.data, v.len, 0, NULL);
+		if (!json_is_object(*out)) {
+			json_decref(*out);
+			*out = NULL;
+			r = -ENOENT;
+		}
+	}
+	buf_release(&k);
+	buf_release(&v);
+	return r;
+}
+
+int memo_put_report(struct store *st, const char *digest, const char *config, json_t *report,
+		    struct strata_error *err)
+{
+	struct buf k = BUF_INIT;
+	char *text = json_dumps(report, JSON_COMPACT);
+	if (!text)
+		return error_set(err, -ENOMEM, "out of memory");
+	report_key(&k, digest, config);
+	int r = index_put(st->idx, k.data, k.len, text, strlen(text), 0, err);
+	free(text);
+	buf_release(&k);
+	return r;
+}
+
+void memo_forget_image(struct index_batch *b, const char *digest)
+{
+	struct buf k = BUF_INIT;
+	buf_addch(&k, 'Y');
+	buf_adds(&k, digest);
+	buf_addch(&k, 0);
+	index_batch_delete_prefix(b, k.data, k.len);
+	buf_release(&k);
+}
+
+void memo_count(struct store *st, uint64_t *results, uint64_t *reports, uint64_t *bytes)
+{
+	*results = *reports = *bytes = 0;
+	for (int t = 0; t < 2; t++) {
+		struct index_iter *it = index_iter_new(st->idx, t ? "Y" : "A", 1);
+		const void *k, *v;
+		size_t kl, vl;
+		while (it && index_iter_next(it, &k, &kl, &v, &vl) == 1) {
+			++*(t ? reports : results);
+			*bytes += kl + vl;
+		}
+		index_iter_free(it);
+	}
+}

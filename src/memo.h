@@ -1,0 +1,33 @@
+/* memo: analysis results kept in the store. An analyzer's records for one
+ * file content live under 'A' + "<analyzer>@<version>[+config]/<sha256>[/name]";
+ * a whole image's report under 'Y' + manifest digest + '\0' + config id, so
+ * that analysing an image again reads nothing and analysing a new image
+ * that shares content with stored ones parses only what is new. Values are
+ * JSON text. Results are small and content-addressed, so they are kept when
+ * layers are evicted; an image's reports go with the image (rmi). */
+#ifndef STRATA_MEMO_H
+#define STRATA_MEMO_H
+
+#include <jansson.h>
+
+#include "error.h"
+#include "store.h"
+
+#define MEMO_KEY_MAX 1024
+
+/* *found: a new object with the stored keys of the array keys. */
+int memo_lookup(struct store *st, json_t *keys, json_t **found, struct strata_error *err);
+/* Stores every key -> value of results (values must be objects). */
+int memo_store(struct store *st, json_t *results, struct strata_error *err);
+/* 0 and a new reference in *out, or -ENOENT. */
+int memo_get_report(struct store *st, const char *digest, const char *config, json_t **out,
+		    struct strata_error *err);
+int memo_put_report(struct store *st, const char *digest, const char *config, json_t *report,
+		    struct strata_error *err);
+/* Queues the deletion of every report of an image in batch b. */
+struct index_batch;
+void memo_forget_image(struct index_batch *b, const char *digest);
+/* How many results and reports are stored, and their bytes. */
+void memo_count(struct store *st, uint64_t *results, uint64_t *reports, uint64_t *bytes);
+
+#endif
