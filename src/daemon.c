@@ -513,12 +513,13 @@ int daemon_run(struct strata_conf *conf, struct strata_error *err)
 		log_warn("%s", err->msg);
 		error_clear(err);
 	}
-	if ((r = httpd_start(sock, conf->socket_mode ? conf->socket_mode : 0600, route, &d, &d.httpd, err)) < 0)
-		goto out;
-	log_info("serving store '%s' on '%s'", conf->store, sock);
+	/* The TCP listener first: a bad address fails before anything is served. */
 	if (conf->metrics_address && *conf->metrics_address &&
 	    (r = metricsd_start(conf->metrics_address, metrics_text, &d, &metricsd, err)) < 0)
 		goto out;
+	if ((r = httpd_start(sock, conf->socket_mode ? conf->socket_mode : 0600, route, &d, &d.httpd, err)) < 0)
+		goto out;
+	log_info("serving store '%s' on '%s'", conf->store, sock);
 	do
 		sig = 0, sigwait(&sigs, &sig);
 	while (sig == SIGHUP);

@@ -41,3 +41,5 @@ run ls -l "$mnt/usr/bin/python3"
 run getfattr --absolute-names -n user.strata.sha256 "$mnt/usr/bin/bash"
 run du -sh "$mnt/usr"
 run "$STRATA" umount "$mnt"
+run "$STRATA" analyze --analyzers packages,secrets --format table "$ref"
+run "$STRATA" run "$ref" -- sh -c 'dpkg-query --admindir="$STRATA_ROOT/var/lib/dpkg" -W | wc -l'
