@@ -260,10 +260,13 @@ static size_t archive_stem(const char *name)
 	return 0;
 }
 
-/* Whether the archive named name is artifact-version itself. */
+/* Whether the archive named name is artifact-version itself, or artifact
+ * alone (Debian installs /usr/share/java/commons-io.jar without a version). */
 static int is_own(const char *name, const char *artifact, const char *version)
 {
 	size_t n = name ? archive_stem(name) : 0, la = strlen(artifact), lv = strlen(version);
+	if (n && n == la && !memcmp(name, artifact, la))
+		return 1;
 	return n && n == la + 1 + lv && !memcmp(name, artifact, la) && name[la] == '-' &&
 	       !memcmp(name + la + 1, version, lv);
 }
@@ -475,7 +478,7 @@ static int walk_archive(struct walk *w, struct archive *a, const struct level *l
 	struct mf_main mf;
 	struct buf data = BUF_INIT;
 	struct archive_entry *e;
-	int own = 0, r = 0, ar = ARCHIVE_EOF;
+	int own = 0, poms = 0, r = 0, ar = ARCHIVE_EOF;
 	memset(&mf, 0, sizeof(mf));
 	if (!nested)
 		return walk_fail(w, -ENOMEM, "out of memory");
@@ -513,6 +516,7 @@ static int walk_archive(struct walk *w, struct archive *a, const struct level *l
 					r = add_row(out, pom.group_id, pom.artifact_id, pom.version, path,
 						    lvl->archive);
 					own |= is_own(lvl->name, pom.artifact_id, pom.version);
+					poms++;
 				}
 				java_pom_release(&pom);
 			} else {
@@ -536,7 +540,10 @@ static int walk_archive(struct walk *w, struct archive *a, const struct level *l
 		else
 			walk_fail(w, -EBADMSG, "malformed archive: %s", why);
 	}
-	if (r == 0 && !own)
+	/* A single pom.properties describes the archive whatever its file is
+	 * called (app.jar, fat.jar); several are shaded dependencies, and then
+	 * only the file name can say which one, if any, is the archive. */
+	if (r == 0 && !own && poms != 1)
 		r = fallback_row(&mf, lvl, out);
 	if (r == 0 && json_array_extend(out, nested) < 0)
 		r = walk_fail(w, -ENOMEM, "out of memory");

@@ -31,6 +31,7 @@
 #define RULE_ID_MAX 64u
 #define OVECTOR_PAIRS 64u
 #define MATCH_LIMIT 200000u         /* PCRE2 backtracking bound per confirmation */
+#define FOUND_MAX (4 * SECRETS_MAX_FINDINGS) /* findings held, the cap's ties included */
 #define PREFIX_MAX 48u              /* bytes of a record's text before the secret */
 
 static const char *const severity_names[] = { "LOW", "MEDIUM", "HIGH", "CRITICAL" };
@@ -620,8 +621,11 @@ struct scan {
 	uint64_t *covered;   /* per rule: no new match of it ends at or before this */
 	pcre2_match_data *md;
 	struct finding *found;
-	size_t nfound;
-	int full;            /* SECRETS_MAX_FINDINGS reached */
+	size_t nfound, nalloc;
+	uint64_t hit;        /* end of the hit being confirmed */
+	int capped;          /* SECRETS_MAX_FINDINGS reached at the hit ending at cap_to */
+	uint64_t cap_to;
+	int full;            /* stop: past cap_to, or out of room */
 };
 
 /* Eight bytes at a time (the scan counts every byte it sees): a byte of x
@@ -660,14 +664,29 @@ static void record_match(struct scan *s, unsigned id, size_t ms, size_t ss, size
 	const struct rule *r = &s->rs->rules[id];
 	if (allowlisted(s->win + ss, se - ss, r->flags))
 		return;
+	if (s->nfound == s->nalloc) {
+		/* Past the cap, the other hits ending at the same offset are still
+		 * confirmed: Hyperscan reports them in no fixed order, and the
+		 * report must not depend on it. */
+		size_t more = s->nalloc * 2;
+		struct finding *grown = more <= FOUND_MAX ? realloc(s->found, more * sizeof(*grown)) : NULL;
+		if (!grown) {
+			s->full = 1;
+			return;
+		}
+		s->found = grown;
+		s->nalloc = more;
+	}
 	struct finding *f = &s->found[s->nfound++];
 	f->rule = id;
 	f->line = line_at(s, s->base + ms);
 	f->start = s->base + ss;
 	f->end = s->base + se;
 	show(f->shown, s->win + ms, ss - ms, s->win + ss, se - ss);
-	if (s->nfound >= SECRETS_MAX_FINDINGS)
-		s->full = 1;
+	if (s->nfound >= SECRETS_MAX_FINDINGS && !s->capped) {
+		s->capped = 1;
+		s->cap_to = s->hit;
+	}
 }
 
 /* Hyperscan says rule id matches somewhere ending at to: find the match(es)
@@ -728,8 +747,12 @@ static int on_hit(unsigned int id, unsigned long long from, unsigned long long t
 		  void *ctx)
 {
 	struct scan *s = ctx;
-	if (to > s->covered[id])
+	if (s->capped && to > s->cap_to)
+		s->full = 1;
+	else if (to > s->covered[id]) {
+		s->hit = to;
 		confirm(s, id, to);
+	}
 	return s->full; /* non-zero stops the scan */
 }
 
@@ -789,6 +812,7 @@ static int by_offset(const void *a, const void *b)
 static int emit(struct scan *s, json_t *out, struct strata_error *err)
 {
 	qsort(s->found, s->nfound, sizeof(*s->found), by_offset);
+	size_t emitted = 0;
 	for (size_t i = 0; i < s->nfound; i++) {
 		const struct finding *f = &s->found[i];
 		const struct rule *r = &s->rs->rules[f->rule];
@@ -800,6 +824,10 @@ static int emit(struct scan *s, json_t *out, struct strata_error *err)
 		}
 		if (shadowed)
 			continue;
+		if (emitted++ == SECRETS_MAX_FINDINGS) {
+			s->full = 1;
+			break;
+		}
 		json_t *rec = json_object();
 		if (!rec)
 			return error_set(err, -ENOMEM, "secrets: out of memory");
@@ -832,7 +860,8 @@ static int scan_source(struct source *src, const char *name, uint64_t size, size
 	s.buf = src->fd >= 0 ? malloc(s.cap) : NULL;
 	s.win = src->fd >= 0 ? s.buf : src->mem;
 	s.covered = calloc(rs->n, sizeof(*s.covered));
-	s.found = malloc(SECRETS_MAX_FINDINGS * sizeof(*s.found));
+	s.nalloc = SECRETS_MAX_FINDINGS;
+	s.found = malloc(s.nalloc * sizeof(*s.found));
 	s.md = pcre2_match_data_create(OVECTOR_PAIRS, NULL);
 	if ((src->fd >= 0 && !s.buf) || !s.covered || !s.found || !s.md) {
 		r = error_set(err, -ENOMEM, "secrets: out of memory");

@@ -18,6 +18,7 @@
 #include "analyze.h"
 #include "cli.h"
 #include "report.h"
+#include "secrets.h"
 #include "tempmount.h"
 #include "util.h"
 
@@ -284,6 +285,8 @@ static int run_analyze(struct cli *cli, int argc, char **argv)
 		{ "no-pull", no_argument, NULL, 'n' },
 		{ "no-memo", no_argument, NULL, 'M' },
 		{ "threads", required_argument, NULL, 't' },
+		{ "secret-rules", required_argument, NULL, 'r' },
+		{ "secret-rules-only", required_argument, NULL, 'R' },
 		{ 0 }
 	};
 	struct analyze_opts o;
@@ -309,6 +312,13 @@ static int run_analyze(struct cli *cli, int argc, char **argv)
 		case 'p': mo.platform = optarg; break;
 		case 'n': mo.no_pull = 1; break;
 		case 'M': use_memo = 0; break;
+		case 'r':
+		case 'R':
+			/* The rule set's hash joins the memo key: results of other
+			 * rules are never reused. */
+			if (secrets_load_rules(optarg, c == 'R', &err) < 0)
+				return cli_fail("analyze: %s", err.msg);
+			break;
 		case 't': {
 			char *end;
 			long n = strtol(optarg, &end, 10);
@@ -351,6 +361,7 @@ static int run_analyze(struct cli *cli, int argc, char **argv)
 
 const struct cli_command cmd_analyze = {
 	"analyze", run_analyze,
-	"[--format json|spdx-json|cyclonedx-json|table] [-o FILE] [--analyzers LIST] [--no-memo] REF|DIR",
+	"[--format json|spdx-json|cyclonedx-json|table] [-o FILE] [--analyzers LIST] [--no-memo]\n"
+	"       [--secret-rules FILE | --secret-rules-only FILE] [--threads N] REF|DIR",
 	"report files, packages and secrets of an image or a root directory",
 };

@@ -15,6 +15,10 @@ PACKAGES=(
 	python3-jsonschema python3-yaml prometheus systemd sqlite3 rpm socat rsync
 )
 
+# The scan test image runs a real `npm install`: nodejs from wherever it
+# came (nodesource ships npm inside it), else Debian's.
+command -v npm >/dev/null 2>&1 || PACKAGES+=(nodejs npm)
+
 missing=()
 for p in "${PACKAGES[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

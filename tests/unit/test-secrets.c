@@ -366,6 +366,23 @@ static void test_cap_and_masks(void)
 	json_decref(got);
 	free(many);
 
+	/* The 100th finding's secret is also a generic rule's: whichever order
+	 * Hyperscan reports the two in, the specific one is kept. */
+	many = malloc(100 * 32 + 128);
+	o = 0;
+	for (int i = 0; i < 99; i++)
+		o += (size_t)sprintf(many + o, "k%03d AKIA2E0A8F3B2%07d\n", i, i);
+	o += (size_t)sprintf(many + o, "api_key = 'AIzaSyA1a2B3c4D5e6F7g8H9i0J1k2L3m4N5o6P'\n");
+	for (size_t block = 0; block <= 64; block += 32) {
+		got = scan_blocks(many, o, block, &rc, msg);
+		json_t *last = json_array_get(got, json_array_size(got) - 1);
+		ok(rc == 0 && json_array_size(got) == 100 &&
+		   !strcmp(json_string_value(json_object_get(last, "rule")), "google-api-key"),
+		   "cap tie, block %zu: 100 findings, the last one specific (rc %d)", block, rc);
+		json_decref(got);
+	}
+	free(many);
+
 	/* A short secret keeps only 2 characters. */
 	got = scan_str("password = \"abcdefgh\"\n", &rc);
 	is_str(json_string_value(json_object_get(json_array_get(got, 0), "match")),
