@@ -46,6 +46,7 @@ struct engine {
 	size_t *hash_todo;           /* entries whose digests must be computed (not a strata mount) */
 	size_t nhash;
 	struct counters count[ANALYZE_MAX];
+	double phase[4];             /* seconds: walk, memo lookup, scans, memo store */
 	pthread_mutex_t lock;        /* protects count[].opened */
 	size_t next;                 /* the pool's cursor; protected by lock */
 };
@@ -522,8 +523,9 @@ static json_t *stats_of(struct engine *g, double seconds)
 				    json_pack("{s:I, s:I, s:I}", "claimed", (json_int_t)g->count[i].claimed,
 					      "memo_hits", (json_int_t)g->count[i].hits, "opened",
 					      (json_int_t)g->count[i].opened));
-	return json_pack("{s:I, s:f, s:b, s:o}", "entries", (json_int_t)g->walk.n, "seconds", seconds,
-			 "report_cached", 0, "analyzers", per);
+	return json_pack("{s:I, s:f, s:b, s:o, s:{s:f, s:f, s:f, s:f}}", "entries", (json_int_t)g->walk.n,
+			 "seconds", seconds, "report_cached", 0, "analyzers", per, "phases", "walk", g->phase[0],
+			 "memo_lookup", g->phase[1], "scan", g->phase[2], "memo_store", g->phase[3]);
 }
 
 static double since(const struct timespec *t0)
@@ -565,6 +567,7 @@ int analyze_root(int rootfd, const struct analyze_opts *o, json_t *report, struc
 		threads = 1;
 	if ((r = walk_tree(rootfd, threads, o->stop, &g.walk, &unreadable, err)) < 0)
 		goto out;
+	g.phase[0] = since(&t0);
 	if (unreadable)
 		json_array_append_new(warnings, json_sprintf("%zu entries could not be read", unreadable));
 	distro = read_distro(rootfd, warnings);
@@ -609,8 +612,11 @@ int analyze_root(int rootfd, const struct analyze_opts *o, json_t *report, struc
 		error_set(err, r, "out of memory");
 		goto out;
 	}
+	double mark = since(&t0);
 	if (o->memo && (r = memo_lookup(&g, err)) < 0)
 		goto out;
+	g.phase[1] = since(&t0) - mark;
+	mark = since(&t0);
 	for (size_t i = 0; i < g.njobs; i++)
 		if (g.jobs[i].hit || g.jobs[i].same)
 			g.count[enabled_index(o, g.jobs[i].a)].hits++;
@@ -618,8 +624,11 @@ int analyze_root(int rootfd, const struct analyze_opts *o, json_t *report, struc
 		error_set(err, r, "interrupted");
 		goto out;
 	}
+	g.phase[2] = since(&t0) - mark;
+	mark = since(&t0);
 	if (o->memo && (r = memo_store(&g, err)) < 0)
 		goto out;
+	g.phase[3] = since(&t0) - mark;
 	assemble(&g, report, distro, warnings);
 	json_object_set_new(report, "stats", stats_of(&g, since(&t0)));
 out:
