@@ -152,7 +152,7 @@ int report_write_cyclonedx(const json_t *report, FILE *out, struct strata_error 
 	report_json_member(&j, "version", json_integer(1));
 	json_t *meta = json_pack("{s:s, s:{s:[{s:s, s:s, s:s}]}}", "timestamp", created, "tools",
 				 "components", "type", "application", "name", "strata", "version",
-				 tv ? tv : VERSION);
+				 tv ? tv : PACKAGE_VERSION);
 	json_t *root = image_component(report);
 	if (meta && root)
 		json_object_set_new(meta, "component", root);

@@ -785,7 +785,7 @@ int report_write_spdx(const json_t *report, FILE *out, struct strata_error *err)
 	const char *tv = str(tool, "version");
 	report_json_member(&j, "creationInfo",
 			   json_pack("{s:s, s:[s+], s:s}", "created", created, "creators", "Tool: strata-",
-				     tv ? tv : VERSION, "licenseListVersion", LICENSE_LIST_VERSION));
+				     tv ? tv : PACKAGE_VERSION, "licenseListVersion", LICENSE_LIST_VERSION));
 
 	report_json_array(&j, "packages");
 	report_json_item(&j, root_package(report, root_id, name, files, &with_files));

@@ -517,7 +517,10 @@ int daemon_run(struct strata_conf *conf, struct strata_error *err)
 	if (conf->metrics_address && *conf->metrics_address &&
 	    (r = metricsd_start(conf->metrics_address, metrics_text, &d, &metricsd, err)) < 0)
 		goto out;
-	if ((r = httpd_start(sock, conf->socket_mode ? conf->socket_mode : 0600, route, &d, &d.httpd, err)) < 0)
+	/* Bodies up to 64 MiB: a stored analysis report holds every file of an image. */
+	const struct httpd_options ho = { .max_body = 64u << 20 };
+	if ((r = httpd_start_opts(sock, conf->socket_mode ? conf->socket_mode : 0600, &ho, route, &d, &d.httpd,
+				  err)) < 0)
 		goto out;
 	log_info("serving store '%s' on '%s'", conf->store, sock);
 	do

@@ -68,7 +68,7 @@ struct http_conn {
 static const struct httpd_options defaults = {
 	.max_conns = 64,
 	.max_head = 16 << 10,
-	.max_body = 64 << 20,
+	.max_body = 1 << 20,
 	.head_timeout_ms = 60000,
 	.idle_timeout_ms = 60000,
 	.write_timeout_ms = 60000,

@@ -44,7 +44,7 @@ struct http_request {
 struct httpd_options {
 	unsigned max_conns;          /* connections served at once; beyond them 503 [64] */
 	size_t max_head;             /* request line + headers, bytes [16 KiB] */
-	size_t max_body;             /* request body, bytes [64 MiB: analysis reports] */
+	size_t max_body;             /* request body, bytes [1 MiB] */
 	unsigned head_timeout_ms;    /* a request's head and body must arrive within this [60 s] */
 	unsigned idle_timeout_ms;    /* a connection idle between requests is closed [60 s] */
 	unsigned write_timeout_ms;   /* a client reading nothing for this long is dropped [60 s] */

@@ -274,8 +274,12 @@ static int parse_docker(const char *orig, const char *s, struct image_ref *out,
 		out->digest = strdup(at + 1);
 	if (!out->domain || !out->path || (!out->tag && (tag || !at)) || (at && !out->digest))
 		goto out;
-	out->name = str_printf("%s/%s%s%s%s%s", out->domain, out->path, out->tag ? ":" : "",
-			       out->tag ? out->tag : "", out->digest ? "@" : "",
+	/* A registry named like a transport ("oci:30", host oci, port 30) keeps
+	 * its docker:// in the stored name, which would otherwise read back as
+	 * an OCI layout. */
+	int ambiguous = !strncmp(out->domain, "oci:", 4) || !strncmp(out->domain, "docker-archive:", 15);
+	out->name = str_printf("%s%s/%s%s%s%s%s", ambiguous ? "docker://" : "", out->domain, out->path,
+			       out->tag ? ":" : "", out->tag ? out->tag : "", out->digest ? "@" : "",
 			       out->digest ? out->digest : "");
 	if (!out->name)
 		goto out;

@@ -57,6 +57,8 @@ static const struct valid_case valid[] = {
 	{ "a---b", "docker.io/library/a---b:latest", "docker.io", "library/a---b", "latest", NULL },
 	{ "docker://alpine", "docker.io/library/alpine:latest", "docker.io", "library/alpine", "latest", NULL },
 	{ "docker://127.0.0.1:5000/x:y", "127.0.0.1:5000/x:y", "127.0.0.1:5000", "x", "y", NULL },
+	/* A registry host named like a transport keeps docker:// in its name. */
+	{ "docker://oci:30/alog", "docker://oci:30/alog:latest", "oci:30", "alog", "latest", NULL },
 	{ "docker:latest", "docker.io/library/docker:latest", "docker.io", "library/docker", "latest", NULL },
 	{ "foo:_tag", "docker.io/library/foo:_tag", "docker.io", "library/foo", "_tag", NULL },
 };
