@@ -45,6 +45,18 @@ int analyzer_read_all(const struct analyzer_file *f, uint64_t max, struct buf *o
 	return 0;
 }
 
+int analyzer_parse_whole(const struct analyzer_file *f,
+			 int (*parse)(const char *data, size_t len, json_t *out, struct strata_error *err),
+			 json_t *out, struct strata_error *err)
+{
+	struct buf b = BUF_INIT;
+	int r = analyzer_read_all(f, f->limits->max_file_size, &b, err);
+	if (r == 0)
+		r = parse(b.data, b.len, out, err);
+	buf_release(&b);
+	return r;
+}
+
 void record_set_strn(json_t *rec, const char *key, const char *s, size_t len)
 {
 	if (!s)

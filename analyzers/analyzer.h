@@ -67,6 +67,12 @@ void analyzer_limits_default(struct analyzer_limits *l);
 int analyzer_read_all(const struct analyzer_file *f, uint64_t max, struct buf *out,
 		      struct strata_error *err);
 
+/* Reads the whole file (up to f->limits->max_file_size) and hands it to
+ * parse: the scan of every analyzer whose parser takes a buffer. */
+int analyzer_parse_whole(const struct analyzer_file *f,
+			 int (*parse)(const char *data, size_t len, json_t *out, struct strata_error *err),
+			 json_t *out, struct strata_error *err);
+
 /* Helpers for building records: set key to a copy of s (or of the first len
  * bytes of s), skipping NULL. */
 void record_set_str(json_t *rec, const char *key, const char *s);

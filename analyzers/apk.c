@@ -98,12 +98,7 @@ static const char *const apk_patterns[] = {
 
 static int apk_scan(const struct analyzer_file *f, json_t *out, struct strata_error *err)
 {
-	struct buf b = BUF_INIT;
-	int r = analyzer_read_all(f, f->limits->max_file_size, &b, err);
-	if (r == 0)
-		r = apk_installed_parse(b.data, b.len, out, err);
-	buf_release(&b);
-	return r;
+	return analyzer_parse_whole(f, apk_installed_parse, out, err);
 }
 
 const struct analyzer analyzer_apk = {

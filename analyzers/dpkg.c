@@ -242,12 +242,7 @@ static int dpkg_claims(const char *path, uint64_t size, const struct analyzer_li
 
 static int dpkg_scan(const struct analyzer_file *f, json_t *out, struct strata_error *err)
 {
-	struct buf b = BUF_INIT;
-	int r = analyzer_read_all(f, f->limits->max_file_size, &b, err);
-	if (r == 0)
-		r = dpkg_status_parse(b.data, b.len, out, err);
-	buf_release(&b);
-	return r;
+	return analyzer_parse_whole(f, dpkg_status_parse, out, err);
 }
 
 const struct analyzer analyzer_dpkg = {

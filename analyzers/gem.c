@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "gem.h"
+#include "digest.h"
 
 static void skip_ws(const char **p, const char *end)
 {
@@ -43,17 +44,6 @@ static int eat(const char **p, const char *end, const char *word)
 	return 1;
 }
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static int add_utf8(struct buf *b, unsigned long cp)
 {
 	char u[4];
@@ -85,8 +75,8 @@ static int add_utf8(struct buf *b, unsigned long cp)
 static long read_hex(const char **p, const char *end, int max)
 {
 	long v = -1;
-	for (int i = 0; i < max && *p < end && hexval((unsigned char)**p) >= 0; i++, (*p)++)
-		v = (v < 0 ? 0 : v * 16) + hexval((unsigned char)**p);
+	for (int i = 0; i < max && *p < end && hex_digit_value((unsigned char)**p) >= 0; i++, (*p)++)
+		v = (v < 0 ? 0 : v * 16) + hex_digit_value((unsigned char)**p);
 	return v;
 }
 
@@ -378,12 +368,7 @@ static const char *const gem_patterns[] = {
 
 static int gem_scan(const struct analyzer_file *f, json_t *out, struct strata_error *err)
 {
-	struct buf b = BUF_INIT;
-	int r = analyzer_read_all(f, f->limits->max_file_size, &b, err);
-	if (r == 0)
-		r = gem_spec_parse(b.data, b.len, out, err);
-	buf_release(&b);
-	return r;
+	return analyzer_parse_whole(f, gem_spec_parse, out, err);
 }
 
 const struct analyzer analyzer_gem = {

@@ -11,6 +11,7 @@
 
 #include "buf.h"
 #include "javameta.h"
+#include "digest.h"
 
 /* One natural line: [*line, *line + *n), terminator (LF, CRLF or CR)
  * excluded; returns where the next line starts. */
@@ -121,17 +122,6 @@ static int prop_space(char c)
 	return c == ' ' || c == '\t' || c == '\f';
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* The code unit of a well-formed \uXXXX at s[i] (i at the backslash), or -1. */
 static long uescape(const char *s, size_t i, size_t n)
 {
@@ -139,38 +129,12 @@ static long uescape(const char *s, size_t i, size_t n)
 		return -1;
 	long v = 0;
 	for (size_t k = i + 2; k < i + 6; k++) {
-		int h = hexval(s[k]);
+		int h = hex_digit_value(s[k]);
 		if (h < 0)
 			return -1;
 		v = v * 16 + h;
 	}
 	return v;
-}
-
-static int add_utf8(struct buf *b, unsigned long cp)
-{
-	char u[4];
-	size_t n;
-	if (cp < 0x80) {
-		u[0] = (char)cp;
-		n = 1;
-	} else if (cp < 0x800) {
-		u[0] = (char)(0xC0 | (cp >> 6));
-		u[1] = (char)(0x80 | (cp & 0x3F));
-		n = 2;
-	} else if (cp < 0x10000) {
-		u[0] = (char)(0xE0 | (cp >> 12));
-		u[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-		u[2] = (char)(0x80 | (cp & 0x3F));
-		n = 3;
-	} else {
-		u[0] = (char)(0xF0 | (cp >> 18));
-		u[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-		u[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-		u[3] = (char)(0x80 | (cp & 0x3F));
-		n = 4;
-	}
-	return buf_add(b, u, n);
 }
 
 /* Properties.loadConvert: s[0..n) with its escapes resolved into out. */
@@ -211,7 +175,7 @@ static int unescape(const char *s, size_t n, struct buf *out)
 			} else if (cp >= 0xDC00 && cp <= 0xDFFF) {
 				cp = 0xFFFD;
 			}
-			r = add_utf8(out, (unsigned long)cp);
+			r = buf_add_utf8(out, (unsigned long)cp);
 			continue;
 		}
 		switch (c) {

@@ -174,32 +174,6 @@ static int xml_space(char c)
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
-static int add_utf8(struct buf *b, unsigned long cp)
-{
-	char u[4];
-	size_t n;
-	if (cp < 0x80) {
-		u[0] = (char)cp;
-		n = 1;
-	} else if (cp < 0x800) {
-		u[0] = (char)(0xC0 | (cp >> 6));
-		u[1] = (char)(0x80 | (cp & 0x3F));
-		n = 2;
-	} else if (cp < 0x10000) {
-		u[0] = (char)(0xE0 | (cp >> 12));
-		u[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-		u[2] = (char)(0x80 | (cp & 0x3F));
-		n = 3;
-	} else {
-		u[0] = (char)(0xF0 | (cp >> 18));
-		u[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-		u[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-		u[3] = (char)(0x80 | (cp & 0x3F));
-		n = 4;
-	}
-	return buf_add(b, u, n);
-}
-
 /* The code point of a character reference body ("#38", "#x26"), or -1. */
 static long char_ref(const char *s, size_t n)
 {
@@ -259,7 +233,7 @@ static int add_text(struct buf *b, const char *s, size_t n)
 		}
 		long cp = semi && !done ? char_ref(body, en) : -1;
 		if (cp > 0) {
-			r = add_utf8(b, (unsigned long)cp);
+			r = buf_add_utf8(b, (unsigned long)cp);
 			done = 1;
 		}
 		if (done) {

@@ -271,12 +271,7 @@ static int python_claims(const char *path, uint64_t size, const struct analyzer_
 
 static int python_scan(const struct analyzer_file *f, json_t *out, struct strata_error *err)
 {
-	struct buf b = BUF_INIT;
-	int r = analyzer_read_all(f, f->limits->max_file_size, &b, err);
-	if (r == 0)
-		r = python_metadata_parse(b.data, b.len, out, err);
-	buf_release(&b);
-	return r;
+	return analyzer_parse_whole(f, python_metadata_parse, out, err);
 }
 
 const struct analyzer analyzer_python = {

@@ -34,6 +34,9 @@ void buf_setlen(struct buf *b, size_t len);
 int buf_add_varint(struct buf *b, uint64_t v);
 /* Reads one varint at *p (advancing it); -EBADMSG when it runs past end. */
 int varint_get(const uint8_t **p, const uint8_t *end, uint64_t *out);
+/* Appends code point cp as UTF-8 (surrogates and values past U+10FFFF as
+ * U+FFFD). */
+int buf_add_utf8(struct buf *b, uint32_t cp);
 /* Hands the contents to the caller (free() them) and leaves b empty. */
 char *buf_detach(struct buf *b, size_t *len);
 

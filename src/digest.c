@@ -130,6 +130,17 @@ static int hexval(char c)
 	return -1;
 }
 
+int hex_digit_value(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 int hex_decode(const char *in, size_t hexlen, uint8_t *out)
 {
 	if (hexlen % 2)

@@ -31,6 +31,8 @@ void filehash_final(struct filehash *h, uint8_t sha256[SHA256_LEN], uint8_t sha1
 
 void hex_encode(const uint8_t *in, size_t len, char *out /* 2*len+1 */);
 int hex_decode(const char *in, size_t hexlen, uint8_t *out);
+/* 0..15 for a hexadecimal digit of either case, else -1. */
+int hex_digit_value(int c);
 
 /* "sha256:<hex>" <-> raw bytes. digest_parse rejects anything but a
  * well-formed lowercase sha256 digest (returns -EINVAL). */

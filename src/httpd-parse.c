@@ -9,19 +9,9 @@
 #include <strings.h>
 
 #include "httpd-impl.h"
+#include "digest.h"
 
 #define MAX_METHOD 20
-
-static int hexval(int ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
 
 static int unescape(const char *s, size_t n, int plus_is_space, char *out, size_t outlen)
 {
@@ -31,7 +21,7 @@ static int unescape(const char *s, size_t n, int plus_is_space, char *out, size_
 		if (ch == '%') {
 			if (i + 2 >= n)
 				return -EINVAL;
-			int hi = hexval((unsigned char)s[i + 1]), lo = hexval((unsigned char)s[i + 2]);
+			int hi = hex_digit_value((unsigned char)s[i + 1]), lo = hex_digit_value((unsigned char)s[i + 2]);
 			if (hi < 0 || lo < 0)
 				return -EINVAL;
 			ch = hi * 16 + lo;
