@@ -8,13 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
 
 #include "distro.h"
 #include "tap.h"
+#include "vectors.h"
 
 static const char *const keys[] = { "id", "version_id", "name", "pretty_name", "version_codename" };
 static const char *const vars[] = { "ID", "VERSION_ID", "NAME", "PRETTY_NAME", "VERSION_CODENAME" };
@@ -300,13 +300,6 @@ static void test_against_sh(void)
 	is_int(same, ran, "the parser reads every one as /bin/sh does");
 }
 
-static double seconds(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void test_hostile(void)
 {
 	size_t big = 16u << 20;
@@ -315,19 +308,19 @@ static void test_hostile(void)
 	strcpy(s, "ID=\"");
 	memset(s + 4, 'x', big);
 	strcpy(s + 4 + big, "\"\nNAME=n\n");
-	double t = seconds();
+	double t = vec_seconds();
 	json_t *o = parse(s, strlen(s));
 	is_int(strlen(json_string_value(json_object_get(o, "id"))), big, "a 16 MB quoted value");
-	printf("# " "in linear time (%.3f s)" " (timed: a figure, not a pass condition)\n", seconds() - t);
+	printf("# " "in linear time (%.3f s)" " (timed: a figure, not a pass condition)\n", vec_seconds() - t);
 	json_decref(o);
 
 	memcpy(s, "ID='", 4);
 	memset(s + 4, '\n', big);
 	s[4 + big] = '\0';
-	t = seconds();
+	t = vec_seconds();
 	o = parse(s, strlen(s));
 	is_str(show(o), "", "16 MB of newlines in an unclosed quote");
-	printf("# " "in linear time (%.3f s)" " (timed: a figure, not a pass condition)\n", seconds() - t);
+	printf("# " "in linear time (%.3f s)" " (timed: a figure, not a pass condition)\n", vec_seconds() - t);
 	json_decref(o);
 
 	size_t n = 0;
@@ -336,10 +329,10 @@ static void test_hostile(void)
 		n += 4;
 	}
 	memcpy(s + n, "\nID=end\n", 9);
-	t = seconds();
+	t = vec_seconds();
 	o = parse(s, strlen(s));
 	is_str(show(o), "id=end;", "1 M continuation lines");
-	printf("# " "in linear time (%.3f s)" " (timed: a figure, not a pass condition)\n", seconds() - t);
+	printf("# " "in linear time (%.3f s)" " (timed: a figure, not a pass condition)\n", vec_seconds() - t);
 	json_decref(o);
 
 	static const char nul[] = "ID=a\0b\nNAME=\"\xff\xfe\"\n";

@@ -5,14 +5,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <fnmatch.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -21,328 +17,9 @@
 #include "java.h"
 #include "javameta.h"
 #include "tap.h"
+#include "vectors.h"
+#include "zipw.h"
 
-/* --- vector helpers (the same in test-dpkg, -apk, -python, -gem, -npm, -nuget, -java) --------- */
-
-typedef int (*parse_fn)(const char *data, size_t len, json_t *out, struct strata_error *err);
-
-static const char *srcdir(void)
-{
-	const char *s = getenv("TEST_SRCDIR");
-	return s && *s ? s : "tests";
-}
-
-/* Reads a whole file; the caller frees *data. Exits 99 when it cannot. */
-static void slurp(const char *path, char **data, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f) {
-		printf("Bail out! cannot open %s\n", path);
-		exit(99);
-	}
-	size_t alloc = 4096, n = 0;
-	char *p = malloc(alloc);
-	for (;;) {
-		if (!p)
-			exit(99);
-		n += fread(p + n, 1, alloc - n - 1, f);
-		if (n < alloc - 1)
-			break;
-		alloc *= 2;
-		p = realloc(p, alloc);
-	}
-	fclose(f);
-	p[n] = '\0';
-	*data = p;
-	*len = n;
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* One TSV row of a record, columns named by the header line cols (tab-
- * separated): strings as they are, integers in decimal, absent keys as "". */
-static char *record_row(json_t *rec, const char *cols)
-{
-	char out[8192] = "", key[128];
-	size_t o = 0;
-	for (const char *c = cols; *c;) {
-		size_t k = strcspn(c, "\t\n");
-		snprintf(key, sizeof(key), "%.*s", (int)k, c);
-		json_t *v = json_object_get(rec, key);
-		if (c != cols) /* not "if (o)": the first column may be empty */
-			o += snprintf(out + o, sizeof(out) - o, "\t");
-		if (json_is_string(v))
-			o += snprintf(out + o, sizeof(out) - o, "%s", json_string_value(v));
-		else if (json_is_integer(v))
-			o += snprintf(out + o, sizeof(out) - o, "%lld", (long long)json_integer_value(v));
-		if (o >= sizeof(out))
-			o = sizeof(out) - 1;
-		c += k;
-		if (*c != '\t')
-			break;
-		c++;
-	}
-	return strdup(out);
-}
-
-/* Compares the records in got with the rows of the .expected.tsv file at
- * path, as sets of rows (multisets: a duplicate row must be duplicated). */
-static int rows_match(json_t *got, const char *tsv_path, const char *what)
-{
-	char *tsv;
-	size_t len;
-	slurp(tsv_path, &tsv, &len);
-	char *cols = tsv, *body = strchr(tsv, '\n');
-	if (!body) {
-		printf("Bail out! %s has no header line\n", tsv_path);
-		exit(99);
-	}
-	*body++ = '\0';
-	size_t nwant = 0, ngot = json_array_size(got);
-	char **want = calloc(len + 1, sizeof(*want));
-	for (char *l = body; *l;) {
-		char *nl = strchr(l, '\n');
-		if (nl)
-			*nl = '\0';
-		want[nwant++] = strdup(l);
-		if (!nl)
-			break;
-		l = nl + 1;
-	}
-	char **have = calloc(ngot + 1, sizeof(*have));
-	for (size_t i = 0; i < ngot; i++)
-		have[i] = record_row(json_array_get(got, i), cols);
-	qsort(want, nwant, sizeof(*want), cmp_str);
-	qsort(have, ngot, sizeof(*have), cmp_str);
-	int same = nwant == ngot;
-	for (size_t i = 0; same && i < nwant; i++)
-		same = !strcmp(want[i], have[i]);
-	if (!ok(same, "%s: %zu rows as expected", what, nwant)) {
-		for (size_t i = 0; i < nwant; i++)
-			printf("#   want: %s\n", want[i]);
-		for (size_t i = 0; i < ngot; i++)
-			printf("#   got:  %s\n", have[i]);
-	}
-	for (size_t i = 0; i < nwant; i++)
-		free(want[i]);
-	for (size_t i = 0; i < ngot; i++)
-		free(have[i]);
-	free(want);
-	free(have);
-	free(tsv);
-	return same;
-}
-
-/* Runs fn over a vector input (path relative to tests/vectors/) and returns
- * the records (the caller json_decref()s them); *rc gets fn's result. */
-static json_t *parse_vector(const char *rel, parse_fn fn, int *rc, struct strata_error *err)
-{
-	char path[4096];
-	char *data;
-	size_t len;
-	snprintf(path, sizeof(path), "%s/vectors/%s", srcdir(), rel);
-	slurp(path, &data, &len);
-	json_t *out = json_array();
-	error_clear(err);
-	*rc = fn(data, len, out, err);
-	free(data);
-	return out;
-}
-
-/* Every *.expected.tsv under tests/vectors/<dir>, as paths relative to
- * tests/vectors/ with the suffix removed (the inputs), sorted. */
-static char *found[256];
-static size_t nfound;
-static const char *find_base;
-
-static int find_cb(const char *path, const struct stat *sb, int type, struct FTW *ftw)
-{
-	static const char suffix[] = ".expected.tsv";
-	size_t n = strlen(path), s = sizeof(suffix) - 1;
-	if (type == FTW_F && n > s && !strcmp(path + n - s, suffix) && nfound < 256)
-		found[nfound++] = strndup(path + strlen(find_base) + 1, n - s - strlen(find_base) - 1);
-	return 0;
-}
-
-static void find_vectors(const char *dir)
-{
-	static char base[4096];
-	char top[4096];
-	snprintf(base, sizeof(base), "%s/vectors", srcdir());
-	snprintf(top, sizeof(top), "%s/%s", base, dir);
-	find_base = base;
-	while (nfound)
-		free(found[--nfound]);
-	if (nftw(top, find_cb, 16, FTW_PHYS) != 0) {
-		printf("Bail out! cannot walk %s\n", top);
-		exit(99);
-	}
-	qsort(found, nfound, sizeof(*found), cmp_str);
-}
-
-__attribute__((unused)) static int ends_with(const char *s, const char *suffix)
-{
-	size_t n = strlen(s), m = strlen(suffix);
-	return n >= m && !strcmp(s + n - m, suffix);
-}
-
-/* Wall-clock seconds, for the linear-time checks. */
-__attribute__((unused)) static double seconds(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* Parses a NUL-terminated literal; returns the records, *rc the result. */
-static json_t *parse_text(parse_fn fn, const char *text, int *rc, struct strata_error *err)
-{
-	json_t *out = json_array();
-	error_clear(err);
-	*rc = fn(text, strlen(text), out, err);
-	return out;
-}
-
-__attribute__((unused)) static const char *rec_str(json_t *out, size_t i, const char *key)
-{
-	return json_string_value(json_object_get(json_array_get(out, i), key));
-}
-
-/* Whether the walk would hand path to a: a pattern matches (fnmatch flags
- * 0, as the walk does) and the finer claims() test, if any, agrees. */
-static int claimed(const struct analyzer *a, const char *path)
-{
-	int hit = a->patterns == NULL;
-	for (size_t i = 0; a->patterns && a->patterns[i]; i++)
-		if (fnmatch(a->patterns[i], path, 0) == 0)
-			hit = 1;
-	return hit && (!a->claims || a->claims(path, 100, NULL));
-}
-
-/* Runs a's scan over text through a real file descriptor, as the walk does. */
-static json_t *scan_text(const struct analyzer *a, const char *path, const char *text, size_t len,
-			 int *rc, struct strata_error *err)
-{
-	char tmp[] = "/tmp/test-analyzer.XXXXXX";
-	int fd = mkstemp(tmp);
-	if (fd < 0 || write(fd, text, len) != (ssize_t)len) {
-		printf("Bail out! cannot write %s\n", tmp);
-		exit(99);
-	}
-	unlink(tmp);
-	struct analyzer_limits limits;
-	analyzer_limits_default(&limits);
-	struct analyzer_file f = { .fd = fd, .path = path, .size = len, .limits = &limits };
-	json_t *out = json_array();
-	error_clear(err);
-	*rc = a->scan(&f, out, err);
-	close(fd);
-	return out;
-}
-
-/* --- end of vector helpers ---------------------------------------------- */
-
-/* --- a minimal zip writer (the same in test-java and test-nuget) -------- */
-
-/* An archive being built in memory: local entries in data, the central
- * directory in cd. */
-struct zipw {
-	struct buf data, cd;
-	unsigned n;
-};
-
-static void put16(struct buf *b, unsigned v)
-{
-	unsigned char x[2] = { (unsigned char)v, (unsigned char)(v >> 8) };
-	buf_add(b, x, 2);
-}
-
-static void put32(struct buf *b, uint32_t v)
-{
-	put16(b, v & 0xFFFF);
-	put16(b, v >> 16);
-}
-
-/* Adds an entry whose stored bytes are given as they are: method 0
- * (stored, raw = the content) or 8 (raw = a raw deflate stream); crc and
- * usize are what the headers claim about the content. */
-static void zipw_add_raw(struct zipw *z, const char *name, int method, uint32_t crc,
-			 const void *raw, size_t rawlen, uint64_t usize)
-{
-	size_t off = z->data.len, nlen = strlen(name);
-	unsigned flags = 0;
-	for (size_t i = 0; i < nlen; i++)
-		if ((unsigned char)name[i] >= 0x80)
-			flags = 0x800; /* the name is UTF-8, as zip tools mark it */
-	put32(&z->data, 0x04034b50);
-	put16(&z->data, 20);
-	put16(&z->data, flags);
-	put16(&z->data, (unsigned)method);
-	put16(&z->data, 0);
-	put16(&z->data, 0x21);
-	put32(&z->data, crc);
-	put32(&z->data, (uint32_t)rawlen);
-	put32(&z->data, (uint32_t)usize);
-	put16(&z->data, (unsigned)nlen);
-	put16(&z->data, 0);
-	buf_add(&z->data, name, nlen);
-	buf_add(&z->data, raw, rawlen);
-	put32(&z->cd, 0x02014b50);
-	put16(&z->cd, 20);
-	put16(&z->cd, 20);
-	put16(&z->cd, flags);
-	put16(&z->cd, (unsigned)method);
-	put16(&z->cd, 0);
-	put16(&z->cd, 0x21);
-	put32(&z->cd, crc);
-	put32(&z->cd, (uint32_t)rawlen);
-	put32(&z->cd, (uint32_t)usize);
-	put16(&z->cd, (unsigned)nlen);
-	put16(&z->cd, 0);
-	put16(&z->cd, 0);
-	put16(&z->cd, 0);
-	put16(&z->cd, 0);
-	put32(&z->cd, 0);
-	put32(&z->cd, (uint32_t)off);
-	buf_add(&z->cd, name, nlen);
-	z->n++;
-}
-
-static void zipw_add(struct zipw *z, const char *name, const void *data, size_t len)
-{
-	uint32_t crc = (uint32_t)crc32(0, data, (uInt)len);
-	zipw_add_raw(z, name, 0, crc, data, len, len);
-}
-
-static void zipw_adds(struct zipw *z, const char *name, const char *text)
-{
-	zipw_add(z, name, text, strlen(text));
-}
-
-/* Finishes the archive; returns it in out (release it with buf_release)
- * and leaves z empty. */
-static void zipw_finish(struct zipw *z, struct buf *out)
-{
-	size_t cdoff = z->data.len;
-	buf_add(&z->data, z->cd.data, z->cd.len);
-	put32(&z->data, 0x06054b50);
-	put16(&z->data, 0);
-	put16(&z->data, 0);
-	put16(&z->data, z->n);
-	put16(&z->data, z->n);
-	put32(&z->data, (uint32_t)z->cd.len);
-	put32(&z->data, (uint32_t)cdoff);
-	put16(&z->data, 0);
-	*out = z->data;
-	buf_release(&z->cd);
-	buf_init(&z->data, 0);
-	z->n = 0;
-}
-
-/* --- end of the zip writer ------------------------------------------------ */
 /* Adds name holding data, deflated. */
 static void zipw_add_deflated(struct zipw *z, const char *name, const void *data, size_t len)
 {
@@ -440,10 +117,10 @@ static json_t *jar_rows(json_t *recs)
 	json_t *rows = json_array();
 	for (size_t i = 0; i < json_array_size(recs); i++) {
 		json_t *row = json_object();
-		record_set_str(row, "groupId", rec_str(recs, i, "group"));
-		record_set_str(row, "artifactId", rec_str(recs, i, "name"));
-		record_set_str(row, "version", rec_str(recs, i, "version"));
-		record_set_str(row, "evidence", rec_str(recs, i, "evidence"));
+		record_set_str(row, "groupId", vec_rec_str(recs, i, "group"));
+		record_set_str(row, "artifactId", vec_rec_str(recs, i, "name"));
+		record_set_str(row, "version", vec_rec_str(recs, i, "version"));
+		record_set_str(row, "evidence", vec_rec_str(recs, i, "evidence"));
 		json_array_append_new(rows, row);
 	}
 	return rows;
@@ -457,70 +134,72 @@ static const char *base_of(const char *path)
 
 static void test_manifest_vectors(void)
 {
+	struct vec_list vecs = VEC_LIST_INIT;
 	struct strata_error err = STRATA_ERROR_INIT;
-	find_vectors("java/manifest");
-	is_int(nfound, 7, "all manifest vectors found");
-	for (size_t i = 0; i < nfound; i++) {
+	vec_find_vectors(&vecs, "java/manifest");
+	is_int(vecs.n, 7, "all manifest vectors found");
+	for (size_t i = 0; i < vecs.n; i++) {
 		int rc;
-		json_t *out = parse_vector(found[i], manifest_rows, &rc, &err);
-		char tsv[4096];
-		snprintf(tsv, sizeof(tsv), "%s/vectors/%s.expected.tsv", srcdir(), found[i]);
-		rows_match(out, tsv, found[i]);
-		is_int(rc, 0, "%s: no error", found[i]);
+		json_t *out = vec_parse_vector(vecs.path[i], manifest_rows, &rc, &err);
+		vec_check_vector(out, vecs.path[i]);
+		is_int(rc, 0, "%s: no error", vecs.path[i]);
 		json_decref(out);
 	}
+	vec_list_release(&vecs);
 }
 
 static void test_pom_vectors(void)
 {
+	struct vec_list vecs = VEC_LIST_INIT;
 	struct strata_error err = STRATA_ERROR_INIT;
-	find_vectors("java/pom");
-	is_int(nfound, 5, "all pom.properties vectors found");
-	for (size_t i = 0; i < nfound; i++) {
+	vec_find_vectors(&vecs, "java/pom");
+	is_int(vecs.n, 5, "all pom.properties vectors found");
+	for (size_t i = 0; i < vecs.n; i++) {
 		int rc;
-		json_t *out = parse_vector(found[i], pom_rows, &rc, &err);
-		char tsv[4096];
-		snprintf(tsv, sizeof(tsv), "%s/vectors/%s.expected.tsv", srcdir(), found[i]);
-		rows_match(out, tsv, found[i]);
-		is_int(rc, 0, "%s: no error", found[i]);
+		json_t *out = vec_parse_vector(vecs.path[i], pom_rows, &rc, &err);
+		vec_check_vector(out, vecs.path[i]);
+		is_int(rc, 0, "%s: no error", vecs.path[i]);
 		json_decref(out);
 	}
+	vec_list_release(&vecs);
 }
 
 static void test_jar_vectors(void)
 {
+	struct vec_list vecs = VEC_LIST_INIT;
 	struct strata_error err = STRATA_ERROR_INIT;
-	find_vectors("java/jar");
-	is_int(nfound, 6, "all jar vectors found");
-	for (size_t i = 0; i < nfound; i++) {
+	vec_find_vectors(&vecs, "java/jar");
+	is_int(vecs.n, 6, "all jar vectors found");
+	for (size_t i = 0; i < vecs.n; i++) {
 		char path[4096], tsv[4096], where[4200];
 		char *data;
 		size_t len;
-		snprintf(path, sizeof(path), "%s/vectors/%s", srcdir(), found[i]);
+		snprintf(path, sizeof(path), "%s/vectors/%s", vec_srcdir(), vecs.path[i]);
 		snprintf(tsv, sizeof(tsv), "%s.expected.tsv", path);
-		slurp(path, &data, &len);
+		vec_slurp(path, &data, &len);
 		json_t *out = json_array();
 		error_clear(&err);
-		int rc = java_archive_parse(data, len, base_of(found[i]), &defaults, out, &err);
+		int rc = java_archive_parse(data, len, base_of(vecs.path[i]), &defaults, out, &err);
 		json_t *rows = jar_rows(out);
-		rows_match(rows, tsv, found[i]);
-		is_int(rc, 0, "%s: no error (%s)", found[i], err.msg);
+		vec_rows_match(rows, tsv, vecs.path[i]);
+		is_int(rc, 0, "%s: no error (%s)", vecs.path[i], err.msg);
 		json_decref(rows);
 		json_decref(out);
 
 		/* The same through a file descriptor, as the walk hands it over. */
-		snprintf(where, sizeof(where), "/opt/app/%s", base_of(found[i]));
-		out = scan_text(&analyzer_java, where, data, len, &rc, &err);
+		snprintf(where, sizeof(where), "/opt/app/%s", base_of(vecs.path[i]));
+		out = vec_scan_text(&analyzer_java, where, data, len, &rc, &err);
 		rows = jar_rows(out);
-		snprintf(where, sizeof(where), "%s (scan)", found[i]);
-		rows_match(rows, tsv, where);
+		snprintf(where, sizeof(where), "%s (scan)", vecs.path[i]);
+		vec_rows_match(rows, tsv, where);
 		is_int(rc, 0, "%s: no error", where);
 		for (size_t k = 0; k < json_array_size(out); k++)
-			is_str(rec_str(out, k, "type"), "maven", "%s: type maven", where);
+			is_str(vec_rec_str(out, k, "type"), "maven", "%s: type maven", where);
 		json_decref(rows);
 		json_decref(out);
 		free(data);
 	}
+	vec_list_release(&vecs);
 }
 
 static void test_nested_archive_field(void)
@@ -529,12 +208,12 @@ static void test_nested_archive_field(void)
 	char path[4096], *data;
 	size_t len;
 	int rc;
-	snprintf(path, sizeof(path), "%s/vectors/java/jar/nested.jar", srcdir());
-	slurp(path, &data, &len);
-	json_t *out = scan_text(&analyzer_java, "/nested.jar", data, len, &rc, &err);
+	snprintf(path, sizeof(path), "%s/vectors/java/jar/nested.jar", vec_srcdir());
+	vec_slurp(path, &data, &len);
+	json_t *out = vec_scan_text(&analyzer_java, "/nested.jar", data, len, &rc, &err);
 	int seen = 0;
 	for (size_t i = 0; i < json_array_size(out); i++) {
-		const char *name = rec_str(out, i, "name"), *archive = rec_str(out, i, "archive");
+		const char *name = vec_rec_str(out, i, "name"), *archive = vec_rec_str(out, i, "archive");
 		if (!strcmp(name, "nested"))
 			seen += !strcmp(archive, "");
 		if (!strcmp(name, "nested2"))
@@ -543,7 +222,7 @@ static void test_nested_archive_field(void)
 			seen += !strcmp(archive, "META-INF/jars/nested2.jar!/META-INF/jars/nested3.jar");
 	}
 	is_int(seen, 3, "nested.jar: each record names its archive");
-	is_str(rec_str(out, 0, "name"), "nested", "the archive's own rows come first");
+	is_str(vec_rec_str(out, 0, "name"), "nested", "the archive's own rows come first");
 	json_decref(out);
 	free(data);
 }
@@ -650,7 +329,7 @@ static void test_manifest_edges(void)
 	is_str(mf(&m, ""), "", "manifest: empty");
 	struct strata_error err = STRATA_ERROR_INIT;
 	int rc;
-	json_t *out = parse_text(manifest_rows, "A: \xff\xfe\n", &rc, &err);
+	json_t *out = vec_parse_text(manifest_rows, "A: \xff\xfe\n", &rc, &err);
 	ok(rc == 0 && json_array_size(out) == 1, "manifest: invalid UTF-8 is read");
 	json_decref(out);
 	is_int(java_manifest_parse("A: 1\nB: 2\n", 10, mf_stop, NULL), -ECANCELED,
@@ -672,7 +351,7 @@ static json_t *walk(const struct buf *jar, const char *name, const struct analyz
 static long find_evidence(json_t *out, const char *evidence)
 {
 	for (size_t i = 0; i < json_array_size(out); i++)
-		if (!strcmp(rec_str(out, i, "evidence"), evidence))
+		if (!strcmp(vec_rec_str(out, i, "evidence"), evidence))
 			return (long)i;
 	return -1;
 }
@@ -681,23 +360,23 @@ static int has_row(json_t *out, const char *group, const char *name, const char 
 		   const char *evidence, const char *archive)
 {
 	long i = find_evidence(out, evidence);
-	return i >= 0 && !strcmp(rec_str(out, (size_t)i, "group"), group) &&
-	       !strcmp(rec_str(out, (size_t)i, "name"), name) &&
-	       !strcmp(rec_str(out, (size_t)i, "version"), version) &&
-	       !strcmp(rec_str(out, (size_t)i, "archive"), archive);
+	return i >= 0 && !strcmp(vec_rec_str(out, (size_t)i, "group"), group) &&
+	       !strcmp(vec_rec_str(out, (size_t)i, "name"), name) &&
+	       !strcmp(vec_rec_str(out, (size_t)i, "version"), version) &&
+	       !strcmp(vec_rec_str(out, (size_t)i, "archive"), archive);
 }
 
 static void vector_bytes(const char *rel, char **data, size_t *len)
 {
 	char path[4096];
-	snprintf(path, sizeof(path), "%s/vectors/java/jar/%s", srcdir(), rel);
-	slurp(path, data, len);
+	snprintf(path, sizeof(path), "%s/vectors/java/jar/%s", vec_srcdir(), rel);
+	vec_slurp(path, data, len);
 }
 
 static void test_fat_jar(int deflated)
 {
 	struct strata_error err = STRATA_ERROR_INIT;
-	struct zipw z = { BUF_INIT, BUF_INIT, 0 };
+	struct zipw z = ZIPW_INIT;
 	struct buf jar;
 	char *a, *b, *c;
 	size_t alen, blen, clen;
@@ -739,7 +418,7 @@ static void test_fat_jar(int deflated)
 		   "BOOT-INF/lib/jenkins-plugin.jar!/META-INF/MANIFEST.MF",
 		   "BOOT-INF/lib/jenkins-plugin.jar"),
 	   "fat jar (%s): a nested jar's manifest row", how);
-	is_str(rec_str(out, 0, "name"), "app", "fat jar (%s): the top rows come first", how);
+	is_str(vec_rec_str(out, 0, "name"), "app", "fat jar (%s): the top rows come first", how);
 	json_decref(out);
 
 	/* Under another name its single pom.properties still describes it:
@@ -774,25 +453,25 @@ static void test_debian_jar(void)
 	size_t len;
 	int rc;
 	struct strata_error err = STRATA_ERROR_INIT;
-	slurp(path, &data, &len);
+	vec_slurp(path, &data, &len);
 	static const char ev[] = "META-INF/maven/org.apache.commons/commons-lang3/pom.properties";
 	/* Debian installs it as commons-lang3.jar with a versioned symlink. */
-	json_t *out = scan_text(&analyzer_java, "/usr/share/java/commons-lang3-3.12.0.jar", data, len,
+	json_t *out = vec_scan_text(&analyzer_java, "/usr/share/java/commons-lang3-3.12.0.jar", data, len,
 				&rc, &err);
 	is_int(rc, 0, "debian commons-lang3-3.12.0.jar: no error (%s)", err.msg);
 	long i = find_evidence(out, ev);
 	ok(i >= 0, "debian jar: the pom.properties row");
-	const char *v = i >= 0 ? rec_str(out, (size_t)i, "version") : "";
-	ok(i >= 0 && !strcmp(rec_str(out, (size_t)i, "group"), "org.apache.commons") &&
-	   !strcmp(rec_str(out, (size_t)i, "name"), "commons-lang3") && v[0] == '3',
+	const char *v = i >= 0 ? vec_rec_str(out, (size_t)i, "version") : "";
+	ok(i >= 0 && !strcmp(vec_rec_str(out, (size_t)i, "group"), "org.apache.commons") &&
+	   !strcmp(vec_rec_str(out, (size_t)i, "name"), "commons-lang3") && v[0] == '3',
 	   "debian jar: org.apache.commons:commons-lang3:%s", v);
 	char name[256];
 	snprintf(name, sizeof(name), "/usr/share/java/commons-lang3-%s.jar", v);
 	json_decref(out);
-	out = scan_text(&analyzer_java, name, data, len, &rc, &err);
+	out = vec_scan_text(&analyzer_java, name, data, len, &rc, &err);
 	is_int(json_array_size(out), 1, "debian jar as %s: its pom row alone", base_of(name));
 	json_decref(out);
-	out = scan_text(&analyzer_java, path, data, len, &rc, &err);
+	out = vec_scan_text(&analyzer_java, path, data, len, &rc, &err);
 	ok(json_array_size(out) == 1 && find_evidence(out, "META-INF/MANIFEST.MF") < 0,
 	   "debian jar as commons-lang3.jar (Debian's name, no version): its pom row alone");
 	json_decref(out);
@@ -803,7 +482,7 @@ static void test_debian_jar(void)
  * for the last, lib/n<k+1>.jar. */
 static void nested_jar(unsigned k, unsigned depth, struct buf *out)
 {
-	struct zipw z = { BUF_INIT, BUF_INIT, 0 };
+	struct zipw z = ZIPW_INIT;
 	char pom[128], name[64];
 	snprintf(pom, sizeof(pom), "groupId=g\nartifactId=a%u\nversion=1\n", k);
 	zipw_adds(&z, "META-INF/maven/g/a/pom.properties", pom);
@@ -823,7 +502,7 @@ static void test_deep(void)
 	struct buf jar;
 	int rc;
 	nested_jar(0, 100, &jar);
-	double t = seconds();
+	double t = vec_seconds();
 	json_t *out = walk(&jar, "n0.jar", &defaults, &rc, &err);
 	is_int(rc, -ELOOP, "100 deep: an error");
 	ok(strstr(err.msg, "nested deeper than 8") != NULL, "100 deep: %s", err.msg);
@@ -841,7 +520,7 @@ static void test_deep(void)
 	ok(rc == -ELOOP && json_array_size(out) == 65,
 	   "100 deep with depth 1000: capped at 64 levels (%zu rows)", json_array_size(out));
 	json_decref(out);
-	printf("# 100 deep in %.2f s (timed: a figure, not a pass condition)\n", seconds() - t);
+	printf("# 100 deep in %.2f s (timed: a figure, not a pass condition)\n", vec_seconds() - t);
 	buf_release(&jar);
 }
 
@@ -849,17 +528,17 @@ static void test_deep(void)
 static void stream_entry(struct buf *b, const char *name, const char *text)
 {
 	size_t nlen = strlen(name), len = strlen(text);
-	put32(b, 0x04034b50);
-	put16(b, 20);
-	put16(b, 0);
-	put16(b, 0);
-	put16(b, 0);
-	put16(b, 0x21);
-	put32(b, (uint32_t)crc32(0, (const Bytef *)text, (uInt)len));
-	put32(b, (uint32_t)len);
-	put32(b, (uint32_t)len);
-	put16(b, (unsigned)nlen);
-	put16(b, 0);
+	zipw_put32(b, 0x04034b50);
+	zipw_put16(b, 20);
+	zipw_put16(b, 0);
+	zipw_put16(b, 0);
+	zipw_put16(b, 0);
+	zipw_put16(b, 0x21);
+	zipw_put32(b, (uint32_t)crc32(0, (const Bytef *)text, (uInt)len));
+	zipw_put32(b, (uint32_t)len);
+	zipw_put32(b, (uint32_t)len);
+	zipw_put16(b, (unsigned)nlen);
+	zipw_put16(b, 0);
 	buf_add(b, name, nlen);
 	buf_add(b, text, len);
 }
@@ -870,23 +549,23 @@ static void stream_entry_dd(struct buf *b, const char *name, uint32_t crc, const
 			    size_t rawlen, uint64_t usize)
 {
 	size_t nlen = strlen(name);
-	put32(b, 0x04034b50);
-	put16(b, 20);
-	put16(b, 8);
-	put16(b, 8);
-	put16(b, 0);
-	put16(b, 0x21);
-	put32(b, 0);
-	put32(b, 0);
-	put32(b, 0);
-	put16(b, (unsigned)nlen);
-	put16(b, 0);
+	zipw_put32(b, 0x04034b50);
+	zipw_put16(b, 20);
+	zipw_put16(b, 8);
+	zipw_put16(b, 8);
+	zipw_put16(b, 0);
+	zipw_put16(b, 0x21);
+	zipw_put32(b, 0);
+	zipw_put32(b, 0);
+	zipw_put32(b, 0);
+	zipw_put16(b, (unsigned)nlen);
+	zipw_put16(b, 0);
 	buf_add(b, name, nlen);
 	buf_add(b, raw, rawlen);
-	put32(b, 0x08074b50);
-	put32(b, crc);
-	put32(b, (uint32_t)rawlen);
-	put32(b, (uint32_t)usize);
+	zipw_put32(b, 0x08074b50);
+	zipw_put32(b, crc);
+	zipw_put32(b, (uint32_t)rawlen);
+	zipw_put32(b, (uint32_t)usize);
 }
 
 static long max_rss_mib(void)
@@ -899,7 +578,7 @@ static long max_rss_mib(void)
 static void test_bombs(void)
 {
 	struct strata_error err = STRATA_ERROR_INIT;
-	struct zipw z = { BUF_INIT, BUF_INIT, 0 };
+	struct zipw z = ZIPW_INIT;
 	struct buf jar, zeros = BUF_INIT;
 	uint32_t crc;
 	int rc;
@@ -911,10 +590,10 @@ static void test_bombs(void)
 	zipw_add_raw(&z, "BOOT-INF/lib/bomb.jar", 8, crc, zeros.data, zeros.len, 1100ull << 20);
 	zipw_adds(&z, "META-INF/maven/g/kept/pom.properties", pom);
 	zipw_finish(&z, &jar);
-	double t = seconds();
+	double t = vec_seconds();
 	json_t *out = walk(&jar, "x.jar", &defaults, &rc, &err);
 	ok(rc == -EFBIG && strstr(err.msg, "bomb.jar"), "1100 MiB nested jar: %s", err.msg);
-	ok(json_array_size(out) == 1 && !strcmp(rec_str(out, 0, "name"), "kept"),
+	ok(json_array_size(out) == 1 && !strcmp(vec_rec_str(out, 0, "name"), "kept"),
 	   "1100 MiB nested jar: the other entries are still read");
 	json_decref(out);
 	buf_release(&jar);
@@ -938,7 +617,7 @@ static void test_bombs(void)
 	   "a manifest lying about its size: %s", err.msg);
 	json_decref(out);
 	buf_release(&jar);
-	printf("# " "zip bombs with default limits: quick (%.1fs)" " (timed: a figure, not a pass condition)\n", seconds() - t);
+	printf("# " "zip bombs with default limits: quick (%.1fs)" " (timed: a figure, not a pass condition)\n", vec_seconds() - t);
 
 	/* Wide: 40 nested jars of 16 MiB each, honest, against the budget of
 	 * one archive (lowered here from 1 GiB to keep the test fast): three
@@ -954,10 +633,10 @@ static void test_bombs(void)
 	zipw_finish(&z, &jar);
 	struct analyzer_limits l = defaults;
 	l.archive_max_bytes = 50u << 20;
-	t = seconds();
+	t = vec_seconds();
 	out = walk(&jar, "x.jar", &l, &rc, &err);
 	ok(rc < 0 && json_array_size(out) == 1, "40 x 16 MiB, budget 50 MiB: %s", err.msg);
-	printf("# " "the budget bounds the time (%.1fs)" " (timed: a figure, not a pass condition)\n", seconds() - t);
+	printf("# " "the budget bounds the time (%.1fs)" " (timed: a figure, not a pass condition)\n", vec_seconds() - t);
 	json_decref(out);
 	l.archive_max_bytes = 8u << 20;
 	out = walk(&jar, "x.jar", &l, &rc, &err);
@@ -976,13 +655,13 @@ static void test_bombs(void)
 	stream_entry(&st, "META-INF/maven/g/after/pom.properties", "artifactId=after\nversion=1\n");
 	l.archive_max_bytes = 16u << 20;
 	l.max_file_size = 2ull << 30;
-	t = seconds();
+	t = vec_seconds();
 	out = walk(&st, "x.jar", &l, &rc, &err);
 	ok(rc == -EFBIG && strstr(err.msg, "streamed.jar' inflates past the limit"),
 	   "a streamed 1100 MiB entry, budget 16 MiB: %s", err.msg);
-	ok(json_array_size(out) == 1 && !strcmp(rec_str(out, 0, "name"), "kept"),
+	ok(json_array_size(out) == 1 && !strcmp(vec_rec_str(out, 0, "name"), "kept"),
 	   "a streamed bomb: what came before is kept, nothing after is read");
-	printf("# " "a streamed bomb: quick (%.1fs)" " (timed: a figure, not a pass condition)\n", seconds() - t);
+	printf("# " "a streamed bomb: quick (%.1fs)" " (timed: a figure, not a pass condition)\n", vec_seconds() - t);
 	json_decref(out);
 	buf_release(&st);
 	ok(max_rss_mib() < 1024, "zip bombs: at most %ld MiB resident", max_rss_mib());
@@ -992,7 +671,7 @@ static void test_bombs(void)
 static void test_hostile(void)
 {
 	struct strata_error err = STRATA_ERROR_INIT;
-	struct zipw z = { BUF_INIT, BUF_INIT, 0 };
+	struct zipw z = ZIPW_INIT;
 	struct buf jar;
 	int rc;
 
@@ -1043,7 +722,7 @@ static void test_hostile(void)
 	out = walk(&j, "j.jar", &defaults, &rc, &err);
 	ok(rc < 0 && err.msg[0] && json_array_size(out) == 0, "garbage: %s", err.msg);
 	json_decref(out);
-	out = scan_text(&analyzer_java, "/x/empty.jar", "", 0, &rc, &err);
+	out = vec_scan_text(&analyzer_java, "/x/empty.jar", "", 0, &rc, &err);
 	ok(rc < 0 && err.msg[0], "an empty file: %s", err.msg);
 	json_decref(out);
 	buf_release(&jar);
@@ -1052,7 +731,7 @@ static void test_hostile(void)
 static void test_manifest_rules(void)
 {
 	struct strata_error err = STRATA_ERROR_INIT;
-	struct zipw z = { BUF_INIT, BUF_INIT, 0 };
+	struct zipw z = ZIPW_INIT;
 	struct buf jar;
 	int rc;
 	zipw_adds(&z, "META-INF/MANIFEST.MF",
@@ -1088,7 +767,7 @@ static void test_manifest_rules(void)
 static void test_names(void)
 {
 	struct strata_error err = STRATA_ERROR_INIT;
-	struct zipw z = { BUF_INIT, BUF_INIT, 0 };
+	struct zipw z = ZIPW_INIT;
 	struct buf jar;
 	int rc;
 	zipw_adds(&z, "META-INF/maven/gr\xc3\xb6up/x/pom.properties",
@@ -1113,8 +792,8 @@ static void test_fd_offset(void)
 {
 	char path[4096], *data;
 	size_t len;
-	snprintf(path, sizeof(path), "%s/vectors/java/jar/nested.jar", srcdir());
-	slurp(path, &data, &len);
+	snprintf(path, sizeof(path), "%s/vectors/java/jar/nested.jar", vec_srcdir());
+	vec_slurp(path, &data, &len);
 	int fd = open(path, O_RDONLY);
 	struct analyzer_file f = { .fd = fd, .path = "/a/nested.jar", .size = len, .limits = &defaults };
 	struct strata_error err = STRATA_ERROR_INIT;
@@ -1138,7 +817,7 @@ static void test_claims(void)
 		{ "/opt/jar", 0 }, { "/opt/x.zip", 0 }, { "/opt/x.jarx", 0 },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-		is_int(claimed(&analyzer_java, cases[i].path), cases[i].want, "claims %s",
+		is_int(vec_claimed(&analyzer_java, cases[i].path), cases[i].want, "claims %s",
 		       cases[i].path);
 	is_int(analyzer_java.keyed_by_name, 1, "keyed by name: the file name decides rows");
 	is_str(analyzer_java.name, "java", "analyzer name");
