@@ -180,6 +180,24 @@ int cache_claim_layer(struct cache *c, const char *diff_id)
 	return 1;
 }
 
+int cache_is_pinned(struct cache *c, const char *diff_id)
+{
+	pthread_mutex_lock(&c->lock);
+	int pinned = ref_has(c->pins, diff_id);
+	pthread_mutex_unlock(&c->lock);
+	return pinned;
+}
+
+void cache_exclusive_begin(struct cache *c)
+{
+	pthread_rwlock_wrlock(&c->maint);
+}
+
+void cache_exclusive_end(struct cache *c)
+{
+	pthread_rwlock_unlock(&c->maint);
+}
+
 void cache_release_layer(struct cache *c, const char *diff_id)
 {
 	pthread_rwlock_unlock(&c->maint);

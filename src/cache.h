@@ -26,12 +26,17 @@ void cache_free(struct cache *c);
 /* Pins (counted) keep a layer's content from eviction while a mount uses it. */
 void cache_pin(struct cache *c, const char *diff_id);
 void cache_unpin(struct cache *c, const char *diff_id);
+int cache_is_pinned(struct cache *c, const char *diff_id);
 
 /* One ingest per layer: returns 1 when the caller should ingest diff_id
  * (then call cache_release_layer), 0 when another ingest of it just ended
  * (look the layer up again). While ingests run, maintenance waits. */
 int cache_claim_layer(struct cache *c, const char *diff_id);
 void cache_release_layer(struct cache *c, const char *diff_id);
+/* Waits for running ingests and holds new ones off, for work that deletes
+ * chunks an ingest may be counting on as already stored (rmi). */
+void cache_exclusive_begin(struct cache *c);
+void cache_exclusive_end(struct cache *c);
 
 /* Layer-level hit/miss counting for pulls and mounts. */
 void cache_count(struct cache *c, uint64_t hits, uint64_t misses);

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <zstd.h>
@@ -25,7 +26,21 @@ struct chunkstore {
 	pthread_key_t dctx_key; /* per-thread ZSTD_DCtx for readers */
 	pthread_mutex_t totals_lock;
 	struct chunkstore_totals totals; /* protected by totals_lock */
+	uint64_t since_check;            /* bytes stored since free space was checked; totals_lock */
 };
+
+/* Ingest stops while the free space is no more than the index's own size
+ * (at least 8 MiB): the index must always be able to commit, flush and
+ * compact — a compaction rewrites up to all of it, and only a compaction
+ * gives the space of deleted keys back, so a store whose index met a full
+ * disk could never shrink again (and Debian's RocksDB aborts on the error). */
+#define CHUNKSTORE_CHECK_EVERY (4u << 20)
+
+static uint64_t headroom_of(struct chunkstore *cs)
+{
+	uint64_t h = index_disk_size(cs->idx);
+	return h < (8u << 20) ? (8u << 20) : h;
+}
 
 struct chunk_writer {
 	struct chunkstore *cs;
@@ -52,6 +67,7 @@ int chunkstore_open(struct index *idx, const char *dir, int level, struct chunks
 	cs->idx = idx;
 	cs->level = level;
 	cs->dir = strdup(dir);
+	cs->since_check = CHUNKSTORE_CHECK_EVERY; /* the first chunk checks */
 	cs->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (cs->dirfd < 0 || !cs->dir) {
 		r = error_errno(err, -errno, "cannot open chunk directory '%s'", dir);
@@ -194,6 +210,21 @@ int chunk_writer_put(struct chunk_writer *w, struct index_batch *batch, const ui
 		payload = data;
 		clen = len;
 	}
+	uint64_t headroom = 0;
+	pthread_mutex_lock(&w->cs->totals_lock);
+	w->cs->since_check += clen;
+	if (w->cs->since_check >= CHUNKSTORE_CHECK_EVERY) {
+		struct statvfs vfs;
+		w->cs->since_check = 0;
+		uint64_t need = headroom_of(w->cs);
+		if (fstatvfs(w->cs->dirfd, &vfs) == 0 &&
+		    (uint64_t)vfs.f_bavail * vfs.f_frsize < need + CHUNKSTORE_CHECK_EVERY)
+			headroom = need;
+	}
+	pthread_mutex_unlock(&w->cs->totals_lock);
+	if (headroom)
+		return error_set(err, -ENOSPC, "no space left on device for the store in '%s' (%llu MiB are kept free for its index)",
+				 w->cs->dir, (unsigned long long)(headroom >> 20));
 	if (clen > CHUNK_INLINE_MAX) {
 		int r = write_chunk_file(w->cs, id, payload, clen, err);
 		if (r < 0)

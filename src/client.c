@@ -15,6 +15,9 @@
 #define CONNECT_TIMEOUT_S 5L
 #define DEFAULT_TIMEOUT_S 120L
 #define MAX_RESPONSE (64u << 20) /* image listings and inspect output */
+/* File listings (inspect --files, cache ls --json): an image at the entry
+ * limit of a million lists in about 150 MB. */
+#define MAX_TEXT_RESPONSE (1u << 30)
 #define MAX_LINE (1u << 20)      /* one NDJSON event */
 
 struct client {
@@ -170,8 +173,8 @@ static size_t on_data(char *data, size_t size, size_t nmemb, void *userp)
 	int streaming = x->stream && status >= 200 && status < 300;
 	int r = buf_add(&x->body, data, n);
 	if (r == -EFBIG)
-		r = error_set(x->err, -EFBIG, "the strata daemon at '%s' sent %s over %u bytes", x->c->sock,
-			      streaming ? "an event line" : "a response", streaming ? MAX_LINE : MAX_RESPONSE);
+		r = error_set(x->err, -EFBIG, "the strata daemon at '%s' sent %s over %zu bytes", x->c->sock,
+			      streaming ? "an event line" : "a response", x->body.max);
 	else if (r < 0)
 		r = error_set(x->err, r, "out of memory");
 	if (r == 0 && streaming)
@@ -339,7 +342,7 @@ int client_call_text(struct client *c, const char *method, const char *path, int
 		     struct strata_error *err)
 {
 	struct xfer x = { .c = c, .err = err };
-	buf_init(&x.body, MAX_RESPONSE);
+	buf_init(&x.body, MAX_TEXT_RESPONSE);
 	int r = call(&x, method, path, NULL, status);
 	if (r == 0)
 		r = buf_add(out, x.body.data, x.body.len) < 0 ? error_set(err, -ENOMEM, "out of memory") : 0;

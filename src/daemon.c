@@ -178,7 +178,12 @@ static void handle_image(struct daemon *d, const struct http_request *req, const
 		uint64_t freed = 0;
 		int untagged = 0;
 		const char *busy = mounted_digest(d, digest, mp, sizeof(mp)) ? mp : NULL;
-		if ((r = imageinfo_remove_ref(d->st, ref, digest, busy, &freed, &untagged, &err)) < 0) {
+		/* An ingest running now may be reusing this image's chunks as
+		 * stored: they must not go from under it. */
+		cache_exclusive_begin(d->cache);
+		r = imageinfo_remove_ref(d->st, ref, digest, busy, &freed, &untagged, &err);
+		cache_exclusive_end(d->cache);
+		if (r < 0) {
 			http_reply_error(c, http_status_of(r), err.msg);
 			return;
 		}

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "catalog.h"
+#include "cache.h"
 #include "imageinfo.h"
 #include "memo.h"
 #include "imageview.h"
@@ -321,7 +322,8 @@ int imageinfo_remove(struct store *st, const char *digest, uint64_t *freed, stru
 		if (r < 0 || !d || catalog_get_layer(st->idx, d, &rec, NULL) < 0)
 			continue;
 		catalog_each_image(st->idx, check_use, &u);
-		if (u.used)
+		/* A pinned layer is mounted, or a pull in progress counts on it. */
+		if (u.used || (st->cache && cache_is_pinned(st->cache, d)))
 			continue;
 		catalog_delete_layer(b, &rec);
 		if ((r = store_commit(st, b, 1, err)) == 0 &&

@@ -282,7 +282,7 @@ int pull_image(struct store *st, const struct strata_conf *conf, const char *ref
 	uint8_t raw[SHA256_LEN];
 	json_t *img = NULL;
 	struct pull_job job = { 0 };
-	int r;
+	int r, pinned = 0;
 
 	const char *asked = platform;
 	memset(res, 0, sizeof(*res));
@@ -374,6 +374,13 @@ int pull_image(struct store *st, const struct strata_conf *conf, const char *ref
 	}
 	if (obs && obs->start)
 		obs->start(obs->ctx, ref.name, m.n_layers);
+	/* Until the image is committed nothing names its layers: pinned, no
+	 * rmi, prune or gc takes one that this pull found already stored. */
+	if (st->cache) {
+		for (size_t i = 0; i < cfg.n_diff_ids; i++)
+			cache_pin(st->cache, cfg.diff_ids[i]);
+		pinned = 1;
+	}
 	if ((r = fetch_layers(&job, conf->jobs, res, err)) < 0)
 		goto out;
 	/* Make room within the budget, keeping what this image needs. */
@@ -400,6 +407,8 @@ up_to_date:
 		cache_touch_image(st->cache, digest);
 	}
 out:
+	for (size_t i = 0; pinned && i < cfg.n_diff_ids; i++)
+		cache_unpin(st->cache, cfg.diff_ids[i]);
 	if (r == 0)
 		snprintf(res->digest, sizeof(res->digest), "%s", digest);
 	else
