@@ -139,21 +139,8 @@ static void test_hostile(void)
 	printf("# " "in linear time (%.3f s)" " (timed: a figure, not a pass condition)\n", vec_seconds() - t);
 	json_decref(out);
 
-	srand(2);
-	for (int round = 0; round < 200; round++) {
-		size_t n = (size_t)(rand() % 4096);
-		for (size_t i = 0; i < n; i++)
-			s[i] = "PV:Aom\n\n\r\0x L:\xff"[rand() % 16];
-		out = json_array();
-		error_clear(&err);
-		rc = apk_installed_parse(s, n, out, &err);
-		if (rc != 0 && rc != -EBADMSG)
-			break;
-		json_decref(out);
-		out = NULL;
-	}
-	ok(out == NULL, "random inputs give 0 or -EBADMSG");
-	json_decref(out);
+	ok(vec_random_inputs(apk_installed_parse, "PV:Aom\n\n\r\0x L:\xff", 16, 2, 200, 0),
+	   "random inputs give 0 or -EBADMSG");
 	free(s);
 }
 

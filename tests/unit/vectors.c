@@ -1,6 +1,7 @@
 /* vectors.c: the helpers the analyzer unit tests share (see vectors.h). */
 #include "config.h"
 
+#include <errno.h>
 #include <fnmatch.h>
 #include <ftw.h>
 #include <stdio.h>
@@ -241,4 +242,25 @@ json_t *vec_scan_text(const struct analyzer *a, const char *path, const char *te
 	*rc = a->scan(&f, out, err);
 	close(fd);
 	return out;
+}
+
+int vec_random_inputs(vec_parse_fn fn, const char *alphabet, size_t alen, unsigned seed, int rounds,
+		      size_t prefix)
+{
+	char *s = malloc(4096);
+	int good = s != NULL;
+	srand(seed);
+	for (int round = 0; good && round < rounds; round++) {
+		size_t n = (size_t)(rand() % 4096), pre = round % 2 ? 0 : prefix;
+		memcpy(s, alphabet, pre);
+		for (size_t i = pre; i < n; i++)
+			s[i] = alphabet[(size_t)rand() % alen];
+		json_t *out = json_array();
+		struct strata_error err = STRATA_ERROR_INIT;
+		int rc = fn(s, n > pre ? n : pre, out, &err);
+		good = rc == 0 || rc == -EBADMSG;
+		json_decref(out);
+	}
+	free(s);
+	return good;
 }

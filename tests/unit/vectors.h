@@ -69,6 +69,13 @@ json_t *vec_parse_vector(const char *rel, vec_parse_fn fn, int *rc, struct strat
  * json_decref()s them), *rc gets fn's result. */
 json_t *vec_parse_text(vec_parse_fn fn, const char *text, int *rc, struct strata_error *err);
 
+/* Feeds fn rounds random inputs of up to 4 KiB drawn from the alen bytes
+ * of alphabet (NULs allowed), seeded with seed; every other round starts
+ * with the first prefix bytes of alphabet, so that parsers see a valid
+ * opening. 1 when every round returned 0 or -EBADMSG (and did not crash). */
+int vec_random_inputs(vec_parse_fn fn, const char *alphabet, size_t alen, unsigned seed, int rounds,
+		      size_t prefix);
+
 /* The inputs of the vectors below one directory of tests/vectors/. */
 struct vec_list {
 	char **path; /* relative to tests/vectors/, ".expected.tsv" removed, sorted */
