@@ -15,6 +15,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "rootfs.h"
 #include "walk.h"
 
@@ -60,6 +61,12 @@ static void entry_release(struct walk_entry *e)
 	free(e->link);
 }
 
+static void digests_parse(const char *v, struct walk_entry *e)
+{
+	if (sscanf(v, "%64s %40s %32s %79s", e->sha256, e->sha1, e->md5, e->layer) != 4)
+		e->sha256[0] = e->sha1[0] = e->md5[0] = e->layer[0] = 0;
+}
+
 /* A strata mount answers user.strata.digests with "sha256 sha1 md5 layer"
  * in one request; the single attributes are the fallback. */
 static void read_digests(int dfd, const char *name, struct walk_entry *e)
@@ -70,8 +77,7 @@ static void read_digests(int dfd, const char *name, struct walk_entry *e)
 	ssize_t n = lgetxattr(p, "user.strata.digests", v, sizeof(v) - 1);
 	if (n > 0) {
 		v[n] = 0;
-		if (sscanf(v, "%64s %40s %32s %79s", e->sha256, e->sha1, e->md5, e->layer) != 4)
-			e->sha256[0] = e->sha1[0] = e->md5[0] = e->layer[0] = 0;
+		digests_parse(v, e);
 		return;
 	}
 	static const struct { const char *name; size_t off, len; } one[] = {
@@ -87,6 +93,51 @@ static void read_digests(int dfd, const char *name, struct walk_entry *e)
 		if (n <= 0 && i == 0)
 			return; /* not a strata mount */
 	}
+}
+
+/* What a strata mount says of a directory's files and links in one request
+ * per 60 KB (user.strata.children.<start>, see fuse/ops.c): records
+ * "name\0value\0" in listing order, the order readdir returns them in. */
+struct children {
+	struct buf recs;
+	size_t pos;
+};
+
+static void children_fetch(int dfd, struct children *c)
+{
+	enum { PAGE = 65536 };
+	char *page = malloc(PAGE);
+	unsigned long long start = 0, next = 0, count = 0;
+	/* Anything unexpected ends the records early: the files after them
+	 * are then asked for one by one. */
+	while (page) {
+		char name[64];
+		snprintf(name, sizeof(name), "user.strata.children.%llu", start);
+		ssize_t n = fgetxattr(dfd, name, page, PAGE);
+		size_t hl = n > 0 ? strnlen(page, (size_t)n) : 0;
+		if (n <= 0 || hl == (size_t)n || sscanf(page, "%llu %llu", &next, &count) != 2 ||
+		    next <= start || buf_add(&c->recs, page + hl + 1, (size_t)n - hl - 1) < 0 || next >= count)
+			break;
+		start = next;
+	}
+	free(page);
+}
+
+/* The value recorded for name if it is the next record, else NULL. */
+static const char *children_take(struct children *c, const char *name)
+{
+	const char *p = c->recs.data + c->pos, *end = c->recs.data + c->recs.len;
+	if (c->pos >= c->recs.len)
+		return NULL;
+	size_t nl = strnlen(p, (size_t)(end - p));
+	if (p + nl >= end || strcmp(p, name))
+		return NULL;
+	const char *v = p + nl + 1;
+	size_t vl = strnlen(v, (size_t)(end - v));
+	if (v + vl >= end)
+		return NULL;
+	c->pos = (size_t)(v + vl + 1 - c->recs.data);
+	return v;
 }
 
 static int queue_push(struct dirq *q, char *dir)
@@ -131,6 +182,8 @@ static int list_dir(struct walk *w, const char *dir, struct vec *out)
 	}
 	int r = 0;
 	struct dirent *de;
+	struct children kids = { BUF_INIT, 0 };
+	children_fetch(dfd, &kids);
 	while (!r && (de = readdir(d))) {
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
@@ -155,13 +208,18 @@ static int list_dir(struct walk *w, const char *dir, struct vec *out)
 		e.uid = st.st_uid;
 		e.gid = st.st_gid;
 		e.size = (uint64_t)st.st_size;
-		if (S_ISLNK(st.st_mode)) {
+		const char *known = S_ISLNK(st.st_mode) || S_ISREG(st.st_mode) ? children_take(&kids, de->d_name) : NULL;
+		if (S_ISLNK(st.st_mode) && known && known[0] == 'l' && known[1] == ' ') {
+			e.link = strdup(known + 2);
+		} else if (S_ISLNK(st.st_mode)) {
 			char t[4097];
 			ssize_t n = readlinkat(dirfd(d), de->d_name, t, sizeof(t) - 1);
 			if (n >= 0) {
 				t[n] = 0;
 				e.link = strdup(t);
 			}
+		} else if (S_ISREG(st.st_mode) && known && known[0] == 'f' && known[1] == ' ') {
+			digests_parse(known + 2, &e);
 		} else if (S_ISREG(st.st_mode)) {
 			read_digests(dirfd(d), de->d_name, &e);
 		}
@@ -180,6 +238,7 @@ static int list_dir(struct walk *w, const char *dir, struct vec *out)
 			entry_release(&e);
 	}
 	closedir(d);
+	buf_release(&kids.recs);
 	return r;
 }
 

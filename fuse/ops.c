@@ -494,6 +494,64 @@ static void reply_sized(struct mount *m, fuse_req_t req, const void *val, size_t
 		fuse_reply_buf(req, val, vlen);
 }
 
+/* user.strata.children.<start> on a directory: what a tree walk needs of
+ * its children in one request instead of one per file. The value is
+ * "<next> <count>\0" and then, for each regular file or symbolic link among
+ * the children start..next-1 (listing order), "<name>\0f <digests>\0" or
+ * "<name>\0l <target>\0"; next is the child to ask for in the next request,
+ * count the number of children. A value stays under the largest the kernel
+ * passes on (64 KiB). */
+#define CHILDREN_XATTR STRATA_XATTR "children."
+#define CHILDREN_VALUE_MAX 60000
+
+static int children_value(struct mount *m, struct inode *dir, const char *start_s, struct buf *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long start = strtoull(start_s, &end, 10);
+	if (dir->iv.type != ENTRY_DIR || !*start_s || *end || errno)
+		return -ENODATA;
+	struct strata_error err = STRATA_ERROR_INIT;
+	int r = inode_list(m->itab, dir, &err);
+	if (r < 0) {
+		log_error("listing of '/%s': %s", dir->path, err.msg);
+		return r == -ENOMEM ? -ENOMEM : -EIO;
+	}
+	if (start > dir->nchildren)
+		return -ENODATA;
+	struct buf recs = BUF_INIT;
+	size_t i = (size_t)start;
+	for (; i < dir->nchildren && r == 0; i++) {
+		const struct inode *c = dir->children[i];
+		const struct entry *e = &c->iv.e;
+		size_t mark = recs.len;
+		if (c->iv.type == ENTRY_REG) {
+			char s256[SHA256_LEN * 2 + 1], s1[SHA1_LEN * 2 + 1], m5[MD5_LEN * 2 + 1];
+			hex_encode(e->sha256, SHA256_LEN, s256);
+			hex_encode(e->sha1, SHA1_LEN, s1);
+			hex_encode(e->md5, MD5_LEN, m5);
+			r = buf_addf(&recs, "%s%cf %s %s %s %s%c", c->name, 0, s256, s1, m5,
+				     imageview_layer_digest(m->v, c->iv.layer), 0);
+		} else if (c->iv.type == ENTRY_SYMLINK) {
+			r = buf_addf(&recs, "%s%cl ", c->name, 0);
+			if (r == 0)
+				r = buf_add(&recs, e->link ? e->link : "", e->link_len);
+			if (r == 0)
+				r = buf_addch(&recs, 0);
+		}
+		if (r == 0 && recs.len + 24 > CHILDREN_VALUE_MAX) {
+			buf_setlen(&recs, mark); /* this child starts the next value */
+			break;
+		}
+	}
+	if (r == 0)
+		r = buf_addf(out, "%zu %zu%c", i, dir->nchildren, 0);
+	if (r == 0 && recs.len)
+		r = buf_add(out, recs.data, recs.len);
+	buf_release(&recs);
+	return r < 0 ? -ENOMEM : 0;
+}
+
 static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 {
 	struct mount *m = mnt(req);
@@ -501,6 +559,16 @@ static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t
 	char tmp[DIGEST_STR_MAX + (SHA256_LEN + SHA1_LEN + MD5_LEN) * 2 + 8];
 	const void *val;
 	size_t vlen;
+	if (!strncmp(name, CHILDREN_XATTR, strlen(CHILDREN_XATTR))) {
+		struct buf v = BUF_INIT;
+		int r = children_value(m, node_of(m, ino), name + strlen(CHILDREN_XATTR), &v);
+		if (r < 0)
+			reply_err(m, req, -r);
+		else
+			reply_sized(m, req, v.data, v.len, size);
+		buf_release(&v);
+		return;
+	}
 	if (xattr_value(m, node_of(m, ino), name, tmp, sizeof(tmp), &val, &vlen) < 0) {
 		reply_err(m, req, ENODATA);
 		return;

@@ -89,6 +89,9 @@ static int emit(enum format f, const json_t *report, const char *path, struct st
 		return r;
 	}
 	FILE *out = fdopen(fd, "w");
+	/* A report is megabytes: fewer, larger writes. */
+	if (out)
+		setvbuf(out, NULL, _IOFBF, 1 << 20);
 	int r = out ? write_format(f, report, out, err) : error_errno(err, -errno, "cannot write '%s'", path);
 	if (out && fflush(out) == EOF && !r)
 		r = error_errno(err, -errno, "cannot write '%s'", path);
@@ -154,27 +157,36 @@ static int image_of(struct client *client, const char *ref, const char *digest, 
 	return 0;
 }
 
-static json_t *cached_report(struct client *client, const char *digest, const char *config)
+static char *report_path(const char *digest, const char *config)
 {
 	char *ed = client_escape(digest), *ec = client_escape(config);
 	char *path = ed && ec ? str_printf("/v1/analysis/report?digest=%s&config=%s", ed, ec) : NULL;
+	free(ed);
+	free(ec);
+	return path;
+}
+
+static json_t *cached_report(struct client *client, const char *digest, const char *config)
+{
+	char *path = report_path(digest, config);
 	struct strata_error err = STRATA_ERROR_INIT;
 	json_t *out = NULL;
 	if (path && client_call(client, "GET", path, NULL, NULL, &out, &err) < 0)
 		out = NULL;
 	free(path);
-	free(ed);
-	free(ec);
 	return out;
 }
 
+/* The report is the request's body: the daemon stores its text unparsed. */
 static void remember_report(struct client *client, const char *digest, const char *config, json_t *report)
 {
 	struct strata_error err = STRATA_ERROR_INIT;
-	json_t *body = json_pack("{s:s, s:s, s:O}", "digest", digest, "config", config, "report", report);
-	if (client_call(client, "POST", "/v1/analysis/report", body, NULL, NULL, &err) < 0)
+	char *path = report_path(digest, config);
+	if (!path)
+		error_set(&err, -ENOMEM, "out of memory");
+	if (!path || client_call(client, "POST", path, report, NULL, NULL, &err) < 0)
 		fprintf(stderr, "strata: warning: the report was not stored: %s\n", err.msg);
-	json_decref(body);
+	free(path);
 }
 
 /* A stored report, as if made now: the asker's reference, no file opened. */

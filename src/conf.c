@@ -49,6 +49,7 @@ static const struct key_def keys[] = {
 	{ "registry", "insecure", "STRATA_REGISTRY_INSECURE", "registry.insecure", CONF_LIST, F_LIST, OFF(insecure), 0, 0, 0 },
 	{ "registry", "credentials", "STRATA_REGISTRY_CREDENTIALS", "registry.credentials", CONF_STRING, F_STR, OFF(credentials), 0, 0, 0 },
 	{ "registry", "retries", "STRATA_REGISTRY_RETRIES", "registry.retries", CONF_INT, F_INT, OFF(retries), 1, 100, 0 },
+	{ "registry", "stall_timeout", "STRATA_REGISTRY_STALL_TIMEOUT", "registry.stall_timeout", CONF_INT, F_INT, OFF(stall_timeout), 1, 3600, 0 },
 	{ "limits", "max_entries", "STRATA_LIMITS_MAX_ENTRIES", "limits.max_entries", CONF_INT, F_U64, OFF(limits.max_entries), 1, UINT64_MAX, 0 },
 	{ "limits", "max_path", "STRATA_LIMITS_MAX_PATH", "limits.max_path", CONF_INT, F_U64, OFF(limits.max_path), 1, UINT64_MAX, 0 },
 	{ "limits", "max_name", "STRATA_LIMITS_MAX_NAME", "limits.max_name", CONF_INT, F_U64, OFF(limits.max_name), 1, UINT64_MAX, 0 },
@@ -423,6 +424,7 @@ int conf_load_from(struct strata_conf *c, const char *path, struct strata_error 
 	c->compression_level = 3;
 	c->jobs = 3;
 	c->retries = 5;
+	c->stall_timeout = 30;
 	c->cache_low_watermark = 90;
 	c->limits.max_entries = 1000000;
 	c->limits.max_path = 4096;

@@ -28,6 +28,7 @@ struct strata_conf {
 	int compression_level;     /* zstd level for chunks */
 	int jobs;                  /* layers ingested at once */
 	int retries;               /* attempts per registry request */
+	int stall_timeout;         /* seconds without a byte before a transfer counts as cut */
 	uint64_t cache_max_size;   /* store budget in bytes; 0 = unbounded */
 	int cache_low_watermark;   /* percent of the budget eviction goes down to */
 	/* Credentials a client handed the daemon with one request, for one

@@ -17,12 +17,54 @@ static void reply(struct http_conn *c, int r, json_t *out, const struct strata_e
 	json_decref(out);
 }
 
+/* Some bytes that could be a JSON object: the client parses what it gets
+ * back, and an unreadable report is only a memo miss. */
+static int looks_like_object(const char *s, size_t n)
+{
+	while (n && (s[n - 1] == '\n' || s[n - 1] == ' '))
+		n--;
+	return n >= 2 && s[0] == '{' && s[n - 1] == '}';
+}
+
+int daemon_analysis_report_route(struct store *st, const struct http_request *req, struct http_conn *c)
+{
+	int get = !strcmp(req->method, "GET");
+	if (strcmp(req->path, "/v1/analysis/report") || (!get && strcmp(req->method, "POST")))
+		return 0;
+	char digest[DIGEST_STR_MAX + 1], config[2048];
+	struct strata_error err = STRATA_ERROR_INIT;
+	if (http_query_param(req, "digest", digest, sizeof(digest)) < 0 || !digest_valid(digest) ||
+	    http_query_param(req, "config", config, sizeof(config)) < 0) {
+		http_reply_error(c, 400, "analysis report: 'digest' and 'config' are needed");
+		return 1;
+	}
+	int r;
+	if (get) {
+		struct buf text = BUF_INIT;
+		r = memo_get_report(st, digest, config, &text, &err);
+		if (r == -ENOENT)
+			http_reply_error(c, 404, "no stored report");
+		else if (r < 0)
+			reply(c, r, NULL, &err);
+		else
+			http_reply(c, 200, "application/json", text.data, text.len);
+		buf_release(&text);
+		return 1;
+	}
+	if (!looks_like_object(req->body, req->body_len)) {
+		http_reply_error(c, 400, "analysis report: the body must be a report (a JSON object)");
+		return 1;
+	}
+	r = memo_put_report(st, digest, config, req->body, req->body_len, &err);
+	reply(c, r, json_object(), &err);
+	return 1;
+}
+
 int daemon_analysis_route(struct store *st, struct metrics *metrics, const struct http_request *req,
 			  json_t *body, struct http_conn *c)
 {
 	const char *m = req->method, *p = req->path;
 	struct strata_error err = STRATA_ERROR_INIT;
-	json_t *out = NULL;
 	int r;
 	if (strncmp(p, "/v1/analysis/", 13))
 		return 0;
@@ -44,28 +86,6 @@ int daemon_analysis_route(struct store *st, struct metrics *metrics, const struc
 		}
 		r = memo_store(st, results, &err);
 		reply(c, r, json_pack("{s:I}", "stored", (json_int_t)json_object_size(results)), &err);
-	} else if (!strcmp(p, "report") && !strcmp(m, "GET")) {
-		char digest[DIGEST_STR_MAX + 1], config[2048];
-		if (http_query_param(req, "digest", digest, sizeof(digest)) < 0 || !digest_valid(digest) ||
-		    http_query_param(req, "config", config, sizeof(config)) < 0) {
-			http_reply_error(c, 400, "analysis report: 'digest' and 'config' are needed");
-			return 1;
-		}
-		r = memo_get_report(st, digest, config, &out, &err);
-		if (r == -ENOENT)
-			http_reply_error(c, 404, "no stored report");
-		else
-			reply(c, r, out, &err);
-	} else if (!strcmp(p, "report") && !strcmp(m, "POST")) {
-		const char *digest = json_string_value(json_object_get(body, "digest"));
-		const char *config = json_string_value(json_object_get(body, "config"));
-		json_t *report = json_object_get(body, "report");
-		if (!digest || !digest_valid(digest) || !config || !json_is_object(report)) {
-			http_reply_error(c, 400, "analysis report: 'digest', 'config' and 'report' are needed");
-			return 1;
-		}
-		r = memo_put_report(st, digest, config, report, &err);
-		reply(c, r, json_object(), &err);
 	} else if (!strcmp(p, "observe") && !strcmp(m, "POST")) {
 		json_t *secs = json_object_get(body, "seconds");
 		if (!json_is_number(secs)) {

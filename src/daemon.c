@@ -442,6 +442,8 @@ static void route(void *ctx, const struct http_request *req, struct http_conn *c
 	struct daemon *d = ctx;
 	const char *m = req->method, *p = req->path;
 	json_t *body = NULL;
+	if (daemon_analysis_report_route(d->st, req, c))
+		return;
 	if (req->body_len) {
 		body = json_loadb(req->body, req->body_len, 0, NULL);
 		if (!json_is_object(body)) {

@@ -92,35 +92,22 @@ static int report_key(struct buf *k, const char *digest, const char *config)
 	return buf_adds(k, config);
 }
 
-int memo_get_report(struct store *st, const char *digest, const char *config, json_t **out,
-		    struct strata_error *err)
-{
-	struct buf k = BUF_INIT, v = BUF_INIT;
-	report_key(&k, digest, config);
-	int r = index_get(st->idx, k.data, k.len, &v, err);
-	if (r == 0) {
-		*out = json_loadb(v.data, v.len, 0, NULL);
-		if (!json_is_object(*out)) {
-			json_decref(*out);
-			*out = NULL;
-			r = -ENOENT;
-		}
-	}
-	buf_release(&k);
-	buf_release(&v);
-	return r;
-}
-
-int memo_put_report(struct store *st, const char *digest, const char *config, json_t *report,
+int memo_get_report(struct store *st, const char *digest, const char *config, struct buf *out,
 		    struct strata_error *err)
 {
 	struct buf k = BUF_INIT;
-	char *text = json_dumps(report, JSON_COMPACT);
-	if (!text)
-		return error_set(err, -ENOMEM, "out of memory");
 	report_key(&k, digest, config);
-	int r = index_put(st->idx, k.data, k.len, text, strlen(text), 0, err);
-	free(text);
+	int r = index_get(st->idx, k.data, k.len, out, err);
+	buf_release(&k);
+	return r;
+}
+
+int memo_put_report(struct store *st, const char *digest, const char *config, const char *text,
+		    size_t len, struct strata_error *err)
+{
+	struct buf k = BUF_INIT;
+	report_key(&k, digest, config);
+	int r = index_put(st->idx, k.data, k.len, text, len, 0, err);
 	buf_release(&k);
 	return r;
 }

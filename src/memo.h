@@ -10,6 +10,7 @@
 
 #include <jansson.h>
 
+#include "buf.h"
 #include "error.h"
 #include "store.h"
 
@@ -19,11 +20,13 @@
 int memo_lookup(struct store *st, json_t *keys, json_t **found, struct strata_error *err);
 /* Stores every key -> value of results (values must be objects). */
 int memo_store(struct store *st, json_t *results, struct strata_error *err);
-/* 0 and a new reference in *out, or -ENOENT. */
-int memo_get_report(struct store *st, const char *digest, const char *config, json_t **out,
+/* A report is stored and returned as the JSON text the client sent: the
+ * daemon never parses a report, which can be tens of megabytes. */
+/* 0 with the text in *out, or -ENOENT. */
+int memo_get_report(struct store *st, const char *digest, const char *config, struct buf *out,
 		    struct strata_error *err);
-int memo_put_report(struct store *st, const char *digest, const char *config, json_t *report,
-		    struct strata_error *err);
+int memo_put_report(struct store *st, const char *digest, const char *config, const char *text,
+		    size_t len, struct strata_error *err);
 /* Queues the deletion of every report of an image in batch b. */
 struct index_batch;
 void memo_forget_image(struct index_batch *b, const char *digest);

@@ -36,7 +36,7 @@
 #define BACKOFF_CAP_MS 5000
 #define RETRY_AFTER_CAP_S 10
 #define CONNECT_TIMEOUT_S 30
-/* A transfer slower than 1 byte/s for this long counts as cut and is resumed. */
+/* registry.stall_timeout when there is no configuration. */
 #define STALL_SECONDS 30
 /* A token is dropped this long before the registry would refuse it. */
 #define TOKEN_MARGIN_NS (10ULL * 1000000000ULL)
@@ -96,6 +96,12 @@ struct xfer {
 	struct buf errbody;
 	int abort; /* negative errno a sink failed with; message in sink_err */
 	struct strata_error sink_err;
+	/* Stall detection: a transfer that receives no byte for stall_ns counts
+	 * as cut (a blob then resumes). */
+	uint64_t stall_ns;
+	uint64_t last_byte_ns;  /* now_ns() when dl_seen last grew */
+	curl_off_t dl_seen;
+	bool stalled;
 };
 
 /* What is asked for, for requests and messages. */
@@ -310,6 +316,26 @@ static size_t on_body(char *data, size_t size, size_t n, void *userp)
 	return len;
 }
 
+/* A transfer that stops dead is caught here, stall_ns after its last byte:
+ * CURLOPT_LOW_SPEED_TIME alone would notice it some five seconds later, as
+ * curl averages the speed over the last seconds, which matters when the
+ * timeout is a few seconds. That option stays, for a trickle of bytes. */
+static int on_progress(void *userp, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+		       curl_off_t ulnow)
+{
+	struct xfer *x = userp;
+	uint64_t now = now_ns();
+	if (dlnow != x->dl_seen) {
+		x->dl_seen = dlnow;
+		x->last_byte_ns = now;
+		return 0;
+	}
+	if (now - x->last_byte_ns < x->stall_ns)
+		return 0;
+	x->stalled = true;
+	return 1; /* CURLE_ABORTED_BY_CALLBACK */
+}
+
 static int xfer_init(struct xfer *x, struct registry *r)
 {
 	memset(x, 0, sizeof(*x));
@@ -331,8 +357,13 @@ static int xfer_init(struct xfer *x, struct registry *r)
 	/* Redirects are followed by hand so that credentials stay with the registry. */
 	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, (long)CONNECT_TIMEOUT_S);
+	long stall_s = r->conf && r->conf->stall_timeout > 0 ? r->conf->stall_timeout : STALL_SECONDS;
+	x->stall_ns = (uint64_t)stall_s * 1000000000ULL;
 	curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
-	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, (long)STALL_SECONDS);
+	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, stall_s);
+	curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+	curl_easy_setopt(h, CURLOPT_XFERINFODATA, x);
 	curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
@@ -365,6 +396,9 @@ static CURLcode xfer_perform(struct xfer *x, const char *url, const char *authz,
 	x->abort = 0;
 	error_clear(&x->sink_err);
 	x->errbuf[0] = '\0';
+	x->stalled = false;
+	x->dl_seen = 0;
+	x->last_byte_ns = now_ns();
 	if (accept) {
 		char *a = str_printf("Accept: %s", accept);
 		t = a ? curl_slist_append(hdrs, a) : NULL;
@@ -656,6 +690,11 @@ static int transport_error(struct registry *r, struct xfer *x, CURLcode c, const
 		if (x->sink_err.msg[0])
 			return error_set(err, x->abort, "%s", x->sink_err.msg);
 		return error_errno(err, x->abort, "%s", what);
+	}
+	if (c == CURLE_ABORTED_BY_CALLBACK && x->stalled) {
+		*retry = true;
+		return error_set(err, -ETIMEDOUT, "registry '%s': %s: stalled, no data for %llu seconds",
+				 r->domain, what, (unsigned long long)(x->stall_ns / 1000000000ULL));
 	}
 	const char *why = curl_reason(x, c);
 	int code;

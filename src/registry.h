@@ -32,8 +32,9 @@ int registry_get_manifest(struct registry *r, const char *repo, const char *refe
 int registry_get_blob(struct registry *r, const char *repo, const char *digest, size_t max,
 		      struct buf *body, struct strata_error *err);
 /* Streams a blob of the given size to write(), resuming with Range after
- * a cut connection and retrying with backoff on 429/5xx; verifies size and
- * sha256 digest at the end. write() sees every byte exactly once, in order. */
+ * a cut connection or a stall (no byte for conf's stall_timeout seconds) and
+ * retrying with backoff on 429/5xx; verifies size and sha256 digest at the
+ * end. write() sees every byte exactly once, in order. */
 int registry_stream_blob(struct registry *r, const char *repo, const char *digest, int64_t size,
 			 int (*write)(void *ctx, const void *data, size_t len), void *ctx,
 			 struct strata_error *err);

@@ -81,7 +81,12 @@ fails_with() {
 }
 
 skip_all() { echo "1..0 # SKIP $*"; exit 0; }
-done_testing() { echo "1..$tap_n"; [ "$tap_failed" -eq 0 ]; exit $?; }
+done_testing() {
+	echo "# $TEST_NAME: $tap_n checks in $SECONDS s"
+	echo "1..$tap_n"
+	[ "$tap_failed" -eq 0 ]
+	exit $?
+}
 
 need_cmd() {
 	local c

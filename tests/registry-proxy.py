@@ -7,27 +7,46 @@ and networks do, and to record what the client sent (python3 stdlib only).
 
 Every request is logged to FILE as one JSON line: listener ("registry" or
 "storage"), method, path, the Authorization scheme sent (or null), Range,
-and the status answered.
+the status answered, the fault injected into the answer's body (null, or
+"cut at N of M", "stall at N of M", "corrupt at N of M", "vanish at N of M":
+N bytes into a body of M) and when the request arrived (Unix time).
 
 Options (faults apply to blob GETs, /v2/<repo>/blobs/<digest>):
   --redirect-blobs HOST   answer blob GETs (once the registry accepted them)
                           with 307 to http://HOST:P/storage/..., a second
                           listener standing for a storage backend on another
                           host (use 127.0.0.2: still loopback)
+  --min-size N            cuts, stalls and --corrupt-random spare blob bodies
+                          shorter than N bytes (say, to hit layers and not
+                          the image configuration)
   --cut-after N           send only N bytes of a blob body, then drop the
                           connection (the first --cut-count answers; default 1)
+  --cut-random            the same at a random offset inside each body
+                          (1..size-1), drawn from --seed
+  --stall-after N         send N bytes of a blob body, then nothing for
+                          --stall-seconds (default 10), then drop the
+                          connection (the first --stall-count answers; default 1)
   --ignore-range          answer Range requests with 200 and the whole blob
   --fail N                answer the first N blob GETs with --fail-status
                           (default 503), with Retry-After: --retry-after if given
-  --corrupt               flip one byte of every blob body
+  --corrupt               flip the first byte of every blob body
+  --corrupt-random        flip one byte at a random offset of every blob body
+  --vanish-after N        once N bytes of blob bodies went out in all, exit at
+                          once: open connections are reset and new ones
+                          refused, like a registry host that goes away
+  --seed S                seed of the random offsets (default 1), so that a
+                          failing run can be repeated
 """
 import argparse
 import http.client
 import json
+import os
+import random
 import re
 import socket
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 BLOB_RE = re.compile(r"^/v2/.+/blobs/sha256:[0-9a-f]{64}$")
@@ -40,8 +59,12 @@ class State:
     def __init__(self, args):
         self.args = args
         self.lock = threading.Lock()
-        self.cuts_left = args.cut_count if args.cut_after is not None else 0
+        cutting = args.cut_after is not None or args.cut_random
+        self.cuts_left = args.cut_count if cutting else 0
+        self.stalls_left = args.stall_count if args.stall_after is not None else 0
         self.fails_left = args.fail
+        self.rng = random.Random(args.seed)  # lock
+        self.sent = 0  # lock: blob body bytes sent in all, for --vanish-after
         self.grants = {}  # redirect id -> Authorization the registry accepted
         self.next_id = 0
 
@@ -53,6 +76,11 @@ class State:
                 return True
             return False
 
+    def draw(self, lo, hi):
+        """A random offset in lo..hi (inclusive), from the seeded sequence."""
+        with self.lock:
+            return self.rng.randint(lo, hi)
+
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
@@ -60,12 +88,13 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, fmt, *args):
         pass
 
-    def record(self, status):
+    def record(self, status, fault=None):
         st = self.server.state
         auth = self.headers.get("Authorization")
         entry = {"listener": self.server.listener, "method": self.command, "path": self.path,
                  "authorization": auth.split(" ", 1)[0].lower() if auth else None,
-                 "range": self.headers.get("Range"), "status": status}
+                 "range": self.headers.get("Range"), "status": status, "fault": fault,
+                 "time": round(self.arrived, 6)}
         with st.lock:
             with open(st.args.log, "a") as f:
                 f.write(json.dumps(entry) + "\n")
@@ -96,6 +125,22 @@ class Handler(BaseHTTPRequestHandler):
         conn.request(self.command, path, headers=headers)
         return conn, conn.getresponse()
 
+    def plan(self, status, body_len):
+        """The fault for a blob answer: (kind, offset) or (None, None)."""
+        st = self.server.state
+        a = st.args
+        if status not in (200, 206) or body_len < max(a.min_size, 2):
+            return None, None
+        if a.cut_random and st.take("cuts_left"):
+            return "cut", st.draw(1, body_len - 1)
+        if a.cut_after is not None and body_len > a.cut_after and st.take("cuts_left"):
+            return "cut", a.cut_after
+        if a.stall_after is not None and body_len > a.stall_after and st.take("stalls_left"):
+            return "stall", a.stall_after
+        if a.corrupt_random:
+            return "corrupt", st.draw(0, body_len - 1)
+        return None, None
+
     def relay(self, path, auth, is_blob):
         a = self.server.state.args
         st = self.server.state
@@ -103,35 +148,56 @@ class Handler(BaseHTTPRequestHandler):
         conn, resp = self.upstream(path, auth, rng)
         try:
             body_len = int(resp.getheader("Content-Length") or 0)
-            cut = (is_blob and resp.status in (200, 206) and a.cut_after is not None
-                   and body_len > a.cut_after
-                   and st.take("cuts_left"))
+            kind, at = (None, None)
+            if is_blob and self.command == "GET":
+                kind, at = self.plan(resp.status, body_len)
+            if kind is None and is_blob and a.corrupt and resp.status in (200, 206) and body_len:
+                kind, at = "corrupt", 0
+            if is_blob and a.vanish_after is not None and resp.status in (200, 206):
+                with st.lock:
+                    left = a.vanish_after - st.sent
+                if 0 <= left < body_len:
+                    kind, at = "vanish", left
             self.send_response(resp.status)
             for k, v in resp.getheaders():
                 if k.lower() in PASS_HEADERS:
                     self.send_header(k, v)
             self.end_headers()
-            self.record(resp.status)
+            self.record(resp.status, None if kind is None else
+                        "%s at %d of %d" % (kind, at, body_len))
             if self.command == "HEAD":
                 return
+            # Where the body stops short: a cut, the end of a stall, the proxy's end.
+            stop = at if kind in ("cut", "stall", "vanish") else None
             sent = 0
-            flipped = False
             while sent < body_len:
-                chunk = resp.read(min(65536, body_len - sent))
-                if not chunk:
-                    break
-                if cut and sent + len(chunk) > a.cut_after:
-                    chunk = chunk[:a.cut_after - sent]
-                if is_blob and a.corrupt and not flipped and resp.status in (200, 206) and chunk:
-                    chunk = bytes([chunk[0] ^ 0xff]) + chunk[1:]
-                    flipped = True
-                self.wfile.write(chunk)
-                sent += len(chunk)
-                if cut and sent >= a.cut_after:
+                want = min(65536, body_len - sent)
+                if stop is not None:
+                    want = min(want, stop - sent)
+                chunk = resp.read(want) if want else b""
+                if kind == "corrupt" and sent <= at < sent + len(chunk):
+                    i = at - sent
+                    chunk = chunk[:i] + bytes([chunk[i] ^ 0xff]) + chunk[i + 1:]
+                if chunk:
+                    self.wfile.write(chunk)
+                    sent += len(chunk)
+                    if is_blob:
+                        with st.lock:
+                            st.sent += len(chunk)
+                if stop is not None and sent >= stop:
                     self.wfile.flush()
+                    if kind == "vanish":
+                        os._exit(0)
+                    if kind == "stall":
+                        time.sleep(a.stall_seconds)
                     self.connection.shutdown(socket.SHUT_RDWR)
                     self.close_connection = True
                     return
+                if not chunk:
+                    break
+        except OSError:
+            # The client gave up on this answer (say, after a stall): not our fault.
+            self.close_connection = True
         finally:
             conn.close()
 
@@ -139,6 +205,7 @@ class Handler(BaseHTTPRequestHandler):
         self.do_GET()
 
     def do_GET(self):
+        self.arrived = time.time()
         st = self.server.state
         a = st.args
         if self.server.listener == "storage":
@@ -190,11 +257,19 @@ def main():
     p.add_argument("--redirect-blobs")
     p.add_argument("--cut-after", type=int)
     p.add_argument("--cut-count", type=int, default=1)
+    p.add_argument("--cut-random", action="store_true")
+    p.add_argument("--stall-after", type=int)
+    p.add_argument("--stall-seconds", type=float, default=10)
+    p.add_argument("--stall-count", type=int, default=1)
+    p.add_argument("--min-size", type=int, default=0)
     p.add_argument("--ignore-range", action="store_true")
     p.add_argument("--fail", type=int, default=0)
     p.add_argument("--fail-status", type=int, default=503)
     p.add_argument("--retry-after", type=int)
     p.add_argument("--corrupt", action="store_true")
+    p.add_argument("--corrupt-random", action="store_true")
+    p.add_argument("--vanish-after", type=int)
+    p.add_argument("--seed", type=int, default=1)
     args = p.parse_args()
     state = State(args)
     servers = [serve(args.host, args.port, "registry", state)]

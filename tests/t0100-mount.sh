@@ -51,6 +51,11 @@ is "listxattr shows only the image's own xattrs" \
 	"$(getfattr --absolute-names -d -m - "$M/opt/strata/xattr" 2>/dev/null | grep -v '^#' | grep .)" \
 	"$(getfattr --absolute-names -d -m - "$U/opt/strata/xattr" 2>/dev/null | grep -v '^#' | grep .)"
 is "no strata xattr on a directory" "$(getfattr --absolute-names --only-values -n user.strata.sha256 "$M/usr" 2>&1 | grep -c 'No such attribute')" 1
+# A directory's files and links in pages of user.strata.children.<start>.
+out=$(python3 "$TEST_SRCDIR/children-xattr.py" "$M" 2>&1)
+check "user.strata.children.N of every directory: its files and links, in order, digests and targets as per file ($out)" \
+	test "$(echo "$out" | grep -c '^dirs')" = 1
+check "some directories take more than one page" bash -c "echo '$out' | grep -Eq 'paged-dirs [1-9]'"
 
 # Hardlinks: one inode, the right link count.
 ino_a=$(stat -c %i "$M/opt/strata/hl-a"); ino_b=$(stat -c %i "$M/opt/strata/hl-b"); ino_c=$(stat -c %i "$M/usr/local/share/hl-c")

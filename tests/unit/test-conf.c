@@ -57,6 +57,7 @@ static void test_defaults(void)
 	is_int(c.compression_level, 3, "compression_level default");
 	is_int(c.jobs, 3, "jobs default");
 	is_int(c.retries, 5, "retries default");
+	is_int(c.stall_timeout, 30, "stall_timeout default");
 	ok(c.cache_max_size == 0, "cache.max_size defaults to unbounded");
 	is_int(c.cache_low_watermark, 90, "low_watermark default");
 	ok(c.limits.max_manifest == 4 << 20, "max_manifest_size default");
@@ -178,6 +179,7 @@ static void test_errors(void)
 		{ "[pull]\nplatform = linux\n", ":2: invalid platform 'linux' for pull.platform" },
 		{ "[registry]\nmirrors = docker.io\n", ":2: invalid mirror 'docker.io' for registry.mirrors" },
 		{ "[registry]\nretries = 0\n", ":2: number '0' for registry.retries is outside 1..100" },
+		{ "[registry]\nstall_timeout = 0\n", ":2: number '0' for registry.stall_timeout is outside 1..3600" },
 		{ "[limits]\nmax_entries = 0\n", ":2: number '0' for limits.max_entries is below 1" },
 		{ "[limits]\nmax_layer_size = none\n", ":2: invalid size 'none' for limits.max_layer_size" },
 		{ "[log]\nlevel = loud\n", ":2: invalid log level 'loud' for log.level" },
