@@ -310,7 +310,8 @@ static int link_duplicates(struct engine *g)
 	for (size_t i = 0; i < g->njobs; i++)
 		if (g->jobs[i].key)
 			v[n++] = &g->jobs[i];
-	qsort(v, n, sizeof(*v), by_key);
+	if (n > 1)
+		qsort(v, n, sizeof(*v), by_key);
 	for (size_t i = 1; i < n; i++)
 		if (!strcmp(v[i]->key, v[i - 1]->key))
 			v[i]->same = v[i - 1]->same ? v[i - 1]->same : v[i - 1];
@@ -472,7 +473,8 @@ static void sort_array(json_t *arr, int (*cmp)(const void *, const void *))
 		return;
 	for (size_t i = 0; i < n; i++)
 		v[i] = json_incref(json_array_get(arr, i));
-	qsort(v, n, sizeof(*v), cmp);
+	if (n > 1)
+		qsort(v, n, sizeof(*v), cmp);
 	json_array_clear(arr);
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(arr, v[i]);

@@ -549,7 +549,8 @@ static int verification_code(const json_t *files, char out[41])
 	json_array_foreach(files, i, f)
 		if (spdx_file(f))
 			v[n++] = str(f, "sha1");
-	qsort(v, n, sizeof(*v), cmp_strp);
+	if (n > 1)
+		qsort(v, n, sizeof(*v), cmp_strp);
 	for (i = 0; i < n; i++) {
 		char lower[41];
 		for (int k = 0; k < 41; k++)

@@ -196,7 +196,8 @@ static int packages_section(FILE *out, const json_t *packages, struct buf *by_ty
 			return -ENOMEM;
 		}
 	}
-	qsort(t.rows, t.n, sizeof(*t.rows), by_package);
+	if (t.n > 1)
+		qsort(t.rows, t.n, sizeof(*t.rows), by_package);
 	for (i = 0; i < t.n;) {
 		size_t k = i;
 		while (k < t.n && !strcmp(t.rows[k].c[0].text, t.rows[i].c[0].text))
@@ -243,7 +244,8 @@ static int secrets_section(FILE *out, const json_t *secrets)
 		row->line = line;
 		row->key = str(s, "path");
 	}
-	qsort(t.rows, t.n, sizeof(*t.rows), by_secret);
+	if (t.n > 1)
+		qsort(t.rows, t.n, sizeof(*t.rows), by_secret);
 	fprintf(out, "\nSECRETS (%zu)\n", n);
 	if (n)
 		table_print(out, &t);

@@ -826,7 +826,8 @@ static int by_offset(const void *a, const void *b)
 /* Appends the findings, minus generic ones that a specific rule also found. */
 static int emit(struct scan *s, json_t *out, struct strata_error *err)
 {
-	qsort(s->found, s->nfound, sizeof(*s->found), by_offset);
+	if (s->nfound > 1)
+		qsort(s->found, s->nfound, sizeof(*s->found), by_offset);
 	size_t emitted = 0;
 	for (size_t i = 0; i < s->nfound; i++) {
 		const struct finding *f = &s->found[i];

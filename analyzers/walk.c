@@ -283,6 +283,71 @@ static int by_path(const void *a, const void *b)
 	return strcmp(((const struct walk_entry *)a)->path, ((const struct walk_entry *)b)->path);
 }
 
+/* One record of user.strata.tree (fuse/tree.h) as an entry: 0, or -EINVAL. */
+static int tree_record(const char *path, const char *meta, struct walk_entry *e)
+{
+	unsigned mode, uid, gid;
+	unsigned long long size;
+	int used = 0;
+	if (sscanf(meta, "%o %u %u %llu%n", &mode, &uid, &gid, &size, &used) != 4)
+		return -EINVAL;
+	const char *extra = meta[used] == ' ' ? meta + used + 1 : NULL;
+	*e = (struct walk_entry){ .mode = mode, .uid = uid, .gid = gid, .size = size };
+	if (S_ISREG(mode) && extra)
+		digests_parse(extra, e);
+	if (S_ISLNK(mode) && !(e->link = strdup(extra ? extra : "")))
+		return -ENOMEM;
+	if (!(e->path = malloc(strlen(path) + 2))) {
+		free(e->link);
+		return -ENOMEM;
+	}
+	e->path[0] = '/';
+	strcpy(e->path + 1, path);
+	return 0;
+}
+
+/* A strata mount lists its whole tree in a few dozen requests (the
+ * user.strata.tree.<start> pages): 1 with out filled, 0 when the root does
+ * not answer (not a strata mount, or it failed: the walk then lists it). */
+static int tree_listing(int rootfd, volatile sig_atomic_t *stop, struct vec *out)
+{
+	enum { PAGE = 65536 };
+	char *page = malloc(PAGE);
+	unsigned long long start = 0, next;
+	int more = 1, r = page ? 0 : -ENOMEM;
+	while (r == 0 && more && !*stop) {
+		char name[64];
+		snprintf(name, sizeof(name), "user.strata.tree.%llu", start);
+		ssize_t n = fgetxattr(rootfd, name, page, PAGE);
+		size_t hl = n > 0 ? strnlen(page, (size_t)n) : 0;
+		if (n <= 0 || hl == (size_t)n || sscanf(page, "%llu %d", &next, &more) != 2 || next < start) {
+			r = -EINVAL;
+			break;
+		}
+		const char *p = page + hl + 1, *end = page + n;
+		while (r == 0 && p < end) {
+			size_t pl = strnlen(p, (size_t)(end - p));
+			const char *meta = p + pl + 1;
+			size_t ml = meta < end ? strnlen(meta, (size_t)(end - meta)) : 0;
+			struct walk_entry e;
+			if (meta >= end || meta + ml >= end)
+				r = -EINVAL;
+			else if ((r = tree_record(p, meta, &e)) == 0 && (r = vec_push(out, &e)) < 0)
+				entry_release(&e);
+			p = meta + ml + 1;
+		}
+		start = next;
+	}
+	free(page);
+	if (r == 0 && !more)
+		return 1;
+	for (size_t i = 0; i < out->n; i++)
+		entry_release(&out->v[i]);
+	free(out->v);
+	*out = (struct vec){ 0 };
+	return 0;
+}
+
 int walk_tree(int rootfd, unsigned threads, volatile sig_atomic_t *stop, struct walk_result *out,
 	      size_t *unreadable, struct strata_error *err)
 {
@@ -294,6 +359,18 @@ int walk_tree(int rootfd, unsigned threads, volatile sig_atomic_t *stop, struct 
 	if (fstat(rootfd, &st) < 0)
 		return error_errno(err, -errno, "cannot stat the image root");
 	w.dev = st.st_dev;
+	struct vec listed = { 0 };
+	if (tree_listing(rootfd, w.stop, &listed) == 1) {
+		out->v = listed.v;
+		out->n = listed.n;
+		if (unreadable)
+			*unreadable = 0;
+		if (out->n > 1)
+			qsort(out->v, out->n, sizeof(*out->v), by_path);
+		return 0;
+	}
+	if (*w.stop)
+		return error_set(err, -EINTR, "interrupted");
 	if (threads < 1)
 		threads = 1;
 	pthread_mutex_init(&w.lock, NULL);
@@ -345,7 +422,8 @@ int walk_tree(int rootfd, unsigned threads, volatile sig_atomic_t *stop, struct 
 		walk_result_release(out);
 		return r == -EINTR ? error_set(err, r, "interrupted") : error_set(err, r, "walking the image: %s", strerror(-r));
 	}
-	qsort(out->v, out->n, sizeof(*out->v), by_path);
+	if (out->n > 1) /* an empty list may be NULL, which qsort may not take */
+		qsort(out->v, out->n, sizeof(*out->v), by_path);
 	return 0;
 }
 

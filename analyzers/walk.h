@@ -2,7 +2,9 @@
  * listed once with its lstat data, symlink target and, on a strata mount,
  * the digests and layer the mount publishes as user.strata.* xattrs. Nothing
  * is followed: directories are opened beneath the root with no symlink in
- * the path, and the walk stays on the root's file system. */
+ * the path, and the walk stays on the root's file system. A strata mount
+ * gives all of that for its whole tree in pages of user.strata.tree.<start>
+ * (fuse/tree.h): then there is nothing to walk. */
 #ifndef STRATA_WALK_H
 #define STRATA_WALK_H
 

@@ -21,6 +21,7 @@
 #include "catalog.h"
 #include "log.h"
 #include "ops.h"
+#include "tree.h"
 #include "util.h"
 
 #define DEFAULT_CACHE (64u << 20)
@@ -149,6 +150,7 @@ int mount_start(struct store *st, const char *digest, const char *mountpoint,
 	if (!m)
 		return error_set(err, -ENOMEM, "out of memory");
 	m->st = st;
+	pthread_mutex_init(&m->tree_lock, NULL);
 
 	if ((r = check_mountpoint(mountpoint, err)) < 0)
 		goto fail;
@@ -244,8 +246,11 @@ void mount_stop(struct mount *m)
 	if (m->se)
 		fuse_session_destroy(m->se);
 	chunkcache_free(m->cache);
+	if (m->itab)
+		tree_cursor_free(m);
 	inode_table_free(m->itab);
 	imageview_free(m->v);
+	pthread_mutex_destroy(&m->tree_lock);
 	free(m->mountpoint);
 	free(m);
 	/* A walked million-entry tree leaves hundreds of megabytes free in

@@ -15,6 +15,7 @@
 
 #include "log.h"
 #include "ops.h"
+#include "tree.h"
 
 #define DAY 86400.0
 #define XATTR_NAME_MAX_ 256
@@ -439,6 +440,17 @@ static void op_statfs(fuse_req_t req, fuse_ino_t ino)
 	fuse_reply_statfs(req, &s);
 }
 
+size_t ops_digests_text(const struct mount *m, const struct inode *n, char *out, size_t len)
+{
+	const struct entry *e = &n->iv.e;
+	char s256[SHA256_LEN * 2 + 1], s1[SHA1_LEN * 2 + 1], m5[MD5_LEN * 2 + 1];
+	hex_encode(e->sha256, SHA256_LEN, s256);
+	hex_encode(e->sha1, SHA1_LEN, s1);
+	hex_encode(e->md5, MD5_LEN, m5);
+	int k = snprintf(out, len, "%s %s %s %s", s256, s1, m5, imageview_layer_digest(m->v, n->iv.layer));
+	return k < 0 ? 0 : (size_t)k < len ? (size_t)k : len - 1;
+}
+
 /* The value of xattr name on n: 0 with *val and *vlen (val may point into tmp),
  * or -ENODATA. */
 static int xattr_value(struct mount *m, struct inode *n, const char *name, char *tmp, size_t tmplen,
@@ -455,16 +467,9 @@ static int xattr_value(struct mount *m, struct inode *n, const char *name, char 
 			hex_encode(e->md5, MD5_LEN, tmp);
 		else if (!strcmp(k, "layer"))
 			snprintf(tmp, tmplen, "%s", imageview_layer_digest(m->v, n->iv.layer));
-		else if (!strcmp(k, "digests")) {
-			/* All four in one request: what an analyzer walking the
-			 * tree wants for every file. */
-			char s256[SHA256_LEN * 2 + 1], s1[SHA1_LEN * 2 + 1], m5[MD5_LEN * 2 + 1];
-			hex_encode(e->sha256, SHA256_LEN, s256);
-			hex_encode(e->sha1, SHA1_LEN, s1);
-			hex_encode(e->md5, MD5_LEN, m5);
-			snprintf(tmp, tmplen, "%s %s %s %s", s256, s1, m5,
-				 imageview_layer_digest(m->v, n->iv.layer));
-		} else
+		else if (!strcmp(k, "digests"))
+			ops_digests_text(m, n, tmp, tmplen); /* all four in one request */
+		else
 			goto real;
 		*val = tmp;
 		*vlen = strlen(tmp);
@@ -526,12 +531,9 @@ static int children_value(struct mount *m, struct inode *dir, const char *start_
 		const struct entry *e = &c->iv.e;
 		size_t mark = recs.len;
 		if (c->iv.type == ENTRY_REG) {
-			char s256[SHA256_LEN * 2 + 1], s1[SHA1_LEN * 2 + 1], m5[MD5_LEN * 2 + 1];
-			hex_encode(e->sha256, SHA256_LEN, s256);
-			hex_encode(e->sha1, SHA1_LEN, s1);
-			hex_encode(e->md5, MD5_LEN, m5);
-			r = buf_addf(&recs, "%s%cf %s %s %s %s%c", c->name, 0, s256, s1, m5,
-				     imageview_layer_digest(m->v, c->iv.layer), 0);
+			char d[OPS_DIGESTS_TEXT_MAX];
+			ops_digests_text(m, c, d, sizeof(d));
+			r = buf_addf(&recs, "%s%cf %s%c", c->name, 0, d, 0);
 		} else if (c->iv.type == ENTRY_SYMLINK) {
 			r = buf_addf(&recs, "%s%cl ", c->name, 0);
 			if (r == 0)
@@ -552,6 +554,19 @@ static int children_value(struct mount *m, struct inode *dir, const char *start_
 	return r < 0 ? -ENOMEM : 0;
 }
 
+/* user.strata.tree.<start>: see tree.h. */
+#define TREE_XATTR STRATA_XATTR "tree."
+
+static int tree_value(struct mount *m, struct inode *dir, const char *start_s, struct buf *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long start = strtoull(start_s, &end, 10);
+	if (!*start_s || *end || errno)
+		return -ENODATA;
+	return tree_page(m, dir, start, out);
+}
+
 static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 {
 	struct mount *m = mnt(req);
@@ -559,9 +574,11 @@ static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t
 	char tmp[DIGEST_STR_MAX + (SHA256_LEN + SHA1_LEN + MD5_LEN) * 2 + 8];
 	const void *val;
 	size_t vlen;
-	if (!strncmp(name, CHILDREN_XATTR, strlen(CHILDREN_XATTR))) {
+	int children = !strncmp(name, CHILDREN_XATTR, strlen(CHILDREN_XATTR));
+	if (children || !strncmp(name, TREE_XATTR, strlen(TREE_XATTR))) {
 		struct buf v = BUF_INIT;
-		int r = children_value(m, node_of(m, ino), name + strlen(CHILDREN_XATTR), &v);
+		int r = children ? children_value(m, node_of(m, ino), name + strlen(CHILDREN_XATTR), &v)
+				 : tree_value(m, node_of(m, ino), name + strlen(TREE_XATTR), &v);
 		if (r < 0)
 			reply_err(m, req, -r);
 		else

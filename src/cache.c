@@ -324,7 +324,7 @@ static int candidates(struct cache *c, const char *const *keep, size_t n_keep, s
 	}
 	pthread_mutex_unlock(&c->lock);
 	free(all.v);
-	if (r == 0)
+	if (r == 0 && out->n > 1) /* none at all: v is NULL, which qsort may not take */
 		qsort(out->v, out->n, sizeof(*out->v), by_last_used);
 	return r;
 }

@@ -75,9 +75,13 @@ int daemon_analysis_route(struct store *st, struct metrics *metrics, const struc
 			http_reply_error(c, 400, "analysis lookup: 'keys' must be an array");
 			return 1;
 		}
-		json_t *found = NULL;
+		struct buf found = BUF_INIT;
 		r = memo_lookup(st, keys, &found, &err);
-		reply(c, r, r < 0 ? NULL : json_pack("{s:o}", "results", found), &err);
+		if (r < 0)
+			reply(c, r, NULL, &err);
+		else
+			http_reply(c, 200, "application/json", found.data, found.len);
+		buf_release(&found);
 	} else if (!strcmp(p, "store") && !strcmp(m, "POST")) {
 		json_t *results = json_object_get(body, "results");
 		if (!json_is_object(results)) {

@@ -259,7 +259,8 @@ int imageinfo_files(struct store *st, const char *digest, struct buf *out, struc
 	}
 	/* Tabs sort below every printable byte, as in `sort` of the same lines. */
 	if (r == 0) {
-		qsort(w.lines, w.n, sizeof(*w.lines), cmp_lines);
+		if (w.n > 1)
+			qsort(w.lines, w.n, sizeof(*w.lines), cmp_lines);
 		for (size_t i = 0; i < w.n && r == 0; i++)
 			if (buf_adds(out, w.lines[i]) < 0 || buf_addch(out, '\n') < 0)
 				r = error_set(err, -ENOMEM, "out of memory");

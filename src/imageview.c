@@ -330,6 +330,28 @@ static void nameset_release(struct nameset *s)
 	free(s->slots);
 }
 
+/* A name first met in layer k's listing is no higher layer's: if that
+ * record is a plain leaf, it is the answer imageview_lookup would give,
+ * without one lookup per layer above. 1 with out set; 0 for a directory
+ * (whose lower layers merge in) or a hardlink (whose target is looked up),
+ * left to imageview_lookup. */
+static int leaf_from_listing(unsigned k, const void *val, size_t len, struct iv_node *out,
+			     struct strata_error *err)
+{
+	struct entry e;
+	if (entry_decode(val, len, &e) < 0 || e.type == ENTRY_DIR || e.type == ENTRY_HARDLINK)
+		return 0;
+	iv_node_init(out);
+	if (buf_add(&out->rec, val, len) < 0) {
+		iv_node_release(out);
+		return error_set(err, -ENOMEM, "out of memory");
+	}
+	int r = decode_into(out, k, err);
+	if (r < 0)
+		iv_node_release(out);
+	return r < 0 ? r : 1;
+}
+
 int imageview_readdir(struct imageview *v, const struct iv_node *dir, const char *dir_path,
 		      iv_readdir_fn fn, void *ctx, struct strata_error *err)
 {
@@ -376,7 +398,9 @@ int imageview_readdir(struct imageview *v, const struct iv_node *dir, const char
 			if (!shown)
 				continue;
 			struct iv_node child;
-			int q = imageview_lookup(v, dir, dir_path, name.data, &child, err);
+			int q = leaf_from_listing(k, vp, vl, &child, err);
+			if (q == 0)
+				q = imageview_lookup(v, dir, dir_path, name.data, &child, err);
 			if (q == -ENOENT)
 				continue;
 			if (q < 0) {

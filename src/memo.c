@@ -18,18 +18,19 @@ static int result_key(struct buf *k, const char *key)
 	return buf_adds(k, key);
 }
 
-int memo_lookup(struct store *st, json_t *keys, json_t **found, struct strata_error *err)
+int memo_lookup(struct store *st, json_t *keys, struct buf *out, struct strata_error *err)
 {
 	struct buf k = BUF_INIT, v = BUF_INIT;
-	json_t *out = json_object(), *key;
-	size_t i;
-	int r = 0;
+	json_t *key;
+	size_t i, n = 0;
+	int r = buf_adds(out, "{\"results\":{");
 	json_array_foreach(keys, i, key) {
 		const char *s = json_string_value(key);
 		if (!s || result_key(&k, s) < 0) {
 			r = error_set(err, -EINVAL, "malformed memo key");
 			break;
 		}
+		buf_reset(&v);
 		r = index_get(st->idx, k.data, k.len, &v, err);
 		if (r == -ENOENT) {
 			r = 0;
@@ -37,20 +38,23 @@ int memo_lookup(struct store *st, json_t *keys, json_t **found, struct strata_er
 		}
 		if (r < 0)
 			break;
-		json_t *val = json_loadb(v.data, v.len, 0, NULL);
-		if (json_is_object(val))
-			json_object_set_new(out, s, val);
-		else
-			json_decref(val);
+		/* Stored by memo_store, which wrote an object. */
+		if (v.len < 2 || v.data[0] != '{')
+			continue;
+		char *name = json_dumps(key, JSON_ENCODE_ANY);
+		if (!name || (n++ && buf_addch(out, ',') < 0) || buf_adds(out, name) < 0 || buf_addch(out, ':') < 0 ||
+		    buf_add(out, v.data, v.len) < 0) {
+			free(name);
+			r = error_set(err, -ENOMEM, "out of memory");
+			break;
+		}
+		free(name);
 	}
+	if (r == 0 && buf_adds(out, "}}\n") < 0)
+		r = error_set(err, -ENOMEM, "out of memory");
 	buf_release(&k);
 	buf_release(&v);
-	if (r < 0) {
-		json_decref(out);
-		return r;
-	}
-	*found = out;
-	return 0;
+	return r;
 }
 
 int memo_store(struct store *st, json_t *results, struct strata_error *err)

@@ -16,8 +16,9 @@
 
 #define MEMO_KEY_MAX 1024
 
-/* *found: a new object with the stored keys of the array keys. */
-int memo_lookup(struct store *st, json_t *keys, json_t **found, struct strata_error *err);
+/* Appends {"results": {key: value}} for the keys of the array keys that are
+ * stored, as JSON text: values go out as they are stored, unparsed. */
+int memo_lookup(struct store *st, json_t *keys, struct buf *out, struct strata_error *err);
 /* Stores every key -> value of results (values must be objects). */
 int memo_store(struct store *st, json_t *results, struct strata_error *err);
 /* A report is stored and returned as the JSON text the client sent: the

@@ -85,7 +85,7 @@ stop_daemon() {
 	local pid; pid=$(daemon_pid)
 	[ -n "$pid" ] || return 0
 	kill -TERM "$pid"
-	for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+	for _ in $(seq 100); do running "$pid" || return 0; sleep 0.1; done
 	kill -KILL "$pid"
 }
 at_exit stop_daemon

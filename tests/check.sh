@@ -1,7 +1,9 @@
 #!/bin/bash
 # check.sh: the whole test suite, from a fresh checkout: installs what is
-# needed, builds, runs `make check`, and ends with one summary line
-# "N passed, N failed, N skipped" counted over every TAP result.
+# needed, builds, runs `make check`, every fuzz target for FUZZ_SECONDS, and
+# the whole suite again on a sanitizer build (tests/sanitize.sh), and ends
+# with one summary line "N passed, N failed, N skipped" counted over every
+# TAP result of the three.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -42,6 +44,25 @@ fi
 pass=$(( ${pass:-0} + fuzz_pass ))
 failed=$(( failed + fuzz_fail ))
 [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ] && failed=1
+
+# The whole suite again on an ASan/UBSan/LSan build (tests/sanitize.sh);
+# STRATA_NO_SANITIZE=1 leaves it out of a quick local run.
+if [ -z "${STRATA_NO_SANITIZE:-}" ]; then
+	echo "sanitize: the whole suite on a sanitizer build (tests/sanitize.sh)"
+	bash tests/sanitize.sh >sanitize.log 2>&1
+	san_rc=$?
+	grep -E '^(sanitize|FAIL|ERROR|XPASS|===)' sanitize.log | grep -v '^sanitize: SKIP' | head -80
+	read -r s_pass s_fail s_skip s_known < <(sed -n \
+		's/^sanitize: \([0-9]*\) passed, \([0-9]*\) failed, \([0-9]*\) skipped, \([0-9]*\) known bugs$/\1 \2 \3 \4/p' \
+		sanitize.log | tail -1)
+	[ -z "${s_pass:-}" ] && { tail -30 sanitize.log; s_fail=1; }
+	[ "$san_rc" -ne 0 ] && [ "${s_fail:-0}" -eq 0 ] && s_fail=1
+	pass=$((pass + ${s_pass:-0}))
+	failed=$((failed + ${s_fail:-0}))
+	skip=$(( ${skip:-0} + ${s_skip:-0} ))
+	xfail=$(( ${xfail:-0} + ${s_known:-0} ))
+fi
+
 known=""
 [ "${xfail:-0}" -gt 0 ] && known=", ${xfail} known bugs (TAP TODO, listed above as XFAIL)"
 echo "${pass:-0} passed, $failed failed, ${skip:-0} skipped$known"

@@ -28,6 +28,14 @@ run_cleanup() {
 	for ((i = ${#cleanup_cmds[@]} - 1; i >= 0; i--)); do
 		eval "${cleanup_cmds[$i]}" >/dev/null 2>&1 || true
 	done
+	# Under tests/sanitize.sh: a daemon's sanitizer report is in its log,
+	# which goes with TMP; keep it where the script looks.
+	if [ -n "${STRATA_SAN_LOGS:-}" ]; then
+		grep -rlE --include=daemon.log 'runtime error:|^==[0-9]+==(ERROR|WARNING): ' "$TMP" 2>/dev/null |
+			while read -r f; do
+				cp "$f" "$STRATA_SAN_LOGS/$TEST_NAME.$(echo "$f" | md5sum | cut -c1-8).daemon.log"
+			done
+	fi
 	if [ "${KEEP_TMP:-}" = "" ]; then rm -rf "$TMP"; fi
 }
 trap run_cleanup EXIT
@@ -80,6 +88,16 @@ fails_with() {
 	fi
 }
 
+# check_rss WHAT MIB BOUND_MIB: a memory bound, which measures the product:
+# a sanitizer build (STRATA_TEST_SANITIZED, tests/sanitize.sh) multiplies
+# RSS with shadow memory and quarantine, so there it is reported and skipped.
+check_rss() {
+	if [ -n "${STRATA_TEST_SANITIZED:-}" ]; then
+		skip "$1: $2 MiB in a sanitizer build, whose memory is not the product's"
+		return
+	fi
+	check "$1 ($2 MiB) under $3 MiB" test "$2" -gt 0 -a "$2" -lt "$3"
+}
 skip_all() { echo "1..0 # SKIP $*"; exit 0; }
 done_testing() {
 	echo "# $TEST_NAME: $tap_n checks in $SECONDS s"
@@ -176,13 +194,7 @@ start_zstd_registry() {
 }
 
 # tree_listing_full DIR: tree_listing plus each entry's mtime (seconds.nanoseconds).
-tree_listing_full() {
-	(cd "$1" && find . -mindepth 1 -printf '%P\t%y\t%m\t%U\t%G\t%s\t%T@\t%l\n' | LC_ALL=C sort) |
-	while IFS=$'\t' read -r p y m u g s t l; do
-		if [ "$y" = f ]; then h=$(sha256sum <"$1/$p" | cut -c1-64); else h=-; [ "$y" = d ] && s=-; fi
-		printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$p" "$y" "$m" "$u" "$g" "$s" "$t" "${l:--}" "$h"
-	done
-}
+tree_listing_full() { python3 "$TEST_SRCDIR/tree-listing.py" --mtime "$1"; }
 
 need_fuse() {
 	[ -c /dev/fuse ] || skip_all "no /dev/fuse here"
@@ -191,13 +203,18 @@ need_fuse() {
 
 # Stops the daemon of every store under $TMP (they are started on demand)
 # and lazily unmounts any strata mount left below $TMP.
+# running PID: the process exists and has not exited. A daemon's parent is
+# init, and an exited daemon stays a zombie until init reaps it (more than a
+# second on some machines), which kill -0 cannot tell from running.
+running() { [ -e "/proc/$1" ] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null; }
+
 stop_daemons() {
 	local sock pid
 	for sock in $(find "$TMP" -maxdepth 3 -name strata.sock -type s 2>/dev/null); do
 		pid=$(curl -s --max-time 5 --unix-socket "$sock" http://strata/v1/version | jq -r .pid 2>/dev/null)
 		[ -n "$pid" ] && [ "$pid" != null ] || continue
 		kill -TERM "$pid" 2>/dev/null
-		for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+		for _ in $(seq 100); do running "$pid" || break; sleep 0.1; done
 		kill -KILL "$pid" 2>/dev/null
 	done
 	grep " $TMP" /proc/mounts 2>/dev/null | awk '{print $2}' | sort -r | while read -r m; do
@@ -206,11 +223,6 @@ stop_daemons() {
 }
 at_exit stop_daemons
 
-# Manifest listing of an unpacked tree, for comparisons: path type mode uid gid size mtime target sha256
-tree_listing() { # DIR
-	(cd "$1" && find . -mindepth 1 -printf '%P\t%y\t%m\t%U\t%G\t%s\t%l\n' | LC_ALL=C sort) |
-	while IFS=$'\t' read -r p y m u g s l; do
-		if [ "$y" = f ]; then h=$(sha256sum <"$1/$p" | cut -c1-64); else h=-; [ "$y" = d ] && s=-; fi
-		printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$p" "$y" "$m" "$u" "$g" "$s" "${l:--}" "$h"
-	done
-}
+# tree_listing DIR: a listing of the tree for comparisons, one line per
+# entry: path type mode uid gid size target sha256 (tests/tree-listing.py).
+tree_listing() { python3 "$TEST_SRCDIR/tree-listing.py" "$1"; }

@@ -5,8 +5,16 @@
 # checks that a daemon stopped with SIGTERM reports no leak. Any sanitizer
 # report from any process — the CLI, the unit tests or a daemon started in the
 # background whose stderr nobody reads — fails the script and is printed.
+# tests/check.sh runs it after the plain suite; its last line is
+# "sanitize: N passed, N failed, N skipped".
 #
 #   tests/sanitize.sh [BUILD_DIR]    (default: $SANITIZE_DIR or ./build-san)
+#
+# Every test runs; the stress tests with a lighter load than on the plain
+# build, which runs them whole (a sanitized daemon is several times slower):
+# STRATA_CRASH_POINTS=8 kill points (20), STRATA_LOAD_SECONDS=20 (60),
+# STRATA_BOMB_SIZE=1 GiB (4 GiB). Memory bounds are skipped with their
+# figure (check_rss in tests/lib.sh): shadow memory is not the product's.
 #
 # A source tree that is itself configured (config.status at the top) cannot
 # host a VPATH build, so its files are then copied to BUILD_DIR/src first.
@@ -54,12 +62,19 @@ make -j"$JOBS" >build.log 2>&1 || { grep -E 'error|Error' build.log | head -30; 
 export ASAN_OPTIONS="halt_on_error=1:abort_on_error=1:detect_leaks=1:log_path=$LOGDIR/asan"
 export UBSAN_OPTIONS="halt_on_error=1:abort_on_error=1:print_stacktrace=1:log_path=$LOGDIR/ubsan"
 export LSAN_OPTIONS="log_path=$LOGDIR/lsan"
+export STRATA_SAN_LOGS=$LOGDIR STRATA_TEST_SANITIZED=1
+export STRATA_CRASH_POINTS=${STRATA_CRASH_POINTS:-8} STRATA_LOAD_SECONDS=${STRATA_LOAD_SECONDS:-20}
+export STRATA_BOMB_SIZE=${STRATA_BOMB_SIZE:-$((1 << 30))}
 
 echo "sanitize: make check in $BUILD/obj"
 make -j"$JOBS" check >check.log 2>&1
 check_rc=$?
 grep -E '^(FAIL|ERROR|XPASS):' check.log
+grep -E '^SKIP:' check.log | sed 's/^/sanitize: /'
 sed -n 's/^# \(TOTAL\|PASS\|SKIP\|FAIL\|ERROR\|XFAIL\|XPASS\): */\1 /p' check.log | tr '\n' ' '; echo
+count() { sed -n "s/^# $1: *\([0-9]*\).*/\1/p" check.log | tail -1; }
+n_pass=$(count PASS) n_skip=$(count SKIP) n_xfail=$(count XFAIL) f=$(count FAIL) e=$(count ERROR) x=$(count XPASS)
+n_fail=$(( ${f:-0} + ${e:-0} + ${x:-0} ))
 
 # The daemon's own shutdown path: a SIGTERM must leave nothing leaked.
 daemon_rc=0
@@ -86,8 +101,10 @@ daemon_check() {
 		echo "sanitize: no daemon answered on $store/strata.sock"; daemon_rc=1
 	else
 		kill -TERM "$pid"
-		for _ in $(seq 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-		if kill -0 "$pid" 2>/dev/null; then
+		# An exited daemon is init's zombie until reaped: not running.
+		running() { [ -e "/proc/$1" ] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null; }
+		for _ in $(seq 300); do running "$pid" || break; sleep 0.1; done
+		if running "$pid"; then
 			echo "sanitize: daemon $pid still runs 30 s after SIGTERM"; kill -KILL "$pid"; daemon_rc=1
 		fi
 		log=$store/daemon.log
@@ -113,4 +130,9 @@ if [ -n "$reports" ] || [ -n "$stray" ]; then
 fi
 end=$(date +%s)
 echo "sanitize: done in $((end - start)) s"
+# The daemon check and any report count as one failure each.
+[ "$daemon_rc" -ne 0 ] && n_fail=$((n_fail + 1))
+[ -n "$reports$stray" ] && n_fail=$((n_fail + 1))
+[ "$check_rc" -ne 0 ] && [ "$n_fail" -eq 0 ] && n_fail=1
+echo "sanitize: ${n_pass:-0} passed, $n_fail failed, ${n_skip:-0} skipped, ${n_xfail:-0} known bugs"
 [ "$check_rc" -eq 0 ] && [ "$daemon_rc" -eq 0 ] && [ -z "$reports" ] && [ -z "$stray" ]

@@ -76,7 +76,7 @@ kill $reader 2>/dev/null; wait $reader 2>/dev/null
 check "mount base" "$STRATA" mount "$B" "$TMP/m1"
 pid=$(curl -s --unix-socket "$STRATA_STORE/strata.sock" http://strata/v1/version | jq -r .pid)
 kill -KILL "$pid"
-for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+for _ in $(seq 50); do running "$pid" || break; sleep 0.1; done
 rc=0; timeout 10 stat "$TMP/m1/usr" >/dev/null 2>"$TMP/dead.err" || rc=$?
 check "a dead mount answers with an error, not a hang" test "$rc" -ne 0 -a "$rc" -ne 124
 note "  $(head -1 "$TMP/dead.err")"
@@ -90,8 +90,8 @@ check "and reads" sha256sum "$TMP/m1/usr/bin/ls"
 check "mount base for the SIGTERM case" "$STRATA" mount "$B" "$TMP/m1"
 pid=$(curl -s --unix-socket "$STRATA_STORE/strata.sock" http://strata/v1/version | jq -r .pid)
 kill -TERM "$pid"
-for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-check "the daemon exits on SIGTERM" bash -c "! kill -0 $pid 2>/dev/null"
+for _ in $(seq 100); do running "$pid" || break; sleep 0.1; done
+check "the daemon exits on SIGTERM" eval "! running $pid"
 check "and leaves no mount behind" bash -c "! grep -q ' $TMP/m1 ' /proc/mounts"
 check "the next command starts a new daemon" "$STRATA" mounts
 

@@ -58,7 +58,7 @@ layer_state() { "$STRATA" cache ls --json | jq -r --arg d "$1" '.[] | select(.la
 stop_store_daemon() { # the daemon of $STRATA_STORE, so that it reads a new budget
 	local pid; pid=$(curl -s --max-time 5 --unix-socket "$STRATA_STORE/strata.sock" http://strata/v1/version | jq -r .pid)
 	[ -n "$pid" ] && [ "$pid" != null ] || return 0
-	kill -TERM "$pid"; for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+	kill -TERM "$pid"; for _ in $(seq 100); do running "$pid" || break; sleep 0.1; done
 }
 
 # --- a budget honoured after every pull -------------------------------------

@@ -443,7 +443,7 @@ check "and no daemon started for it either" test ! -e "$TMP/nostore2"
 # --- stop as systemd stops the unit: SIGTERM to the daemon alone ---------------
 kill -TERM "$DPID"
 rc=0
-for _ in $(seq 300); do kill -0 "$DPID" 2>/dev/null || break; sleep 0.1; done
+for _ in $(seq 300); do running "$DPID" || break; sleep 0.1; done
 wait "$DPID" || rc=$?
 is "the unit's daemon exits 0 on SIGTERM" "$rc" 0
 is "its mount is gone" "$(grep -c " $TMP/mnt " /proc/self/mounts)" 0

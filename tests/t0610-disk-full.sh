@@ -20,7 +20,7 @@ stop_daemon() {
 	local p; p=$(daemon_pid)
 	[ -n "$p" ] || return 0
 	kill -TERM $p
-	for _ in $(seq 100); do kill -0 $p 2>/dev/null || return 0; sleep 0.1; done
+	for _ in $(seq 100); do running "$p" || return 0; sleep 0.1; done
 	kill -KILL $p
 }
 release_store() { # unmounts what a scenario left and its tmpfs

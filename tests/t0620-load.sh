@@ -190,7 +190,7 @@ is "every maintenance command succeeded" "$mbad" 0
 check "the daemon is the same process throughout" test "$(daemon_pids)" = "$dpid"
 echo "# daemon peak RSS: $((peak / 1024)) MiB ($samples samples, 1 s apart; VmHWM $((${hwm:-0} / 1024)) MiB)"
 echo "daemon peak RSS: $((peak / 1024)) MiB"
-check "daemon peak RSS ($((peak / 1024)) MiB) under $RSS_BOUND_MIB MiB" test "$peak" -gt 0 -a "$peak" -lt $((RSS_BOUND_MIB * 1024))
+check_rss "daemon peak RSS" $((peak / 1024)) "$RSS_BOUND_MIB"
 check "cache verify is clean after the load" "$STRATA" cache verify
 python3 "$TEST_SRCDIR/random-reads.py" "$M" "$U" 4 200 >"$TMP/rr.out" 2>&1
 is "the mount still reads exactly" "$?" 0

@@ -2,7 +2,8 @@
 # run-fuzz.sh: builds every libFuzzer target (clang, -fsanitize=fuzzer,address,
 # undefined, the project's sources compiled again, not the gcc libstrata.a)
 # into a build directory outside the source tree and runs each one for
-# SECONDS on a copy of its seed corpus. Prints TAP, one line per target;
+# SECONDS on a copy of its seed corpus, as many at once as there are cores
+# (JOBS). Prints TAP, one line per target;
 # exits 1 on any crash, leak, timeout or out-of-memory and names the
 # reproducer (the input libFuzzer saved) and how to replay it.
 #
@@ -96,25 +97,16 @@ shm=/dev/shm; [ -w "$shm" ] || shm=${TMPDIR:-/tmp}
 scratch=$(mktemp -d "$shm/strata-fuzz.XXXXXX") || die "mktemp failed"
 trap 'rm -rf "$scratch"' EXIT
 
-i=0
-for t in $selected; do
-	IFS=: read -r name fn maxlen <<<"$t"
-	i=$((i + 1))
-	bin=$BUILD/bin/fuzz-$name
-	if ! $CC $CFLAGS -fsanitize=fuzzer "$FUZZ/fuzz-$name.c" "$BUILD/libstrata-fuzz.a" $PKG_LIBS \
-		-lstdc++ -lpthread -lm -o "$bin" >>"$build_log" 2>&1; then
-		echo "not ok $i - fuzz $fn: does not build"
-		sed 's/^/# /' "$build_log" | tail -20
-		failed=1
-		continue
-	fi
+# run_target I NAME FN MAXLEN: one target's TAP line (and its diagnosis)
+# into $BUILD/tap-I, so that targets can run side by side.
+run_target() {
+	local i=$1 name=$2 fn=$3 maxlen=$4 out=$BUILD/tap-$1
+	local bin=$BUILD/bin/fuzz-$name corpus=$BUILD/corpus/$name arts=$BUILD/artifacts/$name
+	local log=$BUILD/fuzz-$name.log rc runs repro what
 	# Work on a copy: new corpus entries never land in the source tree.
-	corpus=$BUILD/corpus/$name
-	arts=$BUILD/artifacts/$name
 	rm -rf "$corpus" "$arts"
 	mkdir -p "$corpus" "$arts"
 	[ -d "$FUZZ/corpus/$name" ] && cp "$FUZZ/corpus/$name"/* "$corpus"/ 2>/dev/null
-	log=$BUILD/fuzz-$name.log
 	(cd "$BUILD" && STRATA_FUZZ_TMP=$scratch ASAN_OPTIONS="detect_leaks=1:abort_on_error=0" \
 		UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1" \
 		"$bin" -max_total_time="$SECONDS_EACH" -max_len="$maxlen" -timeout=25 -rss_limit_mb=2048 \
@@ -123,15 +115,36 @@ for t in $selected; do
 	runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
 	repro=$(ls "$arts"/* 2>/dev/null | head -1)
 	if [ "$rc" -eq 0 ] && [ -z "$repro" ]; then
-		echo "ok $i - fuzz $fn: ${runs:-?} runs, no finding"
+		echo "ok $i - fuzz $fn: ${runs:-?} runs, no finding" >"$out"
 	else
 		what=$(grep -m1 -oE '(ERROR|WARNING): (libFuzzer|AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer)[^:]*: [a-z-]+|runtime error: .*|deadly signal|fuzz-[a-z-]+: .*' "$log" | head -1)
-		echo "not ok $i - fuzz $fn: ${what:-exit $rc} after ${runs:-?} runs"
-		echo "#   reproducer: ${repro:-none saved}"
-		[ -n "$repro" ] && echo "#   replay: $bin $repro"
-		echo "#   log: $log"
-		grep -E '^ *#[0-9]+ |ERROR|runtime error|SUMMARY' "$log" | head -25 | sed 's/^/#   /'
-		failed=1
+		{
+			echo "not ok $i - fuzz $fn: ${what:-exit $rc} after ${runs:-?} runs"
+			echo "#   reproducer: ${repro:-none saved}"
+			[ -n "$repro" ] && echo "#   replay: $bin $repro"
+			echo "#   log: $log"
+			grep -E '^ *#[0-9]+ |ERROR|runtime error|SUMMARY' "$log" | head -25 | sed 's/^/#   /'
+		} >"$out"
 	fi
+}
+
+# One target per core at a time: each still gets a whole core for SECONDS.
+rm -f "$BUILD"/tap-*
+i=0
+for t in $selected; do
+	IFS=: read -r name fn maxlen <<<"$t"
+	i=$((i + 1))
+	if ! $CC $CFLAGS -fsanitize=fuzzer "$FUZZ/fuzz-$name.c" "$BUILD/libstrata-fuzz.a" $PKG_LIBS \
+		-lstdc++ -lpthread -lm -o "$BUILD/bin/fuzz-$name" >>"$build_log" 2>&1; then
+		{ echo "not ok $i - fuzz $fn: does not build"; sed 's/^/# /' "$build_log" | tail -20; } >"$BUILD/tap-$i"
+		continue
+	fi
+	while [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do wait -n; done
+	run_target "$i" "$name" "$fn" "$maxlen" &
 done
+wait
+for ((k = 1; k <= i; k++)); do
+	cat "$BUILD/tap-$k" 2>/dev/null || echo "not ok $k - fuzz: no result"
+done
+grep -q '^not ok' "$BUILD"/tap-* 2>/dev/null && failed=1
 exit "$failed"

@@ -1,0 +1,178 @@
+/* tree: see tree.h. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "log.h"
+#include "ops.h"
+#include "tree.h"
+
+#define TREE_VALUE_MAX 60000
+
+/* A directory being listed: its children from pos on are still to come;
+ * its own path (with a trailing '/') is the first plen bytes of path. */
+struct frame {
+	struct inode *dir;
+	size_t pos;
+	size_t plen;
+};
+
+/* Where the last page ended. The root is held open, so that it and the
+ * child lists below it (which hold the frames' directories) stay while the
+ * cursor does. */
+struct tree_cursor {
+	struct inode *root;
+	uint64_t next;       /* entries given so far */
+	struct frame *f;
+	size_t n, alloc;
+	struct buf path;
+};
+
+static void cursor_free(struct mount *m, struct tree_cursor *c)
+{
+	if (!c)
+		return;
+	inode_close(m->itab, c->root);
+	free(c->f);
+	buf_release(&c->path);
+	free(c);
+}
+
+static int push(struct mount *m, struct tree_cursor *c, struct inode *dir, size_t plen)
+{
+	struct strata_error err = STRATA_ERROR_INIT;
+	if (inode_list(m->itab, dir, &err) < 0) {
+		log_error("listing of '/%s': %s", dir->path, err.msg);
+		return -EIO;
+	}
+	if (c->n == c->alloc) {
+		size_t na = c->alloc ? c->alloc * 2 : 16;
+		struct frame *nf = realloc(c->f, na * sizeof(*nf));
+		if (!nf)
+			return -ENOMEM;
+		c->f = nf;
+		c->alloc = na;
+	}
+	c->f[c->n++] = (struct frame){ dir, 0, plen };
+	return 0;
+}
+
+static int cursor_new(struct mount *m, struct inode *root, struct tree_cursor **out)
+{
+	struct tree_cursor *c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	inode_open(m->itab, root);
+	c->root = root;
+	int r = push(m, c, root, 0);
+	if (r < 0) {
+		cursor_free(m, c);
+		return r;
+	}
+	*out = c;
+	return 0;
+}
+
+/* The next entry's record into rec: 1, or 0 at the end. Does not move. */
+static int peek(struct mount *m, struct tree_cursor *c, struct buf *rec)
+{
+	while (c->n && c->f[c->n - 1].pos >= c->f[c->n - 1].dir->nchildren)
+		c->n--;
+	if (!c->n)
+		return 0;
+	struct frame *f = &c->f[c->n - 1];
+	const struct inode *ch = f->dir->children[f->pos];
+	struct stat st;
+	inode_stat(ch, &st);
+	buf_reset(rec);
+	int r = f->plen ? buf_add(rec, c->path.data, f->plen) : 0;
+	if (r == 0)
+		r = buf_addf(rec, "%s%c%o %u %u %llu", ch->name, 0, (unsigned)st.st_mode, (unsigned)st.st_uid,
+			     (unsigned)st.st_gid, (unsigned long long)st.st_size);
+	if (r == 0 && ch->iv.type == ENTRY_REG) {
+		char d[OPS_DIGESTS_TEXT_MAX];
+		ops_digests_text(m, ch, d, sizeof(d));
+		r = buf_addf(rec, " %s", d);
+	} else if (r == 0 && ch->iv.type == ENTRY_SYMLINK) {
+		r = buf_addch(rec, ' ');
+		if (r == 0 && ch->iv.e.link_len)
+			r = buf_add(rec, ch->iv.e.link, ch->iv.e.link_len);
+	}
+	if (r == 0)
+		r = buf_addch(rec, 0);
+	return r < 0 ? -ENOMEM : 1;
+}
+
+/* Past the entry peek gave; into it if it is a directory. */
+static int advance(struct mount *m, struct tree_cursor *c)
+{
+	struct frame *f = &c->f[c->n - 1];
+	struct inode *ch = f->dir->children[f->pos++];
+	c->next++;
+	if (ch->iv.type != ENTRY_DIR)
+		return 0;
+	buf_setlen(&c->path, f->plen);
+	if (buf_adds(&c->path, ch->name) < 0 || buf_addch(&c->path, '/') < 0)
+		return -ENOMEM;
+	return push(m, c, ch, c->path.len);
+}
+
+static int fill(struct mount *m, struct tree_cursor *c, uint64_t start, struct buf *out)
+{
+	struct buf rec = BUF_INIT, recs = BUF_INIT;
+	int r = 0, more = 0;
+	/* Anywhere but where the last page ended: from the top again. */
+	while (r >= 0 && c->next < start && (r = peek(m, c, &rec)) == 1)
+		r = advance(m, c);
+	if (r >= 0 && c->next != start)
+		r = -ENODATA;
+	while (r >= 0 && (r = peek(m, c, &rec)) == 1) {
+		if (recs.len + rec.len > TREE_VALUE_MAX - 48) {
+			more = 1;
+			break;
+		}
+		if (buf_add(&recs, rec.data, rec.len) < 0)
+			r = -ENOMEM;
+		else
+			r = advance(m, c);
+	}
+	if (r >= 0 && (buf_addf(out, "%llu %d%c", (unsigned long long)c->next, more, 0) < 0 ||
+		       (recs.len && buf_add(out, recs.data, recs.len) < 0)))
+		r = -ENOMEM;
+	buf_release(&rec);
+	buf_release(&recs);
+	return r < 0 ? r : 0;
+}
+
+int tree_page(struct mount *m, struct inode *dir, uint64_t start, struct buf *out)
+{
+	if (dir->iv.type != ENTRY_DIR)
+		return -ENODATA;
+	pthread_mutex_lock(&m->tree_lock);
+	struct tree_cursor *c = m->tree;
+	int r = 0;
+	if (!c || c->root != dir || c->next > start) {
+		m->tree = NULL;
+		cursor_free(m, c);
+		if ((r = cursor_new(m, dir, &c)) == 0)
+			m->tree = c;
+	}
+	if (r == 0)
+		r = fill(m, c, start, out);
+	if (r < 0 && r != -ENODATA) {
+		/* A half-moved cursor is no use to the next request. */
+		m->tree = NULL;
+		cursor_free(m, c);
+	}
+	pthread_mutex_unlock(&m->tree_lock);
+	return r;
+}
+
+void tree_cursor_free(struct mount *m)
+{
+	cursor_free(m, m->tree);
+	m->tree = NULL;
+}

@@ -1,0 +1,32 @@
+/* tree: a directory's whole subtree in pages, the value of the extended
+ * attribute user.strata.tree.<start> — so that a tool listing every entry
+ * of an image (strata analyze) needs a few dozen requests instead of one
+ * or more per directory. Pages come from a cursor kept between requests,
+ * so reading them in order costs one pass over the tree. Private to fuse/.
+ *
+ * A value is "<next> <more>\0" and then one record per entry, in depth-
+ * first order (a directory before its children, children in listing
+ * order): "<path>\0<mode> <uid> <gid> <size>[ <extra>]\0", path relative to
+ * the directory asked, mode the octal st_mode (type included), extra the
+ * value of user.strata.digests for a regular file and the target for a
+ * symbolic link. next is the start of the following page; more is 0 on the
+ * last one. A value stays under 60,000 bytes (the kernel passes 64 KiB). */
+#ifndef STRATA_FUSE_TREE_H
+#define STRATA_FUSE_TREE_H
+
+#include <stdint.h>
+
+#include "buf.h"
+
+struct mount;
+struct inode;
+struct tree_cursor;
+
+/* Appends the page of dir's subtree that starts at entry start to out:
+ * 0, -ENODATA when dir is not a directory or start is past the end, -EIO
+ * when a directory cannot be listed (logged), -ENOMEM. Thread-safe. */
+int tree_page(struct mount *m, struct inode *dir, uint64_t start, struct buf *out);
+/* At unmount, before the inode table goes. */
+void tree_cursor_free(struct mount *m);
+
+#endif
