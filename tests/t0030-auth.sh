@@ -35,23 +35,6 @@ listed() {
 	STRATA_STORE="$TMP/stores/$1" "$STRATA" images | grep -qF "$2"
 }
 
-# start_proxy NAME UPSTREAM [OPTIONS...]: tests/registry-proxy.py in front of
-# UPSTREAM; sets PROXY (host:port) and PROXY_LOG.
-start_proxy() {
-	local name=$1 up=$2; shift 2
-	local port; port=$(free_port)
-	PROXY_LOG=$TMP/$name.log
-	: >"$PROXY_LOG"
-	python3 "$TEST_SRCDIR/registry-proxy.py" --port "$port" --upstream "$up" \
-		--log "$PROXY_LOG" "$@" 2>"$TMP/$name.err" &
-	local pid=$!
-	at_exit "kill $pid; wait $pid"
-	PROXY=127.0.0.1:$port
-	if ! wait_http "http://$PROXY/v2/"; then
-		echo "# proxy $name did not start:"; sed 's/^/#   /' "$TMP/$name.err"; exit 99
-	fi
-}
-
 # --- Basic auth (htpasswd) ---------------------------------------------------
 htpasswd -Bbn user pass >"$TMP/htpasswd"
 start_registry basic "auth:

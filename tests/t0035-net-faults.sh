@@ -28,8 +28,8 @@ pull() {
 	env STRATA_STORE="$TMP/stores/$store" "$@"
 }
 
-# retire STORE: stops STORE's daemon without waiting for it; it takes over a
-# second to exit, and lib.sh's cleanup would stop a dozen of them one by one.
+# retire STORE: stops STORE's daemon as soon as its case is done, without
+# waiting, rather than leaving a dozen for lib.sh's cleanup to stop in turn.
 retire() {
 	local pid
 	pid=$(curl -s --max-time 5 --unix-socket "$TMP/stores/$1/strata.sock" http://strata/v1/version |
@@ -41,23 +41,6 @@ retire() {
 # listed STORE REF: strata images in STORE shows REF.
 listed() {
 	STRATA_STORE="$TMP/stores/$1" "$STRATA" images | grep -qF "$2"
-}
-
-# start_proxy NAME UPSTREAM [OPTIONS...]: tests/registry-proxy.py in front of
-# UPSTREAM; sets PROXY (host:port) and PROXY_LOG.
-start_proxy() {
-	local name=$1 up=$2; shift 2
-	local port; port=$(free_port)
-	PROXY_LOG=$TMP/$name.log
-	: >"$PROXY_LOG"
-	python3 "$TEST_SRCDIR/registry-proxy.py" --port "$port" --upstream "$up" \
-		--log "$PROXY_LOG" "$@" 2>"$TMP/$name.err" &
-	local pid=$!
-	at_exit "kill $pid; wait $pid"
-	PROXY=127.0.0.1:$port
-	if ! wait_http "http://$PROXY/v2/"; then
-		echo "# proxy $name did not start:"; sed 's/^/#   /' "$TMP/$name.err"; exit 99
-	fi
 }
 
 # faults KIND: how many answers in PROXY_LOG had the fault KIND (cut, stall...).
