@@ -27,6 +27,7 @@ struct chunkstore {
 	pthread_mutex_t totals_lock;
 	struct chunkstore_totals totals; /* protected by totals_lock */
 	uint64_t since_check;            /* bytes stored since free space was checked; totals_lock */
+	unsigned chunks_since_check;     /* and chunks; totals_lock */
 };
 
 /* Ingest stops while the free space is no more than the index's own size
@@ -35,6 +36,9 @@ struct chunkstore {
  * gives the space of deleted keys back, so a store whose index met a full
  * disk could never shrink again (and Debian's RocksDB aborts on the error). */
 #define CHUNKSTORE_CHECK_EVERY (4u << 20)
+/* Small files grow the index more than their chunk bytes (an entry record,
+ * references, the chunk inline): also check after this many chunks. */
+#define CHUNKSTORE_CHECK_CHUNKS 128
 
 static uint64_t headroom_of(struct chunkstore *cs)
 {
@@ -213,9 +217,10 @@ int chunk_writer_put(struct chunk_writer *w, struct index_batch *batch, const ui
 	uint64_t headroom = 0;
 	pthread_mutex_lock(&w->cs->totals_lock);
 	w->cs->since_check += clen;
-	if (w->cs->since_check >= CHUNKSTORE_CHECK_EVERY) {
+	if (w->cs->since_check >= CHUNKSTORE_CHECK_EVERY || ++w->cs->chunks_since_check >= CHUNKSTORE_CHECK_CHUNKS) {
 		struct statvfs vfs;
 		w->cs->since_check = 0;
+		w->cs->chunks_since_check = 0;
 		uint64_t need = headroom_of(w->cs);
 		if (fstatvfs(w->cs->dirfd, &vfs) == 0 &&
 		    (uint64_t)vfs.f_bavail * vfs.f_frsize < need + CHUNKSTORE_CHECK_EVERY)
