@@ -12,12 +12,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
 #include "buf.h"
 #include "rootfs.h"
 #include "walk.h"
+
+#define FUSE_SUPER_MAGIC 0x65735546
 
 struct dirq {
 	char **v;
@@ -27,6 +30,7 @@ struct dirq {
 struct walk {
 	int rootfd;
 	dev_t dev;
+	int strata_xattrs;     /* the root is a FUSE mount: its user.strata.* are strata's */
 	volatile sig_atomic_t *stop;
 	pthread_mutex_t lock;  /* protects queue, busy, failed */
 	pthread_cond_t cond;
@@ -126,9 +130,9 @@ static void children_fetch(int dfd, struct children *c)
 /* The value recorded for name if it is the next record, else NULL. */
 static const char *children_take(struct children *c, const char *name)
 {
-	const char *p = c->recs.data + c->pos, *end = c->recs.data + c->recs.len;
 	if (c->pos >= c->recs.len)
 		return NULL;
+	const char *p = c->recs.data + c->pos, *end = c->recs.data + c->recs.len;
 	size_t nl = strnlen(p, (size_t)(end - p));
 	if (p + nl >= end || strcmp(p, name))
 		return NULL;
@@ -183,7 +187,8 @@ static int list_dir(struct walk *w, const char *dir, struct vec *out)
 	int r = 0;
 	struct dirent *de;
 	struct children kids = { BUF_INIT, 0 };
-	children_fetch(dfd, &kids);
+	if (w->strata_xattrs)
+		children_fetch(dfd, &kids);
 	while (!r && (de = readdir(d))) {
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
@@ -220,7 +225,7 @@ static int list_dir(struct walk *w, const char *dir, struct vec *out)
 			}
 		} else if (S_ISREG(st.st_mode) && known && known[0] == 'f' && known[1] == ' ') {
 			digests_parse(known + 2, &e);
-		} else if (S_ISREG(st.st_mode)) {
+		} else if (S_ISREG(st.st_mode) && w->strata_xattrs) {
 			read_digests(dirfd(d), de->d_name, &e);
 		}
 		if (S_ISDIR(st.st_mode) && st.st_dev == w->dev) {
@@ -359,8 +364,13 @@ int walk_tree(int rootfd, unsigned threads, volatile sig_atomic_t *stop, struct 
 	if (fstat(rootfd, &st) < 0)
 		return error_errno(err, -errno, "cannot stat the image root");
 	w.dev = st.st_dev;
+	/* Anyone who can write a directory can give its files user.* xattrs
+	 * (a tar extracted with --xattrs does): only a FUSE mount's are taken
+	 * for strata's, and a directory on disk is hashed for real. */
+	struct statfs sfs;
+	w.strata_xattrs = fstatfs(rootfd, &sfs) == 0 && sfs.f_type == FUSE_SUPER_MAGIC;
 	struct vec listed = { 0 };
-	if (tree_listing(rootfd, w.stop, &listed) == 1) {
+	if (w.strata_xattrs && tree_listing(rootfd, w.stop, &listed) == 1) {
 		out->v = listed.v;
 		out->n = listed.n;
 		if (unreadable)

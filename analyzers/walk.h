@@ -4,7 +4,8 @@
  * is followed: directories are opened beneath the root with no symlink in
  * the path, and the walk stays on the root's file system. A strata mount
  * gives all of that for its whole tree in pages of user.strata.tree.<start>
- * (fuse/tree.h): then there is nothing to walk. */
+ * (fuse/tree.h): then there is nothing to walk. user.strata.* attributes
+ * are believed on a FUSE mount only: on a disk anyone can set them. */
 #ifndef STRATA_WALK_H
 #define STRATA_WALK_H
 

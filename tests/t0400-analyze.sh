@@ -171,8 +171,28 @@ check "--analyzers packages: no secrets, every type" sh -c "'$STRATA' analyze --
 	jq -e '(.secrets | length) == 0 and ([.packages[].type] | unique) == [\"deb\",\"gem\",\"maven\",\"npm\",\"python\"]'"
 
 # --- 4. the same tree as a directory ------------------------------------------------
+# Lies planted as xattrs, which anyone who can write a directory can set
+# (tar --xattrs restores them): a digest on a file, a whole listing on the
+# root. Only a FUSE mount's user.strata.* count.
+FAKE="$(printf '0%.0s' $(seq 64)) $(printf '0%.0s' $(seq 40)) $(printf '0%.0s' $(seq 32)) sha256:fake"
+planted=no
+if setfattr -n user.strata.digests -v "$FAKE" "$U/rootfs/etc/debian_version" 2>/dev/null &&
+   printf '0 0\000fake-entry\000100644 0 0 1\000' >"$TMP/fake-tree" &&
+   setfattr -n user.strata.tree.0 -v "0s$(base64 -w0 <"$TMP/fake-tree")" "$U/rootfs" 2>/dev/null; then
+	planted=yes
+fi
 D=$TMP/dir.json
 check "analyze DIR (the unpacked tree)" "$STRATA" analyze "$U/rootfs" --format json -o "$D"
+if [ "$planted" = yes ]; then
+	is "a DIR's user.strata.digests xattr is not believed: the file is hashed" \
+		"$(jq -r '.files[] | select(.path == "/etc/debian_version") | .sha256' "$D")" \
+		"$(sha256sum <"$U/rootfs/etc/debian_version" | cut -c1-64)"
+	is "a DIR's user.strata.tree.0 xattr is not believed: the tree is walked" \
+		"$(jq '[.files[] | select(.path == "/fake-entry")] | length' "$D")" 0
+else
+	skip "user xattrs cannot be set in $TMP here"
+	skip "user xattrs cannot be set in $TMP here"
+fi
 is "a directory's image is its path" "$(jq -r .image.path "$D")" "$(cd "$U/rootfs" && pwd -P)"
 pkgset() { jq -c '[.packages[] | [.type, .name, .version, .path, .purl]] | sort' "$1"; }
 if [ "$(pkgset "$D")" = "$(pkgset "$R")" ]; then ok "the directory gives the image's packages"; else
