@@ -334,6 +334,16 @@ void index_compact(struct index *idx)
 	rocksdb_compactoptions_destroy(co);
 }
 
+void index_flush(struct index *idx)
+{
+	rocksdb_flushoptions_t *fo = rocksdb_flushoptions_create();
+	char *e = NULL;
+	rocksdb_flushoptions_set_wait(fo, 1);
+	rocksdb_flush(idx->db, fo, &e);
+	free(e); /* a failed flush leaves the log to replay: nothing is lost */
+	rocksdb_flushoptions_destroy(fo);
+}
+
 uint64_t index_disk_size(struct index *idx)
 {
 	DIR *d = opendir(idx->path);

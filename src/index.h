@@ -72,6 +72,10 @@ void index_iter_seek(struct index_iter *it, const void *suffix, size_t slen);
 /* Compacts the whole database, so that deleted keys give their space back. */
 void index_compact(struct index *idx);
 
+/* Writes what is in memory to table files and empties the log, so that an
+ * open has nothing to replay. Best effort: a failure loses nothing. */
+void index_flush(struct index *idx);
+
 /* Bytes of the database on disk (sst + wal + manifest files). */
 uint64_t index_disk_size(struct index *idx);
 

@@ -413,6 +413,12 @@ out:
 		snprintf(res->digest, sizeof(res->digest), "%s", digest);
 	else
 		error_prefix(err, "pull '%s': ", refstr);
+	/* Out of space: flush the index now, into the room ingest keeps free
+	 * for it. Should something else take that room too, a restart then has
+	 * no log to replay (a replay writes a table file, which a full disk
+	 * refuses, and the store would not open). */
+	if (r == -ENOSPC)
+		index_flush(st->idx);
 	if (job.status)
 		pthread_mutex_destroy(&job.lock);
 	free(job.status);
