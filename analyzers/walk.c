@@ -16,7 +16,6 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
-#include "buf.h"
 #include "rootfs.h"
 #include "walk.h"
 
@@ -99,51 +98,6 @@ static void read_digests(int dfd, const char *name, struct walk_entry *e)
 	}
 }
 
-/* What a strata mount says of a directory's files and links in one request
- * per 60 KB (user.strata.children.<start>, see fuse/ops.c): records
- * "name\0value\0" in listing order, the order readdir returns them in. */
-struct children {
-	struct buf recs;
-	size_t pos;
-};
-
-static void children_fetch(int dfd, struct children *c)
-{
-	enum { PAGE = 65536 };
-	char *page = malloc(PAGE);
-	unsigned long long start = 0, next = 0, count = 0;
-	/* Anything unexpected ends the records early: the files after them
-	 * are then asked for one by one. */
-	while (page) {
-		char name[64];
-		snprintf(name, sizeof(name), "user.strata.children.%llu", start);
-		ssize_t n = fgetxattr(dfd, name, page, PAGE);
-		size_t hl = n > 0 ? strnlen(page, (size_t)n) : 0;
-		if (n <= 0 || hl == (size_t)n || sscanf(page, "%llu %llu", &next, &count) != 2 ||
-		    next <= start || buf_add(&c->recs, page + hl + 1, (size_t)n - hl - 1) < 0 || next >= count)
-			break;
-		start = next;
-	}
-	free(page);
-}
-
-/* The value recorded for name if it is the next record, else NULL. */
-static const char *children_take(struct children *c, const char *name)
-{
-	if (c->pos >= c->recs.len)
-		return NULL;
-	const char *p = c->recs.data + c->pos, *end = c->recs.data + c->recs.len;
-	size_t nl = strnlen(p, (size_t)(end - p));
-	if (p + nl >= end || strcmp(p, name))
-		return NULL;
-	const char *v = p + nl + 1;
-	size_t vl = strnlen(v, (size_t)(end - v));
-	if (v + vl >= end)
-		return NULL;
-	c->pos = (size_t)(v + vl + 1 - c->recs.data);
-	return v;
-}
-
 static int queue_push(struct dirq *q, char *dir)
 {
 	if (q->n == q->alloc) {
@@ -186,9 +140,6 @@ static int list_dir(struct walk *w, const char *dir, struct vec *out)
 	}
 	int r = 0;
 	struct dirent *de;
-	struct children kids = { BUF_INIT, 0 };
-	if (w->strata_xattrs)
-		children_fetch(dfd, &kids);
 	while (!r && (de = readdir(d))) {
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
@@ -213,18 +164,13 @@ static int list_dir(struct walk *w, const char *dir, struct vec *out)
 		e.uid = st.st_uid;
 		e.gid = st.st_gid;
 		e.size = (uint64_t)st.st_size;
-		const char *known = S_ISLNK(st.st_mode) || S_ISREG(st.st_mode) ? children_take(&kids, de->d_name) : NULL;
-		if (S_ISLNK(st.st_mode) && known && known[0] == 'l' && known[1] == ' ') {
-			e.link = strdup(known + 2);
-		} else if (S_ISLNK(st.st_mode)) {
+		if (S_ISLNK(st.st_mode)) {
 			char t[4097];
 			ssize_t n = readlinkat(dirfd(d), de->d_name, t, sizeof(t) - 1);
 			if (n >= 0) {
 				t[n] = 0;
 				e.link = strdup(t);
 			}
-		} else if (S_ISREG(st.st_mode) && known && known[0] == 'f' && known[1] == ' ') {
-			digests_parse(known + 2, &e);
 		} else if (S_ISREG(st.st_mode) && w->strata_xattrs) {
 			read_digests(dirfd(d), de->d_name, &e);
 		}
@@ -243,7 +189,6 @@ static int list_dir(struct walk *w, const char *dir, struct vec *out)
 			entry_release(&e);
 	}
 	closedir(d);
-	buf_release(&kids.recs);
 	return r;
 }
 

@@ -499,61 +499,6 @@ static void reply_sized(struct mount *m, fuse_req_t req, const void *val, size_t
 		fuse_reply_buf(req, val, vlen);
 }
 
-/* user.strata.children.<start> on a directory: what a tree walk needs of
- * its children in one request instead of one per file. The value is
- * "<next> <count>\0" and then, for each regular file or symbolic link among
- * the children start..next-1 (listing order), "<name>\0f <digests>\0" or
- * "<name>\0l <target>\0"; next is the child to ask for in the next request,
- * count the number of children. A value stays under the largest the kernel
- * passes on (64 KiB). */
-#define CHILDREN_XATTR STRATA_XATTR "children."
-#define CHILDREN_VALUE_MAX 60000
-
-static int children_value(struct mount *m, struct inode *dir, const char *start_s, struct buf *out)
-{
-	char *end;
-	errno = 0;
-	unsigned long long start = strtoull(start_s, &end, 10);
-	if (dir->iv.type != ENTRY_DIR || !*start_s || *end || errno)
-		return -ENODATA;
-	struct strata_error err = STRATA_ERROR_INIT;
-	int r = inode_list(m->itab, dir, &err);
-	if (r < 0) {
-		log_error("listing of '/%s': %s", dir->path, err.msg);
-		return r == -ENOMEM ? -ENOMEM : -EIO;
-	}
-	if (start > dir->nchildren)
-		return -ENODATA;
-	struct buf recs = BUF_INIT;
-	size_t i = (size_t)start;
-	for (; i < dir->nchildren && r == 0; i++) {
-		const struct inode *c = dir->children[i];
-		const struct entry *e = &c->iv.e;
-		size_t mark = recs.len;
-		if (c->iv.type == ENTRY_REG) {
-			char d[OPS_DIGESTS_TEXT_MAX];
-			ops_digests_text(m, c, d, sizeof(d));
-			r = buf_addf(&recs, "%s%cf %s%c", c->name, 0, d, 0);
-		} else if (c->iv.type == ENTRY_SYMLINK) {
-			r = buf_addf(&recs, "%s%cl ", c->name, 0);
-			if (r == 0)
-				r = buf_add(&recs, e->link ? e->link : "", e->link_len);
-			if (r == 0)
-				r = buf_addch(&recs, 0);
-		}
-		if (r == 0 && recs.len + 24 > CHILDREN_VALUE_MAX) {
-			buf_setlen(&recs, mark); /* this child starts the next value */
-			break;
-		}
-	}
-	if (r == 0)
-		r = buf_addf(out, "%zu %zu%c", i, dir->nchildren, 0);
-	if (r == 0 && recs.len)
-		r = buf_add(out, recs.data, recs.len);
-	buf_release(&recs);
-	return r < 0 ? -ENOMEM : 0;
-}
-
 /* user.strata.tree.<start>: see tree.h. */
 #define TREE_XATTR STRATA_XATTR "tree."
 
@@ -574,11 +519,9 @@ static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t
 	char tmp[DIGEST_STR_MAX + (SHA256_LEN + SHA1_LEN + MD5_LEN) * 2 + 8];
 	const void *val;
 	size_t vlen;
-	int children = !strncmp(name, CHILDREN_XATTR, strlen(CHILDREN_XATTR));
-	if (children || !strncmp(name, TREE_XATTR, strlen(TREE_XATTR))) {
+	if (!strncmp(name, TREE_XATTR, strlen(TREE_XATTR))) {
 		struct buf v = BUF_INIT;
-		int r = children ? children_value(m, node_of(m, ino), name + strlen(CHILDREN_XATTR), &v)
-				 : tree_value(m, node_of(m, ino), name + strlen(TREE_XATTR), &v);
+		int r = tree_value(m, node_of(m, ino), name + strlen(TREE_XATTR), &v);
 		if (r < 0)
 			reply_err(m, req, -r);
 		else

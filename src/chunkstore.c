@@ -217,7 +217,8 @@ int chunk_writer_put(struct chunk_writer *w, struct index_batch *batch, const ui
 	uint64_t headroom = 0;
 	pthread_mutex_lock(&w->cs->totals_lock);
 	w->cs->since_check += clen;
-	if (w->cs->since_check >= CHUNKSTORE_CHECK_EVERY || ++w->cs->chunks_since_check >= CHUNKSTORE_CHECK_CHUNKS) {
+	w->cs->chunks_since_check++;
+	if (w->cs->since_check >= CHUNKSTORE_CHECK_EVERY || w->cs->chunks_since_check >= CHUNKSTORE_CHECK_CHUNKS) {
 		struct statvfs vfs;
 		w->cs->since_check = 0;
 		w->cs->chunks_since_check = 0;

@@ -336,11 +336,14 @@ void index_compact(struct index *idx)
 
 void index_flush(struct index *idx)
 {
+	/* After a failed write RocksDB takes nothing more (see write_failed). */
+	if (__atomic_load_n(&idx->write_failed, __ATOMIC_RELAXED))
+		return;
 	rocksdb_flushoptions_t *fo = rocksdb_flushoptions_create();
 	char *e = NULL;
 	rocksdb_flushoptions_set_wait(fo, 1);
 	rocksdb_flush(idx->db, fo, &e);
-	free(e); /* a failed flush leaves the log to replay: nothing is lost */
+	rocksdb_free(e); /* a failed flush leaves the log to replay: nothing is lost */
 	rocksdb_flushoptions_destroy(fo);
 }
 

@@ -64,12 +64,11 @@ is "listxattr shows only the image's own xattrs" \
 	"$(getfattr --absolute-names -d -m - "$M/opt/strata/xattr" 2>/dev/null | grep -v '^#' | grep .)" \
 	"$(getfattr --absolute-names -d -m - "$U/opt/strata/xattr" 2>/dev/null | grep -v '^#' | grep .)"
 is "no strata xattr on a directory" "$(getfattr --absolute-names --only-values -n user.strata.sha256 "$M/usr" 2>&1 | grep -c 'No such attribute')" 1
-# A directory's files and links in pages of user.strata.children.<start>;
-# a whole subtree in pages of user.strata.tree.<start>.
-out=$(python3 "$TEST_SRCDIR/children-xattr.py" "$M" 2>&1)
-check "user.strata.children.N of every directory and user.strata.tree.N: the listing, digests and targets as per file ($out)" \
-	test "$(echo "$out" | grep -c '^dirs')" = 1
-check "some directories take more than one page" bash -c "echo '$out' | grep -Eq 'paged-dirs [1-9]'"
+# The whole tree in pages of user.strata.tree.<start>.
+out=$(python3 "$TEST_SRCDIR/tree-xattr.py" "$M" 2>&1)
+check "user.strata.tree.N: every entry, digests and targets as per file, pages in and out of order ($out)" \
+	test "$(echo "$out" | grep -c '^tree')" = 1
+check "the tree takes more than one page" bash -c "echo '$out' | grep -Eq 'in ([2-9]|[1-9][0-9]+) pages'"
 
 # Hardlinks: one inode, the right link count.
 ino_a=$(stat -c %i "$M/opt/strata/hl-a"); ino_b=$(stat -c %i "$M/opt/strata/hl-b"); ino_c=$(stat -c %i "$M/usr/local/share/hl-c")
