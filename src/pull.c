@@ -31,7 +31,8 @@ struct pull_job {
 	struct strata_error err;   /* the first failure; protected by lock */
 	int failed;                /* protected by lock */
 	uint64_t stored;           /* protected by lock */
-	uint64_t hits;             /* layers found stored */
+	uint64_t hits;             /* layers found stored; protected by lock */
+	uint64_t fetched;          /* layers this pull ingested; protected by lock */
 	uint64_t chunks, new_chunks; /* of the layers ingested; protected by lock */
 };
 
@@ -76,6 +77,12 @@ static void *pull_worker(void *arg)
 			if (catalog_get_layer(j->st->idx, diff_id, &rec, NULL) == 0 && catalog_layer_complete(&rec))
 				break;
 		}
+		/* Claimed after another pull's ingest of it ended: stored now. */
+		if (mine && c && catalog_get_layer(j->st->idx, diff_id, &rec, NULL) == 0 &&
+		    catalog_layer_complete(&rec)) {
+			cache_release_layer(c, diff_id);
+			mine = 0;
+		}
 		if (mine) {
 			j->status[i].state = PULL_LAYER_FETCHING;
 			notify(j, i);
@@ -87,15 +94,16 @@ static void *pull_worker(void *arg)
 			j->status[i].state = PULL_LAYER_EXISTS;
 		}
 		notify(j, i);
-		if (!mine)
-			continue;
 		pthread_mutex_lock(&j->lock);
-		if (r < 0 && !j->failed) {
+		if (!mine) {
+			j->hits++;
+		} else if (r < 0 && !j->failed) {
 			j->failed = 1;
 			char sd[20];
 			digest_short(j->m->layers[i].digest, sd);
 			error_set(&j->err, r, "layer %s: %s", sd, err.msg);
 		} else if (r == 0) {
+			j->fetched++;
 			j->stored += rec.stored_bytes;
 			j->chunks += rec.chunks;
 			j->new_chunks += rec.new_chunks;
@@ -142,10 +150,10 @@ static int fetch_layers(struct pull_job *j, int jobs, struct pull_result *res, s
 	for (int t = 0; t < started; t++)
 		pthread_join(tids[t], NULL);
 	if (j->st->cache)
-		cache_count(j->st->cache, j->hits, j->n_todo);
+		cache_count(j->st->cache, j->hits, j->fetched);
 	if (j->failed)
 		r = error_set(err, j->err.code, "%s", j->err.msg);
-	res->layers_fetched = j->n_todo;
+	res->layers_fetched = j->fetched;
 	res->bytes_stored = j->stored;
 	res->chunks = j->chunks;
 	res->new_chunks = j->new_chunks;
