@@ -197,11 +197,8 @@ static void hash_file(struct engine *g, struct walk_entry *e)
 	while (h && block && (n = read(fd, block, 1 << 16)) > 0)
 		filehash_update(h, block, (size_t)n);
 	if (h && block && n == 0) {
-		uint8_t s256[SHA256_LEN], s1[SHA1_LEN], m5[MD5_LEN];
-		filehash_final(h, s256, s1, m5);
-		hex_encode(s256, SHA256_LEN, e->sha256);
-		hex_encode(s1, SHA1_LEN, e->sha1);
-		hex_encode(m5, MD5_LEN, e->md5);
+		filehash_final(h, e->sha256, e->sha1, e->md5);
+		e->digests = 1;
 	}
 	free(block);
 	filehash_free(h);
@@ -284,11 +281,13 @@ static int run_pool(struct engine *g, unsigned threads)
 
 static char *memo_key(const struct job *j, const struct walk_entry *e)
 {
-	if (!e->sha256[0])
+	if (!e->digests)
 		return NULL;
+	char hex[2 * SHA256_LEN + 1];
+	hex_encode(e->sha256, SHA256_LEN, hex);
 	struct buf b = BUF_INIT;
 	version_of(j->a, &b);
-	buf_addf(&b, "/%s", e->sha256);
+	buf_addf(&b, "/%s", hex);
 	if (j->a->keyed_by_name)
 		buf_addf(&b, "/%s", base_name(e->path));
 	return buf_detach(&b, NULL);
@@ -315,6 +314,12 @@ static int link_duplicates(struct engine *g)
 	for (size_t i = 1; i < n; i++)
 		if (!strcmp(v[i]->key, v[i - 1]->key))
 			v[i]->same = v[i - 1]->same ? v[i - 1]->same : v[i - 1];
+	/* A copy needs no key of its own (many copies: many megabytes). */
+	for (size_t i = 0; i < n; i++)
+		if (v[i]->same) {
+			free(v[i]->key);
+			v[i]->key = NULL;
+		}
 	free(v);
 	return 0;
 }
@@ -390,9 +395,15 @@ static const char *type_name(uint32_t mode)
 	}
 }
 
-static json_t *file_record(const struct walk_entry *e)
+/* Record i of the files section, made from the walk entry. */
+static json_t *file_record(const void *ctx, size_t i)
 {
+	const struct walk_result *w = ctx;
+	const struct walk_entry *e = &w->v[i];
+	const char *layer = walk_layer(w, e);
 	json_t *f = json_object();
+	if (!f)
+		return NULL;
 	record_set_str(f, "path", e->path);
 	json_object_set_new(f, "type", json_string(type_name(e->mode)));
 	json_object_set_new(f, "mode", json_integer(e->mode & 07777));
@@ -403,20 +414,40 @@ static json_t *file_record(const struct walk_entry *e)
 		record_set_str(f, "link", e->link);
 	json_object_set_new(f, "setuid", json_boolean(e->mode & S_ISUID));
 	json_object_set_new(f, "setgid", json_boolean(e->mode & S_ISGID));
-	if (S_ISREG(e->mode) && e->sha256[0]) {
-		json_object_set_new(f, "sha256", json_string(e->sha256));
-		json_object_set_new(f, "sha1", json_string(e->sha1));
-		json_object_set_new(f, "md5", json_string(e->md5));
+	if (S_ISREG(e->mode) && e->digests) {
+		char hex[2 * SHA256_LEN + 1];
+		hex_encode(e->sha256, SHA256_LEN, hex);
+		json_object_set_new(f, "sha256", json_string(hex));
+		hex_encode(e->sha1, SHA1_LEN, hex);
+		json_object_set_new(f, "sha1", json_string(hex));
+		hex_encode(e->md5, MD5_LEN, hex);
+		json_object_set_new(f, "md5", json_string(hex));
 	}
-	if (e->layer[0])
-		json_object_set_new(f, "layer", json_string(e->layer));
+	if (layer)
+		json_object_set_new(f, "layer", json_string(layer));
 	return f;
+}
+
+void analyze_files_iter(const struct analyze_files *files, struct report_files *out)
+{
+	out->present = files->present;
+	out->n = files->present ? files->walk.n : 0;
+	out->record = file_record;
+	out->ctx = &files->walk;
+}
+
+void analyze_files_release(struct analyze_files *files)
+{
+	walk_result_release(&files->walk);
+	files->present = 0;
 }
 
 /* Adds where a record was found: path (with the archive nesting for
  * maven), layer, and the purl of a package. */
-static json_t *place(json_t *rec, const struct walk_entry *e, const json_t *distro, int package)
+static json_t *place(json_t *rec, const struct walk_result *w, const struct walk_entry *e, const json_t *distro,
+		     int package)
 {
+	const char *layer = walk_layer(w, e);
 	json_t *out = json_deep_copy(rec);
 	const char *archive = json_string_value(json_object_get(rec, "archive"));
 	if (archive && *archive) {
@@ -428,8 +459,8 @@ static json_t *place(json_t *rec, const struct walk_entry *e, const json_t *dist
 	} else {
 		record_set_str(out, "path", e->path);
 	}
-	if (e->layer[0])
-		json_object_set_new(out, "layer", json_string(e->layer));
+	if (layer)
+		json_object_set_new(out, "layer", json_string(layer));
 	if (package) {
 		char *purl = purl_build(out, distro);
 		if (purl)
@@ -497,7 +528,7 @@ static void assemble(struct engine *g, json_t *report, json_t *distro, json_t *w
 		size_t k;
 		json_t *rec;
 		json_array_foreach(json_object_get(res, "records"), k, rec)
-			json_array_append_new(secret ? secrets : packages, place(rec, e, distro, !secret));
+			json_array_append_new(secret ? secrets : packages, place(rec, &g->walk, e, distro, !secret));
 		const char *msg = json_string_value(json_object_get(res, "error"));
 		if (msg)
 			json_array_append_new(warnings, json_sprintf("%s '%s': %s", j->a->name, e->path, msg));
@@ -506,12 +537,8 @@ static void assemble(struct engine *g, json_t *report, json_t *distro, json_t *w
 	sort_array(secrets, by_secret);
 	json_object_set_new(report, "distro", json_incref(distro));
 	json_object_set_new(report, "analyzers", list);
-	if (g->o->files) {
-		json_t *files = json_array();
-		for (size_t i = 0; i < g->walk.n; i++)
-			json_array_append_new(files, file_record(&g->walk.v[i]));
-		json_object_set_new(report, "files", files);
-	}
+	if (g->o->files)
+		json_object_set_new(report, "files", json_array());
 	json_object_set_new(report, "packages", packages);
 	json_object_set_new(report, "secrets", secrets);
 	json_object_set_new(report, "warnings", json_incref(warnings));
@@ -554,7 +581,8 @@ static int add_job(struct engine *g, size_t *alloc, size_t entry, const struct a
 	return 0;
 }
 
-int analyze_root(int rootfd, const struct analyze_opts *o, json_t *report, struct strata_error *err)
+int analyze_root(int rootfd, const struct analyze_opts *o, json_t *report, struct analyze_files *files,
+		 struct strata_error *err)
 {
 	struct engine g = { .rootfd = rootfd, .o = o };
 	struct timespec t0;
@@ -563,6 +591,7 @@ int analyze_root(int rootfd, const struct analyze_opts *o, json_t *report, struc
 	json_t *warnings = json_array(), *distro = NULL;
 	int r;
 
+	memset(files, 0, sizeof(*files));
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	pthread_mutex_init(&g.lock, NULL);
 	if (threads < 1)
@@ -584,7 +613,7 @@ int analyze_root(int rootfd, const struct analyze_opts *o, json_t *report, struc
 		const struct walk_entry *e = &g.walk.v[i];
 		if (!S_ISREG(e->mode))
 			continue;
-		if (o->files && !e->sha256[0])
+		if (o->files && !e->digests)
 			g.hash_todo[g.nhash++] = i;
 		for (int k = 0; o->enabled[k]; k++) {
 			if (!claims(o->enabled[k], e, &o->limits))
@@ -633,6 +662,12 @@ int analyze_root(int rootfd, const struct analyze_opts *o, json_t *report, struc
 	g.phase[3] = since(&t0) - mark;
 	assemble(&g, report, distro, warnings);
 	json_object_set_new(report, "stats", stats_of(&g, since(&t0)));
+	/* The entries are the files section: handed over, not copied. */
+	if (o->files) {
+		files->walk = g.walk;
+		files->present = 1;
+		memset(&g.walk, 0, sizeof(g.walk));
+	}
 out:
 	for (size_t i = 0; i < g.njobs; i++) {
 		free(g.jobs[i].key);

@@ -12,6 +12,8 @@
 
 #include "analyzer.h"
 #include "error.h"
+#include "report.h"
+#include "walk.h"
 
 #define ANALYZE_MAX 32
 
@@ -43,9 +45,24 @@ int analyze_select(struct analyze_opts *o, const char *list, struct strata_error
  * configuration, "files,dpkg@1,...". malloc'd. */
 char *analyze_config_id(const struct analyze_opts *o);
 
+/* The files section of an analysis: the walk's entries, turned into JSON
+ * one record at a time by the report writers (a million files as JSON
+ * objects would take gigabytes). */
+struct analyze_files {
+	int present;            /* the files section was selected */
+	struct walk_result walk;
+};
+
+/* The records of files for the report writers; valid while files is. */
+void analyze_files_iter(const struct analyze_files *files, struct report_files *out);
+void analyze_files_release(struct analyze_files *files);
+
 /* Analyzes the tree under rootfd and sets "distro", "analyzers", "files"
- * (when selected), "packages", "secrets", "warnings" and "stats" in report.
- * A file an analyzer cannot read or parse is a warning, not a failure. */
-int analyze_root(int rootfd, const struct analyze_opts *o, json_t *report, struct strata_error *err);
+ * (when selected: an empty array holding the place of the entries, which
+ * go to *files), "packages", "secrets", "warnings" and "stats" in report.
+ * Release *files with analyze_files_release, whatever the result. A file
+ * an analyzer cannot read or parse is a warning, not a failure. */
+int analyze_root(int rootfd, const struct analyze_opts *o, json_t *report, struct analyze_files *files,
+		 struct strata_error *err);
 
 #endif

@@ -129,8 +129,10 @@ out:
 	return c;
 }
 
-int report_write_cyclonedx(const json_t *report, FILE *out, struct strata_error *err)
+int report_write_cyclonedx(const json_t *report, const struct report_files *files, FILE *out,
+			   struct strata_error *err)
 {
+	(void)files; /* files stay out of a BOM */
 	if (!json_is_object(report))
 		return error_set(err, -EINVAL, "cannot write cyclonedx-json: the report is not a JSON object");
 	const json_t *image = json_object_get(report, "image"), *tool = json_object_get(report, "tool");

@@ -1,7 +1,5 @@
 /* report-spdx: the SPDX 2.3 JSON writer, and the helpers the writers share:
- * the SPDX license list and expression reader, name-based UUIDs, and a JSON
- * document written member by member so that a report with a hundred thousand
- * files never becomes a second tree in memory.
+ * the SPDX license list and expression reader, name-based UUIDs.
  *
  * The document: a root package for the image (or directory) that the
  * document DESCRIBES and that CONTAINS one package per report package (purl
@@ -424,66 +422,6 @@ char *report_package_purl(const json_t *report, const json_t *pkg)
 	return purl_build(pkg, json_object_get(report, "distro"));
 }
 
-/* --- a JSON object written member by member -------------------------------- */
-
-static void json_out(struct report_json *j, json_t *v)
-{
-	if (!v) {
-		if (!j->failed)
-			j->failed = -ENOMEM;
-		return;
-	}
-	if (json_dumpf(v, j->out, JSON_ENCODE_ANY) < 0 && !j->failed)
-		j->failed = -EIO;
-	json_decref(v);
-}
-
-void report_json_begin(struct report_json *j, FILE *out)
-{
-	j->out = out;
-	j->members = 0;
-	j->items = 0;
-	j->failed = 0;
-	fputc('{', out);
-}
-
-void report_json_member(struct report_json *j, const char *key, json_t *value)
-{
-	fprintf(j->out, "%s\n  \"%s\": ", j->members++ ? "," : "", key);
-	json_out(j, value);
-}
-
-void report_json_array(struct report_json *j, const char *key)
-{
-	fprintf(j->out, "%s\n  \"%s\": [", j->members++ ? "," : "", key);
-	j->items = 0;
-}
-
-void report_json_item(struct report_json *j, json_t *value)
-{
-	fputs(j->items++ ? ",\n    " : "\n    ", j->out);
-	json_out(j, value);
-}
-
-void report_json_array_end(struct report_json *j)
-{
-	fputs(j->items ? "\n  ]" : "]", j->out);
-}
-
-int report_json_end(struct report_json *j, struct strata_error *err)
-{
-	fputs("\n}\n", j->out);
-	if (fflush(j->out) != 0 || ferror(j->out)) {
-		if (!j->failed)
-			j->failed = -EIO;
-	}
-	if (j->failed == -ENOMEM)
-		return error_set(err, -ENOMEM, "cannot write report: out of memory");
-	if (j->failed)
-		return error_set(err, j->failed, "cannot write report: %s", strerror(-j->failed));
-	return 0;
-}
-
 /* --- the SPDX document ------------------------------------------------------- */
 
 static const char *str(const json_t *o, const char *key)
@@ -525,44 +463,59 @@ static int spdx_file(const json_t *f)
 	return type && !strcmp(type, "file") && str(f, "path") && is_hex(str(f, "sha1"), 40);
 }
 
-static int cmp_strp(const void *a, const void *b)
+static int cmp_sha1(const void *a, const void *b)
 {
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
+	return memcmp(a, b, 40);
 }
 
 /* The package verification code (SPDX 2.3 clause 7.9): the SHA1 of the
- * sorted, concatenated SHA1s of the package's files. out: 41 bytes. */
-static int verification_code(const json_t *files, char out[41])
+ * sorted, concatenated SHA1s of the package's files, lowercase. out: 41
+ * bytes. 1 when there is an SPDX file (and out is set), 0 when none. */
+static int verification_code(const struct report_files *files, char out[41])
 {
-	size_t n = 0, i;
-	const json_t *f;
-	json_array_foreach(files, i, f)
-		n += spdx_file(f);
-	const char **v = malloc((n ? n : 1) * sizeof(*v));
-	struct filehash *h = filehash_new();
-	if (!v || !h) {
-		free(v);
+	size_t n = 0, alloc = 0;
+	char (*v)[40] = NULL;
+	int r = 0;
+	for (size_t i = 0; i < files->n; i++) {
+		json_t *f = files->record(files->ctx, i);
+		if (!f) {
+			r = -ENOMEM;
+			break;
+		}
+		if (spdx_file(f)) {
+			if (n == alloc) {
+				size_t na = alloc ? alloc * 2 : 1024;
+				char (*nv)[40] = realloc(v, na * sizeof(*v));
+				if (!nv) {
+					json_decref(f);
+					r = -ENOMEM;
+					break;
+				}
+				v = nv;
+				alloc = na;
+			}
+			const char *s = str(f, "sha1");
+			for (int k = 0; k < 40; k++)
+				v[n][k] = (s[k] >= 'A' && s[k] <= 'F') ? (char)(s[k] + 32) : s[k];
+			n++;
+		}
+		json_decref(f);
+	}
+	struct filehash *h = r == 0 && n ? filehash_new() : NULL;
+	if (r == 0 && n && !h)
+		r = -ENOMEM;
+	if (h) {
+		qsort(v, n, sizeof(*v), cmp_sha1);
+		for (size_t i = 0; i < n; i++)
+			filehash_update(h, v[i], 40);
+		uint8_t s256[SHA256_LEN], s1[SHA1_LEN], m5[MD5_LEN];
+		filehash_final(h, s256, s1, m5);
 		filehash_free(h);
-		return -ENOMEM;
+		hex_encode(s1, SHA1_LEN, out);
+		r = 1;
 	}
-	n = 0;
-	json_array_foreach(files, i, f)
-		if (spdx_file(f))
-			v[n++] = str(f, "sha1");
-	if (n > 1)
-		qsort(v, n, sizeof(*v), cmp_strp);
-	for (i = 0; i < n; i++) {
-		char lower[41];
-		for (int k = 0; k < 41; k++)
-			lower[k] = (v[i][k] >= 'A' && v[i][k] <= 'F') ? (char)(v[i][k] + 32) : v[i][k];
-		filehash_update(h, lower, 40);
-	}
-	uint8_t s256[SHA256_LEN], s1[SHA1_LEN], m5[MD5_LEN];
-	filehash_final(h, s256, s1, m5);
-	filehash_free(h);
 	free(v);
-	hex_encode(s1, SHA1_LEN, out);
-	return 0;
+	return r;
 }
 
 struct licenses {
@@ -630,7 +583,7 @@ static json_t *purl_ref(const char *purl)
 }
 
 static json_t *root_package(const json_t *report, const char *root_id, const char *name,
-			    const json_t *files, int *with_files)
+			    const struct report_files *files, int *with_files)
 {
 	const json_t *image = json_object_get(report, "image");
 	const char *digest = str(image, "digest");
@@ -641,18 +594,18 @@ static json_t *root_package(const json_t *report, const char *root_id, const cha
 		json_object_set_new(p, "versionInfo", json_string(digest));
 	json_object_set_new(p, "downloadLocation", json_string("NOASSERTION"));
 	char code[41];
-	*with_files = 0;
-	size_t i;
-	const json_t *f;
-	json_array_foreach(files, i, f)
-		*with_files |= spdx_file(f);
+	int r = verification_code(files, code);
+	if (r < 0) {
+		json_decref(p);
+		return NULL;
+	}
 	/* A package with filesAnalyzed false must contain no files (clause 7.8). */
-	if (*with_files && verification_code(files, code) == 0) {
+	*with_files = r == 1;
+	if (*with_files) {
 		json_object_set_new(p, "filesAnalyzed", json_true());
 		json_object_set_new(p, "packageVerificationCode",
 				    json_pack("{s:s}", "packageVerificationCodeValue", code));
 	} else {
-		*with_files = 0;
 		json_object_set_new(p, "filesAnalyzed", json_false());
 	}
 	json_object_set_new(p, "licenseConcluded", json_string("NOASSERTION"));
@@ -748,12 +701,18 @@ static char *package_id(const json_t *pkg, size_t index)
 	return buf_detach(&b, NULL);
 }
 
-int report_write_spdx(const json_t *report, FILE *out, struct strata_error *err)
+int report_write_spdx(const json_t *report, const struct report_files *files, FILE *out,
+		      struct strata_error *err)
 {
 	if (!json_is_object(report))
 		return error_set(err, -EINVAL, "cannot write spdx-json: the report is not a JSON object");
 	const json_t *image = json_object_get(report, "image"), *tool = json_object_get(report, "tool");
-	const json_t *packages = json_object_get(report, "packages"), *files = json_object_get(report, "files");
+	const json_t *packages = json_object_get(report, "packages");
+	struct report_files own;
+	if (!files) {
+		report_files_of(report, &own);
+		files = &own;
+	}
 	const char *digest = str(image, "digest"), *dir = str(image, "path");
 	const char *name = str(image, "ref") ? str(image, "ref") : digest ? digest : dir ? dir : "unknown";
 	const char *root_id = dir ? "SPDXRef-Directory" : "SPDXRef-Image";
@@ -801,9 +760,12 @@ int report_write_spdx(const json_t *report, FILE *out, struct strata_error *err)
 	const json_t *f;
 	if (with_files) {
 		report_json_array(&j, "files");
-		json_array_foreach(files, i, f)
-			if (spdx_file(f))
-				report_json_item(&j, file(f, k++));
+		for (i = 0; i < files->n && !report_json_failed(&j); i++) {
+			json_t *rec = files->record(files->ctx, i);
+			if (!rec || spdx_file(rec))
+				report_json_item(&j, rec ? file(rec, k++) : NULL);
+			json_decref(rec);
+		}
 		report_json_array_end(&j);
 	}
 

@@ -294,12 +294,18 @@ static void header(FILE *out, const json_t *report)
 	fputc('\n', out);
 }
 
-int report_write_table(const json_t *report, FILE *out, struct strata_error *err)
+int report_write_table(const json_t *report, const struct report_files *files, FILE *out,
+		       struct strata_error *err)
 {
 	if (!json_is_object(report))
 		return error_set(err, -EINVAL, "cannot write table: the report is not a JSON object");
 	const json_t *packages = json_object_get(report, "packages"), *secrets = json_object_get(report, "secrets");
-	const json_t *warnings = json_object_get(report, "warnings"), *files = json_object_get(report, "files");
+	const json_t *warnings = json_object_get(report, "warnings");
+	struct report_files own;
+	if (!files) {
+		report_files_of(report, &own);
+		files = &own;
+	}
 	struct buf by_type = BUF_INIT;
 	header(out, report);
 	int r = packages_section(out, packages, &by_type);
@@ -318,8 +324,8 @@ int report_write_table(const json_t *report, FILE *out, struct strata_error *err
 		fprintf(out, " (%s)", by_type.data);
 	buf_release(&by_type);
 	fprintf(out, ", %zu secret%s, %zu warning%s", ns, ns == 1 ? "" : "s", nw, nw == 1 ? "" : "s");
-	if (json_is_array(files))
-		fprintf(out, ", %zu file%s", json_array_size(files), json_array_size(files) == 1 ? "" : "s");
+	if (files->present)
+		fprintf(out, ", %zu file%s", files->n, files->n == 1 ? "" : "s");
 	fputc('\n', out);
 	if (fflush(out) != 0 || ferror(out))
 		return error_set(err, -EIO, "cannot write table: %s", strerror(EIO));

@@ -1,9 +1,11 @@
 /* report writers: turn a strata-report/1 object (see strata-analyze(1)) into
- * an SPDX 2.3 JSON document (report-spdx.c), a CycloneDX 1.5 JSON BOM
- * (report-cyclonedx.c) or a table for people (report-table.c). Each writer
- * streams its output element by element, so memory stays that of the report
- * itself however many files and packages it holds, and its output depends
- * on the report alone: the same report gives the same bytes. */
+ * strata's own JSON (report-json.c), an SPDX 2.3 JSON document
+ * (report-spdx.c), a CycloneDX 1.5 JSON BOM (report-cyclonedx.c) or a table
+ * for people (report-table.c). Each writer streams its output element by
+ * element, and takes the files section one record at a time from a struct
+ * report_files, so that a fresh analysis need not turn a million walk
+ * entries into JSON objects at once. Output depends on the report and its
+ * files alone: the same report gives the same bytes. */
 #ifndef STRATA_REPORT_H
 #define STRATA_REPORT_H
 
@@ -14,14 +16,33 @@
 #include "error.h"
 #include "purl.h"
 
-/* Each returns 0, or a negative errno with err set: -EINVAL when report is
- * not an object, -EIO when writing to out failed. Missing sections count as
- * empty; a package without a "purl" gets one from purl_build(). */
-int report_write_spdx(const json_t *report, FILE *out, struct strata_error *err);
-int report_write_cyclonedx(const json_t *report, FILE *out, struct strata_error *err);
-int report_write_table(const json_t *report, FILE *out, struct strata_error *err);
+/* The files section, one record at a time. */
+struct report_files {
+	int present;  /* 0: the report has no files section */
+	size_t n;
+	/* Record i: a new reference (json_decref() it), NULL when out of memory. */
+	json_t *(*record)(const void *ctx, size_t i);
+	const void *ctx;
+};
 
-/* --- helpers the writers share (report-spdx.c) ---------------------------- */
+/* The report's own "files" array, as a report_files; valid while report is. */
+void report_files_of(const json_t *report, struct report_files *out);
+
+/* Each returns 0, or a negative errno with err set: -EINVAL when report is
+ * not an object, -EIO when writing to out failed. files NULL: the report's
+ * own "files" array. Missing sections count as empty; a package without a
+ * "purl" gets one from purl_build(). report_write_json writes the report's
+ * members in their order, the "files" member's items taken from files. */
+int report_write_json(const json_t *report, const struct report_files *files, FILE *out,
+		      struct strata_error *err);
+int report_write_spdx(const json_t *report, const struct report_files *files, FILE *out,
+		      struct strata_error *err);
+int report_write_cyclonedx(const json_t *report, const struct report_files *files, FILE *out,
+			   struct strata_error *err);
+int report_write_table(const json_t *report, const struct report_files *files, FILE *out,
+		       struct strata_error *err);
+
+/* --- helpers the writers share (report-spdx.c, report-json.c) --------------- */
 
 /* The canonical spelling of an SPDX license or exception identifier from the
  * SPDX License List (matched without regard to case), or NULL. The list is
@@ -57,6 +78,8 @@ void report_json_array(struct report_json *j, const char *key);
 /* Writes one item of the open array and drops the reference to value. */
 void report_json_item(struct report_json *j, json_t *value);
 void report_json_array_end(struct report_json *j);
+/* Non-zero once an item could not be made or written: stop early. */
+int report_json_failed(const struct report_json *j);
 /* Closes the object, flushes; 0, or -EIO/-ENOMEM with err set. */
 int report_json_end(struct report_json *j, struct strata_error *err);
 

@@ -16,6 +16,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "digest.h"
 #include "rootfs.h"
 #include "walk.h"
 
@@ -31,12 +32,14 @@ struct walk {
 	dev_t dev;
 	int strata_xattrs;     /* the root is a FUSE mount: its user.strata.* are strata's */
 	volatile sig_atomic_t *stop;
-	pthread_mutex_t lock;  /* protects queue, busy, failed */
+	pthread_mutex_t lock;  /* protects queue, busy, failed, layers */
 	pthread_cond_t cond;
 	struct dirq queue;     /* directories still to list */
 	unsigned busy;         /* workers listing a directory now */
 	int failed;            /* negative errno that stops the walk */
 	size_t unreadable;     /* protected by lock */
+	char **layers;         /* layer names seen, interned (walk_result.layers) */
+	size_t nlayers;
 };
 
 struct vec {
@@ -64,15 +67,51 @@ static void entry_release(struct walk_entry *e)
 	free(e->link);
 }
 
-static void digests_parse(const char *v, struct walk_entry *e)
+/* 1 + the index of layer name in w's table, added if new; 0 when it
+ * cannot be added. An image has a few dozen layers: a linear search. */
+static uint16_t layer_id(struct walk *w, const char *name)
 {
-	if (sscanf(v, "%64s %40s %32s %79s", e->sha256, e->sha1, e->md5, e->layer) != 4)
-		e->sha256[0] = e->sha1[0] = e->md5[0] = e->layer[0] = 0;
+	uint16_t id = 0;
+	pthread_mutex_lock(&w->lock);
+	for (size_t i = w->nlayers; i-- > 0 && !id;)
+		if (!strcmp(w->layers[i], name))
+			id = (uint16_t)(i + 1);
+	if (!id && w->nlayers < UINT16_MAX) {
+		char **nv = realloc(w->layers, (w->nlayers + 1) * sizeof(*nv));
+		char *copy = strdup(name);
+		if (nv)
+			w->layers = nv;
+		if (nv && copy) {
+			w->layers[w->nlayers++] = copy;
+			id = (uint16_t)w->nlayers;
+		} else {
+			free(copy);
+		}
+	}
+	pthread_mutex_unlock(&w->lock);
+	return id;
+}
+
+/* The hex digests and layer a strata mount gives: all of them, or none. */
+static void digests_set(struct walk *w, const char *sha256, const char *sha1, const char *md5, const char *layer,
+			struct walk_entry *e)
+{
+	e->digests = strlen(sha256) == 64 && strlen(sha1) == 40 && strlen(md5) == 32 &&
+		     hex_decode(sha256, 64, e->sha256) == 0 && hex_decode(sha1, 40, e->sha1) == 0 &&
+		     hex_decode(md5, 32, e->md5) == 0;
+	e->layer = e->digests && *layer ? layer_id(w, layer) : 0;
+}
+
+static void digests_parse(struct walk *w, const char *v, struct walk_entry *e)
+{
+	char sha256[65], sha1[41], md5[33], layer[80];
+	if (sscanf(v, "%64s %40s %32s %79s", sha256, sha1, md5, layer) == 4)
+		digests_set(w, sha256, sha1, md5, layer, e);
 }
 
 /* A strata mount answers user.strata.digests with "sha256 sha1 md5 layer"
  * in one request; the single attributes are the fallback. */
-static void read_digests(int dfd, const char *name, struct walk_entry *e)
+static void read_digests(struct walk *w, int dfd, const char *name, struct walk_entry *e)
 {
 	char p[64 + 256 + 16], v[300];
 	if (snprintf(p, sizeof(p), "/proc/self/fd/%d/%s", dfd, name) >= (int)sizeof(p))
@@ -80,22 +119,19 @@ static void read_digests(int dfd, const char *name, struct walk_entry *e)
 	ssize_t n = lgetxattr(p, "user.strata.digests", v, sizeof(v) - 1);
 	if (n > 0) {
 		v[n] = 0;
-		digests_parse(v, e);
+		digests_parse(w, v, e);
 		return;
 	}
-	static const struct { const char *name; size_t off, len; } one[] = {
-		{ "user.strata.sha256", offsetof(struct walk_entry, sha256), 65 },
-		{ "user.strata.sha1", offsetof(struct walk_entry, sha1), 41 },
-		{ "user.strata.md5", offsetof(struct walk_entry, md5), 33 },
-		{ "user.strata.layer", offsetof(struct walk_entry, layer), 80 },
-	};
-	for (size_t i = 0; i < sizeof(one) / sizeof(one[0]); i++) {
-		char *dst = (char *)e + one[i].off;
-		n = lgetxattr(p, one[i].name, dst, one[i].len - 1);
-		dst[n > 0 ? n : 0] = 0;
+	static const char *const names[] = { "user.strata.sha256", "user.strata.sha1", "user.strata.md5",
+					     "user.strata.layer" };
+	char got[4][80];
+	for (size_t i = 0; i < 4; i++) {
+		n = lgetxattr(p, names[i], got[i], sizeof(got[i]) - 1);
+		got[i][n > 0 ? n : 0] = 0;
 		if (n <= 0 && i == 0)
 			return; /* not a strata mount */
 	}
+	digests_set(w, got[0], got[1], got[2], got[3], e);
 }
 
 static int queue_push(struct dirq *q, char *dir)
@@ -172,7 +208,7 @@ static int list_dir(struct walk *w, const char *dir, struct vec *out)
 				e.link = strdup(t);
 			}
 		} else if (S_ISREG(st.st_mode) && w->strata_xattrs) {
-			read_digests(dirfd(d), de->d_name, &e);
+			read_digests(w, dirfd(d), de->d_name, &e);
 		}
 		if (S_ISDIR(st.st_mode) && st.st_dev == w->dev) {
 			char *sub = strdup(e.path);
@@ -228,13 +264,22 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
+static void layers_free(struct walk *w)
+{
+	for (size_t i = 0; i < w->nlayers; i++)
+		free(w->layers[i]);
+	free(w->layers);
+	w->layers = NULL;
+	w->nlayers = 0;
+}
+
 static int by_path(const void *a, const void *b)
 {
 	return strcmp(((const struct walk_entry *)a)->path, ((const struct walk_entry *)b)->path);
 }
 
 /* One record of user.strata.tree (fuse/tree.h) as an entry: 0, or -EINVAL. */
-static int tree_record(const char *path, const char *meta, struct walk_entry *e)
+static int tree_record(struct walk *w, const char *path, const char *meta, struct walk_entry *e)
 {
 	unsigned mode, uid, gid;
 	unsigned long long size;
@@ -244,7 +289,7 @@ static int tree_record(const char *path, const char *meta, struct walk_entry *e)
 	const char *extra = meta[used] == ' ' ? meta + used + 1 : NULL;
 	*e = (struct walk_entry){ .mode = mode, .uid = uid, .gid = gid, .size = size };
 	if (S_ISREG(mode) && extra)
-		digests_parse(extra, e);
+		digests_parse(w, extra, e);
 	if (S_ISLNK(mode) && !(e->link = strdup(extra ? extra : "")))
 		return -ENOMEM;
 	if (!(e->path = malloc(strlen(path) + 2))) {
@@ -259,16 +304,16 @@ static int tree_record(const char *path, const char *meta, struct walk_entry *e)
 /* A strata mount lists its whole tree in a few dozen requests (the
  * user.strata.tree.<start> pages): 1 with out filled, 0 when the root does
  * not answer (not a strata mount, or it failed: the walk then lists it). */
-static int tree_listing(int rootfd, volatile sig_atomic_t *stop, struct vec *out)
+static int tree_listing(struct walk *w, struct vec *out)
 {
 	enum { PAGE = 65536 };
 	char *page = malloc(PAGE);
 	unsigned long long start = 0, next;
 	int more = 1, r = page ? 0 : -ENOMEM;
-	while (r == 0 && more && !*stop) {
+	while (r == 0 && more && !*w->stop) {
 		char name[64];
 		snprintf(name, sizeof(name), "user.strata.tree.%llu", start);
-		ssize_t n = fgetxattr(rootfd, name, page, PAGE);
+		ssize_t n = fgetxattr(w->rootfd, name, page, PAGE);
 		size_t hl = n > 0 ? strnlen(page, (size_t)n) : 0;
 		if (n <= 0 || hl == (size_t)n || sscanf(page, "%llu %d", &next, &more) != 2 || next < start) {
 			r = -EINVAL;
@@ -282,7 +327,7 @@ static int tree_listing(int rootfd, volatile sig_atomic_t *stop, struct vec *out
 			struct walk_entry e;
 			if (meta >= end || meta + ml >= end)
 				r = -EINVAL;
-			else if ((r = tree_record(p, meta, &e)) == 0 && (r = vec_push(out, &e)) < 0)
+			else if ((r = tree_record(w, p, meta, &e)) == 0 && (r = vec_push(out, &e)) < 0)
 				entry_release(&e);
 			p = meta + ml + 1;
 		}
@@ -304,8 +349,7 @@ int walk_tree(int rootfd, unsigned threads, volatile sig_atomic_t *stop, struct 
 	static volatile sig_atomic_t never;
 	struct walk w = { .rootfd = rootfd, .stop = stop ? stop : &never };
 	struct stat st;
-	out->v = NULL;
-	out->n = 0;
+	*out = (struct walk_result){ 0 };
 	if (fstat(rootfd, &st) < 0)
 		return error_errno(err, -errno, "cannot stat the image root");
 	w.dev = st.st_dev;
@@ -315,21 +359,23 @@ int walk_tree(int rootfd, unsigned threads, volatile sig_atomic_t *stop, struct 
 	struct statfs sfs;
 	w.strata_xattrs = fstatfs(rootfd, &sfs) == 0 && sfs.f_type == FUSE_SUPER_MAGIC;
 	struct vec listed = { 0 };
-	if (w.strata_xattrs && tree_listing(rootfd, w.stop, &listed) == 1) {
+	pthread_mutex_init(&w.lock, NULL);
+	pthread_cond_init(&w.cond, NULL);
+	if (w.strata_xattrs && tree_listing(&w, &listed) == 1) {
 		out->v = listed.v;
 		out->n = listed.n;
 		if (unreadable)
 			*unreadable = 0;
-		if (out->n > 1)
-			qsort(out->v, out->n, sizeof(*out->v), by_path);
-		return 0;
+		goto done;
 	}
-	if (*w.stop)
+	if (*w.stop) {
+		layers_free(&w);
+		pthread_mutex_destroy(&w.lock);
+		pthread_cond_destroy(&w.cond);
 		return error_set(err, -EINTR, "interrupted");
+	}
 	if (threads < 1)
 		threads = 1;
-	pthread_mutex_init(&w.lock, NULL);
-	pthread_cond_init(&w.cond, NULL);
 	char *top = strdup("/");
 	int r = top ? queue_push(&w.queue, top) : -ENOMEM;
 	struct worker *ws = calloc(threads, sizeof(*ws));
@@ -369,17 +415,28 @@ int walk_tree(int rootfd, unsigned threads, volatile sig_atomic_t *stop, struct 
 	for (size_t i = 0; i < w.queue.n; i++)
 		free(w.queue.v[i]);
 	free(w.queue.v);
-	pthread_mutex_destroy(&w.lock);
-	pthread_cond_destroy(&w.cond);
 	if (unreadable)
 		*unreadable = w.unreadable;
 	if (r < 0) {
 		walk_result_release(out);
+		layers_free(&w);
+		pthread_mutex_destroy(&w.lock);
+		pthread_cond_destroy(&w.cond);
 		return r == -EINTR ? error_set(err, r, "interrupted") : error_set(err, r, "walking the image: %s", strerror(-r));
 	}
+done:
+	pthread_mutex_destroy(&w.lock);
+	pthread_cond_destroy(&w.cond);
+	out->layers = w.layers;
+	out->nlayers = w.nlayers;
 	if (out->n > 1) /* an empty list may be NULL, which qsort may not take */
 		qsort(out->v, out->n, sizeof(*out->v), by_path);
 	return 0;
+}
+
+const char *walk_layer(const struct walk_result *r, const struct walk_entry *e)
+{
+	return e->layer && e->layer <= r->nlayers ? r->layers[e->layer - 1] : NULL;
 }
 
 void walk_result_release(struct walk_result *r)
@@ -387,6 +444,8 @@ void walk_result_release(struct walk_result *r)
 	for (size_t i = 0; i < r->n; i++)
 		entry_release(&r->v[i]);
 	free(r->v);
-	r->v = NULL;
-	r->n = 0;
+	for (size_t i = 0; i < r->nlayers; i++)
+		free(r->layers[i]);
+	free(r->layers);
+	*r = (struct walk_result){ 0 };
 }

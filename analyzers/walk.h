@@ -15,22 +15,30 @@
 
 #include "error.h"
 
+/* Small, since an image may hold a million entries: digests in binary, the
+ * layer as an index into the result's table of layer names. */
 struct walk_entry {
 	char *path;          /* absolute inside the image: "/etc/passwd" */
+	char *link;          /* symlink target, else NULL */
+	uint64_t size;
 	uint32_t mode;       /* st_mode */
 	uint32_t uid, gid;
-	uint64_t size;
-	char *link;          /* symlink target, else NULL */
-	char sha256[65];     /* hex, "" when not known (not a strata mount) */
-	char sha1[41];
-	char md5[33];
-	char layer[80];      /* "sha256:..." of the layer that introduced it, or "" */
+	uint16_t layer;      /* 1 + index in walk_result.layers; 0: not known */
+	uint8_t digests;     /* sha256, sha1 and md5 are known (a strata mount, or hashed) */
+	uint8_t sha256[32];
+	uint8_t sha1[20];
+	uint8_t md5[16];
 };
 
 struct walk_result {
 	struct walk_entry *v;  /* sorted by path */
 	size_t n;
+	char **layers;         /* "sha256:..." of the layers entries were introduced by */
+	size_t nlayers;
 };
+
+/* The layer that introduced e ("sha256:..."), or NULL when not known. */
+const char *walk_layer(const struct walk_result *r, const struct walk_entry *e);
 
 /* Walks rootfd with threads workers. Stops early with -EINTR when *stop
  * becomes non-zero. Entries that vanish or cannot be read are skipped and

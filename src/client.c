@@ -241,18 +241,18 @@ static int transfer_error(struct xfer *x, CURLcode res)
 	return error_set(x->err, -EIO, "talking to the strata daemon at '%s': %s", c->sock, why);
 }
 
-static int perform(struct xfer *x, const char *method, const char *path, json_t *body, long timeout)
+/* body: the request's JSON text (len bytes), or NULL for none. */
+static int perform(struct xfer *x, const char *method, const char *path, const char *body, size_t len,
+		   long timeout)
 {
 	struct client *c = x->c;
 	CURL *h = c->h;
 	struct curl_slist *hdrs = NULL, *t;
-	char *url = NULL, *json = NULL;
+	char *url = NULL;
 	int r;
 
 	if (path[0] != '/')
 		return error_set(x->err, -EINVAL, "request path '%s' does not start with '/'", path);
-	if (body && !(json = json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY)))
-		return error_set(x->err, -ENOMEM, "cannot serialise the request to '%s'", path);
 	size_t ulen = strlen(path) + sizeof("http://strata");
 	if (!(url = malloc(ulen))) {
 		r = error_set(x->err, -ENOMEM, "out of memory");
@@ -285,10 +285,10 @@ static int perform(struct xfer *x, const char *method, const char *path, json_t 
 	curl_easy_setopt(h, CURLOPT_USERAGENT, "strata/" PACKAGE_VERSION);
 	if (!strcmp(method, "HEAD")) {
 		curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
-	} else if (json || !strcmp(method, "POST") || !strcmp(method, "PUT")) {
+	} else if (body || !strcmp(method, "POST") || !strcmp(method, "PUT")) {
 		/* POSTFIELDS gives a Content-Length body; the method is ours. */
-		curl_easy_setopt(h, CURLOPT_POSTFIELDS, json ? json : "");
-		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)(json ? strlen(json) : 0));
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, body ? body : "");
+		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(body ? len : 0));
 		if (strcmp(method, "POST"))
 			curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
 	} else {
@@ -301,16 +301,16 @@ static int perform(struct xfer *x, const char *method, const char *path, json_t 
 out:
 	curl_slist_free_all(hdrs);
 	free(url);
-	free(json);
 	return r;
 }
 
 /* A whole response: 0 on 2xx, with the body left in x->body. */
-static int call(struct xfer *x, const char *method, const char *path, json_t *body, int *status)
+static int call(struct xfer *x, const char *method, const char *path, const char *body, size_t len,
+		int *status)
 {
 	if (status)
 		*status = 0;
-	int r = perform(x, method, path, body, x->c->timeout);
+	int r = perform(x, method, path, body, len, x->c->timeout);
 	if (r < 0)
 		return r;
 	long st = response_status(x);
@@ -324,17 +324,30 @@ static int call(struct xfer *x, const char *method, const char *path, json_t *bo
 	return r;
 }
 
-int client_call(struct client *c, const char *method, const char *path, json_t *body, int *status,
-		json_t **out, struct strata_error *err)
+int client_call_body(struct client *c, const char *method, const char *path, const char *body, size_t len,
+		     int *status, json_t **out, struct strata_error *err)
 {
 	struct xfer x = { .c = c, .err = err };
 	if (out)
 		*out = NULL;
 	buf_init(&x.body, MAX_RESPONSE);
-	int r = call(&x, method, path, body, status);
+	int r = call(&x, method, path, body, len, status);
 	if (r == 0 && out && x.body.len)
 		*out = json_loadb(x.body.data, x.body.len, JSON_DECODE_ANY, NULL);
 	buf_release(&x.body);
+	return r;
+}
+
+int client_call(struct client *c, const char *method, const char *path, json_t *body, int *status,
+		json_t **out, struct strata_error *err)
+{
+	char *json = NULL;
+	if (out)
+		*out = NULL;
+	if (body && !(json = json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY)))
+		return error_set(err, -ENOMEM, "cannot serialise the request to '%s'", path);
+	int r = client_call_body(c, method, path, json, json ? strlen(json) : 0, status, out, err);
+	free(json);
 	return r;
 }
 
@@ -343,7 +356,7 @@ int client_call_text(struct client *c, const char *method, const char *path, int
 {
 	struct xfer x = { .c = c, .err = err };
 	buf_init(&x.body, MAX_TEXT_RESPONSE);
-	int r = call(&x, method, path, NULL, status);
+	int r = call(&x, method, path, NULL, 0, status);
 	if (r == 0)
 		r = buf_add(out, x.body.data, x.body.len) < 0 ? error_set(err, -ENOMEM, "out of memory") : 0;
 	buf_release(&x.body);
@@ -355,13 +368,18 @@ int client_stream(struct client *c, const char *method, const char *path, json_t
 {
 	struct xfer x = { .c = c, .err = err, .stream = 1, .on_line = on_line, .ctx = ctx };
 	json_t *v = NULL;
+	char *json = NULL;
 	long st;
 	int r;
 
 	if (out)
 		*out = NULL;
 	buf_init(&x.body, MAX_LINE);
-	if ((r = perform(&x, method, path, body, 0)) < 0)
+	if (body && !(json = json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY))) {
+		r = error_set(err, -ENOMEM, "cannot serialise the request to '%s'", path);
+		goto out;
+	}
+	if ((r = perform(&x, method, path, json, json ? strlen(json) : 0, 0)) < 0)
 		goto out;
 	st = response_status(&x);
 	if (st < 200 || st > 299) {
@@ -387,5 +405,6 @@ out:
 	json_decref(v);
 	json_decref(x.last);
 	buf_release(&x.body);
+	free(json);
 	return r;
 }

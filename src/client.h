@@ -31,6 +31,10 @@ void client_set_timeout(struct client *c, long seconds);
 int client_call(struct client *c, const char *method, const char *path, json_t *body, int *status,
 		json_t **out, struct strata_error *err);
 
+/* Same, with the request's JSON already text: body (len bytes, not stolen). */
+int client_call_body(struct client *c, const char *method, const char *path, const char *body, size_t len,
+		     int *status, json_t **out, struct strata_error *err);
+
 /* Same, without a request body, for a response that is not JSON (a file
  * listing, /metrics): the body is appended to out. */
 int client_call_text(struct client *c, const char *method, const char *path, int *status, struct buf *out,

@@ -22,6 +22,10 @@
 #include "tempmount.h"
 #include "util.h"
 
+/* The largest report text stored for the next run (the daemon takes
+ * request bodies up to 64 MiB): about 100,000 files. */
+#define REPORT_MEMO_MAX (32u << 20)
+
 static volatile sig_atomic_t interrupted;
 
 static void on_signal(int sig)
@@ -58,25 +62,25 @@ static int memo_store_remote(void *ctx, json_t *results, struct strata_error *er
 
 enum format { FMT_JSON, FMT_SPDX, FMT_CYCLONEDX, FMT_TABLE };
 
-static int write_format(enum format f, const json_t *report, FILE *out, struct strata_error *err)
+/* files: NULL for the report's own "files". */
+static int write_format(enum format f, const json_t *report, const struct report_files *files, FILE *out,
+			struct strata_error *err)
 {
 	switch (f) {
-	case FMT_SPDX: return report_write_spdx(report, out, err);
-	case FMT_CYCLONEDX: return report_write_cyclonedx(report, out, err);
-	case FMT_TABLE: return report_write_table(report, out, err);
-	default:
-		if (json_dumpf(report, out, JSON_INDENT(2)) < 0 || fputc('\n', out) == EOF)
-			return error_set(err, -EIO, "cannot write the report");
-		return 0;
+	case FMT_SPDX: return report_write_spdx(report, files, out, err);
+	case FMT_CYCLONEDX: return report_write_cyclonedx(report, files, out, err);
+	case FMT_TABLE: return report_write_table(report, files, out, err);
+	default: return report_write_json(report, files, out, err);
 	}
 }
 
 /* To FILE through a temporary beside it, so that a failure leaves no half
  * report; or to stdout. */
-static int emit(enum format f, const json_t *report, const char *path, struct strata_error *err)
+static int emit(enum format f, const json_t *report, const struct report_files *files, const char *path,
+		struct strata_error *err)
 {
 	if (!path) {
-		int r = write_format(f, report, stdout, err);
+		int r = write_format(f, report, files, stdout, err);
 		if (fflush(stdout) == EOF && !r)
 			r = error_errno(err, -errno, "cannot write the report");
 		return r;
@@ -92,7 +96,7 @@ static int emit(enum format f, const json_t *report, const char *path, struct st
 	/* A report is megabytes: fewer, larger writes. */
 	if (out)
 		setvbuf(out, NULL, _IOFBF, 1 << 20);
-	int r = out ? write_format(f, report, out, err) : error_errno(err, -errno, "cannot write '%s'", path);
+	int r = out ? write_format(f, report, files, out, err) : error_errno(err, -errno, "cannot write '%s'", path);
 	if (out && fflush(out) == EOF && !r)
 		r = error_errno(err, -errno, "cannot write '%s'", path);
 	if (out && fsync(fileno(out)) < 0 && !r)
@@ -119,7 +123,8 @@ static json_t *report_new(void)
 			 "version", PACKAGE_VERSION, "created", now);
 }
 
-static int analyze_dir(const char *dir, struct analyze_opts *o, json_t *report, struct strata_error *err)
+static int analyze_dir(const char *dir, struct analyze_opts *o, json_t *report, struct analyze_files *files,
+		       struct strata_error *err)
 {
 	char abs[PATH_MAX];
 	if (!realpath(dir, abs))
@@ -128,7 +133,7 @@ static int analyze_dir(const char *dir, struct analyze_opts *o, json_t *report, 
 	if (rootfd < 0)
 		return error_errno(err, -errno, "cannot open directory '%s'", dir);
 	json_object_set_new(report, "image", json_pack("{s:s}", "path", abs));
-	int r = analyze_root(rootfd, o, report, err);
+	int r = analyze_root(rootfd, o, report, files, err);
 	close(rootfd);
 	return r;
 }
@@ -177,15 +182,46 @@ static json_t *cached_report(struct client *client, const char *digest, const ch
 	return out;
 }
 
-/* The report is the request's body: the daemon stores its text unparsed. */
-static void remember_report(struct client *client, const char *digest, const char *config, json_t *report)
+/* Memory that refuses to grow past its cap: the text of a report to store. */
+struct capped {
+	struct buf text;
+	size_t cap;
+	int over; /* a write past the cap was refused */
+};
+
+static ssize_t capped_write(void *cookie, const char *data, size_t len)
+{
+	struct capped *c = cookie;
+	if (c->text.len + len > c->cap) {
+		c->over = 1;
+		errno = EFBIG;
+		return -1;
+	}
+	return buf_add(&c->text, data, len) < 0 ? -1 : (ssize_t)len;
+}
+
+/* The report is the request's body: the daemon stores its text unparsed.
+ * A report over REPORT_MEMO_MAX (an image of hundreds of thousands of
+ * files) is not stored: its text is never held whole, and the next run
+ * costs a walk and memo lookups, not a download of the report. */
+static void remember_report(struct client *client, const char *digest, const char *config,
+			    const json_t *report, const struct report_files *files)
 {
 	struct strata_error err = STRATA_ERROR_INIT;
+	struct capped c = { BUF_INIT, REPORT_MEMO_MAX, 0 };
 	char *path = report_path(digest, config);
-	if (!path)
-		error_set(&err, -ENOMEM, "out of memory");
-	if (!path || client_call(client, "POST", path, report, NULL, NULL, &err) < 0)
+	FILE *f = fopencookie(&c, "w", (cookie_io_functions_t){ .write = capped_write });
+	if (!path || !f) {
+		fprintf(stderr, "strata: warning: the report was not stored: out of memory\n");
+	} else if (report_write_json(report, files, f, &err) < 0) {
+		if (!c.over)
+			fprintf(stderr, "strata: warning: the report was not stored: %s\n", err.msg);
+	} else if (client_call_body(client, "POST", path, c.text.data, c.text.len, NULL, NULL, &err) < 0) {
 		fprintf(stderr, "strata: warning: the report was not stored: %s\n", err.msg);
+	}
+	if (f)
+		fclose(f);
+	buf_release(&c.text);
 	free(path);
 }
 
@@ -207,8 +243,11 @@ static double seconds_since(uint64_t t0)
 	return (double)(now_ns() - t0) / 1e9;
 }
 
+/* *report and *files; a report found stored has its own files section and
+ * leaves *files empty. */
 static int analyze_image(struct cli *cli, const char *ref, const struct tempmount_opts *mo, int use_memo,
-			 struct analyze_opts *o, json_t **report, struct strata_error *err)
+			 struct analyze_opts *o, json_t **report, struct analyze_files *files,
+			 struct strata_error *err)
 {
 	uint64_t t0 = now_ns();
 	struct client *client = NULL;
@@ -244,11 +283,14 @@ static int analyze_image(struct cli *cli, const char *ref, const struct tempmoun
 	o->memo = use_memo ? &memo : NULL;
 	*report = report_new();
 	json_object_set(*report, "image", image);
-	r = analyze_root(rootfd, o, *report, err);
+	r = analyze_root(rootfd, o, *report, files, err);
 	o->memo = NULL;
 	close(rootfd);
-	if (r == 0 && use_memo)
-		remember_report(client, tm.digest, config, *report);
+	if (r == 0 && use_memo) {
+		struct report_files rf;
+		analyze_files_iter(files, &rf);
+		remember_report(client, tm.digest, config, *report, &rf);
+	}
 out:
 	if (client) {
 		/* For the daemon's metrics; an analysis does not fail for it. */
@@ -351,18 +393,22 @@ static int run_analyze(struct cli *cli, int argc, char **argv)
 	o.stop = &interrupted;
 
 	json_t *report = NULL;
+	struct analyze_files files = { 0 };
+	struct report_files rf;
 	struct stat st;
 	int r;
 	/* An existing directory is a root file system; anything else an image. */
 	if (stat(target, &st) == 0 && S_ISDIR(st.st_mode)) {
 		report = report_new();
-		r = analyze_dir(target, &o, report, &err);
+		r = analyze_dir(target, &o, report, &files, &err);
 	} else {
-		r = analyze_image(cli, target, &mo, use_memo, &o, &report, &err);
+		r = analyze_image(cli, target, &mo, use_memo, &o, &report, &files, &err);
 	}
+	analyze_files_iter(&files, &rf);
 	if (r == 0)
-		r = emit(fmt, report, output, &err);
+		r = emit(fmt, report, files.present ? &rf : NULL, output, &err);
 	json_decref(report);
+	analyze_files_release(&files);
 	if (r < 0) {
 		if (r == -EINTR)
 			return cli_fail("analyze '%s': interrupted", target);

@@ -57,10 +57,12 @@ static char *slurp(const char *path)
 	return s;
 }
 
-typedef int (*writer)(const json_t *, FILE *, struct strata_error *);
+typedef int (*writer)(const json_t *, const struct report_files *, FILE *, struct strata_error *);
 
-/* Writes report with w to tmpdir/name; returns the writer's result. */
-static int write_to(writer w, const json_t *report, const char *name, char *msg, size_t msglen)
+/* Writes report with w (files from files, or the report's own when NULL)
+ * to tmpdir/name; returns the writer's result. */
+static int write_files_to(writer w, const json_t *report, const struct report_files *files, const char *name,
+			  char *msg, size_t msglen)
 {
 	struct strata_error err = STRATA_ERROR_INIT;
 	FILE *f = fopen(path_in_tmp(name), "w");
@@ -68,10 +70,15 @@ static int write_to(writer w, const json_t *report, const char *name, char *msg,
 		perror(name);
 		exit(99);
 	}
-	int r = w(report, f, &err);
+	int r = w(report, files, f, &err);
 	fclose(f);
 	snprintf(msg, msglen, "%s", err.msg);
 	return r;
+}
+
+static int write_to(writer w, const json_t *report, const char *name, char *msg, size_t msglen)
+{
+	return write_files_to(w, report, NULL, name, msg, msglen);
 }
 
 /* Runs python3 tests/validate-sbom.py fmt file; returns its exit status and
@@ -494,25 +501,27 @@ static void test_errors(const json_t *report)
 	struct strata_error err = STRATA_ERROR_INIT;
 	json_t *arr = json_array();
 	FILE *f = fopen(path_in_tmp("x"), "w");
-	is_int(report_write_spdx(arr, f, &err), -EINVAL, "spdx: not an object: -EINVAL (%s)", err.msg);
+	is_int(report_write_json(arr, NULL, f, &err), -EINVAL, "json: not an object: -EINVAL (%s)", err.msg);
 	error_clear(&err);
-	is_int(report_write_cyclonedx(arr, f, &err), -EINVAL, "cyclonedx: not an object: -EINVAL");
+	is_int(report_write_spdx(arr, NULL, f, &err), -EINVAL, "spdx: not an object: -EINVAL (%s)", err.msg);
 	error_clear(&err);
-	is_int(report_write_table(arr, f, &err), -EINVAL, "table: not an object: -EINVAL");
+	is_int(report_write_cyclonedx(arr, NULL, f, &err), -EINVAL, "cyclonedx: not an object: -EINVAL");
+	error_clear(&err);
+	is_int(report_write_table(arr, NULL, f, &err), -EINVAL, "table: not an object: -EINVAL");
 	error_clear(&err);
 	fclose(f);
 	json_decref(arr);
 
 	f = fopen("/dev/full", "w");
 	if (f) {
-		writer ws[] = { report_write_spdx, report_write_cyclonedx, report_write_table };
+		writer ws[] = { report_write_json, report_write_spdx, report_write_cyclonedx, report_write_table };
 		int eio = 0;
-		for (int k = 0; k < 3; k++) {
+		for (int k = 0; k < 4; k++) {
 			error_clear(&err);
-			eio += ws[k](report, f, &err) == -EIO && strstr(err.msg, "cannot write");
+			eio += ws[k](report, NULL, f, &err) == -EIO && strstr(err.msg, "cannot write");
 			clearerr(f);
 		}
-		is_int(eio, 3, "a full disk is -EIO from every writer (%s)", err.msg);
+		is_int(eio, 4, "a full disk is -EIO from every writer (%s)", err.msg);
 		fclose(f);
 	}
 
@@ -547,6 +556,54 @@ static void test_table_edges(void)
 	free(t);
 	json_decref(r);
 	buf_release(&name);
+}
+
+/* A files section from a source of its own, one fresh record at a time (as
+ * a fresh analysis gives its walk entries): NULL at fail_at. */
+struct files_source {
+	const json_t *files;
+	size_t fail_at;
+};
+
+static json_t *source_record(const void *ctx, size_t i)
+{
+	const struct files_source *s = ctx;
+	return i == s->fail_at ? NULL : json_deep_copy(json_array_get(s->files, i));
+}
+
+/* Every writer gives the same bytes for a report whose files come from a
+ * report_files as for the report holding them; strata's JSON reads back
+ * as the report itself; a record that cannot be made fails the writer. */
+static void test_files_source(const json_t *report)
+{
+	writer ws[] = { report_write_json, report_write_spdx, report_write_cyclonedx, report_write_table };
+	const char *names[] = { "json", "spdx", "cyclonedx", "table" };
+	const json_t *files = json_object_get(report, "files");
+	struct files_source src = { files, (size_t)-1 };
+	struct report_files rf = { 1, json_array_size(files), source_record, &src };
+	json_t *apart = json_deep_copy(report);
+	json_object_set_new(apart, "files", json_array());
+	char msg[1100];
+	ok(json_array_size(files) > 2, "the sample has files (%zu)", json_array_size(files));
+	for (int k = 0; k < 4; k++) {
+		is_int(write_to(ws[k], report, "whole.out", msg, sizeof(msg)), 0, "%s: written from the report", names[k]);
+		is_int(write_files_to(ws[k], apart, &rf, "apart.out", msg, sizeof(msg)), 0,
+		       "%s: written with the files apart", names[k]);
+		char *a = slurp(path_in_tmp("whole.out")), *b = slurp(path_in_tmp("apart.out"));
+		ok(a && b && !strcmp(a, b), "%s: the same bytes either way", names[k]);
+		free(a);
+		free(b);
+	}
+	write_to(report_write_json, report, "whole.json", msg, sizeof(msg));
+	json_t *back = json_load_file(path_in_tmp("whole.json"), 0, NULL);
+	ok(back && json_equal(back, report), "json: the output reads back as the report");
+	json_decref(back);
+	src.fail_at = 2;
+	is_int(write_files_to(report_write_json, apart, &rf, "fail.json", msg, sizeof(msg)), -ENOMEM,
+	       "json: a record that cannot be made is -ENOMEM (%s)", msg);
+	is_int(write_files_to(report_write_spdx, apart, &rf, "fail.spdx.json", msg, sizeof(msg)), -ENOMEM,
+	       "spdx: a record that cannot be made is -ENOMEM (%s)", msg);
+	json_decref(apart);
 }
 
 /* 20000 packages and 100000 files: linear enough to take well under the
@@ -650,6 +707,7 @@ int main(void)
 	test_validator();
 	test_errors(report);
 	test_table_edges();
+	test_files_source(report);
 	test_large(report);
 	json_decref(report);
 	return tap_done();
