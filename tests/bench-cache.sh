@@ -15,33 +15,13 @@ cleanup() {
 }
 trap cleanup EXIT
 
-python3 - "$TMP/tiny" "$N" <<'PY'
-import gzip, hashlib, io, json, os, sys, tarfile
-out, n = sys.argv[1], int(sys.argv[2])
-os.makedirs(out + '/blobs/sha256', exist_ok=True)
-def put(data):
-    d = hashlib.sha256(data).hexdigest()
-    with open(f'{out}/blobs/sha256/{d}', 'wb') as f:
-        f.write(data)
-    return 'sha256:' + d, len(data)
-manifests = []
-for i in range(n):
-    payload = f'tiny layer {i}\n'.encode()
-    bio = io.BytesIO()
-    with tarfile.open(fileobj=bio, mode='w', format=tarfile.USTAR_FORMAT) as t:
-        ti = tarfile.TarInfo(f't{i}.txt'); ti.size = len(payload); ti.mode = 0o644
-        t.addfile(ti, io.BytesIO(payload))
-    tar = bio.getvalue()
-    layer, ls = put(gzip.compress(tar, mtime=0))
-    cd, cs = put(json.dumps({"architecture": "amd64", "os": "linux", "config": {},
-        "rootfs": {"type": "layers", "diff_ids": ['sha256:' + hashlib.sha256(tar).hexdigest()]}}).encode())
-    md, ms = put(json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": cd, "size": cs},
-        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": layer, "size": ls}]}).encode())
-    manifests.append({"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": md, "size": ms,
-                      "annotations": {"org.opencontainers.image.ref.name": f"t{i}"}})
-json.dump({"schemaVersion": 2, "manifests": manifests}, open(out + '/index.json', 'w'))
-open(out + '/oci-layout', 'w').write('{"imageLayoutVersion": "1.0.0"}')
+python3 - "$(dirname "$0")" "$TMP/tiny" "$N" <<'PY'
+import sys, tarfile
+sys.path.insert(0, sys.argv[1])
+from ocilayout import Layout
+with Layout(sys.argv[2]) as lay:
+    for i in range(int(sys.argv[3])):
+        lay.image(f"t{i}", {f"t{i}.txt": f"tiny layer {i}\n".encode()}, fmt=tarfile.USTAR_FORMAT, level=9)
 PY
 start=$(date +%s.%N)
 seq 0 $((N - 1)) | sed "s|^|oci:$TMP/tiny:t|" | xargs -n 500 "$STRATA" pull -q

@@ -14,38 +14,17 @@ MiB=$((1024 * 1024))
 # a 20 MiB file of deterministic random bytes (incompressible, no dedup).
 # DIR/sums lists "tag diff_id sha256-of-the-file".
 make_random_layout() {
-	python3 - "$1" "$2" <<'PY'
-import gzip, hashlib, io, json, os, random, sys, tarfile
-out, n = sys.argv[1], int(sys.argv[2])
-os.makedirs(out + '/blobs/sha256', exist_ok=True)
-def put(data):
-    d = hashlib.sha256(data).hexdigest()
-    with open(f'{out}/blobs/sha256/{d}', 'wb') as f:
-        f.write(data)
-    return 'sha256:' + d, len(data)
-manifests, sums = [], []
-for i in range(1, n + 1):
-    payload = random.Random(i).randbytes(20 << 20)
-    bio = io.BytesIO()
-    with tarfile.open(fileobj=bio, mode='w', format=tarfile.PAX_FORMAT) as t:
-        d = tarfile.TarInfo('data'); d.type = tarfile.DIRTYPE; d.mode = 0o755
-        t.addfile(d)
-        ti = tarfile.TarInfo(f'data/r{i}.bin'); ti.size = len(payload); ti.mode = 0o644
-        t.addfile(ti, io.BytesIO(payload))
-    tar = bio.getvalue()
-    diff = 'sha256:' + hashlib.sha256(tar).hexdigest()
-    layer, lsize = put(gzip.compress(tar, compresslevel=1, mtime=0))
-    cd, cs = put(json.dumps({"architecture": "amd64", "os": "linux", "config": {},
-                             "rootfs": {"type": "layers", "diff_ids": [diff]}}).encode())
-    md, ms = put(json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": cd, "size": cs},
-        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": layer,
-                    "size": lsize}]}).encode())
-    manifests.append({"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": md, "size": ms,
-                      "annotations": {"org.opencontainers.image.ref.name": f"r{i}"}})
-    sums.append(f"r{i} {diff} {hashlib.sha256(payload).hexdigest()}")
-json.dump({"schemaVersion": 2, "manifests": manifests}, open(out + '/index.json', 'w'))
-open(out + '/oci-layout', 'w').write('{"imageLayoutVersion": "1.0.0"}')
+	python3 - "$TEST_SRCDIR" "$1" "$2" <<'PY'
+import hashlib, random, sys
+sys.path.insert(0, sys.argv[1])
+from ocilayout import Layout
+out, n = sys.argv[2], int(sys.argv[3])
+sums = []
+with Layout(out) as lay:
+    for i in range(1, n + 1):
+        payload = random.Random(i).randbytes(20 << 20)
+        diff = lay.image(f"r{i}", {f"data/r{i}.bin": payload})
+        sums.append(f"r{i} {diff} {hashlib.sha256(payload).hexdigest()}")
 open(out + '/sums', 'w').write("\n".join(sums) + "\n")
 PY
 }

@@ -178,37 +178,17 @@ pull_kills=$kills
 # killed in; chunks that small live in the index, so a killed pull leaves
 # index records (entries, references, chunk records), then chunk files.
 # One g image per killed pull: removing a complete one is slow.
-python3 - "$TMP/rand" <<'PY' || exit 99
-import gzip, hashlib, io, json, os, random, sys, tarfile
-out = sys.argv[1]
-os.makedirs(out + '/blobs/sha256', exist_ok=True)
-def put(data):
-    d = hashlib.sha256(data).hexdigest()
-    open(f'{out}/blobs/sha256/{d}', 'wb').write(data)
-    return 'sha256:' + d, len(data)
-manifests = []
-for i in range(1, 9):
-    rng = random.Random(600 + i)
-    files = {f'r{i}.bin': rng.randbytes(24 << 20)} if i < 3 else \
-        dict([(f'g/{j // 1000:02d}/' + 'n' * 190 + f'{j:05d}', rng.randbytes(1024)) for j in range(12000)] +
-             [('g/big.bin', rng.randbytes(4 << 20))])
-    bio = io.BytesIO()
-    with tarfile.open(fileobj=bio, mode='w', format=tarfile.GNU_FORMAT) as t:
-        for name, payload in files.items():
-            ti = tarfile.TarInfo(name); ti.size = len(payload); ti.mode = 0o644
-            t.addfile(ti, io.BytesIO(payload))
-    tar = bio.getvalue()
-    layer, lsize = put(gzip.compress(tar, compresslevel=1, mtime=0))
-    cd, cs = put(json.dumps({"architecture": "amd64", "os": "linux", "config": {},
-        "rootfs": {"type": "layers", "diff_ids": ['sha256:' + hashlib.sha256(tar).hexdigest()]}}).encode())
-    md, ms = put(json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": cd, "size": cs},
-        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": layer,
-                    "size": lsize}]}).encode())
-    manifests.append({"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": md, "size": ms,
-                      "annotations": {"org.opencontainers.image.ref.name": f"r{i}" if i < 3 else f"g{i - 3}"}})
-json.dump({"schemaVersion": 2, "manifests": manifests}, open(out + '/index.json', 'w'))
-open(out + '/oci-layout', 'w').write('{"imageLayoutVersion": "1.0.0"}')
+python3 - "$TEST_SRCDIR" "$TMP/rand" <<'PY' || exit 99
+import random, sys, tarfile
+sys.path.insert(0, sys.argv[1])
+from ocilayout import Layout
+with Layout(sys.argv[2]) as lay:
+    for i in range(1, 9):
+        rng = random.Random(600 + i)
+        files = {f'r{i}.bin': rng.randbytes(24 << 20)} if i < 3 else \
+            dict([(f'g/{j // 1000:02d}/' + 'n' * 190 + f'{j:05d}', rng.randbytes(1024)) for j in range(12000)] +
+                 [('g/big.bin', rng.randbytes(4 << 20))])
+        lay.image(f"r{i}" if i < 3 else f"g{i - 3}", files, dirs=(), fmt=tarfile.GNU_FORMAT)
 PY
 R1=oci:$TMP/rand:r1 R2=oci:$TMP/rand:r2
 

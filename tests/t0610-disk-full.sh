@@ -36,35 +36,11 @@ at_exit release_store
 # 1 KiB), and "tiny" (one file). OUT/small.sums lists each file's path and
 # sha256.
 OUT=$TMP/images
-python3 - "$OUT" <<'PY' || exit 99
-import gzip, hashlib, io, json, os, random, sys, tarfile
-out = sys.argv[1]
-os.makedirs(out + '/blobs/sha256', exist_ok=True)
-def put(data):
-    d = hashlib.sha256(data).hexdigest()
-    open(f'{out}/blobs/sha256/{d}', 'wb').write(data)
-    return 'sha256:' + d, len(data)
-def image(tag, files, links=()):
-    bio = io.BytesIO()
-    with tarfile.open(fileobj=bio, mode='w', format=tarfile.PAX_FORMAT) as t:
-        dirs = sorted({os.path.dirname(p) for p in files} - {''})
-        for d in dirs:
-            ti = tarfile.TarInfo(d); ti.type = tarfile.DIRTYPE; ti.mode = 0o755; t.addfile(ti)
-        for p, data in files.items():
-            ti = tarfile.TarInfo(p); ti.size = len(data); ti.mode = 0o644
-            t.addfile(ti, io.BytesIO(data))
-        for p, target in links:
-            ti = tarfile.TarInfo(p); ti.type = tarfile.SYMTYPE; ti.linkname = target; t.addfile(ti)
-    tar = bio.getvalue()
-    layer, lsize = put(gzip.compress(tar, compresslevel=1, mtime=0))
-    cd, cs = put(json.dumps({"architecture": "amd64", "os": "linux", "config": {},
-        "rootfs": {"type": "layers", "diff_ids": ['sha256:' + hashlib.sha256(tar).hexdigest()]}}).encode())
-    md, ms = put(json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": cd, "size": cs},
-        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": layer,
-                    "size": lsize}]}).encode())
-    return {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": md, "size": ms,
-            "annotations": {"org.opencontainers.image.ref.name": tag}}
+python3 - "$TEST_SRCDIR" "$OUT" <<'PY' || exit 99
+import hashlib, random, sys
+sys.path.insert(0, sys.argv[1])
+from ocilayout import Layout
+out = sys.argv[2]
 rng = random.Random(610)
 words = [b"store", b"chunk", b"layer", b"tmpfs", b"quota", b"inode", b"block", b"extent"]
 small = {}
@@ -78,10 +54,11 @@ big = {f"data/big{i}": rng.randbytes(16 << 20) for i in range(4)}
 # fills the disk through RocksDB's log and tables rather than chunk files.
 many = {f"meta/{i // 1000:02d}/m{i:05d}": rng.randbytes(1024) for i in range(48000)}
 tiny = {"tiny/hello": b"hello from a store that was full\n"}
-idx = [image("small", small, [("srv/link", "bin/r1")]), image("big", big), image("many", many),
-       image("tiny", tiny)]
-json.dump({"schemaVersion": 2, "manifests": idx}, open(out + '/index.json', 'w'))
-open(out + '/oci-layout', 'w').write('{"imageLayoutVersion": "1.0.0"}')
+with Layout(out) as lay:
+    lay.image("small", small, links=[("srv/link", "bin/r1")])
+    lay.image("big", big)
+    lay.image("many", many)
+    lay.image("tiny", tiny)
 with open(out + '/small.sums', 'w') as f:
     for p in sorted(small):
         f.write(f"{p}\t{hashlib.sha256(small[p]).hexdigest()}\n")

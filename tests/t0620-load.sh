@@ -30,33 +30,13 @@ RSS_BOUND_MIB=${STRATA_RSS_BOUND_MIB:-512}
 # Other images for the maintenance loop: rebuilt (base's files with other
 # mtimes: chunks shared with app's mounted base layer) and two one-layer
 # images of 16 MiB of random bytes.
-python3 - "$TMP/rand" <<'PY' || exit 99
-import gzip, hashlib, io, json, os, random, sys, tarfile
-out = sys.argv[1]
-os.makedirs(out + '/blobs/sha256', exist_ok=True)
-def put(data):
-    d = hashlib.sha256(data).hexdigest()
-    open(f'{out}/blobs/sha256/{d}', 'wb').write(data)
-    return 'sha256:' + d, len(data)
-manifests = []
-for i in (1, 2):
-    payload = random.Random(620 + i).randbytes(16 << 20)
-    bio = io.BytesIO()
-    with tarfile.open(fileobj=bio, mode='w', format=tarfile.PAX_FORMAT) as t:
-        ti = tarfile.TarInfo(f'r{i}.bin'); ti.size = len(payload); ti.mode = 0o644
-        t.addfile(ti, io.BytesIO(payload))
-    tar = bio.getvalue()
-    layer, lsize = put(gzip.compress(tar, compresslevel=1, mtime=0))
-    cd, cs = put(json.dumps({"architecture": "amd64", "os": "linux", "config": {},
-        "rootfs": {"type": "layers", "diff_ids": ['sha256:' + hashlib.sha256(tar).hexdigest()]}}).encode())
-    md, ms = put(json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": cd, "size": cs},
-        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": layer,
-                    "size": lsize}]}).encode())
-    manifests.append({"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": md, "size": ms,
-                      "annotations": {"org.opencontainers.image.ref.name": f"r{i}"}})
-json.dump({"schemaVersion": 2, "manifests": manifests}, open(out + '/index.json', 'w'))
-open(out + '/oci-layout', 'w').write('{"imageLayoutVersion": "1.0.0"}')
+python3 - "$TEST_SRCDIR" "$TMP/rand" <<'PY' || exit 99
+import random, sys
+sys.path.insert(0, sys.argv[1])
+from ocilayout import Layout
+with Layout(sys.argv[2]) as lay:
+    for i in (1, 2):
+        lay.image(f"r{i}", {f"r{i}.bin": random.Random(620 + i).randbytes(16 << 20)})
 PY
 R1=oci:$TMP/rand:r1 R2=oci:$TMP/rand:r2
 
