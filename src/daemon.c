@@ -27,6 +27,9 @@
 #include "store.h"
 #include "util.h"
 
+/* How often the daemon checks that its store is still the one it opened. */
+#define STORE_CHECK_SECONDS 5
+
 struct served_mount {
 	char *mountpoint, *ref;
 	char digest[DIGEST_STR_MAX];
@@ -495,7 +498,7 @@ int daemon_run(struct strata_conf *conf, struct strata_error *err)
 	struct daemon d = { .conf = conf };
 	struct metricsd *metricsd = NULL;
 	sigset_t sigs;
-	int r, sig;
+	int r, sig, replaced = 0;
 	char *sock = daemon_socket_path(conf->store);
 
 	pthread_mutex_init(&d.lock, NULL);
@@ -530,10 +533,22 @@ int daemon_run(struct strata_conf *conf, struct strata_error *err)
 				  err)) < 0)
 		goto out;
 	log_info("serving store '%s' on '%s'", conf->store, sock);
-	do
-		sig = 0, sigwait(&sigs, &sig);
-	while (sig == SIGHUP);
-	log_info("signal %d: unmounting and stopping", sig);
+	/* Signals, and every few seconds a look at the store's directory. */
+	const struct timespec every = { STORE_CHECK_SECONDS, 0 };
+	for (;;) {
+		sig = sigtimedwait(&sigs, NULL, &every);
+		if (sig > 0 && sig != SIGHUP)
+			break;
+		if (sig < 0 && store_replaced(d.st)) {
+			replaced = 1;
+			break;
+		}
+	}
+	if (replaced)
+		log_error("store '%s' was removed or replaced while this daemon served it: stopping without "
+			  "writing to it", conf->store);
+	else
+		log_info("signal %d: unmounting and stopping", sig);
 	r = 0;
 out:
 	metricsd_stop(metricsd);
@@ -542,6 +557,12 @@ out:
 		struct served_mount *m = d.mounts;
 		d.mounts = m->next;
 		free_served(&d, m);
+	}
+	/* Closing the index would write by path: into a new store there, even
+	 * delete its files as obsolete. Nothing of the old one is worth that. */
+	if (replaced) {
+		fflush(stderr);
+		_exit(1);
 	}
 	cache_free(d.cache);
 	store_close(d.st);

@@ -127,6 +127,21 @@ void store_close(struct store *s)
 	free(s);
 }
 
+int store_replaced(const struct store *s)
+{
+	struct stat held, now;
+	char *path = path_join(s->dir, "lock");
+	int r = 0;
+	if (path && s->lock_fd >= 0 && fstat(s->lock_fd, &held) == 0) {
+		if (stat(path, &now) < 0)
+			r = errno == ENOENT || errno == ENOTDIR;
+		else
+			r = now.st_dev != held.st_dev || now.st_ino != held.st_ino;
+	}
+	free(path);
+	return r;
+}
+
 int store_commit(struct store *s, struct index_batch *batch, int durable, struct strata_error *err)
 {
 	int r;

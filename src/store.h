@@ -44,6 +44,9 @@ enum store_mode {
 int store_open(const struct strata_conf *conf, enum store_mode mode, struct store **out,
 	       struct strata_error *err);
 void store_close(struct store *s);
+/* 1 when the store's directory is no longer the one s opened: removed, or
+ * replaced by a new store at the same path (the lock file is another). */
+int store_replaced(const struct store *s);
 
 /* Commits batch. durable: every chunk file written so far is synced first,
  * then the index, so that the records (and everything committed before
