@@ -154,15 +154,21 @@ static int write_chunk_file(struct chunkstore *cs, const uint8_t id[SHA256_LEN],
 {
 	char rel[68], tmp[96];
 	chunk_relpath(id, rel);
-	rel[2] = '\0';
-	if (mkdirat(cs->dirfd, rel, 0755) < 0 && errno != EEXIST)
-		return error_errno(err, -errno, "cannot create '%s/%s'", cs->dir, rel);
-	rel[2] = '/';
 	uint64_t rnd;
 	if (getrandom(&rnd, sizeof(rnd), 0) < 0)
 		rnd = now_ns();
 	snprintf(tmp, sizeof(tmp), "%s.%016llx.tmp", rel, (unsigned long long)rnd);
 	int fd = openat(cs->dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444);
+	/* The fan-out directory is made when the first chunk needs it, not
+	 * checked for every chunk: a mkdirat per chunk locks the chunk
+	 * directory that every writer shares. */
+	if (fd < 0 && errno == ENOENT) {
+		rel[2] = '\0';
+		if (mkdirat(cs->dirfd, rel, 0755) < 0 && errno != EEXIST)
+			return error_errno(err, -errno, "cannot create '%s/%s'", cs->dir, rel);
+		rel[2] = '/';
+		fd = openat(cs->dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444);
+	}
 	if (fd < 0)
 		return error_errno(err, -errno, "cannot create chunk file '%s/%s'", cs->dir, tmp);
 	const char *p = data;

@@ -54,7 +54,7 @@ static void test_defaults(void)
 	struct strata_conf c;
 	char msg[1100];
 	is_int(load(&c, "", msg, sizeof(msg)), 0, "an empty file loads");
-	is_int(c.compression_level, 3, "compression_level default");
+	is_int(c.compression_level, 1, "compression_level default");
 	is_int(c.jobs, 3, "jobs default");
 	is_int(c.retries, 5, "retries default");
 	is_int(c.stall_timeout, 30, "stall_timeout default");
