@@ -155,38 +155,6 @@ static struct inode *node_new(char *path, struct iv_node *iv)
 	return n;
 }
 
-/* Rebases a pointer of src's entry into dst's copies of the records. */
-static const void *rebase(const void *p, const struct iv_node *src, const struct iv_node *dst)
-{
-	const char *c = p;
-	if (!c)
-		return NULL;
-	if (c >= src->rec.data && c <= src->rec.data + src->rec.len)
-		return dst->rec.data + (c - src->rec.data);
-	if (c >= src->target_rec.data && c <= src->target_rec.data + src->target_rec.len)
-		return dst->target_rec.data + (c - src->target_rec.data);
-	return p;
-}
-
-/* A deep copy of a node the view lends to a readdir callback. */
-static int iv_copy(struct iv_node *dst, const struct iv_node *src)
-{
-	iv_node_init(dst);
-	if (buf_add(&dst->rec, src->rec.data, src->rec.len) < 0 ||
-	    buf_add(&dst->target_rec, src->target_rec.data, src->target_rec.len) < 0) {
-		iv_node_release(dst);
-		return -ENOMEM;
-	}
-	struct buf rec = dst->rec, target = dst->target_rec;
-	*dst = *src;
-	dst->rec = rec;
-	dst->target_rec = target;
-	dst->e.link = rebase(src->e.link, src, dst);
-	dst->e.xattrs = rebase(src->e.xattrs, src, dst);
-	dst->e.chunks = rebase(src->e.chunks, src, dst);
-	return 0;
-}
-
 int inode_table_new(struct imageview *v, struct inode_table **out, struct strata_error *err)
 {
 	struct inode_table *t = calloc(1, sizeof(*t));
@@ -313,7 +281,7 @@ struct listing {
 	size_t n, cap;
 };
 
-static int collect(void *ctx, const char *name, const struct iv_node *child)
+static int collect(void *ctx, const char *name, struct iv_node *child)
 {
 	struct listing *l = ctx;
 	if (l->n == l->cap) {
@@ -326,11 +294,10 @@ static int collect(void *ctx, const char *name, const struct iv_node *child)
 	}
 	if (!(l->v[l->n].name = strdup(name)))
 		return error_set(l->err, -ENOMEM, "out of memory");
-	if (iv_copy(&l->v[l->n].iv, child) < 0) {
-		free(l->v[l->n].name);
-		return error_set(l->err, -ENOMEM, "out of memory");
-	}
-	l->n++;
+	/* Taken over: the records' buffers (and the entry's pointers into
+	 * them) move with the struct. */
+	l->v[l->n++].iv = *child;
+	iv_node_init(child);
 	return 0;
 }
 

@@ -443,12 +443,26 @@ static void op_statfs(fuse_req_t req, fuse_ino_t ino)
 size_t ops_digests_text(const struct mount *m, const struct inode *n, char *out, size_t len)
 {
 	const struct entry *e = &n->iv.e;
-	char s256[SHA256_LEN * 2 + 1], s1[SHA1_LEN * 2 + 1], m5[MD5_LEN * 2 + 1];
-	hex_encode(e->sha256, SHA256_LEN, s256);
-	hex_encode(e->sha1, SHA1_LEN, s1);
-	hex_encode(e->md5, MD5_LEN, m5);
-	int k = snprintf(out, len, "%s %s %s %s", s256, s1, m5, imageview_layer_digest(m->v, n->iv.layer));
-	return k < 0 ? 0 : (size_t)k < len ? (size_t)k : len - 1;
+	const char *layer = imageview_layer_digest(m->v, n->iv.layer);
+	size_t ll = strlen(layer), need = 2 * (SHA256_LEN + SHA1_LEN + MD5_LEN) + 3 + ll + 1;
+	/* Written in place: the tree pages give it for every file. */
+	if (len < need) { /* not with OPS_DIGESTS_TEXT_MAX bytes */
+		if (len)
+			out[0] = 0;
+		return 0;
+	}
+	char *p = out;
+	hex_encode(e->sha256, SHA256_LEN, p);
+	p += 2 * SHA256_LEN;
+	*p++ = ' ';
+	hex_encode(e->sha1, SHA1_LEN, p);
+	p += 2 * SHA1_LEN;
+	*p++ = ' ';
+	hex_encode(e->md5, MD5_LEN, p);
+	p += 2 * MD5_LEN;
+	*p++ = ' ';
+	memcpy(p, layer, ll + 1);
+	return (size_t)(p - out) + ll;
 }
 
 /* The value of xattr name on n: 0 with *val and *vlen (val may point into tmp),

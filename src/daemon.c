@@ -22,6 +22,7 @@
 #include "daemon.h"
 #include "httpd.h"
 #include "imageinfo.h"
+#include "layerlist.h"
 #include "log.h"
 #include "pull.h"
 #include "store.h"
@@ -29,6 +30,10 @@
 
 /* How often the daemon checks that its store is still the one it opened. */
 #define STORE_CHECK_SECONDS 5
+
+/* Layer listings kept in memory for image views (layerlist.h): the scan
+ * image of the tests, 13,000 entries over 4 layers, takes 2.6 MiB. */
+#define LAYER_LISTS_BUDGET (64u << 20)
 
 struct served_mount {
 	char *mountpoint, *ref;
@@ -445,7 +450,7 @@ static void route(void *ctx, const struct http_request *req, struct http_conn *c
 	struct daemon *d = ctx;
 	const char *m = req->method, *p = req->path;
 	json_t *body = NULL;
-	if (daemon_analysis_report_route(d->st, req, c))
+	if (daemon_analysis_report_route(d->st, req, c) || daemon_analysis_lookup_route(d->st, req, c))
 		return;
 	if (req->body_len) {
 		body = json_loadb(req->body, req->body_len, 0, NULL);
@@ -518,6 +523,10 @@ int daemon_run(struct strata_conf *conf, struct strata_error *err)
 		goto out;
 	if ((r = cache_new(d.st, &d.cache, err)) < 0)
 		goto out;
+	if (!(d.st->lists = layerlist_cache_new(LAYER_LISTS_BUDGET))) {
+		r = error_set(err, -ENOMEM, "out of memory");
+		goto out;
+	}
 	/* A budget lowered since the last run applies at once. */
 	if (cache_enforce(d.cache, NULL, 0, err) < 0) {
 		log_warn("%s", err->msg);
@@ -565,6 +574,11 @@ out:
 		_exit(1);
 	}
 	cache_free(d.cache);
+	if (d.st) {
+		/* Every view (mount) is gone: nothing holds a listing now. */
+		layerlist_cache_free(d.st->lists);
+		d.st->lists = NULL;
+	}
 	store_close(d.st);
 	metrics_free(d.metrics);
 	pthread_mutex_destroy(&d.lock);

@@ -195,7 +195,7 @@ static char type_letter(enum entry_type t)
 	}
 }
 
-static int visit(void *ctx, const char *name, const struct iv_node *n)
+static int visit(void *ctx, const char *name, struct iv_node *n)
 {
 	struct walk *w = ctx;
 	size_t saved = w->path.len;
@@ -252,6 +252,7 @@ int imageinfo_files(struct store *st, const char *digest, struct buf *out, struc
 	int r = imageview_open(st, digest, &v, err);
 	if (r < 0)
 		return r;
+	imageview_load_lists(v); /* every entry is read */
 	w.v = v;
 	if ((r = imageview_root(v, &root, err)) == 0) {
 		r = imageview_readdir(v, &root, "", visit, &w, err);

@@ -9,6 +9,7 @@
 
 #include "catalog.h"
 #include "imageview.h"
+#include "layerlist.h"
 #include "util.h"
 
 struct imageview {
@@ -16,7 +17,15 @@ struct imageview {
 	unsigned n;
 	uint32_t *lids;        /* bottom first */
 	char (*diff_ids)[DIGEST_STR_MAX];
+	/* Per layer, its listing or NULL (read the index). A slot goes from
+	 * NULL to a listing once, atomically, and is read without a lock. */
+	struct layerlist **lists;
 };
+
+static struct layerlist *list_of(const struct imageview *v, unsigned k)
+{
+	return v->lists ? __atomic_load_n(&v->lists[k], __ATOMIC_ACQUIRE) : NULL;
+}
 
 void iv_node_init(struct iv_node *n)
 {
@@ -46,8 +55,10 @@ int imageview_open(struct store *st, const char *digest, struct imageview **out,
 	if (v) {
 		v->lids = calloc(n ? n : 1, sizeof(*v->lids));
 		v->diff_ids = calloc(n ? n : 1, sizeof(*v->diff_ids));
+		if (st->lists)
+			v->lists = calloc(n ? n : 1, sizeof(*v->lists));
 	}
-	if (!v || !v->lids || !v->diff_ids) {
+	if (!v || !v->lids || !v->diff_ids || (st->lists && !v->lists)) {
 		r = error_set(err, -ENOMEM, "out of memory");
 		goto fail;
 	}
@@ -63,6 +74,9 @@ int imageview_open(struct store *st, const char *digest, struct imageview **out,
 		}
 		v->lids[i] = rec.lid;
 		snprintf(v->diff_ids[i], DIGEST_STR_MAX, "%s", d);
+		/* Listings built for other views cost nothing to share. */
+		if (v->lists)
+			v->lists[i] = layerlist_peek(st->lists, rec.lid);
 	}
 	json_decref(img);
 	*out = v;
@@ -77,9 +91,24 @@ void imageview_free(struct imageview *v)
 {
 	if (!v)
 		return;
+	for (unsigned k = 0; v->lists && k < v->n; k++)
+		layerlist_release(v->st->lists, v->lists[k]);
+	free(v->lists);
 	free(v->lids);
 	free(v->diff_ids);
 	free(v);
+}
+
+void imageview_load_lists(struct imageview *v)
+{
+	for (unsigned k = 0; v->lists && k < v->n; k++) {
+		struct strata_error err = STRATA_ERROR_INIT;
+		struct layerlist *l, *none = NULL;
+		if (list_of(v, k) || layerlist_get(v->st->lists, v->st->idx, v->lids[k], &l, &err) < 0)
+			continue;
+		if (!__atomic_compare_exchange_n(&v->lists[k], &none, l, 0, __ATOMIC_RELEASE, __ATOMIC_RELAXED))
+			layerlist_release(v->st->lists, l);
+	}
 }
 
 unsigned imageview_layers(const struct imageview *v)
@@ -97,6 +126,15 @@ static int get_in_layer(struct imageview *v, unsigned k, const char *dir, size_t
 			const char *name, size_t nlen, struct buf *key, struct buf *val,
 			struct strata_error *err)
 {
+	const struct layerlist *l = list_of(v, k);
+	if (l) {
+		const void *rec;
+		size_t rlen;
+		if (layerlist_find(l, dir, dlen, name, nlen, &rec, &rlen) < 0)
+			return -ENOENT;
+		buf_reset(val);
+		return buf_add(val, rec, rlen) < 0 ? error_set(err, -ENOMEM, "out of memory") : 0;
+	}
 	int r = entry_dir_prefix(key, v->lids[k], dir, dlen);
 	if (r < 0 || (r = buf_add(key, name, nlen)) < 0)
 		return error_set(err, -ENOMEM, "out of memory");
@@ -352,6 +390,49 @@ static int leaf_from_listing(unsigned k, const void *val, size_t len, struct iv_
 	return r < 0 ? r : 1;
 }
 
+/* One layer's children of a directory, from its listing or the index. */
+struct layer_children {
+	const struct layerlist *l;
+	size_t i, end;
+	struct index_iter *it;
+	size_t plen;
+};
+
+static int children_open(struct imageview *v, unsigned k, const char *dir, size_t dlen, struct buf *prefix,
+			 struct layer_children *c)
+{
+	memset(c, 0, sizeof(*c));
+	if ((c->l = list_of(v, k))) {
+		size_t n = layerlist_dir(c->l, dir, dlen, &c->i);
+		c->end = c->i + n;
+		return 0;
+	}
+	if (entry_dir_prefix(prefix, v->lids[k], dir, dlen) < 0)
+		return -ENOMEM;
+	c->plen = prefix->len;
+	c->it = index_iter_new(v->st->idx, prefix->data, prefix->len);
+	return c->it ? 0 : -ENOMEM;
+}
+
+/* 1 with the next child's name (not NUL-terminated) and record, 0 at the end. */
+static int children_next(struct layer_children *c, const char **name, size_t *nlen, const void **rec,
+			 size_t *rlen)
+{
+	const void *kp;
+	size_t kl;
+	if (c->l) {
+		if (c->i >= c->end)
+			return 0;
+		layerlist_entry(c->l, c->i++, name, nlen, rec, rlen);
+		return 1;
+	}
+	if (!index_iter_next(c->it, &kp, &kl, rec, rlen))
+		return 0;
+	*name = (const char *)kp + c->plen;
+	*nlen = kl - c->plen;
+	return 1;
+}
+
 int imageview_readdir(struct imageview *v, const struct iv_node *dir, const char *dir_path,
 		      iv_readdir_fn fn, void *ctx, struct strata_error *err)
 {
@@ -364,20 +445,15 @@ int imageview_readdir(struct imageview *v, const struct iv_node *dir, const char
 
 	/* Top layer first: the first layer that mentions a name decides it. */
 	for (unsigned k = v->n; r == 0 && k-- > dir->floor;) {
-		if (entry_dir_prefix(&prefix, v->lids[k], dir_path, dlen) < 0) {
+		struct layer_children lc;
+		const char *nm;
+		const void *vp;
+		size_t nl, vl;
+		if (children_open(v, k, dir_path, dlen, &prefix, &lc) < 0) {
 			r = error_set(err, -ENOMEM, "out of memory");
 			break;
 		}
-		struct index_iter *it = index_iter_new(v->st->idx, prefix.data, prefix.len);
-		const void *kp, *vp;
-		size_t kl, vl;
-		if (!it) {
-			r = error_set(err, -ENOMEM, "out of memory");
-			break;
-		}
-		while (r == 0 && index_iter_next(it, &kp, &kl, &vp, &vl)) {
-			const char *nm = (const char *)kp + prefix.len;
-			size_t nl = kl - prefix.len;
+		while (r == 0 && children_next(&lc, &nm, &nl, &vp, &vl)) {
 			if (nl == 0)
 				continue;
 			buf_reset(&name);
@@ -410,7 +486,7 @@ int imageview_readdir(struct imageview *v, const struct iv_node *dir, const char
 			r = fn(ctx, name.data, &child);
 			iv_node_release(&child);
 		}
-		index_iter_free(it);
+		index_iter_free(lc.it);
 		for (size_t i = 0; r == 0 && i < layer.cap; i++)
 			if (layer.slots[i].h && !nameset_has(&decided, layer.slots[i].name) &&
 			    nameset_add(&decided, layer.slots[i].name) < 0)

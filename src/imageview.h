@@ -2,8 +2,9 @@
  * stack by the OCI rules for applying layers — whiteouts hide lower names,
  * opaque directories hide all lower children, a non-directory hides a lower
  * directory of the same name. Nothing is precomputed: every lookup and
- * readdir reads the index directly; callers (the FUSE layer) remember what
- * they need. */
+ * readdir reads the index directly, or a layer's listing in memory when the
+ * store has one (st->lists, layerlist.h); callers (the FUSE layer) remember
+ * what they need. */
 #ifndef STRATA_IMAGEVIEW_H
 #define STRATA_IMAGEVIEW_H
 
@@ -38,6 +39,11 @@ int imageview_open(struct store *st, const char *digest, struct imageview **out,
 		   struct strata_error *err);
 void imageview_free(struct imageview *v);
 unsigned imageview_layers(const struct imageview *v);
+/* Hints that the whole tree will be read: builds the in-memory listings of
+ * the layers (layerlist.h) that the store's cache has room for, so that
+ * lookups and listings stop reading the index. Best effort: a layer without
+ * a listing is read from the index as before. Thread-safe. */
+void imageview_load_lists(struct imageview *v);
 /* diff_id of layer i. */
 const char *imageview_layer_digest(const struct imageview *v, unsigned i);
 
@@ -48,8 +54,10 @@ int imageview_root(struct imageview *v, struct iv_node *out, struct strata_error
 int imageview_lookup(struct imageview *v, const struct iv_node *dir, const char *dir_path,
 		     const char *name, struct iv_node *out, struct strata_error *err);
 /* Calls fn for every visible child of dir, in no particular order; fn
- * returning non-zero stops the walk (that value is returned). */
-typedef int (*iv_readdir_fn)(void *ctx, const char *name, const struct iv_node *child);
+ * returning non-zero stops the walk (that value is returned). fn may take
+ * child over (moving the struct out, then iv_node_init on it): that saves
+ * copying the records of every entry listed. */
+typedef int (*iv_readdir_fn)(void *ctx, const char *name, struct iv_node *child);
 int imageview_readdir(struct imageview *v, const struct iv_node *dir, const char *dir_path,
 		      iv_readdir_fn fn, void *ctx, struct strata_error *err);
 

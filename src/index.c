@@ -14,6 +14,7 @@
 
 struct index {
 	rocksdb_t *db;
+	rocksdb_column_family_handle_t *cf; /* the default (only) column family */
 	rocksdb_options_t *opts;
 	rocksdb_block_based_table_options_t *table;
 	rocksdb_cache_t *cache;
@@ -96,11 +97,16 @@ int index_open(const char *path, int readonly, struct index **out, struct strata
 	idx->wopts_sync = rocksdb_writeoptions_create();
 	rocksdb_writeoptions_set_sync(idx->wopts_sync, 1);
 
+	/* Opened by column family only to hold the default one's handle, which
+	 * batched reads need; the database is the same either way. */
+	const char *cf_names[] = { "default" };
+	const rocksdb_options_t *cf_opts[] = { idx->opts };
 	char *msg = NULL;
 	if (readonly)
-		idx->db = rocksdb_open_for_read_only(idx->opts, path, 0, &msg);
+		idx->db = rocksdb_open_for_read_only_column_families(idx->opts, path, 1, cf_names, cf_opts, &idx->cf, 0,
+								      &msg);
 	else
-		idx->db = rocksdb_open(idx->opts, path, &msg);
+		idx->db = rocksdb_open_column_families(idx->opts, path, 1, cf_names, cf_opts, &idx->cf, &msg);
 	if (msg) {
 		int r = rocks_error(err, msg, "cannot open index");
 		index_close(idx);
@@ -114,6 +120,8 @@ void index_close(struct index *idx)
 {
 	if (!idx)
 		return;
+	if (idx->cf)
+		rocksdb_column_family_handle_destroy(idx->cf);
 	if (idx->db)
 		rocksdb_close(idx->db);
 	rocksdb_writeoptions_destroy(idx->wopts);
@@ -139,6 +147,35 @@ int index_get(struct index *idx, const void *key, size_t klen, struct buf *val,
 	buf_reset(val);
 	int r = buf_add(val, v, vlen);
 	rocksdb_free(v);
+	return r;
+}
+
+int index_multi_get(struct index *idx, size_t n, const char *const *keys, const size_t *klens,
+		    index_found_fn fn, void *ctx, struct strata_error *err)
+{
+	rocksdb_pinnableslice_t **vals = calloc(n ? n : 1, sizeof(*vals));
+	char **errs = calloc(n ? n : 1, sizeof(*errs));
+	int r = 0;
+	if (!vals || !errs) {
+		free(vals);
+		free(errs);
+		return error_set(err, -ENOMEM, "out of memory");
+	}
+	rocksdb_batched_multi_get_cf(idx->db, idx->ropts, idx->cf, n, keys, klens, vals, errs, 0);
+	for (size_t i = 0; i < n; i++) {
+		if (errs[i] && r == 0)
+			r = rocks_error(err, errs[i], "index read failed");
+		else if (errs[i])
+			rocksdb_free(errs[i]);
+		else if (vals[i] && r == 0) {
+			size_t vlen = 0;
+			const char *v = rocksdb_pinnableslice_value(vals[i], &vlen);
+			r = fn(ctx, i, v, vlen);
+		}
+		rocksdb_pinnableslice_destroy(vals[i]);
+	}
+	free(vals);
+	free(errs);
 	return r;
 }
 
@@ -344,6 +381,18 @@ void index_flush(struct index *idx)
 	rocksdb_flushoptions_set_wait(fo, 1);
 	rocksdb_flush(idx->db, fo, &e);
 	rocksdb_free(e); /* a failed flush leaves the log to replay: nothing is lost */
+	rocksdb_flushoptions_destroy(fo);
+}
+
+void index_flush_start(struct index *idx)
+{
+	if (__atomic_load_n(&idx->write_failed, __ATOMIC_RELAXED))
+		return;
+	rocksdb_flushoptions_t *fo = rocksdb_flushoptions_create();
+	char *e = NULL;
+	rocksdb_flushoptions_set_wait(fo, 0);
+	rocksdb_flush(idx->db, fo, &e);
+	rocksdb_free(e); /* as index_flush: nothing is lost */
 	rocksdb_flushoptions_destroy(fo);
 }
 

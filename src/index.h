@@ -40,6 +40,13 @@ void index_close(struct index *idx);
 int index_get(struct index *idx, const void *key, size_t klen, struct buf *val,
 	      struct strata_error *err);
 int index_exists(struct index *idx, const void *key, size_t klen);
+/* Looks up n keys in one batch, which reads each index and data block once
+ * for all the keys in it: calls fn(ctx, i, value) for each key i found, in
+ * order, and stops at fn's first non-zero return (returned). -EIO with err
+ * set when a read fails. */
+typedef int (*index_found_fn)(void *ctx, size_t i, const void *val, size_t vlen);
+int index_multi_get(struct index *idx, size_t n, const char *const *keys, const size_t *klens,
+		    index_found_fn fn, void *ctx, struct strata_error *err);
 /* Single writes; sync makes them durable before returning. */
 int index_put(struct index *idx, const void *key, size_t klen, const void *val, size_t vlen,
 	      int sync, struct strata_error *err);
@@ -75,6 +82,9 @@ void index_compact(struct index *idx);
 /* Writes what is in memory to table files and empties the log, so that an
  * open has nothing to replay. Best effort: a failure loses nothing. */
 void index_flush(struct index *idx);
+
+/* The same, started in the background: returns at once. */
+void index_flush_start(struct index *idx);
 
 /* Bytes of the database on disk (sst + wal + manifest files). */
 uint64_t index_disk_size(struct index *idx);

@@ -18,42 +18,79 @@ static int result_key(struct buf *k, const char *key)
 	return buf_adds(k, key);
 }
 
-int memo_lookup(struct store *st, json_t *keys, struct buf *out, struct strata_error *err)
+/* Appends key as a JSON string. Memo keys are plain text: the common case
+ * needs no escaping and no allocation. */
+static int add_json_string(struct buf *out, const char *key, size_t n)
 {
-	struct buf k = BUF_INIT, v = BUF_INIT;
-	json_t *key;
-	size_t i, n = 0;
-	int r = buf_adds(out, "{\"results\":{");
-	json_array_foreach(keys, i, key) {
-		const char *s = json_string_value(key);
-		if (!s || result_key(&k, s) < 0) {
-			r = error_set(err, -EINVAL, "malformed memo key");
-			break;
+	size_t i;
+	for (i = 0; i < n && (unsigned char)key[i] >= 0x20 && key[i] != '"' && key[i] != '\\'; i++)
+		;
+	if (i == n)
+		return buf_addch(out, '"') < 0 || buf_add(out, key, n) < 0 || buf_addch(out, '"') < 0 ? -ENOMEM : 0;
+	json_t *s = json_stringn(key, n);
+	char *text = s ? json_dumps(s, JSON_ENCODE_ANY) : NULL;
+	int r = text ? buf_adds(out, text) : -ENOMEM;
+	free(text);
+	json_decref(s);
+	return r;
+}
+
+struct lookup {
+	const char *const *keys;
+	const size_t *lens;
+	size_t first;  /* the batch's first key in keys */
+	size_t found;
+	struct buf *out;
+};
+
+static int add_found(void *ctx, size_t i, const void *val, size_t vlen)
+{
+	struct lookup *l = ctx;
+	i += l->first;
+	/* Stored by memo_store, which wrote an object. */
+	if (vlen < 2 || *(const char *)val != '{')
+		return 0;
+	if ((l->found++ && buf_addch(l->out, ',') < 0) || add_json_string(l->out, l->keys[i], l->lens[i]) < 0 ||
+	    buf_addch(l->out, ':') < 0 || buf_add(l->out, val, vlen) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+/* Keys per batched read: a batch's index keys stay small. */
+#define LOOKUP_BATCH 4096
+
+int memo_lookup(struct store *st, size_t n, const char *const *keys, const size_t *lens, struct buf *out,
+		struct strata_error *err)
+{
+	struct buf all = BUF_INIT;
+	size_t bn = n < LOOKUP_BATCH ? n : LOOKUP_BATCH;
+	const char **kv = malloc((bn ? bn : 1) * sizeof(*kv));
+	size_t *kl = malloc((bn ? bn : 1) * sizeof(*kl));
+	struct lookup l = { .keys = keys, .lens = lens, .out = out };
+	int r = kv && kl && buf_adds(out, "{\"results\":{") == 0 ? 0 : error_set(err, -ENOMEM, "out of memory");
+	for (size_t first = 0; r == 0 && first < n; first += bn) {
+		size_t m = n - first < bn ? n - first : bn;
+		/* 'A' + key each, end to end; pointers once the buffer stops moving. */
+		buf_reset(&all);
+		for (size_t i = 0; r == 0 && i < m; i++) {
+			size_t len = lens[first + i];
+			if (!len || len > MEMO_KEY_MAX || memchr(keys[first + i], 0, len))
+				r = error_set(err, -EINVAL, "malformed memo key");
+			else if (buf_addch(&all, 'A') < 0 || buf_add(&all, keys[first + i], len) < 0)
+				r = error_set(err, -ENOMEM, "out of memory");
+			kl[i] = len + 1;
 		}
-		buf_reset(&v);
-		r = index_get(st->idx, k.data, k.len, &v, err);
-		if (r == -ENOENT) {
-			r = 0;
-			continue;
-		}
-		if (r < 0)
-			break;
-		/* Stored by memo_store, which wrote an object. */
-		if (v.len < 2 || v.data[0] != '{')
-			continue;
-		char *name = json_dumps(key, JSON_ENCODE_ANY);
-		if (!name || (n++ && buf_addch(out, ',') < 0) || buf_adds(out, name) < 0 || buf_addch(out, ':') < 0 ||
-		    buf_add(out, v.data, v.len) < 0) {
-			free(name);
-			r = error_set(err, -ENOMEM, "out of memory");
-			break;
-		}
-		free(name);
+		for (size_t i = 0, o = 0; r == 0 && i < m; o += kl[i++])
+			kv[i] = all.data + o;
+		l.first = first;
+		if (r == 0 && (r = index_multi_get(st->idx, m, kv, kl, add_found, &l, err)) == -ENOMEM)
+			error_set(err, r, "out of memory");
 	}
 	if (r == 0 && buf_adds(out, "}}\n") < 0)
 		r = error_set(err, -ENOMEM, "out of memory");
-	buf_release(&k);
-	buf_release(&v);
+	free(kv);
+	free(kl);
+	buf_release(&all);
 	return r;
 }
 

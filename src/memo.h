@@ -16,9 +16,12 @@
 
 #define MEMO_KEY_MAX 1024
 
-/* Appends {"results": {key: value}} for the keys of the array keys that are
- * stored, as JSON text: values go out as they are stored, unparsed. */
-int memo_lookup(struct store *st, json_t *keys, struct buf *out, struct strata_error *err);
+/* Appends {"results": {key: value}} for those of the n keys (keys[i] of
+ * lens[i] bytes) that are stored, as JSON text: values go out as they are
+ * stored, unparsed. Read in batches (index_multi_get). -EINVAL with err set
+ * for an empty, overlong or NUL-holding key. */
+int memo_lookup(struct store *st, size_t n, const char *const *keys, const size_t *lens, struct buf *out,
+		struct strata_error *err);
 /* Stores every key -> value of results (values must be objects). */
 int memo_store(struct store *st, json_t *results, struct strata_error *err);
 /* A report is stored and returned as the JSON text the client sent: the

@@ -16,10 +16,12 @@
 #include "index.h"
 
 struct cache;
+struct layerlist_cache;
 
 struct store {
 	const struct strata_conf *conf;
 	struct cache *cache;      /* set by cache_new in the daemon; NULL otherwise */
+	struct layerlist_cache *lists; /* set by the daemon; NULL: image views read the index */
 	char *dir;
 	struct index *idx;
 	struct chunkstore *cs;
