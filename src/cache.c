@@ -239,11 +239,20 @@ void cache_touch_image(struct cache *c, const char *digest)
 	json_decref(img);
 }
 
+/* What du counts of the store: chunk files, their directories, the index
+ * and the store's own directory (the log and socket aside). */
+static uint64_t store_size_with(struct cache *c, const struct chunkstore_totals *t, uint64_t index_bytes)
+{
+	struct stat st;
+	uint64_t top = stat(c->st->dir, &st) == 0 ? (uint64_t)st.st_blocks * 512 : 0;
+	return t->file_bytes + chunkstore_dir_bytes(c->st->cs) + index_bytes + top;
+}
+
 uint64_t cache_store_size(struct cache *c)
 {
 	struct chunkstore_totals t;
 	chunkstore_get_totals(c->st->cs, &t);
-	return t.file_bytes + index_disk_size(c->st->idx);
+	return store_size_with(c, &t, index_disk_size(c->st->idx));
 }
 
 /* --- eviction ----------------------------------------------------------- */
@@ -799,7 +808,7 @@ json_t *cache_stats(struct cache *c)
 			      "record_total_size", (json_int_t)s.compressed,
 			      "chunk_count", (json_int_t)t.chunks, "logical_bytes", (json_int_t)s.logical,
 			      "content_bytes", (json_int_t)s.content, "unique_bytes", (json_int_t)t.ulen,
-			      "stored_bytes", (json_int_t)(t.file_bytes + index_bytes),
+			      "stored_bytes", (json_int_t)store_size_with(c, &t, index_bytes),
 			      "chunk_file_bytes", (json_int_t)t.file_bytes,
 			      "dedup_ratio", t.ulen ? (double)s.content / (double)t.ulen : 1.0,
 			      "compression_ratio",

@@ -463,6 +463,27 @@ int chunkstore_unlink(struct chunkstore *cs, const uint8_t id[SHA256_LEN])
 	return 0;
 }
 
+uint64_t chunkstore_dir_bytes(struct chunkstore *cs)
+{
+	struct stat st;
+	uint64_t total = fstat(cs->dirfd, &st) == 0 ? (uint64_t)st.st_blocks * 512 : 0;
+	/* A descriptor of its own: a dup would share dirfd's directory offset. */
+	int fd = openat(cs->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *top = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!top) {
+		if (fd >= 0)
+			close(fd);
+		return total;
+	}
+	struct dirent *de;
+	while ((de = readdir(top)))
+		if (de->d_name[0] != '.' && fstatat(cs->dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISDIR(st.st_mode))
+			total += (uint64_t)st.st_blocks * 512;
+	closedir(top);
+	return total;
+}
+
 uint64_t chunkstore_disk_size(struct chunkstore *cs)
 {
 	uint64_t total = 0;

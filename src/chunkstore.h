@@ -73,6 +73,9 @@ int chunkstore_recount(struct chunkstore *cs, struct strata_error *err);
 
 /* Path of a chunk file, malloc'd. */
 char *chunkstore_path(struct chunkstore *cs, const uint8_t id[SHA256_LEN]);
+/* Bytes the chunk directory and its fan-out directories take (st_blocks):
+ * a megabyte once all 256 exist, which a budget must count as du does. */
+uint64_t chunkstore_dir_bytes(struct chunkstore *cs);
 /* Bytes the chunk files take on disk (st_blocks), by walking the directory. */
 uint64_t chunkstore_disk_size(struct chunkstore *cs);
 

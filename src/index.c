@@ -405,7 +405,9 @@ uint64_t index_disk_size(struct index *idx)
 	struct dirent *de;
 	while ((de = readdir(d))) {
 		struct stat st;
-		if (fstatat(dirfd(d), de->d_name, &st, 0) == 0 && S_ISREG(st.st_mode))
+		/* "." too: the directory's own blocks are on disk as well. */
+		if (fstatat(dirfd(d), de->d_name, &st, 0) == 0 &&
+		    (S_ISREG(st.st_mode) || !strcmp(de->d_name, ".")))
 			total += (uint64_t)st.st_blocks * 512;
 	}
 	closedir(d);
