@@ -43,7 +43,8 @@ void cache_count(struct cache *c, uint64_t hits, uint64_t misses);
 /* Marks the layers of an image used now (coarse: at most once a minute each). */
 void cache_touch_image(struct cache *c, const char *digest);
 
-/* What the store takes on disk: chunk files plus the index. */
+/* What the store takes on disk as du counts it, plus the index's memtables
+ * (on disk once flushed): what the budget is held to. */
 uint64_t cache_store_size(struct cache *c);
 
 /* After a pull: if the store passed its budget, evicts least recently used

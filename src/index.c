@@ -396,6 +396,12 @@ void index_flush_start(struct index *idx)
 	rocksdb_flushoptions_destroy(fo);
 }
 
+uint64_t index_memtable_bytes(struct index *idx)
+{
+	uint64_t v = 0;
+	return rocksdb_property_int(idx->db, "rocksdb.cur-size-all-mem-tables", &v) == 0 ? v : 0;
+}
+
 uint64_t index_disk_size(struct index *idx)
 {
 	DIR *d = opendir(idx->path);

@@ -86,6 +86,9 @@ void index_flush(struct index *idx);
 /* The same, started in the background: returns at once. */
 void index_flush_start(struct index *idx);
 
+/* Bytes held in memtables: on disk as a table file once flushed, which
+ * happens in the background, before their log is dropped. */
+uint64_t index_memtable_bytes(struct index *idx);
 /* Bytes of the database on disk (sst + wal + manifest files). */
 uint64_t index_disk_size(struct index *idx);
 

@@ -397,6 +397,13 @@ int pull_image(struct store *st, const struct strata_conf *conf, const char *ref
 		goto out;
 	r = commit_image(st, digest, ref.name, index_digest[0] ? index_digest : NULL, platform, img,
 			 &cfg, err);
+	/* Committing grows the index on disk too (a new log file, preallocated):
+	 * look again, so that the budget holds as du sees it after the pull. */
+	if (r == 0 && st->cache) {
+		struct strata_error e2 = STRATA_ERROR_INIT;
+		if (cache_enforce(st->cache, (const char *const *)cfg.diff_ids, cfg.n_diff_ids, &e2) < 0)
+			log_warn("after pulling %s: %s", ref.name, e2.msg);
+	}
 	goto out;
 
 up_to_date:
