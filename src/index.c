@@ -371,29 +371,27 @@ void index_compact(struct index *idx)
 	rocksdb_compactoptions_destroy(co);
 }
 
-void index_flush(struct index *idx)
+static void flush(struct index *idx, int wait)
 {
 	/* After a failed write RocksDB takes nothing more (see write_failed). */
 	if (__atomic_load_n(&idx->write_failed, __ATOMIC_RELAXED))
 		return;
 	rocksdb_flushoptions_t *fo = rocksdb_flushoptions_create();
 	char *e = NULL;
-	rocksdb_flushoptions_set_wait(fo, 1);
+	rocksdb_flushoptions_set_wait(fo, (unsigned char)wait);
 	rocksdb_flush(idx->db, fo, &e);
 	rocksdb_free(e); /* a failed flush leaves the log to replay: nothing is lost */
 	rocksdb_flushoptions_destroy(fo);
 }
 
+void index_flush(struct index *idx)
+{
+	flush(idx, 1);
+}
+
 void index_flush_start(struct index *idx)
 {
-	if (__atomic_load_n(&idx->write_failed, __ATOMIC_RELAXED))
-		return;
-	rocksdb_flushoptions_t *fo = rocksdb_flushoptions_create();
-	char *e = NULL;
-	rocksdb_flushoptions_set_wait(fo, 0);
-	rocksdb_flush(idx->db, fo, &e);
-	rocksdb_free(e); /* as index_flush: nothing is lost */
-	rocksdb_flushoptions_destroy(fo);
+	flush(idx, 0);
 }
 
 uint64_t index_memtable_bytes(struct index *idx)
