@@ -83,6 +83,7 @@ static void remove_locked(struct inode_table *t, struct inode *n)
 static void node_free(struct inode *n)
 {
 	iv_node_release(&n->iv);
+	free(atomic_load(&n->chunk_offs));
 	free(n->children);
 	free(n->path);
 	free(n);

@@ -32,6 +32,9 @@ struct inode {
 	uint64_t hash;
 
 	atomic_int eio_logged;      /* a failed read of this file was logged */
+	/* Where each chunk of a many-chunk file starts (nchunks + 1 offsets,
+	 * the last the size): made by its first read, freed with the node. */
+	_Atomic(uint64_t *) chunk_offs;
 };
 
 struct inode_table;

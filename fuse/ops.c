@@ -21,10 +21,7 @@
 #define XATTR_NAME_MAX_ 256
 #define STRATA_XATTR "user.strata."
 
-struct fhandle {
-	struct inode *n;
-	uint64_t *offs;        /* offs[i]: file offset of chunk i; offs[nchunks] = size */
-};
+#define OFFS_TABLE_MIN 16 /* chunks: a file with fewer is searched by summing */
 
 static struct mount *mnt(fuse_req_t req)
 {
@@ -94,6 +91,11 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	struct mount *m = userdata;
 	if (conn->capable & FUSE_CAP_NO_OPENDIR_SUPPORT)
 		m->no_opendir = 1;
+	/* Likewise for files: a read needs only the inode, so an open costs
+	 * the reader two round trips (OPEN, RELEASE) for nothing. Scanners open
+	 * every file once; this is a third of their requests. */
+	if (conn->capable & FUSE_CAP_NO_OPEN_SUPPORT)
+		m->no_open = 1;
 }
 
 static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -169,12 +171,14 @@ static void op_readlink(fuse_req_t req, fuse_ino_t ino)
 	free(target);
 }
 
+/* The kernel refuses writes itself (the mount is read-only); checked here
+ * too for a kernel that asks. Nothing is kept per open file: reads find
+ * their chunks from the inode, which the kernel holds while it is open. */
 static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct mount *m = mnt(req);
 	begin(m, MOP_OPEN);
 	struct inode *n = node_of(m, ino);
-	const struct entry *e = &n->iv.e;
 	if ((fi->flags & O_ACCMODE) != O_RDONLY) {
 		reply_err(m, req, EROFS);
 		return;
@@ -183,51 +187,79 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		reply_err(m, req, EISDIR);
 		return;
 	}
-	struct fhandle *fh = calloc(1, sizeof(*fh));
-	uint32_t nc = n->iv.type == ENTRY_REG ? e->nchunks : 0;
-	if (fh)
-		fh->offs = malloc(((size_t)nc + 1) * sizeof(*fh->offs));
-	if (!fh || !fh->offs) {
-		if (fh)
-			free(fh->offs);
-		free(fh);
-		reply_err(m, req, ENOMEM);
+	if (m->no_open) {
+		/* Success, and the last OPEN this mount sees. */
+		fuse_reply_err(req, ENOSYS);
 		return;
 	}
-	uint64_t off = 0;
-	for (uint32_t i = 0; i < nc; i++) {
-		fh->offs[i] = off;
-		off += entry_chunk_len(e, i);
-	}
-	fh->offs[nc] = off;
-	if (n->iv.type == ENTRY_REG && off != e->size) {
-		log_error("open of '/%s': its chunks hold %llu bytes, its size is %llu", n->path,
-			  (unsigned long long)off, (unsigned long long)e->size);
-		free(fh->offs);
-		free(fh);
-		reply_err(m, req, EIO);
-		return;
-	}
-	fh->n = n;
-	inode_open(m->itab, n);
-	fi->fh = (uint64_t)(uintptr_t)fh;
+	fi->fh = 0;
 	fi->keep_cache = 1;
 	fi->noflush = 1;
-	if (fuse_reply_open(req, fi) < 0) {
-		inode_close(m->itab, n);
-		free(fh->offs);
-		free(fh);
-	}
+	fuse_reply_open(req, fi);
 }
 
-static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+/* Where each chunk of a many-chunk file starts, kept on its node; NULL when
+ * out of memory. Two first reads may both build it: one table is kept. */
+static const uint64_t *chunk_table(struct inode *n)
 {
-	struct mount *m = mnt(req);
-	struct fhandle *fh = (struct fhandle *)(uintptr_t)fi->fh;
-	inode_close(m->itab, fh->n);
-	free(fh->offs);
-	free(fh);
-	fuse_reply_err(req, 0);
+	uint64_t *offs = atomic_load_explicit(&n->chunk_offs, memory_order_acquire);
+	if (offs)
+		return offs;
+	const struct entry *e = &n->iv.e;
+	if (!(offs = malloc(((size_t)e->nchunks + 1) * sizeof(*offs))))
+		return NULL;
+	uint64_t off = 0;
+	for (uint32_t i = 0; i < e->nchunks; i++) {
+		offs[i] = off;
+		off += entry_chunk_len(e, i);
+	}
+	offs[e->nchunks] = off;
+	uint64_t *none = NULL;
+	if (!atomic_compare_exchange_strong_explicit(&n->chunk_offs, &none, offs, memory_order_acq_rel,
+						     memory_order_acquire)) {
+		free(offs);
+		offs = none;
+	}
+	return offs;
+}
+
+/* The chunk holding byte off (off < the size of the file): *idx and the
+ * file offset *start where it begins. -EIO when the chunks do not add up
+ * to the file's size (a damaged index), -ENOMEM. */
+static int chunk_at(struct inode *n, uint64_t off, uint32_t *idx, uint64_t *start)
+{
+	const struct entry *e = &n->iv.e;
+	uint32_t nc = e->nchunks;
+	if (nc < OFFS_TABLE_MIN) {
+		uint64_t sum = 0;
+		*idx = nc;
+		for (uint32_t i = 0; i < nc; i++) {
+			uint32_t len = entry_chunk_len(e, i);
+			if (*idx == nc && off < sum + len) {
+				*idx = i;
+				*start = sum;
+			}
+			sum += len;
+		}
+		return sum == e->size && *idx < nc ? 0 : -EIO;
+	}
+	const uint64_t *offs = chunk_table(n);
+	if (!offs)
+		return -ENOMEM;
+	if (offs[nc] != e->size)
+		return -EIO;
+	/* The last chunk starting at or before off. */
+	uint32_t lo = 0, hi = nc;
+	while (hi - lo > 1) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (offs[mid] <= off)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	*idx = lo;
+	*start = offs[lo];
+	return 0;
 }
 
 /* One read buffer per worker thread, kept between requests: a fresh 1 MiB
@@ -273,39 +305,34 @@ static void *readbuf_get(size_t n)
 
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
 {
+	(void)fi;
 	struct mount *m = mnt(req);
-	struct fhandle *fh = (struct fhandle *)(uintptr_t)fi->fh;
-	struct inode *n = fh->n;
+	struct inode *n = node_of(m, ino);
 	const struct entry *e = &n->iv.e;
-	uint32_t nc = n->iv.type == ENTRY_REG ? e->nchunks : 0;
-	uint64_t fsize = fh->offs[nc];
 	begin(m, MOP_READ);
-	if (off < 0 || (uint64_t)off >= fsize || size == 0) {
+	if (n->iv.type != ENTRY_REG || off < 0 || (uint64_t)off >= e->size || size == 0) {
 		fuse_reply_buf(req, NULL, 0);
 		return;
 	}
-	size_t want = fsize - (uint64_t)off < size ? (size_t)(fsize - (uint64_t)off) : size;
+	size_t want = e->size - (uint64_t)off < size ? (size_t)(e->size - (uint64_t)off) : size;
 	uint8_t *buf = readbuf_get(want);
-	if (!buf) {
-		reply_err(m, req, ENOMEM);
+	uint32_t i;
+	uint64_t start = 0;
+	int r = buf ? chunk_at(n, (uint64_t)off, &i, &start) : -ENOMEM;
+	if (r == -EIO && !atomic_exchange(&n->eio_logged, 1))
+		log_error("read of '/%s': its chunks do not add up to its size, %llu bytes", n->path,
+			  (unsigned long long)e->size);
+	if (r < 0) {
+		reply_err(m, req, -r);
 		return;
 	}
-	/* The last chunk starting at or before off. */
-	uint32_t lo = 0, hi = nc;
-	while (hi - lo > 1) {
-		uint32_t mid = lo + (hi - lo) / 2;
-		if (fh->offs[mid] <= (uint64_t)off)
-			lo = mid;
-		else
-			hi = mid;
-	}
 	size_t done = 0;
-	for (uint32_t i = lo; done < want && i < nc; i++) {
-		uint64_t pos = (uint64_t)off + done, in = pos - fh->offs[i];
+	for (; done < want && i < e->nchunks; i++) {
+		uint64_t pos = (uint64_t)off + done, in = pos - start;
 		uint32_t clen = entry_chunk_len(e, i);
 		size_t k = clen - in < want - done ? (size_t)(clen - in) : want - done;
 		struct strata_error err = STRATA_ERROR_INIT;
-		int r = chunkcache_read(m->cache, entry_chunk_id(e, i), clen, in, buf + done, k, &err);
+		r = chunkcache_read(m->cache, entry_chunk_id(e, i), clen, in, buf + done, k, &err);
 		if (r < 0) {
 			if (!atomic_exchange(&n->eio_logged, 1))
 				log_error("read of '/%s' at %llu: %s", n->path, (unsigned long long)pos, err.msg);
@@ -313,6 +340,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, stru
 			return;
 		}
 		done += k;
+		start += clen;
 	}
 	count(&m->bytes_read, done);
 	fuse_reply_buf(req, (const char *)buf, done);
@@ -580,7 +608,6 @@ const struct fuse_lowlevel_ops ops_lowlevel = {
 	.readlink = op_readlink,
 	.open = op_open,
 	.read = op_read,
-	.release = op_release,
 	.opendir = op_opendir,
 	.readdir = op_readdir,
 	.readdirplus = op_readdirplus,

@@ -28,6 +28,7 @@ struct mount {
 	uint64_t image_entries;      /* tar entries of all layers, for statfs */
 	unsigned threads;
 	int no_opendir;              /* set by init: directories are listed in readdir */
+	int no_open;                 /* set by init: files are read without OPEN/RELEASE */
 
 	pthread_t loop_thread;
 	int loop_started;
