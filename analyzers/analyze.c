@@ -279,18 +279,21 @@ static int run_pool(struct engine *g, unsigned threads)
 
 /* --- memo --------------------------------------------------------------- */
 
+char *analyze_memo_key(const struct analyzer *a, const uint8_t sha256[SHA256_LEN], const char *path)
+{
+	char hex[2 * SHA256_LEN + 1];
+	hex_encode(sha256, SHA256_LEN, hex);
+	struct buf b = BUF_INIT;
+	version_of(a, &b);
+	buf_addf(&b, "/%s", hex);
+	if (a->keyed_by_name)
+		buf_addf(&b, "/%s", base_name(path));
+	return buf_detach(&b, NULL);
+}
+
 static char *memo_key(const struct job *j, const struct walk_entry *e)
 {
-	if (!e->digests)
-		return NULL;
-	char hex[2 * SHA256_LEN + 1];
-	hex_encode(e->sha256, SHA256_LEN, hex);
-	struct buf b = BUF_INIT;
-	version_of(j->a, &b);
-	buf_addf(&b, "/%s", hex);
-	if (j->a->keyed_by_name)
-		buf_addf(&b, "/%s", base_name(e->path));
-	return buf_detach(&b, NULL);
+	return e->digests ? analyze_memo_key(j->a, e->sha256, e->path) : NULL;
 }
 
 static int by_key(const void *a, const void *b)

@@ -11,6 +11,7 @@
 #include <jansson.h>
 
 #include "analyzer.h"
+#include "digest.h"
 #include "error.h"
 #include "report.h"
 #include "walk.h"
@@ -44,6 +45,10 @@ int analyze_select(struct analyze_opts *o, const char *list, struct strata_error
 /* What the report depends on besides the image: analyzer names, versions and
  * configuration, "files,dpkg@1,...". malloc'd. */
 char *analyze_config_id(const struct analyze_opts *o);
+/* The memo key of a's records for a file of that content (and base name,
+ * for an analyzer keyed by name): "secrets@1+<rules>/<sha256 hex>".
+ * malloc'd, NULL when out of memory. */
+char *analyze_memo_key(const struct analyzer *a, const uint8_t sha256[SHA256_LEN], const char *path);
 
 /* The files section of an analysis: the walk's entries, turned into JSON
  * one record at a time by the report writers (a million files as JSON

@@ -24,7 +24,6 @@
 #define KEEP SECRETS_MAX_MATCH      /* bytes kept before and read after the scanned part */
 #define BLOCK_DEFAULT (256u << 10)  /* bytes handed to Hyperscan at once */
 #define BLOCK_MIN 4096u
-#define BINARY_PROBE 8192u
 #define SLACK 64u                   /* context a confirmation may read past a hit */
 #define RULES_FILE_MAX (1u << 20)
 #define RULES_MAX 1000u
@@ -886,11 +885,11 @@ static int scan_source(struct source *src, const char *name, uint64_t size, size
 
 	uint64_t limit = src->limit;
 	src->limit = 0; /* the probe reads whatever the size */
-	r = fill(&s, src, BINARY_PROBE);
+	r = fill(&s, src, SECRETS_BINARY_PROBE);
 	src->limit = limit;
 	if (r < 0)
 		goto read_failed;
-	if (s.len && memchr(s.win, '\0', s.len < BINARY_PROBE ? s.len : BINARY_PROBE))
+	if (s.len && memchr(s.win, '\0', s.len < SECRETS_BINARY_PROBE ? s.len : SECRETS_BINARY_PROBE))
 		goto out; /* binary: nothing to report */
 	if (limit && (size > limit || s.len > limit)) {
 		r = error_set(err, -EFBIG, "'%s' is %llu bytes, over the secrets scan limit of %llu: not scanned",

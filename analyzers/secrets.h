@@ -63,6 +63,7 @@
 #define SECRETS_MAX_FINDINGS 100 /* per file */
 #define SECRETS_MAX_MATCH 4096   /* bytes; longer matches are not found */
 #define SECRETS_SHOW_MAX 100     /* bytes of "match" in a record */
+#define SECRETS_BINARY_PROBE 8192u /* a NUL in these first bytes: binary, not scanned */
 
 enum secrets_severity { SECRETS_LOW, SECRETS_MEDIUM, SECRETS_HIGH, SECRETS_CRITICAL };
 

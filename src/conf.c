@@ -45,6 +45,7 @@ static const struct key_def keys[] = {
 	{ "chunks", "compression_level", "STRATA_CHUNKS_COMPRESSION_LEVEL", "chunks.compression_level", CONF_INT, F_INT, OFF(compression_level), 1, 19, 0 },
 	{ "pull", "platform", "STRATA_PLATFORM", "pull.platform", CONF_STRING, F_STR, OFF(platform), 0, 0, 0 },
 	{ "pull", "jobs", "STRATA_PULL_JOBS", "pull.jobs", CONF_INT, F_INT, OFF(jobs), 1, 64, 0 },
+	{ "pull", "prescan_secrets", "STRATA_PULL_PRESCAN_SECRETS", "pull.prescan_secrets", CONF_BOOL, F_INT, OFF(prescan_secrets), 0, 1, 0 },
 	{ "registry", "mirrors", "STRATA_REGISTRY_MIRRORS", "registry.mirrors", CONF_LIST, F_LIST, OFF(mirrors), 0, 0, 0 },
 	{ "registry", "insecure", "STRATA_REGISTRY_INSECURE", "registry.insecure", CONF_LIST, F_LIST, OFF(insecure), 0, 0, 0 },
 	{ "registry", "credentials", "STRATA_REGISTRY_CREDENTIALS", "registry.credentials", CONF_STRING, F_STR, OFF(credentials), 0, 0, 0 },
@@ -424,6 +425,7 @@ int conf_load_from(struct strata_conf *c, const char *path, struct strata_error 
 	/* Level 1 compresses the chunks of a pull about 30% faster than 3 for
 	 * about 4% more store (BENCHMARKS.md): the pull is CPU-bound. */
 	c->compression_level = 1;
+	c->prescan_secrets = 1;
 	c->jobs = 3;
 	c->retries = 5;
 	c->stall_timeout = 30;

