@@ -19,6 +19,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "secrets-cache.h"
 #include "secrets.h"
 
 #define KEEP SECRETS_MAX_MATCH      /* bytes kept before and read after the scanned part */
@@ -216,7 +217,7 @@ static int ruleset_build(const struct spec *specs, size_t n, struct ruleset **ou
 		goto fail;
 	}
 	hs_compile_error_t *cerr = NULL;
-	if (hs_compile_multi(exprs, flags, ids, (unsigned)n, HS_MODE_STREAM, NULL, &rs->db, &cerr) !=
+	if (secrets_cache_compile(exprs, flags, ids, (unsigned)n, HS_MODE_STREAM, &rs->db, &cerr) !=
 	    HS_SUCCESS) {
 		char at[600], msg[256];
 		if (cerr->expression >= 0 && (size_t)cerr->expression < n)
