@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -54,9 +55,14 @@ void report_json_array(struct report_json *j, const char *key)
 	j->items = 0;
 }
 
-void report_json_item(struct report_json *j, json_t *value)
+static void json_item_begin(struct report_json *j)
 {
 	fputs(j->items++ ? ",\n    " : "\n    ", j->out);
+}
+
+void report_json_item(struct report_json *j, json_t *value)
+{
+	json_item_begin(j);
 	json_out(j, value);
 }
 
@@ -84,6 +90,69 @@ int report_json_end(struct report_json *j, struct strata_error *err)
 	return 0;
 }
 
+/* --- strings as jansson writes them ----------------------------------------- */
+
+/* The length of the UTF-8 sequence s[0] begins, 0 when it is not one that
+ * jansson accepts (utf8_check_first/utf8_check_full in its utf.c): no
+ * overlong forms, no surrogates, nothing past U+10FFFF. */
+static size_t utf8_sequence(const unsigned char *s, size_t left)
+{
+	size_t n = s[0] < 0x80 ? 1 : s[0] < 0xc2 ? 0 : s[0] < 0xe0 ? 2 : s[0] < 0xf0 ? 3 : s[0] < 0xf5 ? 4 : 0;
+	if (n <= 1)
+		return n;
+	if (n > left)
+		return 0;
+	uint32_t v = s[0] & (0x7f >> n);
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		v = (v << 6) | (s[i] & 0x3f);
+	}
+	if (v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff) || (n == 3 && v < 0x800) || (n == 4 && v < 0x10000))
+		return 0;
+	return n;
+}
+
+int report_utf8_valid(const char *s, size_t len)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	for (size_t i = 0, n; i < len; i += n)
+		if (!(n = utf8_sequence(u + i, len - i)))
+			return 0;
+	return 1;
+}
+
+void report_json_string(FILE *out, const char *s, size_t len)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	int ascii = !report_utf8_valid(s, len);
+	size_t plain = 0; /* start of the bytes not written yet */
+	fputc('"', out);
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = u[i];
+		if (c >= 0x20 && c != '"' && c != '\\' && !(ascii && c >= 0x80))
+			continue;
+		fwrite(s + plain, 1, i - plain, out);
+		plain = i + 1;
+		switch (c) {
+		case '"': fputs("\\\"", out); break;
+		case '\\': fputs("\\\\", out); break;
+		case '\b': fputs("\\b", out); break;
+		case '\f': fputs("\\f", out); break;
+		case '\n': fputs("\\n", out); break;
+		case '\r': fputs("\\r", out); break;
+		case '\t': fputs("\\t", out); break;
+		default:
+			if (c >= 0x80)
+				fputc('?', out);
+			else
+				fprintf(out, "\\u%04X", c);
+		}
+	}
+	fwrite(s + plain, 1, len - plain, out);
+	fputc('"', out);
+}
+
 /* --- the files section --------------------------------------------------- */
 
 static json_t *array_record(const void *ctx, size_t i)
@@ -98,6 +167,7 @@ void report_files_of(const json_t *report, struct report_files *out)
 	out->n = json_array_size(files);
 	out->record = array_record;
 	out->ctx = files;
+	out->write_json = NULL;
 }
 
 /* --- strata-report/1 ------------------------------------------------------- */
@@ -121,8 +191,15 @@ int report_write_json(const json_t *report, const struct report_files *files, FI
 	json_object_foreach((json_t *)report, key, value) {
 		if (!strcmp(key, "files") && files->present) {
 			report_json_array(&j, key);
-			for (size_t i = 0; i < files->n && !report_json_failed(&j); i++)
-				report_json_item(&j, files->record(files->ctx, i));
+			for (size_t i = 0; i < files->n && !report_json_failed(&j); i++) {
+				if (!files->write_json) {
+					report_json_item(&j, files->record(files->ctx, i));
+					continue;
+				}
+				json_item_begin(&j);
+				if (files->write_json(files->ctx, i, out) < 0)
+					j.failed = -EIO;
+			}
 			report_json_array_end(&j);
 		} else if (json_is_array(value)) {
 			size_t i;

@@ -23,6 +23,10 @@ struct report_files {
 	/* Record i: a new reference (json_decref() it), NULL when out of memory. */
 	json_t *(*record)(const void *ctx, size_t i);
 	const void *ctx;
+	/* Optional, for report_write_json alone: writes record i as json_dumpf
+	 * writes record(ctx, i), without the object (a million of them made
+	 * and dumped were most of an analysis's time); 0, or -EIO. */
+	int (*write_json)(const void *ctx, size_t i, FILE *out);
 };
 
 /* The report's own "files" array, as a report_files; valid while report is. */
@@ -82,6 +86,14 @@ void report_json_array_end(struct report_json *j);
 int report_json_failed(const struct report_json *j);
 /* Closes the object, flushes; 0, or -EIO/-ENOMEM with err set. */
 int report_json_end(struct report_json *j, struct strata_error *err);
+
+/* 1 when s is UTF-8 that jansson takes (json_stringn), else 0. */
+int report_utf8_valid(const char *s, size_t len);
+/* Writes s as a JSON string, byte for byte as json_dumpf (jansson 2.14, no
+ * flags) writes it: '"', '\\' and control characters escaped, '/' and the
+ * rest as they are. When s is not valid UTF-8, every byte from 0x80 up is
+ * written as '?', as record_set_strn stores it. */
+void report_json_string(FILE *out, const char *s, size_t len);
 
 /* The package's purl: its "purl" member, else purl_build() with the report's
  * distro. malloc'd (free() it) or NULL. */

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "analyze.h"
+#include "buf.h"
 #include "cli.h"
 #include "report.h"
 #include "secrets.h"
@@ -74,13 +75,25 @@ static int write_format(enum format f, const json_t *report, const struct report
 	}
 }
 
+/* text: the report already written in format f, copied instead of
+ * written again. */
+static int write_report(enum format f, const json_t *report, const struct report_files *files,
+			const struct buf *text, FILE *out, struct strata_error *err)
+{
+	if (!text)
+		return write_format(f, report, files, out, err);
+	if (fwrite(text->data, 1, text->len, out) != text->len)
+		return error_errno(err, errno ? -errno : -EIO, "cannot write report");
+	return 0;
+}
+
 /* To FILE through a temporary beside it, so that a failure leaves no half
  * report; or to stdout. */
-static int emit(enum format f, const json_t *report, const struct report_files *files, const char *path,
-		struct strata_error *err)
+static int emit(enum format f, const json_t *report, const struct report_files *files, const struct buf *text,
+		const char *path, struct strata_error *err)
 {
 	if (!path) {
-		int r = write_format(f, report, files, stdout, err);
+		int r = write_report(f, report, files, text, stdout, err);
 		if (fflush(stdout) == EOF && !r)
 			r = error_errno(err, -errno, "cannot write the report");
 		return r;
@@ -96,7 +109,8 @@ static int emit(enum format f, const json_t *report, const struct report_files *
 	/* A report is megabytes: fewer, larger writes. */
 	if (out)
 		setvbuf(out, NULL, _IOFBF, 1 << 20);
-	int r = out ? write_format(f, report, files, out, err) : error_errno(err, -errno, "cannot write '%s'", path);
+	int r = out ? write_report(f, report, files, text, out, err) :
+		      error_errno(err, -errno, "cannot write '%s'", path);
 	if (out && fflush(out) == EOF && !r)
 		r = error_errno(err, -errno, "cannot write '%s'", path);
 	if (out && fsync(fileno(out)) < 0 && !r)
@@ -105,7 +119,7 @@ static int emit(enum format f, const json_t *report, const struct report_files *
 		fclose(out);
 	else
 		close(fd);
-	if (!r && fchmodat(AT_FDCWD, tmp, 0644, 0) == 0 && rename(tmp, path) < 0)
+	if (!r && (fchmodat(AT_FDCWD, tmp, 0644, 0) < 0 || rename(tmp, path) < 0))
 		r = error_errno(err, -errno, "cannot write '%s'", path);
 	if (r < 0)
 		unlink(tmp);
@@ -182,6 +196,11 @@ static json_t *cached_report(struct client *client, const char *digest, const ch
 	return out;
 }
 
+static double seconds_since(uint64_t t0)
+{
+	return (double)(now_ns() - t0) / 1e9;
+}
+
 /* Memory that refuses to grow past its cap: the text of a report to store. */
 struct capped {
 	struct buf text;
@@ -203,9 +222,12 @@ static ssize_t capped_write(void *cookie, const char *data, size_t len)
 /* The report is the request's body: the daemon stores its text unparsed.
  * A report over REPORT_MEMO_MAX (an image of hundreds of thousands of
  * files) is not stored: its text is never held whole, and the next run
- * costs a walk and memo lookups, not a download of the report. */
+ * costs a walk and memo lookups, not a download of the report. keep: when
+ * not NULL, gets the text written (stored or not), to be output as it is:
+ * writing a report is most of an analysis that finds its files memoized.
+ * It stays empty when the report is over the cap. */
 static void remember_report(struct client *client, const char *digest, const char *config,
-			    const json_t *report, const struct report_files *files)
+			    const json_t *report, const struct report_files *files, struct buf *keep)
 {
 	struct strata_error err = STRATA_ERROR_INIT;
 	struct capped c = { BUF_INIT, REPORT_MEMO_MAX, 0 };
@@ -216,8 +238,13 @@ static void remember_report(struct client *client, const char *digest, const cha
 	} else if (report_write_json(report, files, f, &err) < 0) {
 		if (!c.over)
 			fprintf(stderr, "strata: warning: the report was not stored: %s\n", err.msg);
-	} else if (client_call_body(client, "POST", path, c.text.data, c.text.len, NULL, NULL, &err) < 0) {
-		fprintf(stderr, "strata: warning: the report was not stored: %s\n", err.msg);
+	} else {
+		if (client_call_body(client, "POST", path, c.text.data, c.text.len, NULL, NULL, &err) < 0)
+			fprintf(stderr, "strata: warning: the report was not stored: %s\n", err.msg);
+		if (keep) {
+			*keep = c.text;
+			c.text = (struct buf)BUF_INIT;
+		}
 	}
 	if (f)
 		fclose(f);
@@ -225,28 +252,104 @@ static void remember_report(struct client *client, const char *digest, const cha
 	free(path);
 }
 
-/* A stored report, as if made now: the asker's reference, no file opened. */
-static void refresh_cached(json_t *report, json_t *image, const struct analyze_opts *o, double seconds)
+/* A stored report's stats, as if made now: no file opened. */
+static void refresh_stats(json_t *stats, const struct analyze_opts *o, double seconds)
 {
-	json_t *stats = json_object_get(report, "stats"), *per = json_object();
+	json_t *per = json_object();
 	for (int i = 0; o->enabled[i]; i++)
 		json_object_set_new(per, o->enabled[i]->name,
 				    json_pack("{s:i, s:i, s:i}", "claimed", 0, "memo_hits", 0, "opened", 0));
-	json_object_set(report, "image", image);
 	json_object_set_new(stats, "report_cached", json_true());
 	json_object_set_new(stats, "seconds", json_real(seconds));
 	json_object_set_new(stats, "analyzers", per);
 }
 
-static double seconds_since(uint64_t t0)
+/* A stored report, as if made now: the asker's reference, no file opened. */
+static void refresh_cached(json_t *report, json_t *image, const struct analyze_opts *o, double seconds)
 {
-	return (double)(now_ns() - t0) / 1e9;
+	json_object_set(report, "image", image);
+	refresh_stats(json_object_get(report, "stats"), o, seconds);
+}
+
+/* The value of the top-level member key of a report as strata's JSON writer
+ * lays it out ("{\n  \"key\": value,\n  ..."): a member begins a line with
+ * two spaces (array items have four, and strings hold no raw newline), and
+ * an object value ends with its line. -EINVAL unless key is there once. */
+static int member_value(const struct buf *text, const char *key, json_t **value, size_t *at, size_t *len)
+{
+	char pat[32];
+	int n = snprintf(pat, sizeof(pat), "\n  \"%s\": ", key);
+	const char *end = text->data + text->len;
+	const char *p = memmem(text->data, text->len, pat, (size_t)n);
+	if (!p || memmem(p + 1, (size_t)(end - p - 1), pat, (size_t)n))
+		return -EINVAL;
+	const char *v = p + n, *eol = memchr(v, '\n', (size_t)(end - v));
+	if (!eol)
+		return -EINVAL;
+	if (eol > v && eol[-1] == ',')
+		eol--;
+	*value = json_loadb(v, (size_t)(eol - v), 0, NULL);
+	*at = (size_t)(v - text->data);
+	*len = (size_t)(eol - v);
+	return json_is_object(*value) ? 0 : -EINVAL;
+}
+
+/* A stored report's text as refresh_cached and the JSON writer would make
+ * it, into out: "image" and "stats" made anew, the rest (the files section:
+ * megabytes) copied, not parsed and written again. -EINVAL when the text
+ * is not laid out as strata's writer lays it: the caller parses it then. */
+static int refresh_text(const struct buf *stored, json_t *image, const struct analyze_opts *o, double seconds,
+			struct buf *out)
+{
+	json_t *old = NULL, *stats = NULL;
+	size_t ia, il, sa, sl;
+	char *is = NULL, *ss = NULL;
+	int r = -EINVAL;
+	if (stored->len < 5 || memcmp(stored->data, "{\n", 2) || memcmp(stored->data + stored->len - 3, "\n}\n", 3) ||
+	    member_value(stored, "image", &old, &ia, &il) < 0 || member_value(stored, "stats", &stats, &sa, &sl) < 0 ||
+	    sa < ia + il)
+		goto out;
+	refresh_stats(stats, o, seconds);
+	is = json_dumps(image, JSON_ENCODE_ANY);
+	ss = json_dumps(stats, JSON_ENCODE_ANY);
+	if (!is || !ss || buf_add(out, stored->data, ia) < 0 || buf_adds(out, is) < 0 ||
+	    buf_add(out, stored->data + ia + il, sa - ia - il) < 0 || buf_adds(out, ss) < 0 ||
+	    buf_add(out, stored->data + sa + sl, stored->len - sa - sl) < 0) {
+		buf_release(out);
+		r = -ENOMEM;
+		goto out;
+	}
+	r = 0;
+out:
+	free(is);
+	free(ss);
+	json_decref(old);
+	json_decref(stats);
+	return r;
+}
+
+/* The stored report as text, refreshed (refresh_text); -ENOENT when none
+ * is stored, another negative errno when it could not be had as text. */
+static int cached_text(struct client *client, const char *digest, const char *config, json_t *image,
+		       const struct analyze_opts *o, uint64_t t0, struct buf *out)
+{
+	char *path = report_path(digest, config);
+	struct strata_error err = STRATA_ERROR_INIT;
+	struct buf stored = BUF_INIT;
+	int r = path ? client_call_text(client, "GET", path, NULL, &stored, &err) : -ENOMEM;
+	if (r == 0)
+		r = refresh_text(&stored, image, o, seconds_since(t0), out);
+	buf_release(&stored);
+	free(path);
+	return r;
 }
 
 /* *report and *files; a report found stored has its own files section and
- * leaves *files empty. */
+ * leaves *files empty. text: when not NULL, the report's JSON text if it
+ * was written for the memo (see remember_report) or found stored; *report
+ * is NULL when it was found stored as text. */
 static int analyze_image(struct cli *cli, const char *ref, const struct tempmount_opts *mo, int use_memo,
-			 struct analyze_opts *o, json_t **report, struct analyze_files *files,
+			 struct analyze_opts *o, json_t **report, struct analyze_files *files, struct buf *text,
 			 struct strata_error *err)
 {
 	uint64_t t0 = now_ns();
@@ -261,7 +364,11 @@ static int analyze_image(struct cli *cli, const char *ref, const struct tempmoun
 	/* A stored image with a stored report needs no mount at all. */
 	r = mo->platform ? -ENOENT : image_of(client, ref, NULL, &image, err);
 	if (r == 0 && use_memo) {
-		json_t *hit = cached_report(client, json_string_value(json_object_get(image, "digest")), config);
+		const char *digest = json_string_value(json_object_get(image, "digest"));
+		int t = text ? cached_text(client, digest, config, image, o, t0, text) : -EINVAL;
+		if (t == 0)
+			goto out;
+		json_t *hit = t == -ENOENT ? NULL : cached_report(client, digest, config);
 		if (json_is_object(json_object_get(hit, "stats"))) {
 			refresh_cached(hit, image, o, seconds_since(t0));
 			*report = hit;
@@ -289,7 +396,7 @@ static int analyze_image(struct cli *cli, const char *ref, const struct tempmoun
 	if (r == 0 && use_memo) {
 		struct report_files rf;
 		analyze_files_iter(files, &rf);
-		remember_report(client, tm.digest, config, *report, &rf);
+		remember_report(client, tm.digest, config, *report, &rf, text);
 	}
 out:
 	if (client) {
@@ -395,6 +502,7 @@ static int run_analyze(struct cli *cli, int argc, char **argv)
 	json_t *report = NULL;
 	struct analyze_files files = { 0 };
 	struct report_files rf;
+	struct buf text = BUF_INIT; /* the JSON report, when written already */
 	struct stat st;
 	int r;
 	/* An existing directory is a root file system; anything else an image. */
@@ -402,11 +510,13 @@ static int run_analyze(struct cli *cli, int argc, char **argv)
 		report = report_new();
 		r = analyze_dir(target, &o, report, &files, &err);
 	} else {
-		r = analyze_image(cli, target, &mo, use_memo, &o, &report, &files, &err);
+		r = analyze_image(cli, target, &mo, use_memo, &o, &report, &files, fmt == FMT_JSON ? &text : NULL,
+				  &err);
 	}
 	analyze_files_iter(&files, &rf);
 	if (r == 0)
-		r = emit(fmt, report, files.present ? &rf : NULL, output, &err);
+		r = emit(fmt, report, files.present ? &rf : NULL, text.len ? &text : NULL, output, &err);
+	buf_release(&text);
 	json_decref(report);
 	analyze_files_release(&files);
 	if (r < 0) {

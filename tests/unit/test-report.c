@@ -580,7 +580,7 @@ static void test_files_source(const json_t *report)
 	const char *names[] = { "json", "spdx", "cyclonedx", "table" };
 	const json_t *files = json_object_get(report, "files");
 	struct files_source src = { files, (size_t)-1 };
-	struct report_files rf = { 1, json_array_size(files), source_record, &src };
+	struct report_files rf = { 1, json_array_size(files), source_record, &src, NULL };
 	json_t *apart = json_deep_copy(report);
 	json_object_set_new(apart, "files", json_array());
 	char msg[1100];
