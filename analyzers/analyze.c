@@ -291,6 +291,14 @@ char *analyze_memo_key(const struct analyzer *a, const uint8_t sha256[SHA256_LEN
 	return buf_detach(&b, NULL);
 }
 
+char *analyze_layer_summary_key(const struct analyzer *a, const char *layer)
+{
+	struct buf b = BUF_INIT;
+	version_of(a, &b);
+	buf_addf(&b, "/layer/%s", layer);
+	return buf_detach(&b, NULL);
+}
+
 static char *memo_key(const struct job *j, const struct walk_entry *e)
 {
 	return e->digests ? analyze_memo_key(j->a, e->sha256, e->path) : NULL;
@@ -327,23 +335,70 @@ static int link_duplicates(struct engine *g)
 	return 0;
 }
 
+/* Answers the jobs whose file's layer has a summary for their analyzer
+ * (analyze_layer_summary_key): a few keys instead of one per file. */
+static int summary_lookup(struct engine *g, struct strata_error *err)
+{
+	const struct memo_ops *m = g->o->memo;
+	size_t nl = g->walk.nlayers, na = 0;
+	while (g->o->enabled[na])
+		na++;
+	if (!nl || !na)
+		return 0;
+	json_t *keys = json_array(), *found = NULL, *none = json_array();
+	char **names = calloc(na * nl, sizeof(*names));
+	int r = keys && none && names ? 0 : error_set(err, -ENOMEM, "out of memory");
+	for (size_t i = 0; r == 0 && i < na * nl; i++) {
+		names[i] = analyze_layer_summary_key(g->o->enabled[i / nl], g->walk.layers[i % nl]);
+		if (!names[i] || json_array_append_new(keys, json_string(names[i])) < 0)
+			r = error_set(err, -ENOMEM, "out of memory");
+	}
+	if (r == 0)
+		r = m->lookup(m->ctx, keys, &found, err);
+	for (size_t k = 0; r == 0 && json_object_size(found) && k < g->njobs; k++) {
+		struct job *j = &g->jobs[k];
+		const struct walk_entry *e = &g->walk.v[j->entry];
+		if (!j->key || j->same || !e->layer || e->layer > nl)
+			continue;
+		size_t slot = (size_t)enabled_index(g->o, j->a) * nl + (e->layer - 1u);
+		json_t *sum = json_object_get(found, names[slot]);
+		char hex[2 * SHA256_LEN + 1];
+		hex_encode(e->sha256, SHA256_LEN, hex);
+		if (!json_is_object(sum) || json_object_get(json_object_get(sum, "unscanned"), hex))
+			continue;
+		json_t *rec = json_object_get(json_object_get(sum, "found"), hex);
+		j->result = json_pack("{s:O}", "records", json_is_array(rec) ? rec : none);
+		j->hit = j->result != NULL;
+	}
+	for (size_t i = 0; names && i < na * nl; i++)
+		free(names[i]);
+	free(names);
+	json_decref(found);
+	json_decref(keys);
+	json_decref(none);
+	return r;
+}
+
 static int memo_lookup(struct engine *g, struct strata_error *err)
 {
 	const struct memo_ops *m = g->o->memo;
+	int r = summary_lookup(g, err);
+	if (r < 0)
+		return r;
 	size_t i = 0;
 	while (i < g->njobs) {
 		json_t *keys = json_array(), *found = NULL;
 		size_t first = i;
 		for (; i < g->njobs && json_array_size(keys) < MEMO_BATCH_KEYS; i++)
-			if (g->jobs[i].key && !g->jobs[i].same)
+			if (g->jobs[i].key && !g->jobs[i].same && !g->jobs[i].hit)
 				json_array_append_new(keys, json_string(g->jobs[i].key));
-		int r = json_array_size(keys) ? m->lookup(m->ctx, keys, &found, err) : 0;
+		r = json_array_size(keys) ? m->lookup(m->ctx, keys, &found, err) : 0;
 		json_decref(keys);
 		if (r < 0)
 			return r;
 		for (size_t k = first; found && k < i; k++) {
 			struct job *j = &g->jobs[k];
-			json_t *v = j->key && !j->same ? json_object_get(found, j->key) : NULL;
+			json_t *v = j->key && !j->same && !j->hit ? json_object_get(found, j->key) : NULL;
 			if (json_is_object(v)) {
 				j->result = json_incref(v);
 				j->hit = 1;
@@ -557,9 +612,11 @@ static void sort_array(json_t *arr, int (*cmp)(const void *, const void *))
 static void assemble(struct engine *g, json_t *report, json_t *distro, json_t *warnings)
 {
 	json_t *packages = json_array(), *secrets = json_array(), *list = json_array();
-	for (int i = 0; g->o->enabled[i]; i++)
-		json_array_append_new(list, json_pack("{s:s, s:i}", "name", g->o->enabled[i]->name, "version",
-						      (int)g->o->enabled[i]->version));
+	for (int i = 0; g->o->enabled[i]; i++) {
+		const struct analyzer *a = g->o->enabled[i];
+		json_array_append_new(list, json_pack("{s:s, s:i, s:s*}", "name", a->name, "version", (int)a->version,
+						      "config", a->config_id ? a->config_id() : NULL));
+	}
 	for (size_t i = 0; i < g->njobs; i++) {
 		struct job *j = &g->jobs[i];
 		const json_t *res = j->same ? j->same->result : j->result;

@@ -49,6 +49,15 @@ char *analyze_config_id(const struct analyze_opts *o);
  * for an analyzer keyed by name): "secrets@1+<rules>/<sha256 hex>".
  * malloc'd, NULL when out of memory. */
 char *analyze_memo_key(const struct analyzer *a, const uint8_t sha256[SHA256_LEN], const char *path);
+/* The memo key of a's layer summary for layer (a diff_id): one entry that
+ * stands for a's records of every file of the layer that a claims, so that
+ * one lookup answers thousands of files. Its value is
+ *   {"found": {"<sha256 hex>": [records], ...}, "unscanned": {"<sha256 hex>": 1, ...}}
+ * a content in "found" has those records, one in "unscanned" has no result
+ * here (look it up or scan it), any other content of the layer has none.
+ * The daemon's secrets prescan writes them (daemon-prescan.h). malloc'd,
+ * NULL when out of memory. */
+char *analyze_layer_summary_key(const struct analyzer *a, const char *layer);
 
 /* The files section of an analysis: the walk's entries, turned into JSON
  * one record at a time by the report writers (a million files as JSON

@@ -698,7 +698,7 @@ int ingest_stream(struct store *st, ssize_t (*read)(void *ctx, void *buf, size_t
 	(void)pctx;
 done:
 	if (in.obs)
-		in.obs->layer_end(in.obs_layer, r == 0);
+		in.obs->layer_end(in.obs_layer, r == 0 ? got_str : NULL);
 	decompress_free(in.dec);
 	free(in.rbuf);
 	sha256_free(in.diff);

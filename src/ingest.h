@@ -21,15 +21,16 @@ typedef void (*ingest_progress_fn)(void *ctx, uint64_t compressed_bytes);
 /* Sees the bytes of every regular file as a layer streams by (the daemon's
  * secrets prescan), from the ingesting thread: layer_begin, then per file
  * file_begin, file_data as the bytes come, file_end with its sha256; then
- * layer_end, ok 0 after a failure (a file begun may not have ended). One
- * layer's calls come from one thread; layers ingest in parallel. */
+ * layer_end with the committed layer's diff_id, or NULL after a failure (a
+ * file begun may not have ended). One layer's calls come from one thread;
+ * layers ingest in parallel. */
 struct ingest_observer {
 	void *ctx;
 	void *(*layer_begin)(void *ctx); /* per-layer state; NULL: watch nothing */
 	void (*file_begin)(void *layer, uint64_t size);
 	void (*file_data)(void *layer, const void *data, size_t len);
 	void (*file_end)(void *layer, const uint8_t sha256[SHA256_LEN]);
-	void (*layer_end)(void *layer, int ok);
+	void (*layer_end)(void *layer, const char *diff_id);
 };
 
 /* Fetches blob from src and ingests it. diff_id is what the image config

@@ -91,6 +91,28 @@ PY
 )
 is "secrets prescan: the cold analysis read only the $big text contents over 1 MiB for secrets" \
 	"$(jq -r '.stats.analyzers.secrets | "\(.opened) \(.memo_hits > 0)"' "$R")" "$big true"
+# And it left one summary per layer (the secrets analyzer's records for all
+# of the layer's files in one memo entry): "found" holds the contents with
+# secrets that the layer introduced — those the report shows, and no other
+# content the merged tree shows (a later layer may delete a file: .env.old)
+# — and "unscanned" the text contents over 1 MiB.
+rules=$(jq -r '.analyzers[] | select(.name == "secrets") | .config' "$R")
+for l in $(jq -r '.image.layers[]' "$R"); do
+	curl -s --unix-socket "$STRATA_STORE/strata.sock" -X POST http://strata/v1/analysis/lookup \
+		-d "{\"keys\": [\"secrets@1+$rules/layer/$l\"]}" | jq -c '.results[]' >"$TMP/summary.json"
+	is "secrets prescan: layer ${l:7:12}'s summary names the contents with secrets, no other shown one" \
+		"$(jq -c --arg l "$l" --slurpfile s "$TMP/summary.json" '($s[0].found | keys) as $got |
+			[.files[] | {path, sha256}] as $f | [.secrets[] | select(.layer == $l) | .path as $p |
+			$f[] | select(.path == $p) | .sha256] | unique as $want |
+			{missing: ($want - $got), shown_without: (($got - $want) - (($got - $want) - [$f[].sha256]))}' "$R")" \
+		'{"missing":[],"shown_without":[]}'
+	jq -r '.found | length' "$TMP/summary.json" >>"$TMP/found.n"
+done
+note "contents with secrets in the layer summaries: $(paste -sd+ "$TMP/found.n" | bc) (the report's files with secrets: $(jq '[.secrets[].path] | unique | length' "$R"), plus the deleted .env.old)"
+is "and every content it could not scan was a text file over 1 MiB" \
+	"$(for l in $(jq -r '.image.layers[]' "$R"); do curl -s --unix-socket "$STRATA_STORE/strata.sock" -X POST \
+		http://strata/v1/analysis/lookup -d "{\"keys\": [\"secrets@1+$rules/layer/$l\"]}" |
+		jq '.results[].unscanned | length'; done | awk '{ n += $1 } END { print n }')" "$big"
 NP=$TMP/noprescan.json
 check "with pull.prescan_secrets=false, a cold analysis in a store of its own" \
 	env STRATA_STORE="$TMP/store-noprescan" STRATA_PULL_PRESCAN_SECRETS=false \
