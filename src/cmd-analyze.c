@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -219,37 +220,73 @@ static ssize_t capped_write(void *cookie, const char *data, size_t len)
 	return buf_add(&c->text, data, len) < 0 ? -1 : (ssize_t)len;
 }
 
+/* A report's JSON text, and the thread that posts it to the daemon's memo
+ * on a connection of its own while the run unmounts and writes its output:
+ * a report is megabytes, which the daemon takes a while to keep. */
+struct report_post {
+	int want_text;     /* the output is this JSON text: keep it */
+	struct buf text;
+	struct cli *cli;
+	char *path;        /* the daemon's path for it */
+	pthread_t tid;
+	int running;
+};
+
+static void *post_main(void *arg)
+{
+	struct report_post *p = arg;
+	struct strata_error err = STRATA_ERROR_INIT;
+	struct client *c = NULL;
+	if (cli_connect(p->cli, &c, &err) == 0) {
+		client_set_timeout(c, 0);
+		client_call_body(c, "POST", p->path, p->text.data, p->text.len, NULL, NULL, &err);
+	}
+	if (err.code)
+		fprintf(stderr, "strata: warning: the report was not stored: %s\n", err.msg);
+	client_free(c);
+	return NULL;
+}
+
+/* Waits for the post, and frees the text. */
+static void report_post_finish(struct report_post *p)
+{
+	if (p->running)
+		pthread_join(p->tid, NULL);
+	p->running = 0;
+	free(p->path);
+	p->path = NULL;
+	buf_release(&p->text);
+}
+
 /* The report is the request's body: the daemon stores its text unparsed.
  * A report over REPORT_MEMO_MAX (an image of hundreds of thousands of
  * files) is not stored: its text is never held whole, and the next run
- * costs a walk and memo lookups, not a download of the report. keep: when
- * not NULL, gets the text written (stored or not), to be output as it is:
- * writing a report is most of an analysis that finds its files memoized.
- * It stays empty when the report is over the cap. */
-static void remember_report(struct client *client, const char *digest, const char *config,
-			    const json_t *report, const struct report_files *files, struct buf *keep)
+ * costs a walk and memo lookups, not a download of the report. The text
+ * stays in post for the output, which it is when the format is json:
+ * writing a report is most of an analysis that finds its files memoized
+ * (post->text stays empty when the report is over the cap). */
+static void remember_report(const char *digest, const char *config, const json_t *report,
+			    const struct report_files *files, struct report_post *post)
 {
 	struct strata_error err = STRATA_ERROR_INIT;
 	struct capped c = { BUF_INIT, REPORT_MEMO_MAX, 0 };
-	char *path = report_path(digest, config);
+	post->path = report_path(digest, config);
 	FILE *f = fopencookie(&c, "w", (cookie_io_functions_t){ .write = capped_write });
-	if (!path || !f) {
+	if (!post->path || !f) {
 		fprintf(stderr, "strata: warning: the report was not stored: out of memory\n");
 	} else if (report_write_json(report, files, f, &err) < 0) {
 		if (!c.over)
 			fprintf(stderr, "strata: warning: the report was not stored: %s\n", err.msg);
 	} else {
-		if (client_call_body(client, "POST", path, c.text.data, c.text.len, NULL, NULL, &err) < 0)
-			fprintf(stderr, "strata: warning: the report was not stored: %s\n", err.msg);
-		if (keep) {
-			*keep = c.text;
-			c.text = (struct buf)BUF_INIT;
-		}
+		post->text = c.text;
+		c.text = (struct buf)BUF_INIT;
+		post->running = pthread_create(&post->tid, NULL, post_main, post) == 0;
+		if (!post->running)
+			post_main(post);
 	}
 	if (f)
 		fclose(f);
 	buf_release(&c.text);
-	free(path);
 }
 
 /* A stored report's stats, as if made now: no file opened. */
@@ -345,12 +382,13 @@ static int cached_text(struct client *client, const char *digest, const char *co
 }
 
 /* *report and *files; a report found stored has its own files section and
- * leaves *files empty. text: when not NULL, the report's JSON text if it
- * was written for the memo (see remember_report) or found stored; *report
- * is NULL when it was found stored as text. */
+ * leaves *files empty. post->text: the report's JSON text if it was written
+ * for the memo (see remember_report) or, when post->want_text, found
+ * stored; *report is NULL when it was found stored as text. The caller
+ * calls report_post_finish whatever the result. */
 static int analyze_image(struct cli *cli, const char *ref, const struct tempmount_opts *mo, int use_memo,
-			 struct analyze_opts *o, json_t **report, struct analyze_files *files, struct buf *text,
-			 struct strata_error *err)
+			 struct analyze_opts *o, json_t **report, struct analyze_files *files,
+			 struct report_post *post, struct strata_error *err)
 {
 	uint64_t t0 = now_ns();
 	struct client *client = NULL;
@@ -365,7 +403,7 @@ static int analyze_image(struct cli *cli, const char *ref, const struct tempmoun
 	r = mo->platform ? -ENOENT : image_of(client, ref, NULL, &image, err);
 	if (r == 0 && use_memo) {
 		const char *digest = json_string_value(json_object_get(image, "digest"));
-		int t = text ? cached_text(client, digest, config, image, o, t0, text) : -EINVAL;
+		int t = post->want_text ? cached_text(client, digest, config, image, o, t0, &post->text) : -EINVAL;
 		if (t == 0)
 			goto out;
 		json_t *hit = t == -ENOENT ? NULL : cached_report(client, digest, config);
@@ -396,7 +434,8 @@ static int analyze_image(struct cli *cli, const char *ref, const struct tempmoun
 	if (r == 0 && use_memo) {
 		struct report_files rf;
 		analyze_files_iter(files, &rf);
-		remember_report(client, tm.digest, config, *report, &rf, text);
+		post->cli = cli;
+		remember_report(tm.digest, config, *report, &rf, post);
 	}
 out:
 	if (client) {
@@ -502,7 +541,7 @@ static int run_analyze(struct cli *cli, int argc, char **argv)
 	json_t *report = NULL;
 	struct analyze_files files = { 0 };
 	struct report_files rf;
-	struct buf text = BUF_INIT; /* the JSON report, when written already */
+	struct report_post post = { .want_text = fmt == FMT_JSON, .text = BUF_INIT };
 	struct stat st;
 	int r;
 	/* An existing directory is a root file system; anything else an image. */
@@ -510,13 +549,13 @@ static int run_analyze(struct cli *cli, int argc, char **argv)
 		report = report_new();
 		r = analyze_dir(target, &o, report, &files, &err);
 	} else {
-		r = analyze_image(cli, target, &mo, use_memo, &o, &report, &files, fmt == FMT_JSON ? &text : NULL,
-				  &err);
+		r = analyze_image(cli, target, &mo, use_memo, &o, &report, &files, &post, &err);
 	}
 	analyze_files_iter(&files, &rf);
+	const struct buf *text = post.want_text && post.text.len ? &post.text : NULL;
 	if (r == 0)
-		r = emit(fmt, report, files.present ? &rf : NULL, text.len ? &text : NULL, output, &err);
-	buf_release(&text);
+		r = emit(fmt, report, files.present ? &rf : NULL, text, output, &err);
+	report_post_finish(&post);
 	json_decref(report);
 	analyze_files_release(&files);
 	if (r < 0) {
