@@ -55,6 +55,7 @@ struct ruleset {
 	char id[17];
 };
 
+static int use_jit = 1;            /* set before the first rule set is built */
 static pthread_mutex_t rs_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct ruleset *rs_active; /* rs_lock; the active set, holding one reference */
 static char rs_id[17];            /* rs_lock; the active set's id */
@@ -148,7 +149,8 @@ static int rule_compile(const struct spec *sp, struct rule *r, unsigned *hs_flag
 		return error_set(err, -EINVAL, "%s: bad regex: %s at offset %zu", at, (char *)text,
 				 (size_t)off);
 	}
-	pcre2_jit_compile(r->code, PCRE2_JIT_COMPLETE); /* the interpreter is the fallback */
+	if (use_jit)
+		pcre2_jit_compile(r->code, PCRE2_JIT_COMPLETE); /* the interpreter is the fallback */
 	uint32_t captures = 0;
 	pcre2_pattern_info(r->code, PCRE2_INFO_CAPTURECOUNT, &captures);
 	if (captures >= OVECTOR_PAIRS)
@@ -292,6 +294,11 @@ static void ruleset_activate(struct ruleset *rs)
 	memcpy(rs_id, rs->id, sizeof(rs_id));
 	pthread_mutex_unlock(&rs_lock);
 	ruleset_put(old);
+}
+
+void secrets_use_jit(int on)
+{
+	use_jit = on;
 }
 
 /* Compiling the built-in set takes a tenth of a second: a report found in

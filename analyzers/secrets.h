@@ -93,6 +93,12 @@ extern const struct analyzer analyzer_secrets;
  * started with. */
 int secrets_load_rules(const char *path, int replace, struct strata_error *err);
 
+/* Whether confirmations use PCRE2's JIT (the default; the interpreter is
+ * the fallback). A process that must never map memory writable and
+ * executable (the daemon, under systemd's MemoryDenyWriteExecute) turns it
+ * off before its first scan. */
+void secrets_use_jit(int on);
+
 /* A short hash (16 hex digits) of the active rule set; it changes whenever
  * the rules do (analyzer_secrets.config_id, so it joins the memo key). The
  * string is static and valid until the next secrets_load_rules. Builds the
