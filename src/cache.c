@@ -14,6 +14,8 @@
 #include "cache.h"
 #include "catalog.h"
 #include "chunkstore.h"
+#include "entry.h"
+#include "hashset.h"
 #include "imageinfo.h"
 #include "ingest.h"
 #include "log.h"
@@ -554,11 +556,104 @@ static int unlink_orphan_files(struct cache *c, uint64_t *files, uint64_t *tmps,
 	return 0;
 }
 
+/* --- the memo's leftovers --------------------------------------------------- */
+
+#define MEMO_GC_BATCH 10000 /* deletions committed at once */
+
+static uint64_t first_u64(const uint8_t *p)
+{
+	uint64_t v;
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+/* The contents of every regular file of every complete layer, into files,
+ * and those layers' diff_ids, into layers. */
+static int stored_contents(struct cache *c, struct hashset *files, struct hashset *layers)
+{
+	struct hashset complete = { 0 };
+	struct index_iter *it = index_iter_new(c->st->idx, "N", 1);
+	const void *k, *v;
+	size_t kl, vl;
+	int r = it ? 0 : -ENOMEM;
+	while (r == 0 && index_iter_next(it, &k, &kl, &v, &vl) == 1) {
+		int done;
+		if (kl == 5 && lid_known(c->st->idx, be32_get((const uint8_t *)k + 1), &done) && done &&
+		    (hashset_add(&complete, 1 + (uint64_t)be32_get((const uint8_t *)k + 1)) < 0 ||
+		     hashset_add(layers, hashset_hash(v, vl)) < 0))
+			r = -ENOMEM;
+	}
+	index_iter_free(it);
+	it = r == 0 ? index_iter_new(c->st->idx, "E", 1) : NULL;
+	while (it && r == 0 && index_iter_next(it, &k, &kl, &v, &vl) == 1) {
+		struct entry e;
+		if (kl > 5 && hashset_has(&complete, 1 + (uint64_t)be32_get((const uint8_t *)k + 1)) &&
+		    entry_decode(v, vl, &e) == 0 && e.type == ENTRY_REG && hashset_add(files, first_u64(e.sha256)) < 0)
+			r = -ENOMEM;
+	}
+	index_iter_free(it);
+	hashset_release(&complete);
+	return r;
+}
+
+/* Whether memo key k (memo.h: "<analyzer>@<version>[+config]/<sha256>[/name]"
+ * or ".../layer/<diff_id>", after the table byte) speaks of something stored.
+ * A key of another shape is kept. */
+static int memo_key_live(const char *k, size_t kl, const struct hashset *files, const struct hashset *layers)
+{
+	const char *slash = memchr(k, '/', kl), *end = k + kl;
+	if (!slash)
+		return 1;
+	const char *rest = slash + 1;
+	if ((size_t)(end - rest) > 6 && !memcmp(rest, "layer/", 6))
+		return hashset_has(layers, hashset_hash(rest + 6, (size_t)(end - rest - 6)));
+	uint8_t id[8];
+	if (end - rest < 2 * SHA256_LEN || hex_decode(rest, 2 * sizeof(id), id) < 0)
+		return 1;
+	return hashset_has(files, first_u64(id));
+}
+
+/* Analysis results (memo.h) kept after their contents' layers went: drops
+ * those of contents that no complete layer holds, and the summaries of
+ * layers not stored. Without it the memo grows with every pull (the secrets
+ * prescan writes a result per new content) while layers come and go. */
+static int gc_memo(struct cache *c, uint64_t *removed, struct strata_error *err)
+{
+	struct hashset files = { 0 }, layers = { 0 };
+	struct index_batch *b = index_batch_new();
+	size_t pending = 0;
+	int r = b ? stored_contents(c, &files, &layers) : -ENOMEM;
+	struct index_iter *it = r == 0 ? index_iter_new(c->st->idx, "A", 1) : NULL;
+	const void *k, *v;
+	size_t kl, vl;
+	if (r == 0 && !it)
+		r = -ENOMEM;
+	while (r == 0 && index_iter_next(it, &k, &kl, &v, &vl) == 1) {
+		if (kl < 2 || memo_key_live((const char *)k + 1, kl - 1, &files, &layers))
+			continue;
+		index_batch_delete(b, k, kl);
+		(*removed)++;
+		if (++pending == MEMO_GC_BATCH) {
+			r = store_commit(c->st, b, 0, err);
+			pending = 0;
+		}
+	}
+	index_iter_free(it);
+	if (r == -ENOMEM)
+		error_set(err, r, "out of memory");
+	else if (r == 0 && pending)
+		r = store_commit(c->st, b, 0, err);
+	index_batch_free(b);
+	hashset_release(&files);
+	hashset_release(&layers);
+	return r;
+}
+
 int cache_gc(struct cache *c, json_t **report, struct strata_error *err)
 {
 	uint32_t *lids = NULL;
 	size_t n_lids = 0;
-	uint64_t chunks = 0, files = 0, tmps = 0, bytes = 0;
+	uint64_t chunks = 0, files = 0, tmps = 0, bytes = 0, memo = 0;
 	struct index_batch *b = index_batch_new();
 	struct buf ids = BUF_INIT;
 	int r;
@@ -613,17 +708,20 @@ int cache_gc(struct cache *c, json_t **report, struct strata_error *err)
 	for (size_t off = 0; off < ids.len; off += SHA256_LEN)
 		chunkstore_unlink(c->st->cs, (const uint8_t *)ids.data + off);
 	unlink_orphan_files(c, &files, &tmps, &bytes);
+	if ((r = gc_memo(c, &memo, err)) < 0)
+		goto out;
 	index_compact(c->st->idx);
 	r = chunkstore_recount(c->st->cs, err);
 out:
 	pthread_rwlock_unlock(&c->maint);
 	if (r == 0) {
-		*report = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "chunks_removed", (json_int_t)chunks,
+		*report = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "chunks_removed", (json_int_t)chunks,
 				    "files_removed", (json_int_t)files, "temp_files_removed", (json_int_t)tmps,
-				    "leftover_layers", (json_int_t)n_lids, "bytes_freed", (json_int_t)bytes,
-				    "store_size", (json_int_t)cache_store_size(c));
-		log_info("gc: %llu chunks, %llu files, %llu temp files, %zu leftover layers removed",
-			 (unsigned long long)chunks, (unsigned long long)files, (unsigned long long)tmps, n_lids);
+				    "leftover_layers", (json_int_t)n_lids, "memo_results_removed", (json_int_t)memo,
+				    "bytes_freed", (json_int_t)bytes, "store_size", (json_int_t)cache_store_size(c));
+		log_info("gc: %llu chunks, %llu files, %llu temp files, %zu leftover layers, %llu memo results removed",
+			 (unsigned long long)chunks, (unsigned long long)files, (unsigned long long)tmps, n_lids,
+			 (unsigned long long)memo);
 	}
 	free(lids);
 	buf_release(&ids);

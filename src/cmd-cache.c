@@ -342,10 +342,11 @@ static int run_gc(struct cli *cli, int argc, char **argv)
 	} else if (!cli->quiet) {
 		char f[16];
 		printf("removed %llu unreferenced chunks, %llu stray files, %llu temporary files, "
-		       "%llu leftover layers; %s freed\n",
+		       "%llu leftover layers, %llu analysis results; %s freed\n",
 		       (unsigned long long)u64_of(out, "chunks_removed"), (unsigned long long)u64_of(out, "files_removed"),
 		       (unsigned long long)u64_of(out, "temp_files_removed"),
-		       (unsigned long long)u64_of(out, "leftover_layers"), human(u64_of(out, "bytes_freed"), f, sizeof(f)));
+		       (unsigned long long)u64_of(out, "leftover_layers"),
+		       (unsigned long long)u64_of(out, "memo_results_removed"), human(u64_of(out, "bytes_freed"), f, sizeof(f)));
 	}
 	json_decref(out);
 	client_free(client);

@@ -19,6 +19,7 @@
 #include "chunkqueue.h"
 #include "decompress.h"
 #include "entry.h"
+#include "hashset.h"
 #include "ingest.h"
 #include "log.h"
 #include "pipebuf.h"
@@ -28,72 +29,6 @@
 #define PIPE_BUF_BYTES (4u << 20)
 #define BATCH_FLUSH (4u << 20)
 #define DRAIN_MAX (256ull << 20) /* read on after a failure, to check the digest */
-
-/* A set of 64-bit hashes (of paths, of chunk ids), open addressing. */
-struct hashset {
-	uint64_t *slots;
-	size_t cap, n;
-};
-
-static int hashset_add(struct hashset *s, uint64_t h)
-{
-	if (!h)
-		h = 1;
-	if ((s->n + 1) * 2 > s->cap) {
-		size_t ncap = s->cap ? s->cap * 2 : 1024;
-		uint64_t *ns = calloc(ncap, sizeof(*ns));
-		if (!ns)
-			return -ENOMEM;
-		for (size_t i = 0; i < s->cap; i++) {
-			if (!s->slots[i])
-				continue;
-			size_t j = s->slots[i] & (ncap - 1);
-			while (ns[j])
-				j = (j + 1) & (ncap - 1);
-			ns[j] = s->slots[i];
-		}
-		free(s->slots);
-		s->slots = ns;
-		s->cap = ncap;
-	}
-	size_t j = h & (s->cap - 1);
-	while (s->slots[j]) {
-		if (s->slots[j] == h)
-			return 0;
-		j = (j + 1) & (s->cap - 1);
-	}
-	s->slots[j] = h;
-	s->n++;
-	return 1;
-}
-
-static int hashset_has(const struct hashset *s, uint64_t h)
-{
-	if (!h)
-		h = 1;
-	if (!s->cap)
-		return 0;
-	size_t j = h & (s->cap - 1);
-	while (s->slots[j]) {
-		if (s->slots[j] == h)
-			return 1;
-		j = (j + 1) & (s->cap - 1);
-	}
-	return 0;
-}
-
-static uint64_t hash_bytes(const void *data, size_t len)
-{
-	/* FNV-1a then a final mix: paths are short, this is not on the data path. */
-	const uint8_t *p = data;
-	uint64_t h = 1469598103934665603ull;
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ p[i]) * 1099511628211ull;
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdull;
-	h ^= h >> 33;
-	return h;
-}
 
 struct ingest {
 	struct store *st;
@@ -216,7 +151,7 @@ static int ensure_parents(struct ingest *in, const char *path, size_t len)
 	if (!slash)
 		return 0;
 	size_t plen = (size_t)(slash - path);
-	uint64_t h = hash_bytes(path, plen);
+	uint64_t h = hashset_hash(path, plen);
 	if (hashset_has(&in->dirs, h))
 		return 0;
 	int r = ensure_parents(in, path, plen);
@@ -397,8 +332,8 @@ static int ingest_entry(struct archive *a, struct archive_entry *ae, struct inge
 		e.type = ENTRY_HARDLINK;
 		if ((r = ingest_normalize_path(hl, in->lim, &target, in->err)) < 0)
 			goto out;
-		if (!hashset_has(&in->paths, hash_bytes(target.data, target.len)) ||
-		    hashset_has(&in->dirs, hash_bytes(target.data, target.len))) {
+		if (!hashset_has(&in->paths, hashset_hash(target.data, target.len)) ||
+		    hashset_has(&in->dirs, hashset_hash(target.data, target.len))) {
 			r = error_set(in->err, -EBADMSG, "entry '%s': hardlink to missing target '%s'", raw, hl);
 			goto out;
 		}
@@ -449,7 +384,7 @@ static int ingest_entry(struct archive *a, struct archive_entry *ae, struct inge
 		 * hide: the file already hides the lower directory. */
 		const char *slash = memrchr(path, '/', plen);
 		size_t dl = slash ? (size_t)(slash - path) : 0;
-		uint64_t dh = hash_bytes(path, dl);
+		uint64_t dh = hashset_hash(path, dl);
 		if (slash && hashset_has(&in->paths, dh) && !hashset_has(&in->dirs, dh))
 			goto out;
 	}
@@ -462,7 +397,7 @@ static int ingest_entry(struct archive *a, struct archive_entry *ae, struct inge
 	}
 	if ((r = put_entry(in, path, plen, &e)) < 0)
 		goto out;
-	uint64_t h = hash_bytes(path, plen);
+	uint64_t h = hashset_hash(path, plen);
 	if (hashset_add(&in->paths, h) < 0 ||
 	    (e.type == ENTRY_DIR && hashset_add(&in->dirs, h) < 0))
 		r = error_set(in->err, -ENOMEM, "out of memory");
@@ -712,9 +647,9 @@ done:
 	buf_release(&in.path);
 	buf_release(&in.xattrs);
 	buf_release(&in.hardlinks);
-	free(in.paths.slots);
-	free(in.dirs.slots);
-	free(in.chunks.slots);
+	hashset_release(&in.paths);
+	hashset_release(&in.dirs);
+	hashset_release(&in.chunks);
 	return r;
 }
 

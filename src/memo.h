@@ -4,7 +4,8 @@
  * that analysing an image again reads nothing and analysing a new image
  * that shares content with stored ones parses only what is new. Values are
  * JSON text. Results are small and content-addressed, so they are kept when
- * layers are evicted; an image's reports go with the image (rmi). */
+ * layers are evicted, until `cache gc` finds no stored layer holding their
+ * content (cache.c gc_memo); an image's reports go with the image (rmi). */
 #ifndef STRATA_MEMO_H
 #define STRATA_MEMO_H
 

@@ -133,11 +133,19 @@ is "record_count counts the stored layers" "$("$STRATA" cache stats --json | jq 
 before=$(store_du)
 check "pull r5" "$STRATA" pull -q "oci:$R:r5"
 check "rmi r5" "$STRATA" rmi "oci:$R:r5"
-"$STRATA" cache gc >"$TMP/gc.out" 2>&1; note "$(cat "$TMP/gc.out")"
+"$STRATA" cache gc --json >"$TMP/gc.out" 2>&1; note "$(jq -c . "$TMP/gc.out")"
 after=$(store_du)
 note "store before r5 $before, after rmi + gc $after"
 check "rmi then gc frees r5's space (the store is no bigger than before r5, within 2 MiB)" \
 	test "$after" -le $((before + 2 * MiB))
+# The pull left analysis results for r5's contents (the secrets prescan): gc
+# drops those no stored layer holds, keeps the others, and a gc after it
+# finds nothing more; the stored images' results still answer an analysis.
+check "gc drops the analysis results of r5's contents" jq -e '.memo_results_removed > 0' "$TMP/gc.out"
+is "a second gc drops no analysis result" "$("$STRATA" cache gc --json | jq .memo_results_removed)" 0
+check "analyze app after gc" "$STRATA" analyze --analyzers secrets "oci:$IMAGES:app" -o "$TMP/app.json"
+is "its secrets results all come from the memo (kept by gc): no file opened" \
+	"$(jq -c '.stats.analyzers.secrets | [.opened, .memo_hits == .claimed]' "$TMP/app.json")" '[0,true]'
 stop_store_daemon
 
 # --- two concurrent pulls of one image fetch each blob once ----------------
