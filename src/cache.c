@@ -577,10 +577,17 @@ static int stored_contents(struct cache *c, struct hashset *files, struct hashse
 	size_t kl, vl;
 	int r = it ? 0 : -ENOMEM;
 	while (r == 0 && index_iter_next(it, &k, &kl, &v, &vl) == 1) {
-		int done;
-		if (kl == 5 && lid_known(c->st->idx, be32_get((const uint8_t *)k + 1), &done) && done &&
-		    (hashset_add(&complete, 1 + (uint64_t)be32_get((const uint8_t *)k + 1)) < 0 ||
-		     hashset_add(layers, hashset_hash(v, vl)) < 0))
+		/* 'N' lid -> diff_id: the layer's record says whether it is complete. */
+		char diff_id[DIGEST_STR_MAX];
+		struct layer_record rec;
+		uint32_t lid = kl == 5 ? be32_get((const uint8_t *)k + 1) : 0;
+		if (!lid || vl >= sizeof(diff_id))
+			continue;
+		memcpy(diff_id, v, vl);
+		diff_id[vl] = '\0';
+		if (catalog_get_layer(c->st->idx, diff_id, &rec, NULL) == 0 && rec.lid == lid &&
+		    catalog_layer_complete(&rec) &&
+		    (hashset_add(&complete, 1 + (uint64_t)lid) < 0 || hashset_add(layers, hashset_hash(v, vl)) < 0))
 			r = -ENOMEM;
 	}
 	index_iter_free(it);

@@ -186,17 +186,6 @@ static char *report_path(const char *digest, const char *config)
 	return path;
 }
 
-static json_t *cached_report(struct client *client, const char *digest, const char *config)
-{
-	char *path = report_path(digest, config);
-	struct strata_error err = STRATA_ERROR_INIT;
-	json_t *out = NULL;
-	if (path && client_call(client, "GET", path, NULL, NULL, &out, &err) < 0)
-		out = NULL;
-	free(path);
-	return out;
-}
-
 static double seconds_since(uint64_t t0)
 {
 	return (double)(now_ns() - t0) / 1e9;
@@ -365,17 +354,28 @@ out:
 	return r;
 }
 
-/* The stored report as text, refreshed (refresh_text); -ENOENT when none
- * is stored, another negative errno when it could not be had as text. */
-static int cached_text(struct client *client, const char *digest, const char *config, json_t *image,
-		       const struct analyze_opts *o, uint64_t t0, struct buf *out)
+/* The stored report, fetched once: as text, refreshed (refresh_text), into
+ * post->text when the output is that text and it is laid out as strata's
+ * writer lays it; parsed into *hit otherwise. 0 when found, else -ENOENT
+ * or another negative errno (a miss either way). */
+static int cached(struct client *client, const char *digest, const char *config, json_t *image,
+		  const struct analyze_opts *o, uint64_t t0, struct report_post *post, json_t **hit)
 {
 	char *path = report_path(digest, config);
 	struct strata_error err = STRATA_ERROR_INIT;
 	struct buf stored = BUF_INIT;
 	int r = path ? client_call_text(client, "GET", path, NULL, &stored, &err) : -ENOMEM;
-	if (r == 0)
-		r = refresh_text(&stored, image, o, seconds_since(t0), out);
+	*hit = NULL;
+	if (r == 0 && (!post->want_text || refresh_text(&stored, image, o, seconds_since(t0), &post->text) < 0)) {
+		*hit = json_loadb(stored.data, stored.len, 0, NULL);
+		if (json_is_object(json_object_get(*hit, "stats"))) {
+			refresh_cached(*hit, image, o, seconds_since(t0));
+		} else {
+			json_decref(*hit);
+			*hit = NULL;
+			r = -EINVAL;
+		}
+	}
 	buf_release(&stored);
 	free(path);
 	return r;
@@ -403,16 +403,8 @@ static int analyze_image(struct cli *cli, const char *ref, const struct tempmoun
 	r = mo->platform ? -ENOENT : image_of(client, ref, NULL, &image, err);
 	if (r == 0 && use_memo) {
 		const char *digest = json_string_value(json_object_get(image, "digest"));
-		int t = post->want_text ? cached_text(client, digest, config, image, o, t0, &post->text) : -EINVAL;
-		if (t == 0)
+		if (cached(client, digest, config, image, o, t0, post, report) == 0)
 			goto out;
-		json_t *hit = t == -ENOENT ? NULL : cached_report(client, digest, config);
-		if (json_is_object(json_object_get(hit, "stats"))) {
-			refresh_cached(hit, image, o, seconds_since(t0));
-			*report = hit;
-			goto out;
-		}
-		json_decref(hit);
 	}
 	error_clear(err);
 	if ((r = tempmount_open(cli, client, ref, mo, &tm, err)) < 0)

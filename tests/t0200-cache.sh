@@ -146,6 +146,14 @@ is "a second gc drops no analysis result" "$("$STRATA" cache gc --json | jq .mem
 check "analyze app after gc" "$STRATA" analyze --analyzers secrets "oci:$IMAGES:app" -o "$TMP/app.json"
 is "its secrets results all come from the memo (kept by gc): no file opened" \
 	"$(jq -c '.stats.analyzers.secrets | [.opened, .memo_hits == .claimed]' "$TMP/app.json")" '[0,true]'
+rules=$(jq -r '.analyzers[] | select(.name == "secrets") | .config' "$TMP/app.json")
+kept=0
+for l in $(jq -r '.image.layers[]' "$TMP/app.json"); do
+	curl -s --unix-socket "$STRATA_STORE/strata.sock" -X POST http://strata/v1/analysis/lookup \
+		-d "{\"keys\": [\"secrets@1+$rules/layer/$l\"]}" | jq -e '.results | length == 1' >/dev/null &&
+		kept=$((kept + 1))
+done
+is "gc kept the layer summary of each of app's layers" "$kept" "$(jq '.image.layers | length' "$TMP/app.json")"
 stop_store_daemon
 
 # --- two concurrent pulls of one image fetch each blob once ----------------
