@@ -9,9 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
-#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -221,62 +219,27 @@ static void cache_prune(int dfd)
 	closedir(d);
 }
 
-/* Writes db under name: to a temporary file, renamed into place, so that a
- * reader sees the old file, the new one or none, never half of one. */
+/* Writes db under name, header first, atomically (no fsync: a file that a
+ * crash cut short fails its checks). */
 static int entry_store(int dfd, const char *name, const uint8_t key[SHA256_LEN], const hs_database_t *db)
 {
 	char *bytes = NULL;
 	size_t len = 0;
 	if (hs_serialize_database(db, &bytes, &len) != HS_SUCCESS)
 		return -ENOMEM;
-	if (len > PAYLOAD_MAX) {
-		free(bytes);
-		return -EFBIG;
+	uint8_t *file = len <= PAYLOAD_MAX ? malloc(HEADER_LEN + len) : NULL;
+	int r = len > PAYLOAD_MAX ? -EFBIG : file ? 0 : -ENOMEM;
+	if (r == 0) {
+		memcpy(file, MAGIC, 8);
+		put_le(file + 8, FORMAT, 4);
+		put_le(file + 12, HEADER_LEN, 4);
+		put_le(file + 16, len, 8);
+		memcpy(file + 24, key, SHA256_LEN);
+		sha256_once(bytes, len, file + 24 + SHA256_LEN);
+		memcpy(file + HEADER_LEN, bytes, len);
+		r = write_file_atomic_at(dfd, name, file, HEADER_LEN + len, 0600, 0);
 	}
-	uint8_t head[HEADER_LEN];
-	memcpy(head, MAGIC, 8);
-	put_le(head + 8, FORMAT, 4);
-	put_le(head + 12, HEADER_LEN, 4);
-	put_le(head + 16, len, 8);
-	memcpy(head + 24, key, SHA256_LEN);
-	sha256_once(bytes, len, head + 24 + SHA256_LEN);
-
-	uint64_t rnd = 0;
-	if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) < 0)
-		rnd = now_ns();
-	char tmp[NAME_MAX_LEN + 32];
-	snprintf(tmp, sizeof(tmp), "%s.%016llx.tmp", name, (unsigned long long)rnd);
-	int r = 0;
-	int fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		r = -errno;
-		goto out;
-	}
-	struct iovec iov[2] = { { head, HEADER_LEN }, { bytes, len } };
-	size_t left = HEADER_LEN + len;
-	while (left && r == 0) {
-		ssize_t n = writev(fd, iov, 2);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			r = n < 0 ? -errno : -EIO;
-			break;
-		}
-		left -= (size_t)n;
-		for (int i = 0; i < 2 && n; i++) {
-			size_t k = (size_t)n < iov[i].iov_len ? (size_t)n : iov[i].iov_len;
-			iov[i].iov_base = (char *)iov[i].iov_base + k;
-			iov[i].iov_len -= k;
-			n -= (ssize_t)k;
-		}
-	}
-	if (close(fd) < 0 && r == 0)
-		r = -errno;
-	if (r == 0 && renameat(dfd, tmp, dfd, name) < 0)
-		r = -errno;
-	if (r < 0)
-		unlinkat(dfd, tmp, 0);
-out:
+	free(file);
 	free(bytes); /* Hyperscan's misc allocator: malloc unless set otherwise */
 	return r;
 }

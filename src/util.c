@@ -66,16 +66,16 @@ int mkdir_p(const char *path, unsigned mode)
 	return r;
 }
 
-int write_file_atomic(const char *path, const void *data, size_t len, unsigned mode)
+int write_file_atomic_at(int dirfd, const char *name, const void *data, size_t len, unsigned mode, int sync)
 {
 	uint64_t rnd = 0;
-	if (getrandom(&rnd, sizeof(rnd), 0) < 0)
+	if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) < 0)
 		rnd = now_ns();
-	char *tmp = str_printf("%s.%016llx.tmp", path, (unsigned long long)rnd);
+	char *tmp = str_printf("%s.%016llx.tmp", name, (unsigned long long)rnd);
 	if (!tmp)
 		return -ENOMEM;
 	int r = 0;
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+	int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
 	if (fd < 0) {
 		r = -errno;
 		goto out;
@@ -92,14 +92,14 @@ int write_file_atomic(const char *path, const void *data, size_t len, unsigned m
 		p += n;
 		len -= (size_t)n;
 	}
-	if (!r && fsync(fd) < 0)
+	if (!r && sync && fsync(fd) < 0)
 		r = -errno;
 	if (close(fd) < 0 && !r)
 		r = -errno;
-	if (!r && rename(tmp, path) < 0)
+	if (!r && renameat(dirfd, tmp, dirfd, name) < 0)
 		r = -errno;
 	if (r)
-		unlink(tmp);
+		unlinkat(dirfd, tmp, 0);
 out:
 	free(tmp);
 	return r;

@@ -11,8 +11,11 @@ char *path_join(const char *a, const char *b);
 
 /* mkdir -p; 0 or negative errno. */
 int mkdir_p(const char *path, unsigned mode);
-/* Writes data to path via "<path>.<random>.tmp" (O_EXCL), fsync, rename. */
-int write_file_atomic(const char *path, const void *data, size_t len, unsigned mode);
+/* Writes data to name in the directory dirfd (AT_FDCWD: name is a path)
+ * through "<name>.<random>.tmp" (O_EXCL, never through a symlink), fsync
+ * when sync is set, then rename: a reader sees the old file, the new one or
+ * none, never half of one. 0 or negative errno (the temporary is removed). */
+int write_file_atomic_at(int dirfd, const char *name, const void *data, size_t len, unsigned mode, int sync);
 /* Reads a whole file, at most max bytes (-EFBIG past it). *out is malloc'd,
  * NUL-terminated; free() it. */
 int read_file(const char *path, size_t max, char **out, size_t *len);

@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -584,7 +585,7 @@ static void test_start_stop(const char *dir, const char *sock)
 	free(stale);
 
 	char *file = path_join(dir, "file.sock");
-	write_file_atomic(file, "x", 1, 0600);
+	write_file_atomic_at(AT_FDCWD, file, "x", 1, 0600, 0);
 	error_clear(&err);
 	is_int(httpd_start(file, 0600, handler, NULL, &h, &err), -EEXIST, "a regular file is not replaced");
 	free(file);
