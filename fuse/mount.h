@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "error.h"
 #include "store.h"
@@ -19,18 +20,28 @@ struct mount_options {
 
 struct mount;
 
+/* Where a mount goes and whom it is for; checked by the caller (who may be
+ * serving somebody else). */
+struct mount_target {
+	int dirfd;                /* O_PATH descriptor of the mount point directory */
+	const char *path;         /* its canonical path (no symlink, no "." or "..") */
+	uid_t uid;                /* who may use the mount (FUSE user_id/group_id); */
+	gid_t gid;                /* only a privileged process can choose them */
+};
+
 /* Mounts the stored image `digest` (a manifest digest) read-only, nosuid,
- * nodev at mountpoint and serves it from background threads; returns only
- * when the mount is live (a stat of the mount point shows the image root).
- * Errors (err set): the mount point is missing / not a directory / already
- * a mount point ("'…' is already a mount point"), /dev/fuse is missing
- * ("cannot open /dev/fuse: …"), the image is not stored. st must stay open
- * until mount_stop. Free with mount_stop. */
-int mount_start(struct store *st, const char *digest, const char *mountpoint,
+ * nodev on t's directory and serves it from background threads; returns
+ * only once the kernel's INIT was answered and the mount is on the tree.
+ * With privilege it mounts through the descriptor (kmount.h), else through
+ * fusermount3. Errors (err set): the mount point is not a directory or is
+ * already a mount point ("'…' is already a mount point"), the mount failed
+ * (with the kernel's or fusermount3's reason), the image is not stored. st
+ * must stay open until mount_stop. Free with mount_stop. */
+int mount_start(struct store *st, const char *digest, const struct mount_target *t,
 		const struct mount_options *o, struct mount **out, struct strata_error *err);
-/* Unmounts (detached when busy: requests still pending on the mount fail
- * with ENOTCONN rather than holding this up), stops the threads, frees.
- * NULL is fine. */
+/* Takes the mount off the tree (lazily: a process inside it sees ENOTCONN
+ * once the connection closes), stops serving and frees; never waits for a
+ * busy reader. NULL is fine. */
 void mount_stop(struct mount *m);
 
 /* Whether the mount is still served: 0 once it was unmounted from outside
@@ -52,8 +63,16 @@ struct mount_stats {
 };
 void mount_get_stats(struct mount *m, struct mount_stats *out);
 
-/* Unmounts a mount point left by a dead process (umount2 MNT_DETACH, or
- * fusermount3 -u -z when not privileged). */
-int mount_force_unmount(const char *mountpoint, struct strata_error *err);
+/* Identity of a live mount: the kernel's mount id and the device. */
+void mount_identity(const struct mount *m, uint64_t *mnt_id, dev_t *dev);
+/* The identity of the mount a descriptor is on (from /proc, without asking
+ * the file system anything): 0 or -errno. */
+int mount_identity_of(int fd, uint64_t *mnt_id, dev_t *dev);
+
+/* Unmounts the strata mount (fstype fuse.strata) whose root fd is on, left
+ * by a process that is gone; path is its canonical path. owner is the only
+ * uid whose mounts may be removed ((uid_t)-1: anybody's). Errors: "'…' is
+ * not a strata mount point", -EACCES "'…' is another user's mount". */
+int mount_force_unmount(int fd, const char *path, uid_t owner, struct strata_error *err);
 
 #endif

@@ -96,6 +96,11 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	 * every file once; this is a third of their requests. */
 	if (conn->capable & FUSE_CAP_NO_OPEN_SUPPORT)
 		m->no_open = 1;
+	/* mount_start waits for this before it puts the mount on the tree. */
+	pthread_mutex_lock(&m->init_lock);
+	m->init_done = 1;
+	pthread_cond_broadcast(&m->init_cond);
+	pthread_mutex_unlock(&m->init_lock);
 }
 
 static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)

@@ -13,6 +13,7 @@
 #include "chunkcache.h"
 #include "imageview.h"
 #include "inode.h"
+#include "kmount.h"
 #include "mount.h"
 
 struct mount {
@@ -22,13 +23,18 @@ struct mount {
 	struct inode_table *itab;
 	struct chunkcache *cache;
 	struct fuse_session *se;
-	char *mountpoint;
+	struct kmount km;            /* the kernel side; km.path is the mount point */
 	dev_t dev;                   /* of the mounted file system */
+	uint64_t mnt_id;
 	uint64_t image_bytes;        /* uncompressed layer bytes, for statfs */
 	uint64_t image_entries;      /* tar entries of all layers, for statfs */
 	unsigned threads;
 	int no_opendir;              /* set by init: directories are listed in readdir */
 	int no_open;                 /* set by init: files are read without OPEN/RELEASE */
+
+	pthread_mutex_t init_lock;   /* protects init_done */
+	pthread_cond_t init_cond;
+	int init_done;               /* INIT arrived (set by ops.c's init) */
 
 	pthread_t loop_thread;
 	int loop_started;

@@ -8,6 +8,7 @@
 
 #include <fcntl.h>
 #include <limits.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -165,6 +166,43 @@ void cli_add_auth(struct cli *cli, const char *refstr, json_t *body)
 	free(user);
 	free(password);
 	ref_release(&ref);
+}
+
+int cli_attach_source(struct client *c, const char *refstr, json_t *body, struct strata_error *err)
+{
+	struct image_ref ref;
+	struct stat st;
+	if (ref_parse(refstr, &ref, err) < 0) {
+		error_clear(err);
+		return -1; /* the daemon says what is wrong with it */
+	}
+	int fd = -1, oci = ref.transport == REF_OCI;
+	if (ref.transport != REF_DOCKER) {
+		/* Non-blocking: a FIFO named as an archive must not hold us. */
+		fd = open(ref.file, O_RDONLY | O_CLOEXEC | O_NONBLOCK | (oci ? O_DIRECTORY : 0));
+		if (fd < 0)
+			fd = error_errno(err, -errno, "%s '%s'", oci ? "oci layout" : "docker-archive", ref.file);
+		else if (!oci && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))) {
+			close(fd);
+			fd = error_set(err, -EINVAL, "docker-archive '%s' is not a regular file", ref.file);
+		} else if (client_attach_fds(c, &fd, 1) < 0 ||
+			   json_object_set_new(body, "source_fd", json_integer(0)) < 0) {
+			close(fd);
+			fd = error_set(err, -ENOMEM, "out of memory");
+		}
+	}
+	ref_release(&ref);
+	return fd;
+}
+
+char *cli_absolute_path(const char *path)
+{
+	char abs[PATH_MAX], cwd[PATH_MAX];
+	if (realpath(path, abs))
+		return strdup(abs);
+	if (path[0] == '/' || !getcwd(cwd, sizeof(cwd)))
+		return strdup(path);
+	return path_join(cwd, path);
 }
 
 char *cli_canonical_ref(const char *refstr)

@@ -41,6 +41,17 @@ int cli_connect(struct cli *cli, struct client **out, struct strata_error *err);
  * or the configured credentials file) to a request body, so that the daemon
  * pulls with the rights of whoever asked. */
 void cli_add_auth(struct cli *cli, const char *ref, json_t *body);
+/* For a local source (oci:DIR, docker-archive:FILE): opens it with this
+ * process's rights, attaches the descriptor to the client's next request
+ * and names it in body ("source_fd"), so that the daemon reads what the
+ * caller may read, not what the daemon may. Returns the descriptor (close
+ * it after the call), -1 for a registry reference, or a negative errno
+ * with err set ("oci layout '...': permission denied"). */
+int cli_attach_source(struct client *c, const char *ref, json_t *body, struct strata_error *err);
+/* An absolute spelling of path: realpath(3) where it resolves, else path
+ * joined to the working directory (a dead mount point does not resolve).
+ * malloc'd. */
+char *cli_absolute_path(const char *path);
 /* The reference to hand the daemon: oci: and docker-archive: paths made
  * absolute here, where they were given (the daemon's directory is another).
  * malloc'd; a reference that does not parse is returned as it is. */

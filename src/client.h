@@ -1,6 +1,8 @@
-/* client: the CLI's side of the store daemon's API — JSON over HTTP on the
- * daemon's Unix socket, through libcurl (private to src/). A client is used
- * by one thread at a time; it keeps its connection open between calls. */
+/* client: the CLI's side of the store daemon's API — JSON over HTTP/1.1 on
+ * the daemon's Unix socket, written by hand (private to src/). A client is
+ * used by one thread at a time; it keeps its connection open between calls.
+ * A request can carry open file descriptors (SCM_RIGHTS): how a caller hands
+ * the daemon a local file it may read. */
 #ifndef STRATA_CLIENT_H
 #define STRATA_CLIENT_H
 
@@ -10,6 +12,9 @@
 #include "error.h"
 
 struct client;
+
+/* At most this many descriptors go with one request. */
+#define CLIENT_MAX_FDS 4
 
 /* Does not connect yet. Free with client_free(). */
 int client_open(const char *socket_path, struct client **out, struct strata_error *err);
@@ -25,11 +30,17 @@ void client_set_timeout(struct client *c, long seconds);
  * status and out may be NULL. Failures, with *out NULL:
  *   -ENOENT / -ECONNREFUSED  "cannot reach the strata daemon at '<path>': ..."
  *   -ETIMEDOUT, -ECONNRESET  the daemon did not answer in time / hung up
+ *   503 -EAGAIN              "the strata daemon at '<path>' is busy: ..."
  *   non-2xx                  the daemon's {"error"} text verbatim, with
  *                            404 -ENOENT, 400 -EINVAL, 403 -EACCES, 409 -EBUSY,
  *                            507 -ENOSPC, anything else -EIO */
 int client_call(struct client *c, const char *method, const char *path, json_t *body, int *status,
 		json_t **out, struct strata_error *err);
+
+/* The descriptors fds[0..n) (borrowed: the caller closes them after the
+ * call) go with the next request; the daemon finds them by index. -E2BIG
+ * past CLIENT_MAX_FDS. */
+int client_attach_fds(struct client *c, const int *fds, size_t n);
 
 /* Same, with the request's JSON already text: body (len bytes, not stolen). */
 int client_call_body(struct client *c, const char *method, const char *path, const char *body, size_t len,

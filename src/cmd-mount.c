@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "util.h"
@@ -46,12 +47,17 @@ static int run_mount(struct cli *cli, int argc, char **argv)
 	if (platform)
 		json_object_set_new(body, "platform", json_string(platform));
 	cli_add_auth(cli, ref, body);
-	if (cli_connect(cli, &client, &err) == 0)
+	int fd = -1;
+	if (cli_connect(cli, &client, &err) == 0) {
 		client_set_timeout(client, 0); /* a mount may pull first */
-	if (!client || client_call(client, "POST", "/v1/mounts", body, &status, &out, &err) < 0)
+		fd = cli_attach_source(client, ref, body, &err);
+	}
+	if (!client || fd < -1 || client_call(client, "POST", "/v1/mounts", body, &status, &out, &err) < 0)
 		rc = cli_fail_err(&err);
 	else if (cli->verbose)
 		printf("%s mounted at %s\n", json_string_value(json_object_get(out, "digest")), abs);
+	if (fd >= 0)
+		close(fd);
 	json_decref(body);
 	json_decref(out);
 	client_free(client);
@@ -72,10 +78,10 @@ static int run_umount(struct cli *cli, int argc, char **argv)
 		return cli_fail_err(&err);
 	int rc = 0;
 	for (int i = optind; i < argc; i++) {
-		/* A mount whose daemon died cannot be resolved: keep the path as given. */
-		char abs[PATH_MAX];
-		const char *mp = realpath(argv[i], abs) ? abs : argv[i];
-		char *esc = client_escape(mp);
+		/* A mount whose daemon died cannot be resolved: then the path
+		 * made absolute as it is spelt; the daemon resolves it again. */
+		char *mp = cli_absolute_path(argv[i]);
+		char *esc = mp ? client_escape(mp) : NULL;
 		char *path = esc ? str_printf("/v1/mounts?path=%s", esc) : NULL;
 		json_t *out = NULL;
 		int status;
@@ -85,6 +91,7 @@ static int run_umount(struct cli *cli, int argc, char **argv)
 		json_decref(out);
 		free(path);
 		free(esc);
+		free(mp);
 	}
 	client_free(client);
 	return rc;

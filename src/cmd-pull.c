@@ -4,6 +4,7 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "progress.h"
@@ -43,8 +44,12 @@ static int pull_one(struct cli *cli, struct client *c, const char *ref, const ch
 	if (platform)
 		json_object_set_new(body, "platform", json_string(platform));
 	cli_add_auth(cli, ref, body);
-	int r = client_stream(c, "POST", "/v1/pull", body, on_event,
-			      prog ? (void *)progress_observer(prog) : NULL, &last, &err);
+	int fd = cli_attach_source(c, ref, body, &err);
+	int r = fd < -1 ? fd
+			: client_stream(c, "POST", "/v1/pull", body, on_event,
+					prog ? (void *)progress_observer(prog) : NULL, &last, &err);
+	if (fd >= 0)
+		close(fd);
 	json_decref(body);
 	if (prog)
 		progress_finish(prog);

@@ -24,6 +24,7 @@ struct strata_conf {
 	char *platform;            /* os/arch[/variant]; NULL = the host's */
 	char *credentials;         /* docker config.json; NULL = the usual places */
 	char *metrics_address;     /* [HOST:]PORT serving /metrics over TCP; NULL = off */
+	char *admin_group;         /* group whose members administer the daemon's store; NULL = none */
 	char **insecure;           /* registries allowed over plain HTTP / bad TLS; NULL-terminated */
 	int compression_level;     /* zstd level for chunks */
 	int jobs;                  /* layers ingested at once */
@@ -35,6 +36,13 @@ struct strata_conf {
 	/* Credentials a client handed the daemon with one request, for one
 	 * registry host; they win over the credentials file for that host. */
 	const char *auth_host, *auth_user, *auth_password;
+	/* A local source (oci:, docker-archive:) the caller opened itself and
+	 * handed over, for one request; -1: the reference's path is opened.
+	 * Files beneath it are opened by source_open_beneath when set (with the
+	 * caller's rights: a function of the daemon's), else by this process. */
+	int source_fd;
+	int (*source_open_beneath)(void *ctx, int dirfd, const char *rel, int flags);
+	void *source_open_ctx;
 	struct strata_limits limits;
 	char **mirrors;            /* "REGISTRY=MIRROR" entries; NULL-terminated */
 	int log_level;             /* enum log_level (log.h) */

@@ -1,11 +1,20 @@
-/* daemon-analysis: see daemon-analysis.h. */
+/* daemon-analysis: the analysis memo's endpoints (memo.h).
+ *
+ *   POST /v1/analysis/lookup   {keys: [key]}            -> {results: {key: value}}
+ *   POST /v1/analysis/store    {results: {key: value}}  -> {stored: n}
+ *   GET  /v1/analysis/report?digest=D&config=C          -> report | 404
+ *   POST /v1/analysis/report?digest=D&config=C  report  -> {}
+ *   POST /v1/analysis/observe  {seconds, cached, ok}    -> {}  (for /metrics)
+ *
+ * A report travels as the text of a JSON object, stored and returned as it
+ * came; a lookup as strata analyze sends it is read without the JSON parser. */
 #include "config.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "daemon-analysis.h"
+#include "daemon-impl.h"
 #include "digest.h"
 #include "memo.h"
 
@@ -29,43 +38,58 @@ static int looks_like_object(const char *s, size_t n)
 	return n >= 2 && s[0] == '{' && s[n - 1] == '}';
 }
 
-int daemon_analysis_report_route(struct store *st, const struct http_request *req, struct http_conn *c)
+/* The report's key: ?digest=D&config=C. 0, or negative when it answered. */
+static int report_key(const struct http_request *req, struct http_conn *c, char *digest, size_t dlen,
+		      char *config, size_t clen)
 {
-	int get = !strcmp(req->method, "GET");
-	if (strcmp(req->path, "/v1/analysis/report") || (!get && strcmp(req->method, "POST")))
-		return 0;
+	if (http_need_param(req, c, "analysis report", "digest", digest, dlen) < 0 ||
+	    http_need_param(req, c, "analysis report", "config", config, clen) < 0)
+		return -EINVAL;
+	if (!digest_valid(digest)) {
+		http_reply_error(c, 400, "analysis report: 'digest' is not a digest");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+void daemon_analysis_report_get(void *ctx, const struct http_request *req, json_t *body, struct http_conn *c)
+{
+	struct daemon *d = ctx;
 	char digest[DIGEST_STR_MAX + 1], config[2048];
 	struct strata_error err = STRATA_ERROR_INIT;
-	if (http_query_param(req, "digest", digest, sizeof(digest)) < 0 || !digest_valid(digest) ||
-	    http_query_param(req, "config", config, sizeof(config)) < 0) {
-		http_reply_error(c, 400, "analysis report: 'digest' and 'config' are needed");
-		return 1;
-	}
-	int r;
-	if (get) {
-		struct buf text = BUF_INIT;
-		r = memo_get_report(st, digest, config, &text, &err);
-		if (r == -ENOENT)
-			http_reply_error(c, 404, "no stored report");
-		else if (r < 0)
-			reply(c, r, NULL, &err);
-		else
-			http_reply(c, 200, "application/json", text.data, text.len);
-		buf_release(&text);
-		return 1;
-	}
+	struct buf text = BUF_INIT;
+	(void)body;
+	if (report_key(req, c, digest, sizeof(digest), config, sizeof(config)) < 0)
+		return;
+	int r = memo_get_report(d->st, digest, config, &text, &err);
+	if (r == -ENOENT)
+		http_reply_error(c, 404, "no stored report");
+	else if (r < 0)
+		reply(c, r, NULL, &err);
+	else
+		http_reply(c, 200, "application/json", text.data, text.len);
+	buf_release(&text);
+}
+
+void daemon_analysis_report_put(void *ctx, const struct http_request *req, json_t *body, struct http_conn *c)
+{
+	struct daemon *d = ctx;
+	char digest[DIGEST_STR_MAX + 1], config[2048];
+	struct strata_error err = STRATA_ERROR_INIT;
+	(void)body;
+	if (report_key(req, c, digest, sizeof(digest), config, sizeof(config)) < 0)
+		return;
 	if (!looks_like_object(req->body, req->body_len)) {
 		http_reply_error(c, 400, "analysis report: the body must be a report (a JSON object)");
-		return 1;
+		return;
 	}
-	r = memo_put_report(st, digest, config, req->body, req->body_len, &err);
+	int r = memo_put_report(d->st, digest, config, req->body, req->body_len, &err);
 	reply(c, r, json_object(), &err);
 	/* A report of megabytes nearly fills the index's 4 MiB memtable: the
 	 * next durable commit (the pull of the next image) would then wait for
 	 * its flush, 30 to 60 ms. Flush now, in the background, instead. */
 	if (r == 0 && req->body_len >= REPORT_FLUSH_BYTES)
-		index_flush_start(st->idx);
-	return 1;
+		index_flush_start(d->st->idx);
 }
 
 /* --- memo lookups ---------------------------------------------------------- */
@@ -151,72 +175,80 @@ static void lookup_reply(struct store *st, const struct keylist *k, struct http_
 	buf_release(&found);
 }
 
-int daemon_analysis_lookup_route(struct store *st, const struct http_request *req, struct http_conn *c)
+/* The keys of a lookup: straight from the text when it is what strata
+ * analyze sends, else through the JSON parser. */
+void daemon_analysis_lookup(void *ctx, const struct http_request *req, json_t *body, struct http_conn *c)
 {
+	struct daemon *d = ctx;
+	struct strata_error err = STRATA_ERROR_INIT;
 	struct keylist k = { 0 };
-	if (strcmp(req->path, "/v1/analysis/lookup") || strcmp(req->method, "POST"))
-		return 0;
+	json_t *parsed = NULL;
+	(void)body;
 	int r = plain_keys(req->body, req->body_len, &k);
-	if (r < 0)
+	if (r < 0) {
 		http_reply_error(c, 500, "out of memory");
-	else if (r == 1)
-		lookup_reply(st, &k, c);
+		goto out;
+	}
+	if (r == 1) {
+		lookup_reply(d->st, &k, c);
+		goto out;
+	}
+	parsed = json_loadb(req->body, req->body_len, 0, NULL);
+	json_t *keys = json_object_get(parsed, "keys");
+	if (!json_is_array(keys)) {
+		http_reply_error(c, 400, "analysis lookup: 'keys' must be an array");
+		goto out;
+	}
+	json_t *key;
+	size_t i;
+	r = 0;
+	json_array_foreach(keys, i, key) {
+		const char *s = json_string_value(key);
+		if (!s)
+			r = error_set(&err, -EINVAL, "malformed memo key");
+		else if (keylist_add(&k, s, strlen(s)) < 0)
+			r = error_set(&err, -ENOMEM, "out of memory");
+		if (r < 0)
+			break;
+	}
+	if (r < 0)
+		reply(c, r, NULL, &err);
+	else
+		lookup_reply(d->st, &k, c);
+out:
+	json_decref(parsed);
 	keylist_release(&k);
-	return r != 0;
 }
 
-int daemon_analysis_route(struct store *st, struct metrics *metrics, const struct http_request *req,
-			  json_t *body, struct http_conn *c)
+void daemon_analysis_store(void *ctx, const struct http_request *req, json_t *body, struct http_conn *c)
 {
-	const char *m = req->method, *p = req->path;
+	struct daemon *d = ctx;
 	struct strata_error err = STRATA_ERROR_INIT;
-	int r;
-	if (strncmp(p, "/v1/analysis/", 13))
-		return 0;
-	p += 13;
-	if (!strcmp(p, "lookup") && !strcmp(m, "POST")) {
-		json_t *keys = json_object_get(body, "keys");
-		if (!json_is_array(keys)) {
-			http_reply_error(c, 400, "analysis lookup: 'keys' must be an array");
-			return 1;
-		}
-		struct keylist k = { 0 };
-		json_t *key;
-		size_t i;
-		r = 0;
-		json_array_foreach(keys, i, key) {
-			const char *s = json_string_value(key);
-			if (!s)
-				r = error_set(&err, -EINVAL, "malformed memo key");
-			else if (keylist_add(&k, s, strlen(s)) < 0)
-				r = error_set(&err, -ENOMEM, "out of memory");
-			if (r < 0)
-				break;
-		}
-		if (r < 0)
-			reply(c, r, NULL, &err);
-		else
-			lookup_reply(st, &k, c);
-		keylist_release(&k);
-	} else if (!strcmp(p, "store") && !strcmp(m, "POST")) {
-		json_t *results = json_object_get(body, "results");
-		if (!json_is_object(results)) {
-			http_reply_error(c, 400, "analysis store: 'results' must be an object");
-			return 1;
-		}
-		r = memo_store(st, results, &err);
-		reply(c, r, json_pack("{s:I}", "stored", (json_int_t)json_object_size(results)), &err);
-	} else if (!strcmp(p, "observe") && !strcmp(m, "POST")) {
-		json_t *secs = json_object_get(body, "seconds");
-		if (!json_is_number(secs)) {
-			http_reply_error(c, 400, "analysis observe: 'seconds' must be a number");
-			return 1;
-		}
-		metrics_analysis(metrics, json_number_value(secs), json_is_true(json_object_get(body, "cached")),
-				 json_is_true(json_object_get(body, "ok")));
-		reply(c, 0, json_object(), &err);
-	} else {
-		http_reply_error(c, 404, "no such endpoint");
+	(void)req;
+	json_t *results = json_object_get(body, "results");
+	if (!json_is_object(results)) {
+		http_reply_error(c, 400, "analysis store: 'results' must be an object");
+		return;
 	}
-	return 1;
+	int r = memo_store(d->st, results, &err);
+	reply(c, r, json_pack("{s:I}", "stored", (json_int_t)json_object_size(results)), &err);
+}
+
+/* The longest analysis a histogram bucket can tell from another. */
+#define OBSERVE_MAX_SECONDS (7 * 24 * 3600.0)
+
+void daemon_analysis_observe(void *ctx, const struct http_request *req, json_t *body, struct http_conn *c)
+{
+	struct daemon *d = ctx;
+	(void)req;
+	json_t *secs = json_object_get(body, "seconds");
+	double v = json_number_value(secs);
+	/* NaN fails both comparisons. */
+	if (!json_is_number(secs) || !(v >= 0 && v <= OBSERVE_MAX_SECONDS)) {
+		http_reply_error(c, 400, "analysis observe: 'seconds' must be a number from 0 to 604800");
+		return;
+	}
+	metrics_analysis(d->metrics, v, json_is_true(json_object_get(body, "cached")),
+			 json_is_true(json_object_get(body, "ok")));
+	http_reply(c, 200, "application/json", "{}\n", 3);
 }

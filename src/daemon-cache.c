@@ -1,12 +1,19 @@
-/* daemon-cache: HTTP handlers of the cache endpoints — check the request,
- * call the cache module, reply with its JSON. */
+/* daemon-cache: the cache endpoints — check the request, call the cache
+ * module, reply with its JSON.
+ *
+ *   GET  /v1/cache/stats           cache_stats JSON; ?format=prometheus -> text
+ *   GET  /v1/cache/layers          [layer record]
+ *   POST /v1/cache/prune           {max_size?, older_than?, all?, dry_run?} -> report   (admin)
+ *   POST /v1/cache/gc              -> report                                             (admin)
+ *   POST /v1/cache/verify          {repair?} -> report                       (repair: admin) */
 #include "config.h"
 
 #include <errno.h>
 #include <string.h>
 
 #include "buf.h"
-#include "daemon-cache.h"
+#include "cache.h"
+#include "daemon-impl.h"
 #include "log.h"
 
 static void reply_report(struct http_conn *c, int r, json_t *report, const struct strata_error *err)
@@ -46,10 +53,17 @@ static int opt_bool(json_t *body, const char *key, int *out)
 	return 0;
 }
 
-static void handle_stats(struct cache *cache, const struct http_request *req, struct http_conn *c)
+void daemon_cache_stats(void *ctx, const struct http_request *req, json_t *body, struct http_conn *c)
 {
+	struct cache *cache = ((struct daemon *)ctx)->cache;
 	char fmt[32];
-	if (http_query_param(req, "format", fmt, sizeof(fmt)) == 0 && strcmp(fmt, "json")) {
+	(void)body;
+	int got = http_query_param(req, "format", fmt, sizeof(fmt));
+	if (got < 0 && got != -ENOENT) {
+		http_need_param(req, c, "cache stats", "format", fmt, sizeof(fmt));
+		return;
+	}
+	if (got == 0 && strcmp(fmt, "json")) {
 		if (strcmp(fmt, "prometheus")) {
 			http_reply_error(c, 400, "cache stats: format must be 'json' or 'prometheus'");
 			return;
@@ -66,8 +80,17 @@ static void handle_stats(struct cache *cache, const struct http_request *req, st
 	reply_report(c, 0, st, NULL);
 }
 
-static void handle_prune(struct cache *cache, json_t *body, struct http_conn *c)
+void daemon_cache_layers(void *ctx, const struct http_request *req, json_t *body, struct http_conn *c)
 {
+	(void)req;
+	(void)body;
+	reply_report(c, 0, cache_layers(((struct daemon *)ctx)->cache), NULL);
+}
+
+void daemon_cache_prune(void *ctx, const struct http_request *req, json_t *body, struct http_conn *c)
+{
+	struct cache *cache = ((struct daemon *)ctx)->cache;
+	(void)req;
 	struct cache_prune_opts o = { 0 };
 	struct strata_error err = STRATA_ERROR_INIT;
 	json_t *report = NULL;
@@ -89,8 +112,11 @@ static void handle_prune(struct cache *cache, json_t *body, struct http_conn *c)
 	reply_report(c, r, report, &err);
 }
 
-static void handle_gc(struct cache *cache, struct http_conn *c)
+void daemon_cache_gc(void *ctx, const struct http_request *req, json_t *body, struct http_conn *c)
 {
+	struct cache *cache = ((struct daemon *)ctx)->cache;
+	(void)req;
+	(void)body;
 	struct strata_error err = STRATA_ERROR_INIT;
 	json_t *report = NULL;
 	int r = cache_gc(cache, &report, &err);
@@ -100,13 +126,22 @@ static void handle_gc(struct cache *cache, struct http_conn *c)
 	reply_report(c, r, report, &err);
 }
 
-static void handle_verify(struct cache *cache, json_t *body, struct http_conn *c)
+void daemon_cache_verify(void *ctx, const struct http_request *req, json_t *body, struct http_conn *c)
 {
+	struct daemon *d = ctx;
+	struct cache *cache = d->cache;
 	struct strata_error err = STRATA_ERROR_INIT;
 	json_t *report = NULL;
 	int repair;
 	if (opt_bool(body, "repair", &repair) < 0) {
 		http_reply_error(c, 400, "cache verify: 'repair' must be a boolean");
+		return;
+	}
+	/* Reading is everybody's; repairing removes what others use. */
+	struct caller who;
+	daemon_caller(d, req, &who);
+	if (repair && who.role < CALLER_ADMIN) {
+		daemon_refuse(d, &who, c, "cache verify --repair", "it needs root or daemon.admin_group");
 		return;
 	}
 	int r = cache_verify(cache, repair, &report, &err);
@@ -115,41 +150,4 @@ static void handle_verify(struct cache *cache, json_t *body, struct http_conn *c
 			 json_array_size(json_object_get(report, "corrupt")),
 			 json_array_size(json_object_get(report, "missing")), repair ? " (repaired)" : "");
 	reply_report(c, r, report, &err);
-}
-
-int daemon_cache_route(struct cache *cache, const struct http_request *req, json_t *body, struct http_conn *c)
-{
-	static const struct {
-		const char *path, *method;
-	} routes[] = {
-		{ "/v1/cache/stats", "GET" }, { "/v1/cache/layers", "GET" }, { "/v1/cache/prune", "POST" },
-		{ "/v1/cache/gc", "POST" }, { "/v1/cache/verify", "POST" },
-	};
-	const char *p = req->path, *m = req->method;
-	size_t i, n = sizeof(routes) / sizeof(routes[0]);
-	if (strncmp(p, "/v1/cache/", 10))
-		return 0;
-	for (i = 0; i < n && strcmp(p, routes[i].path); i++)
-		;
-	if (i == n) {
-		http_reply_error(c, 404, "no such endpoint");
-		return 1;
-	}
-	/* HEAD is served as GET by httpd (head only). */
-	if (strcmp(m, routes[i].method) && !(!strcmp(m, "HEAD") && !strcmp(routes[i].method, "GET"))) {
-		http_reply_error(c, 405, "method not allowed");
-		return 1;
-	}
-	if (!cache) {
-		http_reply_error(c, 503, "the store has no cache accounting");
-		return 1;
-	}
-	switch (i) {
-	case 0: handle_stats(cache, req, c); break;
-	case 1: reply_report(c, 0, cache_layers(cache), NULL); break;
-	case 2: handle_prune(cache, body, c); break;
-	case 3: handle_gc(cache, c); break;
-	default: handle_verify(cache, body, c); break;
-	}
-	return 1;
 }

@@ -1,21 +1,8 @@
 /* daemon: `strata serve` — the one process that owns a store. It serves the
- * HTTP API on STORE/strata.sock that every other command uses, runs pulls,
- * and serves every mount of the store's images.
- *
- *   GET    /v1/version               {version, store, pid}
- *   POST   /v1/pull                  {ref, platform?, auth?{host,username,password}}
- *                                    -> NDJSON: start, layer..., done|error
- *   GET    /v1/images                [image]
- *   GET    /v1/images/REF            inspect JSON; ?files=1 -> text/plain listing
- *   DELETE /v1/images/REF            {digest, freed}
- *   GET    /v1/mounts                [{mountpoint, ref, digest, since}]
- *   POST   /v1/mounts                {ref, mountpoint, no_pull?, platform?, auth?}
- *   DELETE /v1/mounts?path=MP        {mountpoint}
- *   GET    /metrics                  Prometheus text
- *   /v1/cache/...                    see daemon-cache.h
- *   /v1/analysis/...                 memoized analysis results, see daemon-analysis.h
- * REF in a path is one percent-encoded segment. Errors: {"error": "..."}
- * with 400 (bad request), 404 (not stored / not mounted), 409 (busy). */
+ * HTTP API on STORE/strata.sock that every other command uses (its routes
+ * are the table in daemon.c, documented in strata-serve(1)), decides what
+ * each caller may do from the socket's peer credentials (caller.h), runs
+ * pulls, and serves every mount of the store's images. */
 #ifndef STRATA_DAEMON_H
 #define STRATA_DAEMON_H
 

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -27,6 +28,16 @@
  * for a while so that it sees the response rather than a reset. */
 #define LINGER_MS 1000
 #define LINGER_BYTES (4u << 20)
+/* Descriptors one request may carry; more are closed on arrival. */
+#define MAX_FDS 4
+/* Supplementary groups of a caller that are looked at. */
+#define MAX_GROUPS 64
+/* Refused connections kept open a moment so that the client can write its
+ * request and read the 503 instead of failing on a closed socket. */
+#define REFUSED_MAX 64
+#define REFUSED_MS 500
+/* After a request this large, give the memory back to the system. */
+#define TRIM_BYTES (1u << 20)
 
 enum resp_state { RESP_NONE, RESP_DONE, RESP_STREAM, RESP_ENDED };
 
@@ -37,14 +48,19 @@ struct httpd {
 	dev_t dev;                 /* of the socket file we bound, so that */
 	ino_t ino;                 /* stop unlinks only ours */
 	struct httpd_options o;
-	http_handler_fn fn;
+	const struct http_route *routes;
+	size_t n_routes;
 	void *ctx;
 	pthread_t acceptor;
-	pthread_mutex_t lock;      /* protects nconns and zombies */
+	pthread_mutex_t lock;      /* protects nconns, the per-uid counts and zombies */
 	pthread_cond_t idle;       /* signalled when a connection ends */
 	unsigned nconns;
+	struct uid_count { uid_t uid; unsigned n; } *per_uid; /* max_conns slots, n == 0 free */
 	struct http_conn *zombies; /* ended connection threads, to be joined */
 	int stopping;              /* set once; read with __atomic */
+	/* Refused connections draining; only the accept thread touches them. */
+	struct refused { int fd; uint64_t until; } refused[REFUSED_MAX];
+	size_t n_refused;
 };
 
 struct http_conn {
@@ -55,6 +71,10 @@ struct http_conn {
 	uid_t uid;
 	gid_t gid;
 	pid_t pid;
+	gid_t groups[MAX_GROUPS];
+	size_t n_groups;
+	int fds[MAX_FDS];          /* received with the current request */
+	size_t n_fds;
 	char *rbuf;                /* received, not yet consumed: rbuf[rpos..rlen) */
 	size_t rpos, rlen, rcap, scanned;
 	/* the current request */
@@ -66,9 +86,9 @@ struct http_conn {
 };
 
 static const struct httpd_options defaults = {
-	.max_conns = 64,
+	.max_conns = 256,
+	.max_conns_per_uid = 64,
 	.max_head = 16 << 10,
-	.max_body = 1 << 20,
 	.head_timeout_ms = 60000,
 	.idle_timeout_ms = 60000,
 	.write_timeout_ms = 60000,
@@ -128,6 +148,47 @@ static const char *reason(int status)
 
 /* --- reading ------------------------------------------------------------ */
 
+/* Keeps the descriptors that came with a read, up to MAX_FDS a request. */
+static void take_fds(struct http_conn *c, struct msghdr *msg)
+{
+	for (struct cmsghdr *h = CMSG_FIRSTHDR(msg); h; h = CMSG_NXTHDR(msg, h)) {
+		if (h->cmsg_level != SOL_SOCKET || h->cmsg_type != SCM_RIGHTS)
+			continue;
+		size_t n = (h->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < n; i++) {
+			int fd;
+			memcpy(&fd, CMSG_DATA(h) + i * sizeof(int), sizeof(int));
+			if (c->n_fds < MAX_FDS)
+				c->fds[c->n_fds++] = fd;
+			else
+				close(fd);
+		}
+	}
+}
+
+static void drop_fds(struct http_conn *c)
+{
+	for (size_t i = 0; i < c->n_fds; i++)
+		close(c->fds[i]);
+	c->n_fds = 0;
+}
+
+/* read(2), but descriptors passed with the bytes are kept too. */
+static ssize_t conn_recv(struct http_conn *c, void *data, size_t len)
+{
+	union {
+		struct cmsghdr h;
+		char space[CMSG_SPACE(sizeof(int) * MAX_FDS)];
+	} u;
+	struct iovec iov = { data, len };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.space,
+			      .msg_controllen = sizeof(u.space) };
+	ssize_t n = recvmsg(c->fd, &msg, MSG_CMSG_CLOEXEC);
+	if (n >= 0 && msg.msg_controllen)
+		take_fds(c, &msg);
+	return n;
+}
+
 /* Reads more into rbuf (which must have room) before deadline: bytes read,
  * 0 at end of file, -ETIMEDOUT, -ESHUTDOWN when the server stops, -errno. */
 static int conn_fill(struct http_conn *c, uint64_t deadline)
@@ -146,7 +207,7 @@ static int conn_fill(struct http_conn *c, uint64_t deadline)
 			return -ESHUTDOWN;
 		if (n <= 0)
 			continue;
-		ssize_t got = read(c->fd, c->rbuf + c->rlen, c->rcap - c->rlen);
+		ssize_t got = conn_recv(c, c->rbuf + c->rlen, c->rcap - c->rlen);
 		if (got > 0) {
 			c->rlen += (size_t)got;
 			return (int)got;
@@ -336,6 +397,20 @@ int http_reply_error(struct http_conn *c, int status, const char *msg)
 	return r;
 }
 
+int http_need_param(const struct http_request *r, struct http_conn *c, const char *what, const char *name,
+		    char *out, size_t outlen)
+{
+	char msg[256];
+	int got = http_query_param(r, name, out, outlen);
+	if (got == 0)
+		return 0;
+	snprintf(msg, sizeof(msg), got == -ENOENT ? "%s: no '%s' given"
+				   : got == -ENAMETOOLONG ? "%s: '%s' is too long"
+				   : "%s: '%s' is malformed (bad percent escape or NUL byte)", what, name);
+	http_reply_error(c, 400, msg);
+	return got;
+}
+
 int http_stream_begin(struct http_conn *c, int status, const char *content_type)
 {
 	if (c->state != RESP_NONE)
@@ -397,7 +472,8 @@ static int body_error(int r, struct http_perr *e)
 	}
 }
 
-static int read_chunked(struct http_conn *c, struct buf *body, uint64_t deadline, struct http_perr *e)
+static int read_chunked(struct http_conn *c, struct buf *body, size_t max, uint64_t deadline,
+			struct http_perr *e)
 {
 	char *line;
 	size_t len;
@@ -410,7 +486,7 @@ static int read_chunked(struct http_conn *c, struct buf *body, uint64_t deadline
 			return body_error(-EINVAL, e);
 		if (!size)
 			break;
-		if (size > c->h->o.max_body - body->len)
+		if (size > max - body->len)
 			return body_error(-EFBIG, e);
 		if ((r = conn_read_body(c, (size_t)size, body, deadline)) < 0)
 			return body_error(r, e);
@@ -431,13 +507,11 @@ static int read_chunked(struct http_conn *c, struct buf *body, uint64_t deadline
 	return 0;
 }
 
-static int read_body(struct http_conn *c, const struct http_request *req, struct buf *body, struct http_perr *e)
+/* The body, framed as the head said, of at most max bytes. */
+static int read_body(struct http_conn *c, const struct http_request *req, int chunked, uint64_t length,
+		     size_t max, struct buf *body, struct http_perr *e)
 {
-	int chunked, r;
-	uint64_t length;
-	if (httpd_parse_framing(&c->hd, req, &chunked, &length, e) < 0)
-		return -1;
-	if (!chunked && length > c->h->o.max_body)
+	if (!chunked && length > max)
 		return http_fail(e, 413, "request body too large");
 	if (!chunked && !length)
 		return 0;
@@ -450,8 +524,9 @@ static int read_body(struct http_conn *c, const struct http_request *req, struct
 	}
 	uint64_t deadline = deadline_in(c->h->o.head_timeout_ms);
 	if (chunked)
-		return read_chunked(c, body, deadline, e);
-	if ((r = conn_read_body(c, (size_t)length, body, deadline)) < 0)
+		return read_chunked(c, body, max, deadline, e);
+	int r = conn_read_body(c, (size_t)length, body, deadline);
+	if (r < 0)
 		return body_error(r, e);
 	return 0;
 }
@@ -495,18 +570,43 @@ static void linger(struct http_conn *c)
 	}
 }
 
-/* Serves one request: 1 to keep the connection, 0 to close it. */
+/* The first route whose method and path match; *path_known is set when
+ * some route serves the path with another method (405, not 404). */
+static const struct http_route *find_route(const struct httpd *h, const struct http_request *req,
+					   int *path_known)
+{
+	*path_known = 0;
+	for (size_t i = 0; i < h->n_routes; i++) {
+		const struct http_route *r = &h->routes[i];
+		size_t n = strlen(r->path);
+		int match = n && r->path[n - 1] == '/' ? !strncmp(req->path, r->path, n)
+						       : !strcmp(req->path, r->path);
+		if (!match)
+			continue;
+		*path_known = 1;
+		if (!r->method || !strcmp(r->method, req->method) ||
+		    (!strcmp(req->method, "HEAD") && !strcmp(r->method, "GET")))
+			return r;
+	}
+	return NULL;
+}
+
+/* Serves one request: 1 to keep the connection, 0 to close it. Routed
+ * before the body is read: a request nobody serves, or a caller refused,
+ * costs no memory for its body. */
 static int serve_one(struct http_conn *c)
 {
 	struct httpd *h = c->h;
 	struct http_perr e = { 0, NULL };
 	struct http_request req;
-	struct buf body;
+	const struct http_route *route;
+	struct buf body = BUF_INIT;
+	json_t *json = NULL;
 	char *head = NULL;
-	int r, keep = 0;
+	int r, keep = 0, chunked, path_known;
+	uint64_t length;
 
 	memset(&req, 0, sizeof(req));
-	buf_init(&body, h->o.max_body);
 	c->hd.minor = 1;
 	c->hd.head_only = 0;
 	c->keep_alive = 0;
@@ -562,16 +662,51 @@ static int serve_one(struct http_conn *c)
 		goto respond;
 	const char *conn_hdr = http_header(&req, "Connection");
 	c->keep_alive = c->hd.minor ? !httpd_has_token(conn_hdr, "close") : httpd_has_token(conn_hdr, "keep-alive");
-	if (read_body(c, &req, &body, &e) < 0)
+	if (httpd_parse_framing(&c->hd, &req, &chunked, &length, &e) < 0)
 		goto respond;
-
-	req.body = body.data;
-	req.body_len = body.len;
 	req.peer_uid = c->uid;
 	req.peer_gid = c->gid;
 	req.peer_pid = c->pid;
+	req.peer_groups = c->groups;
+	req.n_peer_groups = c->n_groups;
 	req.http_minor = c->hd.minor;
-	h->fn(h->ctx, &req, c);
+
+	if (!(route = find_route(h, &req, &path_known))) {
+		http_fail(&e, path_known ? 405 : 404, path_known ? "method not allowed" : "no such endpoint");
+		goto respond;
+	}
+	if ((chunked || length) && route->body == HTTP_BODY_NONE) {
+		http_fail(&e, 413, "this endpoint takes no request body");
+		goto respond;
+	}
+	if (h->o.admit) {
+		/* A refused request's body is never read: the connection ends. */
+		int keep_before = c->keep_alive;
+		if (chunked || length)
+			c->keep_alive = 0;
+		if (h->o.admit(h->ctx, route, &req, c) < 0) {
+			if (!c->keep_alive)
+				linger(c);
+			goto out;
+		}
+		c->keep_alive = keep_before;
+	}
+	buf_init(&body, route->max_body);
+	if (read_body(c, &req, chunked, length, route->max_body, &body, &e) < 0)
+		goto respond;
+	/* Descriptors may come with any byte of the request. */
+	req.fds = c->fds;
+	req.n_fds = c->n_fds;
+	req.body = body.data;
+	req.body_len = body.len;
+	if (route->body == HTTP_BODY_JSON && body.len) {
+		json = json_loadb(body.data, body.len, 0, NULL);
+		if (!json_is_object(json)) {
+			http_fail(&e, 400, "request body is not a JSON object");
+			goto respond;
+		}
+	}
+	route->fn(h->ctx, &req, json, c);
 	if (c->state == RESP_NONE) {
 		log_warn("http: %s %s: the handler sent no response", req.method, req.path);
 		http_reply_error(c, 500, "internal error: no response");
@@ -593,9 +728,38 @@ respond:
 			linger(c);
 	}
 out:
+	json_decref(json);
+	drop_fds(c);
+	size_t big = body.alloc;
 	buf_release(&body);
 	free(head);
+	/* A large body's memory, and what its parse took, back to the system. */
+	if (big >= TRIM_BYTES)
+		malloc_trim(0);
 	return keep;
+}
+
+static void count_uid(struct httpd *h, uid_t uid, int delta)
+{
+	for (unsigned i = 0; i < h->o.max_conns; i++)
+		if (h->per_uid[i].n && h->per_uid[i].uid == uid) {
+			h->per_uid[i].n += (unsigned)delta;
+			return;
+		}
+	for (unsigned i = 0; delta > 0 && i < h->o.max_conns; i++)
+		if (!h->per_uid[i].n) {
+			h->per_uid[i].uid = uid;
+			h->per_uid[i].n = 1;
+			return;
+		}
+}
+
+static unsigned uid_conns(const struct httpd *h, uid_t uid)
+{
+	for (unsigned i = 0; i < h->o.max_conns; i++)
+		if (h->per_uid[i].n && h->per_uid[i].uid == uid)
+			return h->per_uid[i].n;
+	return 0;
 }
 
 static void *conn_main(void *arg)
@@ -607,6 +771,7 @@ static void *conn_main(void *arg)
 	if (c->rbuf)
 		while (serve_one(c))
 			;
+	drop_fds(c);
 	close(c->fd);
 	free(c->rbuf);
 	c->rbuf = NULL;
@@ -614,6 +779,7 @@ static void *conn_main(void *arg)
 	c->next = h->zombies;
 	h->zombies = c;
 	h->nconns--;
+	count_uid(h, c->uid, -1);
 	pthread_cond_broadcast(&h->idle);
 	pthread_mutex_unlock(&h->lock);
 	return NULL;
@@ -635,24 +801,76 @@ static void reap(struct httpd *h)
 	}
 }
 
-static void refuse(int fd)
+/* Answers a connection that is one too many with a 503 it can read: the
+ * answer goes out at once, and the socket stays open (read and dropped) for
+ * a moment, so that a client still writing its request does not fail on a
+ * closed socket before it reads why. */
+static void refuse(struct httpd *h, int fd, const char *why)
 {
-#define REFUSAL "{\"error\":\"too many connections to the daemon\"}\n"
-	static const char msg[] = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
-				  "Connection: close\r\nContent-Length: 47\r\n\r\n" REFUSAL;
-	_Static_assert(sizeof(REFUSAL) - 1 == 47, "Content-Length of the refusal");
-	ssize_t n = send(fd, msg, sizeof(msg) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
-	(void)n;
-	close(fd);
+	struct buf b = BUF_INIT;
+	char body[256];
+	int n = snprintf(body, sizeof(body), "{\"error\":\"%s\"}\n", why);
+	if (buf_addf(&b, "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+		     "Connection: close\r\nRetry-After: 1\r\nContent-Length: %d\r\n\r\n%s", n, body) == 0) {
+		ssize_t sent = send(fd, b.data, b.len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		(void)sent;
+	}
+	buf_release(&b);
+	shutdown(fd, SHUT_WR);
+	if (h->n_refused == REFUSED_MAX) {
+		close(h->refused[0].fd);
+		memmove(h->refused, h->refused + 1, sizeof(h->refused[0]) * (REFUSED_MAX - 1));
+		h->n_refused--;
+	}
+	h->refused[h->n_refused].fd = fd;
+	h->refused[h->n_refused].until = deadline_in(REFUSED_MS);
+	h->n_refused++;
+}
+
+/* Reads and drops what refused clients send; closes them at their time or
+ * their end of file. */
+static void drain_refused(struct httpd *h, const struct pollfd *p)
+{
+	uint64_t now = now_ns();
+	size_t keep = 0;
+	for (size_t i = 0; i < h->n_refused; i++) {
+		int done = now >= h->refused[i].until;
+		if (!done && p && (p[i].revents & (POLLIN | POLLHUP | POLLERR))) {
+			char sink[4096];
+			ssize_t n = recv(h->refused[i].fd, sink, sizeof(sink), MSG_DONTWAIT);
+			done = n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR);
+		}
+		if (done)
+			close(h->refused[i].fd);
+		else
+			h->refused[keep++] = h->refused[i];
+	}
+	h->n_refused = keep;
+}
+
+/* The caller's supplementary groups, as the kernel knows them. */
+static void peer_groups(struct http_conn *c)
+{
+	socklen_t len = sizeof(c->groups);
+	if (getsockopt(c->fd, SOL_SOCKET, SO_PEERGROUPS, c->groups, &len) == 0)
+		c->n_groups = len / sizeof(gid_t);
+	else
+		c->n_groups = 0;
 }
 
 static void *accept_main(void *arg)
 {
 	struct httpd *h = arg;
+	struct pollfd p[2 + REFUSED_MAX];
 	while (!is_stopping(h)) {
 		reap(h);
-		struct pollfd p[2] = { { h->lfd, POLLIN, 0 }, { h->wake[0], POLLIN, 0 } };
-		if (poll(p, 2, -1) < 0 || p[1].revents)
+		p[0] = (struct pollfd){ h->lfd, POLLIN, 0 };
+		p[1] = (struct pollfd){ h->wake[0], POLLIN, 0 };
+		for (size_t i = 0; i < h->n_refused; i++)
+			p[2 + i] = (struct pollfd){ h->refused[i].fd, POLLIN, 0 };
+		int n = poll(p, 2 + h->n_refused, h->n_refused ? 50 : -1);
+		drain_refused(h, n > 0 ? p + 2 : NULL);
+		if (n <= 0 || p[1].revents || !p[0].revents)
 			continue;
 		int fd = accept4(h->lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 		if (fd < 0) {
@@ -666,13 +884,23 @@ static void *accept_main(void *arg)
 		socklen_t cl = sizeof(cred);
 		getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl);
 		struct http_conn *c = NULL;
+		const char *why = NULL;
 		pthread_mutex_lock(&h->lock);
-		if (h->nconns < h->o.max_conns && (c = calloc(1, sizeof(*c))))
+		if (h->nconns >= h->o.max_conns)
+			why = "too many connections to the daemon";
+		else if (uid_conns(h, cred.uid) >= h->o.max_conns_per_uid)
+			why = "too many connections from this user";
+		else if ((c = calloc(1, sizeof(*c)))) {
 			h->nconns++;
+			count_uid(h, cred.uid, 1);
+		}
 		pthread_mutex_unlock(&h->lock);
 		if (!c) {
-			log_warn("http: %u connections open: refusing one from pid %d", h->o.max_conns, (int)cred.pid);
-			refuse(fd);
+			log_warn("http: refusing a connection from uid %u pid %d: %s", (unsigned)cred.uid, (int)cred.pid,
+				 why ? why : "out of memory");
+			if (h->o.refused)
+				h->o.refused(h->ctx, cred.uid);
+			refuse(h, fd, why ? why : "out of memory");
 			continue;
 		}
 		c->h = h;
@@ -680,17 +908,22 @@ static void *accept_main(void *arg)
 		c->uid = cred.uid;
 		c->gid = cred.gid;
 		c->pid = cred.pid;
+		peer_groups(c);
 		int r = pthread_create(&c->tid, NULL, conn_main, c);
 		if (r) {
 			log_warn("http: cannot start a connection thread: %s", strerror(r));
-			refuse(fd);
+			refuse(h, fd, "cannot start a connection thread");
 			free(c);
 			pthread_mutex_lock(&h->lock);
 			h->nconns--;
+			count_uid(h, cred.uid, -1);
 			pthread_cond_broadcast(&h->idle);
 			pthread_mutex_unlock(&h->lock);
 		}
 	}
+	for (size_t i = 0; i < h->n_refused; i++)
+		close(h->refused[i].fd);
+	h->n_refused = 0;
 	return NULL;
 }
 
@@ -776,8 +1009,8 @@ out:
 	return r;
 }
 
-int httpd_start_opts(const char *path, mode_t mode, const struct httpd_options *opts, http_handler_fn fn,
-		     void *ctx, struct httpd **out, struct strata_error *err)
+int httpd_start(const char *path, mode_t mode, const struct httpd_options *opts, const struct http_route *routes,
+		size_t n_routes, void *ctx, struct httpd **out, struct strata_error *err)
 {
 	struct httpd *h;
 	int r;
@@ -789,21 +1022,22 @@ int httpd_start_opts(const char *path, mode_t mode, const struct httpd_options *
 	h->o = opts ? *opts : defaults;
 	if (!h->o.max_conns)
 		h->o.max_conns = defaults.max_conns;
+	if (!h->o.max_conns_per_uid)
+		h->o.max_conns_per_uid = defaults.max_conns_per_uid;
 	if (h->o.max_head < 1024)
 		h->o.max_head = h->o.max_head ? 1024 : defaults.max_head;
-	if (!h->o.max_body)
-		h->o.max_body = defaults.max_body;
 	if (!h->o.head_timeout_ms)
 		h->o.head_timeout_ms = defaults.head_timeout_ms;
 	if (!h->o.idle_timeout_ms)
 		h->o.idle_timeout_ms = defaults.idle_timeout_ms;
 	if (!h->o.write_timeout_ms)
 		h->o.write_timeout_ms = defaults.write_timeout_ms;
-	h->fn = fn;
+	h->routes = routes;
+	h->n_routes = n_routes;
 	h->ctx = ctx;
 	pthread_mutex_init(&h->lock, NULL);
 	pthread_cond_init(&h->idle, NULL);
-	if (!(h->path = strdup(path))) {
+	if (!(h->path = strdup(path)) || !(h->per_uid = calloc(h->o.max_conns, sizeof(*h->per_uid)))) {
 		r = error_set(err, -ENOMEM, "out of memory");
 		goto fail_init;
 	}
@@ -831,15 +1065,10 @@ fail_init:
 	}
 	pthread_cond_destroy(&h->idle);
 	pthread_mutex_destroy(&h->lock);
+	free(h->per_uid);
 	free(h->path);
 	free(h);
 	return r;
-}
-
-int httpd_start(const char *path, mode_t mode, http_handler_fn fn, void *ctx, struct httpd **out,
-		struct strata_error *err)
-{
-	return httpd_start_opts(path, mode, NULL, fn, ctx, out, err);
 }
 
 void httpd_stop(struct httpd *h)
@@ -865,6 +1094,7 @@ void httpd_stop(struct httpd *h)
 	close(h->wake[1]);
 	pthread_cond_destroy(&h->idle);
 	pthread_mutex_destroy(&h->lock);
+	free(h->per_uid);
 	free(h->path);
 	free(h);
 }
@@ -874,8 +1104,10 @@ int http_status_of(int r)
 	switch (r) {
 	case -ENOENT: return 404;
 	case -EINVAL: return 400;
-	case -EACCES: return 403;
+	case -EACCES:
+	case -EPERM: return 403;
 	case -EBUSY: return 409;
+	case -EAGAIN: return 503;
 	case -ENOSPC: return 507;
 	default: return 500;
 	}

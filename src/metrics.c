@@ -24,6 +24,7 @@ struct metrics {
 	uint64_t chunks, new_chunks;
 	uint64_t ops[METRICS_OPS], op_errors[METRICS_OPS], bytes_read;
 	uint64_t analyses[2][2];      /* [cached][ok] */
+	uint64_t refused[METRICS_REFUSALS];
 	uint64_t hist[NBUCKETS + 1];  /* cumulative at print time; here per bucket */
 	double hist_sum;
 	uint64_t hist_count;
@@ -121,6 +122,13 @@ void metrics_analysis(struct metrics *m, double seconds, int cached, int ok)
 	pthread_mutex_unlock(&m->lock);
 }
 
+void metrics_refused(struct metrics *m, enum metrics_refusal why)
+{
+	pthread_mutex_lock(&m->lock);
+	m->refused[why]++;
+	pthread_mutex_unlock(&m->lock);
+}
+
 static void head(struct buf *out, const char *name, const char *type, const char *help)
 {
 	buf_addf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
@@ -172,5 +180,11 @@ void metrics_print(struct metrics *m, const struct metrics_live *live, struct bu
 	buf_addf(out, "strata_analysis_duration_seconds_bucket{le=\"+Inf\"} %llu\n", (unsigned long long)m->hist_count);
 	buf_addf(out, "strata_analysis_duration_seconds_sum %.6f\nstrata_analysis_duration_seconds_count %llu\n",
 		 m->hist_sum, (unsigned long long)m->hist_count);
+	head(out, "strata_requests_refused_total", "counter",
+	     "Requests refused: forbidden to the caller (403) or one connection too many (503).");
+	buf_addf(out, "strata_requests_refused_total{reason=\"forbidden\"} %llu\n"
+		 "strata_requests_refused_total{reason=\"busy\"} %llu\n",
+		 (unsigned long long)m->refused[METRICS_REFUSED_FORBIDDEN],
+		 (unsigned long long)m->refused[METRICS_REFUSED_BUSY]);
 	pthread_mutex_unlock(&m->lock);
 }

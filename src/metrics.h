@@ -24,6 +24,10 @@ void metrics_pull(struct metrics *m, const char *ref, int ok, uint64_t bytes_fet
 void metrics_retire_mount(struct metrics *m, const uint64_t *ops, const uint64_t *op_errors, unsigned n,
 			  uint64_t bytes_read);
 void metrics_analysis(struct metrics *m, double seconds, int cached, int ok);
+/* A request refused: forbidden (403, by the caller's rights) or busy (503,
+ * one connection too many). */
+enum metrics_refusal { METRICS_REFUSED_FORBIDDEN, METRICS_REFUSED_BUSY, METRICS_REFUSALS };
+void metrics_refused(struct metrics *m, enum metrics_refusal why);
 
 /* Live mounts' counters, added to the retired ones when printing. */
 struct metrics_live {

@@ -5,8 +5,10 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -73,16 +75,31 @@ static const char *skip_dot_slash(const char *p)
 	}
 }
 
+/* Each pass reads the file anew, with an offset of its own: the file the
+ * caller opened and handed over is opened again through /proc (it proved
+ * it may read it), else the path. Only a regular file: a FIFO would hold
+ * the daemon. */
 static int ar_open(struct archive_source *s, struct archive **out, struct strata_error *err)
 {
 	const char *file = s->base.ref.file;
-	struct archive *a = archive_read_new();
+	char self[64];
+	const char *path = file;
+	struct stat st;
 	*out = NULL;
+	if (s->base.conf->source_fd >= 0) {
+		snprintf(self, sizeof(self), "/proc/self/fd/%d", s->base.conf->source_fd);
+		path = self;
+	}
+	if (stat(path, &st) < 0)
+		return error_errno(err, -errno, "docker-archive '%s'", file);
+	if (!S_ISREG(st.st_mode))
+		return error_set(err, -EINVAL, "docker-archive '%s' is not a regular file", file);
+	struct archive *a = archive_read_new();
 	if (!a)
 		return error_set(err, -ENOMEM, "out of memory");
 	archive_read_support_filter_all(a);
 	archive_read_support_format_tar(a);
-	if (archive_read_open_filename(a, file, CHUNK) != ARCHIVE_OK) {
+	if (archive_read_open_filename(a, path, CHUNK) != ARCHIVE_OK) {
 		int e = archive_errno(a), r;
 		const char *msg = archive_error_string(a);
 		/* libarchive reads the first block on open: format errors show here */

@@ -28,11 +28,11 @@ struct oci_source {
 	uint64_t bytes; /* atomic */
 };
 
-static int open_beneath(int dirfd, const char *rel)
+static int open_raw(int dirfd, const char *rel, int flags)
 {
 #ifdef SYS_openat2
 	struct open_how how = {
-		.flags = O_RDONLY | O_CLOEXEC,
+		.flags = (uint64_t)(flags | O_CLOEXEC),
 		.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
 	};
 	int fd = (int)syscall(SYS_openat2, dirfd, rel, &how, sizeof(how));
@@ -43,8 +43,30 @@ static int open_beneath(int dirfd, const char *rel)
 #endif
 	/* Older kernels: the names we build hold no "..", and symlinks in a
 	 * layout are not expected; refuse them rather than follow. */
-	int fd2 = openat(dirfd, rel, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	int fd2 = openat(dirfd, rel, flags | O_CLOEXEC | O_NOFOLLOW);
 	return fd2 >= 0 ? fd2 : -errno;
+}
+
+/* A regular file beneath the layout, opened with the rights of whoever
+ * asked for the pull (conf->source_open_beneath) or ours. Non-blocking
+ * open: a FIFO planted in a layout must not hold the pull for ever. */
+static int open_beneath(struct oci_source *s, const char *rel)
+{
+	const struct strata_conf *c = s->base.conf;
+	int flags = O_RDONLY | O_NONBLOCK;
+	int fd = c->source_open_beneath ? c->source_open_beneath(c->source_open_ctx, s->dirfd, rel, flags)
+					: open_raw(s->dirfd, rel, flags);
+	if (fd < 0)
+		return fd;
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return -EBADFD;
+	}
+	int fl = fcntl(fd, F_GETFL);
+	if (fl >= 0)
+		fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+	return fd;
 }
 
 static int read_fd(int fd, size_t max, struct buf *out)
@@ -72,10 +94,12 @@ static int read_small(struct oci_source *s, const char *rel, struct buf *out,
 		      struct strata_error *err)
 {
 	const char *dir = s->base.ref.file;
-	int fd = open_beneath(s->dirfd, rel);
+	int fd = open_beneath(s, rel);
 	if (fd < 0) {
 		if (fd == -ENOENT)
 			return error_set(err, fd, "oci layout '%s': missing %s file", dir, rel);
+		if (fd == -EBADFD)
+			return error_set(err, -EINVAL, "oci layout '%s': %s is not a regular file", dir, rel);
 		if (fd == -EXDEV || fd == -ELOOP)
 			return error_set(err, -EPERM, "oci layout '%s': %s leads outside the layout", dir, rel);
 		return error_errno(err, fd, "oci layout '%s': cannot open %s", dir, rel);
@@ -97,9 +121,12 @@ static int blob_open(struct oci_source *s, const char *digest, struct strata_err
 	if (!digest_valid(digest))
 		return error_set(err, -EINVAL, "blob '%.80s': invalid digest", digest);
 	snprintf(rel, sizeof(rel), "blobs/sha256/%s", digest + 7);
-	int fd = open_beneath(s->dirfd, rel);
+	int fd = open_beneath(s, rel);
 	if (fd == -ENOENT)
 		return error_set(err, fd, "blob '%s' is missing from layout '%s'", digest, s->base.ref.file);
+	if (fd == -EBADFD)
+		return error_set(err, -EINVAL, "blob '%s' in layout '%s' is not a regular file", digest,
+				 s->base.ref.file);
 	if (fd == -EXDEV || fd == -ELOOP)
 		return error_set(err, -EPERM, "blob '%s' in layout '%s' leads outside the layout", digest,
 				 s->base.ref.file);
@@ -367,7 +394,11 @@ int source_oci_open(struct source **out, const struct image_ref *ref,
 		error_set(err, r, "out of memory");
 		goto fail;
 	}
-	s->dirfd = open(ref->file, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	/* The directory the caller opened and handed over, or the path. */
+	if (conf->source_fd >= 0)
+		s->dirfd = fcntl(conf->source_fd, F_DUPFD_CLOEXEC, 3);
+	else
+		s->dirfd = open(ref->file, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (s->dirfd < 0) {
 		r = error_errno(err, -errno, "oci layout '%s'", ref->file);
 		goto fail;

@@ -23,8 +23,8 @@ int tempmount_open(struct cli *cli, struct client *client, const char *ref, cons
 		return r;
 	}
 	char *canon = cli_canonical_ref(ref);
-	json_t *body = json_pack("{s:s, s:s, s:b}", "ref", canon ? canon : ref, "mountpoint", dir, "no_pull",
-				 o->no_pull);
+	json_t *body = json_pack("{s:s, s:s, s:b, s:b}", "ref", canon ? canon : ref, "mountpoint", dir, "no_pull",
+				 o->no_pull, "temporary", 1);
 	free(canon);
 	if (o->platform)
 		json_object_set_new(body, "platform", json_string(o->platform));
@@ -32,7 +32,10 @@ int tempmount_open(struct cli *cli, struct client *client, const char *ref, cons
 	json_t *out = NULL;
 	int status;
 	client_set_timeout(client, 0); /* a mount may pull first */
-	int r = client_call(client, "POST", "/v1/mounts", body, &status, &out, err);
+	int fd = cli_attach_source(client, ref, body, err);
+	int r = fd < -1 ? fd : client_call(client, "POST", "/v1/mounts", body, &status, &out, err);
+	if (fd >= 0)
+		close(fd);
 	json_decref(body);
 	if (r < 0) {
 		rmdir(dir);

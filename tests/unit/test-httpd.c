@@ -31,8 +31,9 @@ static pthread_mutex_t seen_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t seen_cond = PTHREAD_COND_INITIALIZER;
 static int slow_done, slow_closed, slow_write_err;
 
-static void handler(void *ctx, const struct http_request *req, struct http_conn *c)
+static void handler(void *ctx, const struct http_request *req, json_t *body, struct http_conn *c)
 {
+	(void)body;
 	char q[256], seg[1024];
 	if (!strcmp(req->path, "/stream")) {
 		int n = http_query_param(req, "n", q, sizeof(q)) == 0 ? atoi(q) : 10;
@@ -89,6 +90,12 @@ static void handler(void *ctx, const struct http_request *req, struct http_conn 
 		http_reply_error(c, 404, "no such endpoint");
 	}
 }
+
+/* Every path to the one handler, as a catch-all route. */
+static const struct http_route routes[] = {
+	{ NULL, "/", HTTP_BODY_RAW, 1u << 20, 0, handler },
+};
+#define ROUTES routes, sizeof(routes) / sizeof(routes[0])
 
 /* --- raw sockets -------------------------------------------------------- */
 
@@ -221,7 +228,7 @@ static int serve_forever(const char *path)
 {
 	struct httpd *h;
 	struct strata_error err = STRATA_ERROR_INIT;
-	if (httpd_start(path, 0600, handler, NULL, &h, &err) < 0) {
+	if (httpd_start(path, 0600, NULL, ROUTES, NULL, &h, &err) < 0) {
 		fprintf(stderr, "%s\n", err.msg);
 		return 1;
 	}
@@ -488,7 +495,7 @@ static void test_limits(const char *dir)
 	struct httpd *h;
 	char *sock = path_join(dir, "limits.sock");
 	struct httpd_options o = { .max_conns = 2, .head_timeout_ms = 300, .idle_timeout_ms = 400 };
-	is_int(httpd_start_opts(sock, 0600, &o, handler, NULL, &h, &err), 0, "server with short timeouts");
+	is_int(httpd_start(sock, 0600, &o, ROUTES, NULL, &h, &err), 0, "server with short timeouts");
 
 	int fd = raw_connect(sock);
 	send(fd, "GET /echo HTTP/1.1\r\n", 20, MSG_NOSIGNAL);
@@ -555,7 +562,7 @@ static void test_start_stop(const char *dir, const char *sock)
 	struct stat st;
 
 	ok(stat(sock, &st) == 0 && (st.st_mode & 0777) == 0600 && S_ISSOCK(st.st_mode), "socket mode 0600");
-	is_int(httpd_start(sock, 0600, handler, NULL, &h, &err), -EADDRINUSE, "a second server: -EADDRINUSE");
+	is_int(httpd_start(sock, 0600, NULL, ROUTES, NULL, &h, &err), -EADDRINUSE, "a second server: -EADDRINUSE");
 	ok(strstr(err.msg, "is in use by another daemon") != NULL, "'%s'", err.msg);
 	ok(h == NULL, "and no server");
 	error_clear(&err);
@@ -572,7 +579,7 @@ static void test_start_stop(const char *dir, const char *sock)
 	       "calling a dead daemon: -ECONNREFUSED");
 	ok(starts(err.msg, "cannot reach the strata daemon at '"), "'%s'", err.msg);
 	error_clear(&err);
-	is_int(httpd_start(stale, 0660, handler, NULL, &h, &err), 0, "a stale socket is replaced");
+	is_int(httpd_start(stale, 0660, NULL, ROUTES, NULL, &h, &err), 0, "a stale socket is replaced");
 	is_int(client_call(cl, "GET", "/echo", NULL, NULL, NULL, &err), 0, "and served");
 	ok(stat(stale, &st) == 0 && (st.st_mode & 0777) == 0660, "with mode 0660");
 	httpd_stop(h);
@@ -587,7 +594,7 @@ static void test_start_stop(const char *dir, const char *sock)
 	char *file = path_join(dir, "file.sock");
 	write_file_atomic_at(AT_FDCWD, file, "x", 1, 0600, 0);
 	error_clear(&err);
-	is_int(httpd_start(file, 0600, handler, NULL, &h, &err), -EEXIST, "a regular file is not replaced");
+	is_int(httpd_start(file, 0600, NULL, ROUTES, NULL, &h, &err), -EEXIST, "a regular file is not replaced");
 	free(file);
 }
 
@@ -634,7 +641,7 @@ int main(int argc, char **argv)
 	}
 	char *sock = path_join(dir, "strata.sock");
 	test_helpers();
-	if (!ok(httpd_start(sock, 0600, handler, NULL, &h, &err) == 0, "httpd_start: %s", err.msg))
+	if (!ok(httpd_start(sock, 0600, NULL, ROUTES, NULL, &h, &err) == 0, "httpd_start: %s", err.msg))
 		return tap_done();
 	test_start_stop(dir, sock);
 	test_client_basics(sock);
