@@ -206,6 +206,16 @@ static int open_unprivileged(const struct kmount_opts *o, struct kmount *km, str
 	if (r < 0) {
 		if (fd >= 0)
 			close(fd);
+		/* fusermount3 opens the device with the user's rights: a device
+		 * only root may open means FUSE is root's alone on this machine. */
+		struct stat st;
+		if (access("/dev/fuse", R_OK | W_OK) < 0 && stat("/dev/fuse", &st) == 0) {
+			error_clear(err);
+			error_set(err, r, "cannot mount '%s': /dev/fuse (mode %04o, owner uid %u) may not be opened by "
+				  "uid %u, so FUSE is root's only here; make it 0666 (as Debian's udev rule does) or "
+				  "run strata as root", o->path, (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid,
+				  (unsigned)getuid());
+		}
 		goto out;
 	}
 	if (fd < 0) {
