@@ -2,8 +2,9 @@
  * scanned, the packages (sorted by type, name, version, path), the secrets
  * (most severe first), the warnings, and a summary line. Columns are as wide
  * as their widest cell up to a cap; cells past the cap are cut with "...".
- * Control characters in names become '?', so hostile package metadata cannot
- * move the cursor or recolour the terminal. O(n log n) in the rows. */
+ * Control characters in names (C0, DEL, C1) become '?', so hostile package
+ * metadata cannot move the cursor or recolour the terminal. O(n log n) in
+ * the rows. */
 #include "config.h"
 
 #include <errno.h>
@@ -64,7 +65,11 @@ static int sanitise(const char *s, size_t cap, struct cell *c)
 		return -ENOMEM;
 	for (size_t i = 0; i < cut; i++) {
 		unsigned char ch = (unsigned char)s[i];
-		c->text[i] = (ch < 0x20 || ch == 0x7f) ? '?' : (char)ch;
+		/* C0, DEL, and C1 (U+0080..U+009F, 0xC2 0x80..0x9F in UTF-8). */
+		int c1 = ch == 0xC2 && i + 1 < cut && (unsigned char)s[i + 1] < 0xA0;
+		c->text[i] = (ch < 0x20 || ch == 0x7f || c1) ? '?' : (char)ch;
+		if (c1)
+			c->text[++i] = '?';
 	}
 	c->width = truncated ? cap : w;
 	if (truncated) {

@@ -150,6 +150,55 @@ int varint_get(const uint8_t **p, const uint8_t *end, uint64_t *out)
 	return -EBADMSG;
 }
 
+/* The length of the well-formed UTF-8 sequence at p (1 to 4), or 0. */
+static size_t utf8_len(const unsigned char *p)
+{
+	if (p[0] < 0x80)
+		return 1;
+	size_t n = p[0] >= 0xF0 && p[0] <= 0xF4 ? 4 : p[0] >= 0xE0 ? 3 : p[0] >= 0xC2 && p[0] < 0xE0 ? 2 : 0;
+	if (!n || p[0] > 0xF4)
+		return 0;
+	for (size_t i = 1; i < n; i++)
+		if ((p[i] & 0xC0) != 0x80)
+			return 0;
+	/* Overlong three- and four-byte forms, surrogates, past U+10FFFF. */
+	if ((p[0] == 0xE0 && p[1] < 0xA0) || (p[0] == 0xED && p[1] >= 0xA0) || (p[0] == 0xF0 && p[1] < 0x90) ||
+	    (p[0] == 0xF4 && p[1] >= 0x90))
+		return 0;
+	return n;
+}
+
+int buf_add_visible(struct buf *b, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	int r = 0;
+	while (*p && r == 0) {
+		size_t n = utf8_len(p);
+		/* U+0080..U+009F: C1 controls, which some terminals obey. */
+		int c1 = n == 2 && p[0] == 0xC2 && p[1] < 0xA0;
+		if (n > 1 && !c1) {
+			r = buf_add(b, p, n);
+			p += n;
+			continue;
+		}
+		if (n == 1 && *p >= 0x20 && *p != 0x7F && *p != '\\') {
+			r = buf_addch(b, (char)*p++);
+			continue;
+		}
+		switch (*p) {
+		case '\n': r = buf_adds(b, "\\n"); break;
+		case '\t': r = buf_adds(b, "\\t"); break;
+		case '\r': r = buf_adds(b, "\\r"); break;
+		case '\\': r = buf_adds(b, "\\\\"); break;
+		default: r = buf_addf(b, "\\%03o", *p); break;
+		}
+		p++;
+		if (c1 && r == 0)
+			r = buf_addf(b, "\\%03o", *p++);
+	}
+	return r;
+}
+
 int buf_add_utf8(struct buf *b, uint32_t cp)
 {
 	char u[4];

@@ -37,6 +37,11 @@ int varint_get(const uint8_t **p, const uint8_t *end, uint64_t *out);
 /* Appends code point cp as UTF-8 (surrogates and values past U+10FFFF as
  * U+FFFD). */
 int buf_add_utf8(struct buf *b, uint32_t cp);
+/* Appends s made safe for a terminal and for one line, as `ls -b` shows
+ * names: control characters (C0, DEL, and C1 written in UTF-8), bytes that
+ * are not UTF-8 and the backslash itself as backslash escapes (\n, \t,
+ * \\, else \ooo per byte). Printable text, UTF-8 included, is unchanged. */
+int buf_add_visible(struct buf *b, const char *s);
 /* Hands the contents to the caller (free() them) and leaves b empty. */
 char *buf_detach(struct buf *b, size_t *len);
 

@@ -13,20 +13,38 @@
 #include <unistd.h>
 
 #include "auth.h"
+#include "buf.h"
 #include "cli.h"
 #include "daemon.h"
 #include "ref.h"
 #include "util.h"
 
+/* Messages carry names from images: one line, nothing a terminal obeys. */
+static void say(const char *prefix, const char *fmt, va_list ap)
+{
+	struct buf msg = BUF_INIT, vis = BUF_INIT;
+	buf_vaddf(&msg, fmt, ap);
+	buf_add_visible(&vis, msg.data);
+	fprintf(stderr, "strata: %s%s\n", prefix, vis.data);
+	buf_release(&msg);
+	buf_release(&vis);
+}
+
 int cli_fail(const char *fmt, ...)
 {
 	va_list ap;
-	fputs("strata: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	say("", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 	return 1;
+}
+
+void cli_warn(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	say("warning: ", fmt, ap);
+	va_end(ap);
 }
 
 int cli_fail_err(const struct strata_error *err)

@@ -31,6 +31,8 @@ struct cli_command {
 /* Prints "strata: <msg>" on stderr; returns 1 (the failure exit status). */
 int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int cli_fail_err(const struct strata_error *err);
+/* Prints "strata: warning: <msg>" on stderr, made visible as cli_fail does. */
+void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Prints "strata <cmd>: <msg>" and the usage line; returns 2. */
 int cli_usage(const struct cli_command *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

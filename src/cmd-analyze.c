@@ -231,7 +231,7 @@ static void *post_main(void *arg)
 		client_call_body(c, "POST", p->path, p->text.data, p->text.len, NULL, NULL, &err);
 	}
 	if (err.code)
-		fprintf(stderr, "strata: warning: the report was not stored: %s\n", err.msg);
+		cli_warn("the report was not stored: %s", err.msg);
 	client_free(c);
 	return NULL;
 }
@@ -262,10 +262,10 @@ static void remember_report(const char *digest, const char *config, const json_t
 	post->path = report_path(digest, config);
 	FILE *f = fopencookie(&c, "w", (cookie_io_functions_t){ .write = capped_write });
 	if (!post->path || !f) {
-		fprintf(stderr, "strata: warning: the report was not stored: out of memory\n");
+		cli_warn("the report was not stored: out of memory");
 	} else if (report_write_json(report, files, f, &err) < 0) {
 		if (!c.over)
-			fprintf(stderr, "strata: warning: the report was not stored: %s\n", err.msg);
+			cli_warn("the report was not stored: %s", err.msg);
 	} else {
 		post->text = c.text;
 		c.text = (struct buf)BUF_INIT;
@@ -422,6 +422,11 @@ static int analyze_image(struct cli *cli, const char *ref, const struct tempmoun
 	json_object_set(*report, "image", image);
 	r = analyze_root(rootfd, o, *report, files, err);
 	o->memo = NULL;
+	/* A mount that went away under the walk (its daemon stopped) left
+	 * errors where files were: that is no report of the image. */
+	struct stat root_st;
+	if (r == 0 && fstat(rootfd, &root_st) < 0)
+		r = error_errno(err, -errno, "the mount of '%s' went away during the analysis", ref);
 	close(rootfd);
 	if (r == 0 && use_memo) {
 		struct report_files rf;
@@ -440,8 +445,8 @@ out:
 	}
 	if (tm.dir) {
 		struct strata_error uerr = STRATA_ERROR_INIT;
-		if (tempmount_close(client, &tm, &uerr) < 0)
-			fprintf(stderr, "strata: warning: %s\n", uerr.msg);
+		if (tempmount_close(client, &tm, &uerr) < 0 && r == 0)
+			r = error_set(err, uerr.code, "cannot unmount the image: %s", uerr.msg);
 	}
 	if (r < 0) {
 		json_decref(*report);

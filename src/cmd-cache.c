@@ -236,8 +236,11 @@ static int run_ls(struct cli *cli, int argc, char **argv)
 			json_t *n;
 			if (!json_array_size(imgs))
 				fputs("-", stdout);
-			json_array_foreach(imgs, k, n)
-				printf("%s%s", k ? "," : "", json_string_value(n) ?: "?");
+			json_array_foreach(imgs, k, n) {
+				char *name = str_visible(json_string_value(n));
+				printf("%s%s", k ? "," : "", name && *name ? name : "?");
+				free(name);
+			}
 			putchar('\n');
 		}
 	}

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <getopt.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -41,11 +42,14 @@ static int run_images(struct cli *cli, int argc, char **argv)
 			format_size((uint64_t)json_integer_value(json_object_get(img, "size")), size, sizeof(size));
 			json_t *names = json_object_get(img, "names");
 			size_t n = json_array_size(names);
-			for (size_t k = 0; k < (n ? n : 1); k++)
-				printf("%-60s %-12s %6lld %10s  %s\n",
-				       n ? json_string_value(json_array_get(names, k)) : "<none>", sd,
+			for (size_t k = 0; k < (n ? n : 1); k++) {
+				/* A name from an OCI layout's annotation can hold anything. */
+				char *name = n ? str_visible(json_string_value(json_array_get(names, k))) : NULL;
+				printf("%-60s %-12s %6lld %10s  %s\n", name ? name : "<none>", sd,
 				       json_integer_value(json_object_get(img, "layers")), size,
 				       json_string_value(json_object_get(img, "pulled")));
+				free(name);
+			}
 		}
 	}
 	json_decref(all);

@@ -14,8 +14,11 @@ static void print_text(json_t *out)
 {
 	size_t i;
 	json_t *v;
-	json_array_foreach(json_object_get(out, "names"), i, v)
-		printf("name:      %s\n", json_string_value(v));
+	json_array_foreach(json_object_get(out, "names"), i, v) {
+		char *name = str_visible(json_string_value(v));
+		printf("name:      %s\n", name ? name : "?");
+		free(name);
+	}
 	printf("digest:    %s\n", json_string_value(json_object_get(out, "digest")));
 	printf("config:    %s\n", json_string_value(json_object_get(out, "config_digest")));
 	printf("platform:  %s\n", json_string_value(json_object_get(out, "platform")));

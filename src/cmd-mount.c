@@ -125,9 +125,12 @@ static int run_mounts(struct cli *cli, int argc, char **argv)
 		json_array_foreach(all, i, m) {
 			char sd[20];
 			digest_short(json_string_value(json_object_get(m, "digest")), sd);
-			printf("%-40s %-12s %-22s %s\n", json_string_value(json_object_get(m, "mountpoint")), sd,
-			       json_string_value(json_object_get(m, "since")),
-			       json_string_value(json_object_get(m, "ref")));
+			char *mp = str_visible(json_string_value(json_object_get(m, "mountpoint")));
+			char *ref = str_visible(json_string_value(json_object_get(m, "ref")));
+			printf("%-40s %-12s %-22s %s\n", mp ? mp : "?", sd, json_string_value(json_object_get(m, "since")),
+			       ref ? ref : "?");
+			free(mp);
+			free(ref);
 		}
 	}
 	json_decref(all);

@@ -66,13 +66,14 @@ static int pull_one(struct cli *cli, struct client *c, const char *ref, const ch
 		format_size((uint64_t)json_integer_value(json_object_get(res, "bytes_fetched")), fetched, sizeof(fetched));
 		format_size((uint64_t)json_integer_value(json_object_get(res, "bytes_stored")), stored, sizeof(stored));
 		const char *digest = json_string_value(json_object_get(res, "digest"));
-		const char *name = json_string_value(json_object_get(res, "name"));
+		char *name = str_visible(json_string_value(json_object_get(res, "name")));
 		if (json_is_true(json_object_get(res, "up_to_date")))
-			printf("%s %s: up to date\n", digest, name);
+			printf("%s %s: up to date\n", digest, name ? name : "?");
 		else
-			printf("%s %s: %lld layers, %lld fetched (%s), %s newly stored\n", digest, name,
+			printf("%s %s: %lld layers, %lld fetched (%s), %s newly stored\n", digest, name ? name : "?",
 			       json_integer_value(json_object_get(res, "layers")),
 			       json_integer_value(json_object_get(res, "layers_fetched")), fetched, stored);
+		free(name);
 	}
 	json_decref(last);
 	return rc;

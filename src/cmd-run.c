@@ -95,8 +95,12 @@ static int run_run(struct cli *cli, int argc, char **argv)
 	sigaction(SIGQUIT, &old_quit, NULL);
 	free(args);
 	error_clear(&err);
-	if (tempmount_close(client, &tm, &err) < 0)
-		fprintf(stderr, "strata: run: %s\n", err.msg);
+	/* A mount left behind is a failure even when the command succeeded. */
+	if (tempmount_close(client, &tm, &err) < 0) {
+		cli_fail("run: cannot unmount the image: %s", err.msg);
+		if (rc == 0)
+			rc = 1;
+	}
 	client_free(client);
 	return rc;
 }

@@ -161,6 +161,7 @@ static int set_value(struct strata_conf *c, size_t k, const char *v, struct stra
 	char name[64];
 	snprintf(name, sizeof(name), "%s.%s", d->section, d->name);
 	uint64_t n = 0;
+	int r;
 
 	switch (d->kind) {
 	case CONF_STRING: {
@@ -195,10 +196,13 @@ static int set_value(struct strata_conf *c, size_t k, const char *v, struct stra
 	case CONF_SIZE:
 		if (d->none_ok && !strcmp(v, "none"))
 			n = 0;
-		else if (!(isdigit((unsigned char)*v) || *v == '.') || conf_parse_size(v, &n) < 0)
-			return error_set(err, -EINVAL, "invalid size '%s' for %s", v, name);
+		else if ((r = conf_parse_size(v, &n)) < 0)
+			return error_set(err, -EINVAL, r == -ERANGE ? "size '%s' for %s is too large"
+					 : "invalid size '%s' for %s (a whole number of bytes, or a number with a unit "
+					   "K, M, G or T, such as 512M or 1.5G)", v, name);
 		if (!(d->none_ok && n == 0) && (n < d->lo || n > d->hi))
-			return error_set(err, -EINVAL, "size '%s' for %s is too small", v, name);
+			return error_set(err, -EINVAL, "size '%s' for %s is %s", v, name,
+					 n < d->lo ? "too small" : "too large");
 		break;
 	case CONF_INT: {
 		char *end;
@@ -387,11 +391,21 @@ static int read_conf_file(struct strata_conf *c, const char *path, int explicit,
 		return 0;
 	if (r == -EFBIG)
 		return error_set(err, r, "configuration file '%s': larger than %d bytes", path, CONF_FILE_MAX);
+	if (r == -EBADFD)
+		return error_set(err, -EINVAL, "configuration file '%s' is not a regular file", path);
 	if (r < 0) {
 		char why[128];
 		snprintf(why, sizeof(why), "%s", strerror(-r));
 		why[0] = (char)tolower((unsigned char)why[0]);
 		return error_set(err, r, "cannot read configuration file '%s': %s", path, why);
+	}
+	/* Text only: a NUL would end every line parser's view of the file. */
+	const char *nul = memchr(text, '\0', len);
+	if (nul) {
+		size_t at = (size_t)(nul - text);
+		free(text);
+		return error_set(err, -EINVAL, "configuration file '%s': a NUL byte at offset %zu (not a text file)",
+				 path, at);
 	}
 	/* The daemon runs in another directory: keep a path it can reopen. */
 	c->config_path = realpath(path, NULL);
@@ -603,53 +617,91 @@ const char *conf_mirror(const struct strata_conf *c, const char *host)
 	return NULL;
 }
 
+/* DIGITS[.DIGITS]: the whole part and the fraction as fracnum/fracden.
+ * Decimal only: no sign, no hex, no exponent. Returns the end, or NULL. */
+static const char *parse_decimal(const char *s, uint64_t *whole, uint64_t *fracnum, uint64_t *fracden)
+{
+	const char *p = s;
+	*whole = 0;
+	*fracnum = 0;
+	*fracden = 1;
+	if (!isdigit((unsigned char)*p))
+		return NULL;
+	for (; isdigit((unsigned char)*p); p++) {
+		uint64_t d = (uint64_t)(*p - '0');
+		if (*whole > UINT64_MAX / 10 || (*whole == UINT64_MAX / 10 && d > UINT64_MAX % 10))
+			return NULL;
+		*whole = *whole * 10 + d;
+	}
+	if (*p != '.')
+		return p;
+	if (!isdigit((unsigned char)*++p))
+		return NULL;
+	for (; isdigit((unsigned char)*p); p++)
+		if (*fracden <= UINT64_MAX / 100) { /* digits past 18 do not matter */
+			*fracnum = *fracnum * 10 + (uint64_t)(*p - '0');
+			*fracden *= 10;
+		}
+	return p;
+}
+
+/* whole * mult + fracnum * mult / fracden, or -ERANGE past 2^64 - 1. */
+static int scale_value(uint64_t whole, uint64_t fracnum, uint64_t fracden, uint64_t mult, uint64_t *out)
+{
+	if (mult && whole > UINT64_MAX / mult)
+		return -ERANGE;
+	uint64_t v = whole * mult;
+	uint64_t f = (uint64_t)((unsigned __int128)fracnum * mult / fracden);
+	if (v > UINT64_MAX - f)
+		return -ERANGE;
+	*out = v + f;
+	return 0;
+}
+
 int conf_parse_size(const char *s, uint64_t *out)
 {
-	char *end;
-	errno = 0;
-	double v = strtod(s, &end);
-	if (errno || end == s || v < 0 || !isfinite(v))
+	uint64_t whole, num, den, mult = 1;
+	const char *p = parse_decimal(s, &whole, &num, &den);
+	if (!p)
 		return -EINVAL;
-	double mult = 1;
-	switch (*end) {
-	case 'k': case 'K': mult = 1024.0; end++; break;
-	case 'm': case 'M': mult = 1024.0 * 1024; end++; break;
-	case 'g': case 'G': mult = 1024.0 * 1024 * 1024; end++; break;
-	case 't': case 'T': mult = 1024.0 * 1024 * 1024 * 1024; end++; break;
-	case 'b': case 'B': end++; break;
+	switch (*p) {
+	case 'k': case 'K': mult = 1ull << 10; p++; break;
+	case 'm': case 'M': mult = 1ull << 20; p++; break;
+	case 'g': case 'G': mult = 1ull << 30; p++; break;
+	case 't': case 'T': mult = 1ull << 40; p++; break;
+	case 'b': case 'B': p++; break;
 	default: break;
 	}
-	if (mult > 1 && (!strcmp(end, "iB") || !strcmp(end, "B") || !strcmp(end, "ib")))
-		end += strlen(end);
-	if (*end)
+	if (mult > 1 && (!strcmp(p, "iB") || !strcmp(p, "B") || !strcmp(p, "ib")))
+		p += strlen(p);
+	if (*p)
 		return -EINVAL;
-	double bytes = v * mult;
-	if (bytes > 1.8e19)
+	/* A byte count is whole: "0.5" is no size (it used to mean 0, unbounded). */
+	if (mult == 1 && num)
 		return -EINVAL;
-	*out = (uint64_t)bytes;
-	return 0;
+	int r = scale_value(whole, num, den, mult, out);
+	if (r == 0 && *out == 0 && (whole || num))
+		return -EINVAL; /* less than a byte */
+	return r;
 }
 
 int conf_parse_duration(const char *s, uint64_t *seconds)
 {
-	char *end;
-	errno = 0;
-	double v = strtod(s, &end);
-	if (errno || end == s || v < 0 || !isfinite(v))
+	uint64_t whole, num, den, mult;
+	const char *p = parse_decimal(s, &whole, &num, &den);
+	if (!p)
 		return -EINVAL;
-	double mult;
-	if (!strcmp(end, "s") || !*end)
+	if (!strcmp(p, "s") || !*p)
 		mult = 1;
-	else if (!strcmp(end, "m"))
+	else if (!strcmp(p, "m"))
 		mult = 60;
-	else if (!strcmp(end, "h"))
+	else if (!strcmp(p, "h"))
 		mult = 3600;
-	else if (!strcmp(end, "d"))
+	else if (!strcmp(p, "d"))
 		mult = 86400;
-	else if (!strcmp(end, "w"))
+	else if (!strcmp(p, "w"))
 		mult = 7 * 86400;
 	else
 		return -EINVAL;
-	*seconds = (uint64_t)(v * mult);
-	return 0;
+	return scale_value(whole, num, den, mult, seconds);
 }

@@ -212,10 +212,17 @@ static int visit(void *ctx, const char *name, struct iv_node *n)
 	} else if (n->type != ENTRY_DIR) {
 		snprintf(size, sizeof(size), "0");
 	}
-	char *line = str_printf("%s\t%c\t%o\t%u\t%u\t%s\t%.*s\t%s", w->path.data, type_letter(n->type),
-				e->mode & 07777, e->uid, e->gid, size,
-				n->type == ENTRY_SYMLINK ? (int)e->link_len : 1,
-				n->type == ENTRY_SYMLINK ? e->link : "-", hex);
+	/* Names are the image's: shown so that none can write to a terminal
+	 * or forge a line (buf_add_visible). */
+	struct buf vis = BUF_INIT, vlink = BUF_INIT;
+	char *target = n->type == ENTRY_SYMLINK ? strndup(e->link, e->link_len) : NULL;
+	char *line = NULL;
+	if (buf_add_visible(&vis, w->path.data) == 0 && buf_add_visible(&vlink, target ? target : "-") == 0)
+		line = str_printf("%s\t%c\t%o\t%u\t%u\t%s\t%s\t%s", vis.data, type_letter(n->type), e->mode & 07777,
+				  e->uid, e->gid, size, vlink.data, hex);
+	free(target);
+	buf_release(&vis);
+	buf_release(&vlink);
 	if (w->n == w->cap) {
 		w->cap = w->cap ? w->cap * 2 : 1024;
 		char **nl = realloc(w->lines, w->cap * sizeof(*nl));

@@ -7,6 +7,7 @@
 #include <syslog.h>
 #include <string.h>
 
+#include "buf.h"
 #include "log.h"
 
 enum log_level log_threshold = LOG_LVL_WARN;
@@ -62,5 +63,12 @@ void log_write(enum log_level level, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	sink(level, line, sink_ctx);
+	/* Lines carry names from images: one line each, nothing a terminal or
+	 * a log reader would take for a control sequence or a second entry. */
+	struct buf vis = BUF_INIT;
+	if (buf_add_visible(&vis, line) == 0)
+		sink(level, vis.data, sink_ctx);
+	else
+		sink(level, line, sink_ctx);
+	buf_release(&vis);
 }

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "util.h"
 
 char *str_printf(const char *fmt, ...)
@@ -24,6 +25,16 @@ char *str_printf(const char *fmt, ...)
 		s = NULL;
 	va_end(ap);
 	return s;
+}
+
+char *str_visible(const char *s)
+{
+	struct buf b = BUF_INIT;
+	if (buf_add_visible(&b, s ? s : "") < 0) {
+		buf_release(&b);
+		return NULL;
+	}
+	return buf_detach(&b, NULL);
 }
 
 char *path_join(const char *a, const char *b)
@@ -107,9 +118,15 @@ out:
 
 int read_file(const char *path, size_t max, char **out, size_t *len)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* Non-blocking: a FIFO or a device named as a file must not hold us. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0)
 		return -errno;
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return -EBADFD;
+	}
 	size_t cap = 4096, n = 0;
 	char *b = malloc(cap + 1);
 	int r = 0;

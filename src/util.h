@@ -8,6 +8,9 @@
 /* Returned strings are malloc'd: free() them. NULL on allocation failure. */
 char *str_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 char *path_join(const char *a, const char *b);
+/* s as buf_add_visible shows it (buf.h): safe for a terminal and one line.
+ * NULL s gives "". */
+char *str_visible(const char *s);
 
 /* mkdir -p; 0 or negative errno. */
 int mkdir_p(const char *path, unsigned mode);
@@ -16,8 +19,9 @@ int mkdir_p(const char *path, unsigned mode);
  * when sync is set, then rename: a reader sees the old file, the new one or
  * none, never half of one. 0 or negative errno (the temporary is removed). */
 int write_file_atomic_at(int dirfd, const char *name, const void *data, size_t len, unsigned mode, int sync);
-/* Reads a whole file, at most max bytes (-EFBIG past it). *out is malloc'd,
- * NUL-terminated; free() it. */
+/* Reads a whole regular file, at most max bytes (-EFBIG past it; -EBADFD
+ * when it is not a regular file). *out is malloc'd, NUL-terminated; free()
+ * it. */
 int read_file(const char *path, size_t max, char **out, size_t *len);
 int fsync_dir(const char *path);
 /* Removes a directory tree (no symlinks followed). */

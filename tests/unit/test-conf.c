@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "conf.h"
@@ -190,6 +191,9 @@ static void test_errors(void)
 		{ "[store]\npath = \"/x\n", ":2: unterminated quoted value for store.path" },
 		{ "[store]\npath = \"/x\" y\n", ":2: text after the quoted value for store.path" },
 		{ "[store]\npath =\n", ":2: empty value for store.path" },
+		{ "[cache]\nmax_size = 0.5\n", ":2: invalid size '0.5' for cache.max_size" },
+		{ "[cache]\nmax_size = 0x10\n", ":2: invalid size '0x10' for cache.max_size" },
+		{ "[pull]\njobs = 0x10\n", ":2: invalid number '0x10' for pull.jobs" },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct strata_conf c;
@@ -233,8 +237,20 @@ static void test_precedence(void)
 	setenv("STRATA_CACHE_MAX_SIZE", "lots", 1);
 	r = load(&c, "", msg, sizeof(msg));
 	is_int(r, -EINVAL, "a bad environment value fails");
-	is_str(msg, "environment variable STRATA_CACHE_MAX_SIZE: invalid size 'lots' for cache.max_size",
-	       "the environment error names the variable");
+	ok(!strncmp(msg, "environment variable STRATA_CACHE_MAX_SIZE: invalid size 'lots' for cache.max_size",
+		    strlen("environment variable STRATA_CACHE_MAX_SIZE: invalid size 'lots' for cache.max_size")),
+	   "the environment error names the variable (%s)", msg);
+	/* Numbers that only looked like sizes: each refused, none unbounded. */
+	static const char *const bad[] = { "0.5", "0x10", "17e18", "1e3", "inf", " 12", "12 ", "+5", "1..2", ".5G" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		setenv("STRATA_CACHE_MAX_SIZE", bad[i], 1);
+		r = load(&c, "", msg, sizeof(msg));
+		ok(r == -EINVAL && strstr(msg, "invalid size") && !strchr(msg, '\n'),
+		   "STRATA_CACHE_MAX_SIZE=%s is refused (%s)", bad[i], msg);
+	}
+	setenv("STRATA_CACHE_MAX_SIZE", "16777216T", 1);
+	r = load(&c, "", msg, sizeof(msg));
+	ok(r == -EINVAL && strstr(msg, "too large"), "a size past 2^64 bytes is too large (%s)", msg);
 	unsetenv("STRATA_CACHE_MAX_SIZE");
 	unsetenv("STRATA_STORE");
 
@@ -270,6 +286,43 @@ static void test_sizes(void)
 	ok(conf_parse_size("lots", &n) == -EINVAL, "lots");
 	ok(conf_parse_duration("12h", &n) == 0 && n == 12 * 3600, "12h");
 	ok(conf_parse_duration("7x", &n) == -EINVAL, "7x");
+	ok(conf_parse_size("0.5", &n) == -EINVAL, "0.5 (no byte is half)");
+	ok(conf_parse_size("0.5K", &n) == 0 && n == 512, "0.5K");
+	ok(conf_parse_size("0x10", &n) == -EINVAL, "0x10 (no hex)");
+	ok(conf_parse_size("17e18", &n) == -EINVAL, "17e18 (no exponent)");
+	ok(conf_parse_size("18446744073709551615", &n) == 0 && n == UINT64_MAX, "2^64 - 1 bytes");
+	ok(conf_parse_size("18446744073709551616", &n) == -EINVAL, "2^64 bytes");
+	ok(conf_parse_size("16777216T", &n) == -ERANGE, "16777216T is too large");
+	ok(conf_parse_size("0.0000001K", &n) == -EINVAL, "less than a byte");
+	ok(conf_parse_size("0", &n) == 0 && n == 0, "0");
+	ok(conf_parse_duration("1e3", &n) == -EINVAL, "1e3s (no exponent)");
+	ok(conf_parse_duration("1.5h", &n) == 0 && n == 5400, "1.5h");
+}
+
+/* The file itself: a NUL byte in it, or a FIFO or a device for a file. */
+static void test_file_kinds(void)
+{
+	struct strata_conf c;
+	struct strata_error err = STRATA_ERROR_INIT;
+	FILE *f = fopen(path, "w");
+	if (!f)
+		exit(99);
+	fwrite("[cache]\nmax_size = 1G\0\n[pull]\njobs = 99\n", 1, 41, f);
+	fclose(f);
+	int r = conf_load_from(&c, path, &err);
+	ok(r == -EINVAL && strstr(err.msg, "a NUL byte at offset 21"), "a NUL byte is an error (%s)", err.msg);
+	char fifo[300];
+	snprintf(fifo, sizeof(fifo), "%s/fifo.conf", dir);
+	if (mkfifo(fifo, 0600) == 0) {
+		error_clear(&err);
+		r = conf_load_from(&c, fifo, &err);
+		ok(r == -EINVAL && strstr(err.msg, "is not a regular file"), "a FIFO is refused, at once (%s)", err.msg);
+		unlink(fifo);
+	}
+	error_clear(&err);
+	r = conf_load_from(&c, "/dev/zero", &err);
+	ok(r == -EINVAL && strstr(err.msg, "is not a regular file"), "so is a device (%s)", err.msg);
+	unlink(path);
 }
 
 int main(void)
@@ -295,6 +348,7 @@ int main(void)
 	test_errors();
 	test_precedence();
 	test_sizes();
+	test_file_kinds();
 	unlink(path);
 	rmdir(dir);
 	return tap_done();
