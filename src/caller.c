@@ -85,6 +85,15 @@ void caller_fs_leave(struct caller_fs *s)
 
 /* --- resolving paths ---------------------------------------------------------- */
 
+/* 1 when fd is the root of a mount. Asks the file system for nothing (a
+ * statx for no field), so it works on a FUSE mount that refuses us. */
+static int is_mount_root(int fd)
+{
+	struct statx sx;
+	return statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, 0, &sx) == 0 &&
+	       (sx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) && (sx.stx_attributes & STATX_ATTR_MOUNT_ROOT);
+}
+
 /* Drops the last component of a canonical path ("/" stays "/"). */
 static void canon_pop(struct buf *canon)
 {
@@ -148,11 +157,13 @@ static int resolve(const struct caller *c, const char *path, int *out_fd, char *
 		}
 		struct stat st;
 		if (fstatat(fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0) {
-			/* The root of a FUSE mount whose server is gone: a directory
-			 * nobody can look into, but it can be named (and unmounted). */
-			if (errno == ENOTCONN) {
+			/* The root of a FUSE mount that answers no one but its user
+			 * (or whose server is gone): a directory nobody else can look
+			 * into, but it can be named (and unmounted). */
+			if ((errno == EACCES || errno == ENOTCONN) && is_mount_root(fd)) {
 				memset(&st, 0, sizeof(st));
 				st.st_mode = S_IFDIR;
+				st.st_uid = (uid_t)-1;
 			} else {
 				r = error_errno(err, -errno, "'%s'", path);
 				close(fd);
@@ -239,7 +250,10 @@ int caller_open_mountpoint(const struct caller *c, const char *path, int *fd, ch
 	if (r < 0)
 		return r;
 	if (fstat(*fd, &st) < 0) {
-		r = error_errno(err, -errno, "mount point '%s'", *canon);
+		if (is_mount_root(*fd))
+			r = error_set(err, -EBUSY, "'%s' is already a mount point", *canon);
+		else
+			r = error_errno(err, -errno, "mount point '%s'", *canon);
 		goto fail;
 	}
 	if (!S_ISDIR(st.st_mode)) {

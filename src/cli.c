@@ -63,13 +63,17 @@ int cli_usage(const struct cli_command *cmd, const char *fmt, ...)
 	return EXIT_USAGE;
 }
 
-static int daemon_answers(struct client *c)
+/* 1 when a daemon answers on the socket; 0 when none does; a negative
+ * errno with err set when one answers that it cannot serve us (busy). */
+static int daemon_answers(struct client *c, struct strata_error *err)
 {
-	struct strata_error err = STRATA_ERROR_INIT;
+	struct strata_error e = STRATA_ERROR_INIT;
 	json_t *out = NULL;
 	int status = 0;
-	int r = client_call(c, "GET", "/v1/version", NULL, &status, &out, &err);
+	int r = client_call(c, "GET", "/v1/version", NULL, &status, &out, &e);
 	json_decref(out);
+	if (r == -EAGAIN) /* there, but full: starting another would be wrong */
+		return error_set(err, r, "%s", e.msg);
 	return r == 0 && status == 200;
 }
 
@@ -135,8 +139,8 @@ int cli_connect(struct cli *cli, struct client **out, struct strata_error *err)
 	int r = sock ? client_open(sock, &c, err) : error_set(err, -ENOMEM, "out of memory");
 	if (r < 0)
 		goto fail;
-	if (daemon_answers(c))
-		goto done;
+	if ((r = daemon_answers(c, err)) != 0)
+		goto answered;
 	pid_t pid = spawn_daemon(cli, err);
 	if (pid < 0) {
 		r = (int)pid;
@@ -145,8 +149,8 @@ int cli_connect(struct cli *cli, struct client **out, struct strata_error *err)
 	/* Until it answers, or exits (a second daemon won the race: then the
 	 * winner answers), or 30 s pass. */
 	for (int i = 0, exited = 0; i < 600; i++) {
-		if (daemon_answers(c))
-			goto done;
+		if ((r = daemon_answers(c, err)) != 0)
+			goto answered;
 		if (!exited && waitpid(pid, NULL, WNOHANG) == pid)
 			exited = 1;
 		else if (exited && i > 50)
@@ -158,7 +162,9 @@ int cli_connect(struct cli *cli, struct client **out, struct strata_error *err)
 	r = error_set(err, -ECONNREFUSED, "cannot start the strata daemon for store '%s'%s%s",
 		      cli->conf.store, why[0] ? ": " : "", why);
 	goto fail;
-done:
+answered:
+	if (r < 0)
+		goto fail;
 	free(sock);
 	*out = c;
 	return 0;
@@ -215,9 +221,7 @@ int cli_attach_source(struct client *c, const char *refstr, json_t *body, struct
 
 char *cli_absolute_path(const char *path)
 {
-	char abs[PATH_MAX], cwd[PATH_MAX];
-	if (realpath(path, abs))
-		return strdup(abs);
+	char cwd[PATH_MAX];
 	if (path[0] == '/' || !getcwd(cwd, sizeof(cwd)))
 		return strdup(path);
 	return path_join(cwd, path);

@@ -50,8 +50,8 @@ void cli_add_auth(struct cli *cli, const char *ref, json_t *body);
  * it after the call), -1 for a registry reference, or a negative errno
  * with err set ("oci layout '...': permission denied"). */
 int cli_attach_source(struct client *c, const char *ref, json_t *body, struct strata_error *err);
-/* An absolute spelling of path: realpath(3) where it resolves, else path
- * joined to the working directory (a dead mount point does not resolve).
+/* path made absolute as it is spelt (joined to the working directory), its
+ * symbolic links left for the daemon to resolve as the caller reaches them.
  * malloc'd. */
 char *cli_absolute_path(const char *path);
 /* The reference to hand the daemon: oci: and docker-archive: paths made

@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -32,9 +33,12 @@ static int run_mount(struct cli *cli, int argc, char **argv)
 	if (argc - optind != 2)
 		return cli_usage(&cmd_mount, "an image and a mount point are needed");
 	const char *ref = argv[optind], *mp = argv[optind + 1];
-	char abs[PATH_MAX];
-	if (!realpath(mp, abs))
+	struct stat st;
+	if (stat(mp, &st) < 0)
 		return cli_fail("mount point '%s': %s", mp, errno == ENOENT ? "no such directory" : strerror(errno));
+	char *abs = cli_absolute_path(mp);
+	if (!abs)
+		return cli_fail("out of memory");
 
 	struct strata_error err = STRATA_ERROR_INIT;
 	struct client *client = NULL;
@@ -58,6 +62,7 @@ static int run_mount(struct cli *cli, int argc, char **argv)
 		printf("%s mounted at %s\n", json_string_value(json_object_get(out, "digest")), abs);
 	if (fd >= 0)
 		close(fd);
+	free(abs);
 	json_decref(body);
 	json_decref(out);
 	client_free(client);

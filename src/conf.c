@@ -63,6 +63,7 @@ static const struct key_def keys[] = {
 	{ "daemon", "socket_mode", "STRATA_DAEMON_SOCKET_MODE", "daemon.socket_mode", CONF_MODE, F_UINT, OFF(socket_mode), 0, 0777, 0 },
 	{ "daemon", "allow_other", "STRATA_DAEMON_ALLOW_OTHER", "daemon.allow_other", CONF_BOOL, F_INT, OFF(allow_other), 0, 1, 0 },
 	{ "daemon", "metrics_address", "STRATA_DAEMON_METRICS_ADDRESS", "daemon.metrics_address", CONF_STRING, F_STR, OFF(metrics_address), 0, 0, 0 },
+	{ "daemon", "socket_group", "STRATA_DAEMON_SOCKET_GROUP", "daemon.socket_group", CONF_STRING, F_STR, OFF(socket_group), 0, 0, 0 },
 	{ "daemon", "admin_group", "STRATA_DAEMON_ADMIN_GROUP", "daemon.admin_group", CONF_STRING, F_STR, OFF(admin_group), 0, 0, 0 },
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -586,6 +587,7 @@ void conf_release(struct strata_conf *c)
 	free(c->credentials);
 	free(c->metrics_address);
 	free(c->admin_group);
+	free(c->socket_group);
 	free_list(c->insecure);
 	free_list(c->mirrors);
 	if (c->origins)

@@ -25,6 +25,7 @@ struct strata_conf {
 	char *credentials;         /* docker config.json; NULL = the usual places */
 	char *metrics_address;     /* [HOST:]PORT serving /metrics over TCP; NULL = off */
 	char *admin_group;         /* group whose members administer the daemon's store; NULL = none */
+	char *socket_group;        /* group of STORE/strata.sock; NULL = the daemon's */
 	char **insecure;           /* registries allowed over plain HTTP / bad TLS; NULL-terminated */
 	int compression_level;     /* zstd level for chunks */
 	int jobs;                  /* layers ingested at once */

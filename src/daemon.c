@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -145,8 +146,9 @@ static void refused(void *ctx, uid_t uid)
 	metrics_refused(d->metrics, METRICS_REFUSED_BUSY);
 }
 
-/* daemon.admin_group as a gid: a name or a number. */
-static int admin_gid_of(const char *group, gid_t *out, struct strata_error *err)
+/* A group of the configuration (key) as a gid: a name or a number;
+ * (gid_t)-1 when unset. */
+static int gid_of(const char *key, const char *group, gid_t *out, struct strata_error *err)
 {
 	*out = (gid_t)-1;
 	if (!group || !*group)
@@ -160,8 +162,22 @@ static int admin_gid_of(const char *group, gid_t *out, struct strata_error *err)
 	struct group grp, *found = NULL;
 	char buf[16384];
 	if (getgrnam_r(group, &grp, buf, sizeof(buf), &found) != 0 || !found)
-		return error_set(err, -EINVAL, "daemon.admin_group: no group '%s'", group);
+		return error_set(err, -EINVAL, "%s: no group '%s'", key, group);
 	*out = found->gr_gid;
+	return 0;
+}
+
+/* The members of daemon.socket_group must reach the socket inside the
+ * store: the store directory gets that group and its search bit (no read,
+ * no write: they can name the socket, nothing else). */
+static int open_store_to(const char *store, gid_t gid, struct strata_error *err)
+{
+	struct stat st;
+	if (stat(store, &st) < 0)
+		return error_errno(err, -errno, "store '%s'", store);
+	if ((st.st_gid != gid && chown(store, (uid_t)-1, gid) < 0) ||
+	    (!(st.st_mode & S_IXGRP) && chmod(store, (st.st_mode & 07777) | S_IXGRP) < 0))
+		return error_errno(err, -errno, "cannot open store '%s' to daemon.socket_group", store);
 	return 0;
 }
 
@@ -189,7 +205,9 @@ int daemon_run(struct strata_conf *conf, struct strata_error *err)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if ((r = admin_gid_of(conf->admin_group, &d.admin_gid, err)) < 0)
+	gid_t socket_gid;
+	if ((r = gid_of("daemon.admin_group", conf->admin_group, &d.admin_gid, err)) < 0 ||
+	    (r = gid_of("daemon.socket_group", conf->socket_group, &socket_gid, err)) < 0)
 		goto out;
 	if ((r = store_open(conf, STORE_DAEMON, &d.st, err)) < 0)
 		goto out;
@@ -214,7 +232,13 @@ int daemon_run(struct strata_conf *conf, struct strata_error *err)
 	if (conf->metrics_address && *conf->metrics_address &&
 	    (r = metricsd_start(conf->metrics_address, metrics_text, &d, &metricsd, err)) < 0)
 		goto out;
-	const struct httpd_options ho = { .admit = admit, .refused = refused };
+	struct httpd_options ho = { .admit = admit, .refused = refused };
+	if (socket_gid != (gid_t)-1) {
+		ho.set_group = 1;
+		ho.group = socket_gid;
+		if ((r = open_store_to(conf->store, socket_gid, err)) < 0)
+			goto out;
+	}
 	if ((r = httpd_start(sock, conf->socket_mode ? conf->socket_mode : 0600, &ho, routes,
 			     sizeof(routes) / sizeof(routes[0]), &d, &d.httpd, err)) < 0)
 		goto out;

@@ -994,7 +994,8 @@ static int listen_on(struct httpd *h, mode_t mode, struct strata_error *err)
 		goto out;
 	}
 	/* Before listen(): nobody can connect while the mode is still wrong. */
-	if (chmod(h->path, mode) < 0 || lstat(h->path, &st) < 0 || listen(h->lfd, 128) < 0) {
+	if ((h->o.set_group && chown(h->path, (uid_t)-1, h->o.group) < 0) || chmod(h->path, mode) < 0 ||
+	    lstat(h->path, &st) < 0 || listen(h->lfd, 128) < 0) {
 		r = error_errno(err, -errno, "cannot listen on '%s'", h->path);
 		unlink(h->path);
 		goto out;

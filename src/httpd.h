@@ -71,6 +71,8 @@ struct httpd_options {
 	unsigned head_timeout_ms;    /* a request's head and body must arrive within this [60 s] */
 	unsigned idle_timeout_ms;    /* a connection idle between requests is closed [60 s] */
 	unsigned write_timeout_ms;   /* a client reading nothing for this long is dropped [60 s] */
+	int set_group;               /* give the socket file this group: */
+	gid_t group;
 	/* Called for a matched route before its body is read: 0 serves it; a
 	 * negative return means admit answered (a refusal). NULL: all pass. */
 	int (*admit)(void *ctx, const struct http_route *route, const struct http_request *req,
