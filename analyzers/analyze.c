@@ -756,7 +756,7 @@ int analyze_root(int rootfd, const struct analyze_opts *o, json_t *report, struc
 	}
 	g.phase[2] = since(&t0) - mark;
 	mark = since(&t0);
-	if (o->memo && (r = memo_store(&g, err)) < 0)
+	if (o->memo && o->memo->store && (r = memo_store(&g, err)) < 0)
 		goto out;
 	g.phase[3] = since(&t0) - mark;
 	assemble(&g, report, distro, warnings);

@@ -24,6 +24,8 @@ struct memo_ops {
 	void *ctx;
 	/* *found: a new object holding the keys (of the array keys) that are stored. */
 	int (*lookup)(void *ctx, json_t *keys, json_t **found, struct strata_error *err);
+	/* NULL: results are looked up, not stored (a caller the daemon does
+	 * not let write the shared memo). */
 	int (*store)(void *ctx, json_t *results, struct strata_error *err);
 };
 

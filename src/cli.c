@@ -65,12 +65,14 @@ int cli_usage(const struct cli_command *cmd, const char *fmt, ...)
 
 /* 1 when a daemon answers on the socket; 0 when none does; a negative
  * errno with err set when one answers that it cannot serve us (busy). */
-static int daemon_answers(struct client *c, struct strata_error *err)
+static int daemon_answers(struct cli *cli, struct client *c, struct strata_error *err)
 {
 	struct strata_error e = STRATA_ERROR_INIT;
 	json_t *out = NULL;
 	int status = 0;
 	int r = client_call(c, "GET", "/v1/version", NULL, &status, &out, &e);
+	const char *role = json_string_value(json_object_get(out, "role"));
+	cli->memo_writer = role && strcmp(role, "user");
 	json_decref(out);
 	if (r == -EAGAIN) /* there, but full: starting another would be wrong */
 		return error_set(err, r, "%s", e.msg);
@@ -139,7 +141,7 @@ int cli_connect(struct cli *cli, struct client **out, struct strata_error *err)
 	int r = sock ? client_open(sock, &c, err) : error_set(err, -ENOMEM, "out of memory");
 	if (r < 0)
 		goto fail;
-	if ((r = daemon_answers(c, err)) != 0)
+	if ((r = daemon_answers(cli, c, err)) != 0)
 		goto answered;
 	pid_t pid = spawn_daemon(cli, err);
 	if (pid < 0) {
@@ -149,7 +151,7 @@ int cli_connect(struct cli *cli, struct client **out, struct strata_error *err)
 	/* Until it answers, or exits (a second daemon won the race: then the
 	 * winner answers), or 30 s pass. */
 	for (int i = 0, exited = 0; i < 600; i++) {
-		if ((r = daemon_answers(c, err)) != 0)
+		if ((r = daemon_answers(cli, c, err)) != 0)
 			goto answered;
 		if (!exited && waitpid(pid, NULL, WNOHANG) == pid)
 			exited = 1;

@@ -19,6 +19,10 @@ struct cli {
 	struct strata_conf conf;
 	int verbose;   /* -v count */
 	int quiet;     /* -q */
+	/* What the daemon takes this caller for, once connected: 1 when it
+	 * may write the shared analysis memo (root, the daemon's user, the
+	 * admin group), 0 when it may only read it. */
+	int memo_writer;
 };
 
 struct cli_command {

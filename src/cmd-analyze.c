@@ -416,7 +416,7 @@ static int analyze_image(struct cli *cli, const char *ref, const struct tempmoun
 		r = error_errno(err, -errno, "cannot open the mount of '%s'", ref);
 		goto out;
 	}
-	const struct memo_ops memo = { client, memo_lookup_remote, memo_store_remote };
+	const struct memo_ops memo = { client, memo_lookup_remote, cli->memo_writer ? memo_store_remote : NULL };
 	o->memo = use_memo ? &memo : NULL;
 	*report = report_new();
 	json_object_set(*report, "image", image);
@@ -428,7 +428,7 @@ static int analyze_image(struct cli *cli, const char *ref, const struct tempmoun
 	if (r == 0 && fstat(rootfd, &root_st) < 0)
 		r = error_errno(err, -errno, "the mount of '%s' went away during the analysis", ref);
 	close(rootfd);
-	if (r == 0 && use_memo) {
+	if (r == 0 && use_memo && cli->memo_writer) {
 		struct report_files rf;
 		analyze_files_iter(files, &rf);
 		post->cli = cli;

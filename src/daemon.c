@@ -115,9 +115,9 @@ static const struct http_route routes[] = {
 	{ "POST", "/v1/cache/gc", HTTP_BODY_JSON, SMALL_BODY, ACCESS_ADMIN, daemon_cache_gc },
 	{ "POST", "/v1/cache/verify", HTTP_BODY_JSON, SMALL_BODY, ACCESS_ANY, daemon_cache_verify },
 	{ "POST", "/v1/analysis/lookup", HTTP_BODY_RAW, LARGE_BODY, ACCESS_ANY, daemon_analysis_lookup },
-	{ "POST", "/v1/analysis/store", HTTP_BODY_JSON, LARGE_BODY, ACCESS_ANY, daemon_analysis_store },
+	{ "POST", "/v1/analysis/store", HTTP_BODY_JSON, LARGE_BODY, ACCESS_ADMIN, daemon_analysis_store },
 	{ "GET", "/v1/analysis/report", HTTP_BODY_NONE, 0, ACCESS_ANY, daemon_analysis_report_get },
-	{ "POST", "/v1/analysis/report", HTTP_BODY_RAW, LARGE_BODY, ACCESS_ANY, daemon_analysis_report_put },
+	{ "POST", "/v1/analysis/report", HTTP_BODY_RAW, LARGE_BODY, ACCESS_ADMIN, daemon_analysis_report_put },
 	{ "POST", "/v1/analysis/observe", HTTP_BODY_JSON, SMALL_BODY, ACCESS_ANY, daemon_analysis_observe },
 	{ "GET", "/metrics", HTTP_BODY_NONE, 0, ACCESS_ANY, handle_metrics },
 };

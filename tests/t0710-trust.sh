@@ -85,10 +85,13 @@ fails_with "cache gc needs an admin" "is not allowed to uid" as "$A" "$STRATA" c
 fails_with "cache verify --repair needs an admin" "is not allowed to uid" \
 	as "$A" "$STRATA" cache verify --repair
 check "cache verify without --repair is everyone's" as "$A" "$STRATA" cache verify
+is "a user may not write the shared analysis memo (403)" "$(api "$A" -o /dev/null -w '%{http_code}' \
+	-X POST -d '{"results":{"secrets/1/x/sha256:00":{"records":[]}}}' http://strata/v1/analysis/store)" 403
+check "but analyzes, reading it" as "$A" "$STRATA" analyze --analyzers packages -o "$HA/r.json" "$ref"
 check "an admin may gc" as "$C" "$STRATA" cache gc
 check "an admin may prune (dry run)" as "$C" "$STRATA" cache prune --max-size 1 --dry-run
 is "refusals are counted" "$(curl -s --unix-socket "$store/strata.sock" http://strata/metrics |
-	awk '/^strata_requests_refused_total\{reason="forbidden"\}/ {print ($2 >= 8)}')" 1
+	awk '/^strata_requests_refused_total\{reason="forbidden"\}/ {print ($2 >= 9)}')" 1
 check "and logged with the uid" grep -q "refused: .*uid $(id -u "$A")" "$TMP/daemon.log"
 
 # Local sources: read with the caller's rights, never the daemon's. A
