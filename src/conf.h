@@ -25,6 +25,8 @@ struct strata_conf {
 	char *credentials;         /* docker config.json; NULL = the usual places */
 	char *metrics_address;     /* [HOST:]PORT serving /metrics over TCP; NULL = off */
 	char **insecure;           /* registries allowed over plain HTTP / bad TLS; NULL-terminated */
+	char **certs_dirs;         /* certs.d directories (tlsconf.h); NULL-terminated */
+	char *ca_file;             /* one more CA bundle for every registry; NULL = none */
 	int compression_level;     /* zstd level for chunks */
 	int jobs;                  /* layers ingested at once */
 	int prescan_secrets;       /* the daemon scans small files for secrets as it ingests */
