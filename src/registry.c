@@ -972,7 +972,12 @@ static int settle_scheme(struct registry *r, const char *what, bool *retry,
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
 	CURLcode c = curl_easy_perform(h);
-	if (peer_not_tls(&x, c))
+	/* So does a server that hangs up on a ClientHello without a byte (a plain
+	 * HTTP server that drops what it cannot parse): SSL_ERROR_SYSCALL, where
+	 * a TLS peer would have sent a record or an alert. Only here: as a
+	 * request's reason it says too little to call a registry plain HTTP. */
+	if (peer_not_tls(&x, c) ||
+	    (c == CURLE_SSL_CONNECT_ERROR && strstr(x.errbuf, "SSL_ERROR_SYSCALL")))
 		scheme_decide(r, SCHEME_HTTP);
 	/* A TLS alert is a TLS peer refusing something; the request will say what. */
 	else if (c == CURLE_OK || (c == CURLE_SSL_CONNECT_ERROR && strstr(x.errbuf, "alert")))

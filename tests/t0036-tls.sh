@@ -213,6 +213,27 @@ log=$TMP/stores/$n/daemon.log
 is "the daemon decided once for the pull (of 3+ requests)" \
 	"$(grep -c "registry '$PLAIN' does not speak TLS: using plain HTTP" "$log")" 1
 
+# A plain HTTP server that hangs up on a ClientHello rather than answer 400
+# (here, one that answers every HTTP request with 404) does not speak TLS
+# either: the pull fails over HTTP, with its 404.
+hport=$(free_port)
+python3 - "$hport" 2>"$TMP/hangup.err" <<'PY' &
+import socket, sys, threading
+s = socket.create_server(("127.0.0.1", int(sys.argv[1])))
+def serve(c):
+    with c:
+        data = c.recv(4096)
+        if data[:1] != b"\x16":  # not a TLS handshake record
+            c.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+while True:
+    threading.Thread(target=serve, args=(s.accept()[0],), daemon=True).start()
+PY
+hpid=$!
+at_exit "kill $hpid; wait $hpid"
+wait_tcp "$hport" || { echo "# hang-up server did not start"; exit 99; }
+fails_with "a loopback server that hangs up on TLS is spoken to over plain HTTP" \
+	"manifest unknown: 'strata/tiny:latest' not found in 127.0.0.1:$hport" pulls "127.0.0.1:$hport"
+
 # --- proxies ----------------------------------------------------------------------
 pport=$(free_port)
 PLOG=$TMP/proxy.log
