@@ -48,6 +48,8 @@ static const struct key_def keys[] = {
 	{ "pull", "prescan_secrets", "STRATA_PULL_PRESCAN_SECRETS", "pull.prescan_secrets", CONF_BOOL, F_INT, OFF(prescan_secrets), 0, 1, 0 },
 	{ "registry", "mirrors", "STRATA_REGISTRY_MIRRORS", "registry.mirrors", CONF_LIST, F_LIST, OFF(mirrors), 0, 0, 0 },
 	{ "registry", "insecure", "STRATA_REGISTRY_INSECURE", "registry.insecure", CONF_LIST, F_LIST, OFF(insecure), 0, 0, 0 },
+	{ "registry", "certs_dirs", "STRATA_REGISTRY_CERTS_DIRS", "registry.certs_dirs", CONF_LIST, F_LIST, OFF(certs_dirs), 0, 0, 0 },
+	{ "registry", "ca_file", "STRATA_REGISTRY_CA_FILE", "registry.ca_file", CONF_STRING, F_STR, OFF(ca_file), 0, 0, 0 },
 	{ "registry", "credentials", "STRATA_REGISTRY_CREDENTIALS", "registry.credentials", CONF_STRING, F_STR, OFF(credentials), 0, 0, 0 },
 	{ "registry", "retries", "STRATA_REGISTRY_RETRIES", "registry.retries", CONF_INT, F_INT, OFF(retries), 1, 100, 0 },
 	{ "registry", "stall_timeout", "STRATA_REGISTRY_STALL_TIMEOUT", "registry.stall_timeout", CONF_INT, F_INT, OFF(stall_timeout), 1, 3600, 0 },
@@ -82,6 +84,22 @@ static char *default_store(void)
 	if (home && *home)
 		return str_printf("%s/.local/share/strata", home);
 	return strdup("/var/lib/strata");
+}
+
+/* Where podman and Docker look for a registry's certificates; rootless
+ * podman looks in the user's own directory first. */
+static char *default_certs_dirs(void)
+{
+	const char *sys = "/etc/containers/certs.d, /etc/docker/certs.d";
+	if (geteuid() == 0)
+		return strdup(sys);
+	const char *xdg = getenv("XDG_CONFIG_HOME");
+	const char *home = getenv("HOME");
+	if (xdg && *xdg)
+		return str_printf("%s/containers/certs.d, %s", xdg, sys);
+	if (home && *home)
+		return str_printf("%s/.config/containers/certs.d, %s", home, sys);
+	return strdup(sys);
 }
 
 static void free_list(char **v)
@@ -171,6 +189,8 @@ static int set_value(struct strata_conf *c, size_t k, const char *v, struct stra
 			return error_set(err, -EINVAL, "empty value for %s", name);
 		if (!strcmp(d->name, "platform") && *v && !valid_platform(v))
 			return error_set(err, -EINVAL, "invalid platform '%s' for %s (OS/ARCH[/VARIANT])", v, name);
+		if (!strcmp(d->name, "ca_file") && *v && *v != '/')
+			return error_set(err, -EINVAL, "invalid path '%s' for %s (an absolute path)", v, name);
 		if (*v && !(s = strdup(v)))
 			return error_set(err, -ENOMEM, "out of memory");
 		free(*(char **)field);
@@ -190,6 +210,13 @@ static int set_value(struct strata_conf *c, size_t k, const char *v, struct stra
 					return -EINVAL;
 				}
 			}
+		if (!strcmp(d->name, "certs_dirs"))
+			for (char **p = list; *p; p++)
+				if (**p != '/') {
+					error_set(err, -EINVAL, "invalid path '%s' for %s (absolute paths)", *p, name);
+					free_list(list);
+					return -EINVAL;
+				}
 		free_list(*(char ***)field);
 		*(char ***)field = list;
 		return 0;
@@ -459,9 +486,12 @@ int conf_load_from(struct strata_conf *c, const char *path, struct strata_error 
 	c->store = default_store();
 	c->insecure = calloc(1, sizeof(char *));
 	c->mirrors = calloc(1, sizeof(char *));
+	char *dirs = default_certs_dirs();
+	c->certs_dirs = dirs ? split_list(dirs) : NULL;
+	free(dirs);
 	c->origins = calloc(NKEYS, sizeof(char *));
 	int r;
-	if (!c->store || !c->insecure || !c->mirrors || !c->origins) {
+	if (!c->store || !c->insecure || !c->mirrors || !c->certs_dirs || !c->origins) {
 		r = error_set(err, -ENOMEM, "out of memory");
 		goto fail;
 	}
@@ -590,6 +620,8 @@ void conf_release(struct strata_conf *c)
 	free(c->socket_group);
 	free_list(c->insecure);
 	free_list(c->mirrors);
+	free_list(c->certs_dirs);
+	free(c->ca_file);
 	if (c->origins)
 		for (size_t k = 0; k < NKEYS; k++)
 			free(c->origins[k]);

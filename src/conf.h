@@ -27,6 +27,8 @@ struct strata_conf {
 	char *admin_group;         /* group whose members administer the daemon's store; NULL = none */
 	char *socket_group;        /* group of STORE/strata.sock; NULL = the daemon's */
 	char **insecure;           /* registries allowed over plain HTTP / bad TLS; NULL-terminated */
+	char **certs_dirs;         /* certs.d directories (tlsconf.h); NULL-terminated */
+	char *ca_file;             /* one more CA bundle for every registry; NULL = none */
 	int compression_level;     /* zstd level for chunks */
 	int jobs;                  /* layers ingested at once */
 	int prescan_secrets;       /* the daemon scans small files for secrets as it ingests */

@@ -1,7 +1,8 @@
 /* registry: a client of the OCI distribution API on libcurl — manifests and
- * blobs, Bearer and Basic auth with a token cache, redirects that never
- * carry credentials to another host, retries with backoff, and blob
- * streaming that resumes with Range and verifies size and digest. */
+ * blobs over verified HTTPS (plain HTTP only where Docker would use it),
+ * Bearer and Basic auth with a token cache, redirects that never carry
+ * credentials to another host, retries with backoff, and blob streaming
+ * that resumes with Range and verifies size and digest. */
 #include "config.h"
 
 #include <ctype.h>
@@ -24,6 +25,7 @@
 #include "manifest.h"
 #include "ref.h"
 #include "registry.h"
+#include "tlsconf.h"
 #include "util.h"
 
 #define USER_AGENT "strata/" PACKAGE_VERSION
@@ -40,6 +42,11 @@
 #define STALL_SECONDS 30
 /* A token is dropped this long before the registry would refuse it. */
 #define TOKEN_MARGIN_NS (10ULL * 1000000000ULL)
+/* The system CA bundle read beside custom CAs (Debian's is about 200 KiB). */
+#define CA_BUNDLE_MAX (16 << 20)
+
+/* How the registry host is spoken to, once known. */
+enum scheme { SCHEME_UNKNOWN, SCHEME_HTTPS, SCHEME_HTTP };
 
 struct token {
 	struct token *next;
@@ -49,14 +56,21 @@ struct token {
 };
 
 struct registry {
-	char *domain; /* as refs name it: for messages and credentials */
-	char *base;   /* "https://registry-1.docker.io" */
-	char *origin; /* base normalised by origin_of, to spot other hosts */
+	char *domain; /* as refs name it: for messages, credentials and certs.d */
+	char *https_base, *http_base;     /* "https://registry-1.docker.io" */
+	char *https_origin, *http_origin; /* the bases normalised by origin_of */
 	const struct strata_conf *conf;
+	/* Loopback and registry.insecure hosts are spoken to over plain HTTP
+	 * when they do not speak TLS at all; insecure ones' certificates are
+	 * not verified. */
+	bool may_fall_back, insecure;
+	struct tlsconf tls;
+	struct buf cainfo; /* tls.cas and the system bundle; empty = curl's defaults */
 	CURLSH *share;
 	pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
 
 	pthread_mutex_t lock;
+	enum scheme scheme;    /* lock: decided by settle_scheme, then kept */
 	struct token *tokens;  /* lock */
 	bool basic;            /* lock: the registry asked for Basic auth */
 	bool creds_loaded;     /* lock */
@@ -354,6 +368,8 @@ static int xfer_init(struct xfer *x, struct registry *r)
 	curl_easy_setopt(h, CURLOPT_HEADERDATA, x);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
+	/* A proxy's answer to CONNECT is not the registry's. */
+	curl_easy_setopt(h, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
 	/* Redirects are followed by hand so that credentials stay with the registry. */
 	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, (long)CONNECT_TIMEOUT_S);
@@ -365,8 +381,27 @@ static int xfer_init(struct xfer *x, struct registry *r)
 	curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
 	curl_easy_setopt(h, CURLOPT_XFERINFODATA, x);
 	curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
-	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+	/* A connection per transfer: layers stream in parallel on connections
+	 * of their own, and the shared connection cache holds no multiplexed
+	 * HTTP/2 connection. */
+	curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, r->insecure ? 0L : 1L);
+	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, r->insecure ? 0L : 2L);
+	/* registry_open checked that this libcurl takes these. */
+#if LIBCURL_VERSION_NUM >= 0x074d00
+	if (r->cainfo.len) {
+		struct curl_blob b = { r->cainfo.data, r->cainfo.len, CURL_BLOB_NOCOPY };
+		curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &b);
+	}
+#endif
+	if (r->tls.cert_path) {
+		struct curl_blob c = { r->tls.cert.data, r->tls.cert.len, CURL_BLOB_NOCOPY };
+		struct curl_blob k = { r->tls.key.data, r->tls.key.len, CURL_BLOB_NOCOPY };
+		curl_easy_setopt(h, CURLOPT_SSLCERT_BLOB, &c);
+		curl_easy_setopt(h, CURLOPT_SSLCERTTYPE, "PEM");
+		curl_easy_setopt(h, CURLOPT_SSLKEY_BLOB, &k);
+		curl_easy_setopt(h, CURLOPT_SSLKEYTYPE, "PEM");
+	}
 #if LIBCURL_VERSION_NUM >= 0x075500
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
 #else
@@ -428,6 +463,157 @@ static CURLcode xfer_perform(struct xfer *x, const char *url, const char *authz,
 out:
 	curl_slist_free_all(hdrs);
 	return c;
+}
+
+/* --- TLS: plain HTTP where Docker allows it; failed handshakes ---------- */
+
+static enum scheme scheme_get(struct registry *r)
+{
+	pthread_mutex_lock(&r->lock);
+	enum scheme s = r->scheme;
+	pthread_mutex_unlock(&r->lock);
+	return s;
+}
+
+/* Decided once per registry: a host seen to speak TLS is never spoken to
+ * over plain HTTP afterwards. */
+static void scheme_decide(struct registry *r, enum scheme s)
+{
+	pthread_mutex_lock(&r->lock);
+	if (r->scheme == SCHEME_UNKNOWN) {
+		r->scheme = s;
+		if (s == SCHEME_HTTP)
+			log_info("registry '%s' does not speak TLS: using plain HTTP", r->domain);
+		else
+			log_debug("registry '%s' speaks TLS", r->domain);
+	}
+	pthread_mutex_unlock(&r->lock);
+}
+
+/* Whether a failed handshake means that the peer does not speak TLS at all:
+ * OpenSSL's reasons when a ClientHello is answered by something that is no
+ * TLS record, as a plain HTTP server's "HTTP/1.1 400 Bad Request". A
+ * certificate problem or a closed connection is not that. */
+static bool peer_not_tls(struct xfer *x, CURLcode c)
+{
+	static const char *const reasons[] = {
+		"wrong version number", "packet length too long", "record layer failure",
+		"unknown protocol", /* OpenSSL 1.1 */
+	};
+	if (c != CURLE_SSL_CONNECT_ERROR)
+		return false;
+	for (size_t i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++)
+		if (strstr(x->errbuf, reasons[i]))
+			return true;
+	return false;
+}
+
+/* curl's reason for a TLS failure without the libraries' prefixes:
+ * "certificate has expired", not "SSL certificate problem: certificate has
+ * expired" or "OpenSSL/3.0.19: error:0A000086:SSL routines::...". */
+static const char *tls_reason(struct xfer *x, CURLcode c)
+{
+	static const char *const prefixes[] = { "SSL certificate problem: ", "SSL: " };
+	const char *why = curl_reason(x, c), *p = strstr(why, "::");
+	if (p)
+		why = p + 2;
+	for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
+		if (!strncmp(why, prefixes[i], strlen(prefixes[i])))
+			why += strlen(prefixes[i]);
+	char *errno_tail = strstr(x->errbuf, ", errno ");
+	if (errno_tail)
+		*errno_tail = '\0';
+	return why;
+}
+
+static int on_trace(CURL *h, curl_infotype type, char *data, size_t size, void *userp)
+{
+	(void)h;
+	/* With OpenSSL, curl traces each handshake message it receives:
+	 * "TLSv1.3 (IN), TLS handshake, Request CERT (13):". */
+	if (type == CURLINFO_TEXT && memmem(data, size, "Request CERT", 12))
+		*(bool *)userp = true;
+	return 0;
+}
+
+/* Whether the server at url asks for a TLS client certificate. The failed
+ * transfer cannot say: under TLS 1.3 a server refuses a certificate, or its
+ * absence, after the client's side of the handshake is done, and the client
+ * sees the connection closed or reset. So one more handshake, traced, on
+ * this error path only. */
+static bool asks_client_cert(struct registry *r, const char *url)
+{
+	struct xfer x;
+	bool asked = false;
+	if (xfer_init(&x, r) == 0) {
+		CURL *h = x.h;
+		curl_easy_setopt(h, CURLOPT_SHARE, NULL);
+		curl_easy_setopt(h, CURLOPT_URL, url);
+		curl_easy_setopt(h, CURLOPT_CONNECT_ONLY, 1L);
+		curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L);
+		curl_easy_setopt(h, CURLOPT_SSL_SESSIONID_CACHE, 0L);
+		curl_easy_setopt(h, CURLOPT_NOPROGRESS, 1L);
+		curl_easy_setopt(h, CURLOPT_DEBUGFUNCTION, on_trace);
+		curl_easy_setopt(h, CURLOPT_DEBUGDATA, &asked);
+		curl_easy_setopt(h, CURLOPT_VERBOSE, 1L);
+		curl_easy_perform(h);
+	}
+	xfer_release(&x);
+	return asked;
+}
+
+/* A TLS failure of a request to url as one line naming who answered
+ * ("registry 'HOST'"), the reason and where certificates were looked for.
+ * Returns 0 when c is no TLS failure this can tell, for the caller's own
+ * message; else the negative errno, with *retry false: trying again would
+ * meet the same certificates. */
+static int tls_failure(struct registry *r, struct xfer *x, CURLcode c, const char *url,
+		       const char *who, bool *retry, struct strata_error *err)
+{
+	const char *dirs = r->tls.looked_in && *r->tls.looked_in ? r->tls.looked_in : NULL;
+	if (strncasecmp(url, "https://", 8))
+		return 0;
+	switch (c) {
+	case CURLE_PEER_FAILED_VERIFICATION:
+		*retry = false;
+		return error_set(err, -EACCES,
+				 "TLS certificate of %s is not trusted: %s (CA certificates looked for in %s%sregistry.ca_file)",
+				 who, tls_reason(x, c), dirs ? dirs : "", dirs ? " and " : "");
+	case CURLE_SSL_CACERT_BADFILE:
+		*retry = false;
+		return error_set(err, -EIO, "%s: cannot load the CA certificates: %s", who,
+				 tls_reason(x, c));
+	case CURLE_SSL_CERTPROBLEM:
+		*retry = false;
+		return error_set(err, -EACCES, "%s: cannot use the TLS client certificate '%s': %s", who,
+				 r->tls.cert_path ? r->tls.cert_path : "?", tls_reason(x, c));
+	case CURLE_SSL_CONNECT_ERROR:
+		if (peer_not_tls(x, c)) {
+			*retry = false;
+			return error_set(err, -EPROTO,
+					 "%s does not speak TLS: %s (plain HTTP is used only for registries on loopback or listed in registry.insecure)",
+					 who, tls_reason(x, c));
+		}
+		/* fall through */
+	case CURLE_SEND_ERROR:
+	case CURLE_RECV_ERROR:
+	case CURLE_GOT_NOTHING: {
+		const char *why = tls_reason(x, c);
+		/* A transfer cut after an answer began is no handshake matter. */
+		if (x->status || !asks_client_cert(r, url))
+			return 0;
+		*retry = false;
+		if (!r->tls.cert_path)
+			return error_set(err, -EACCES,
+					 "%s requires a TLS client certificate: none found (NAME.cert and NAME.key looked for in %s)",
+					 who, dirs ? dirs : "no directory: registry.certs_dirs is empty");
+		return error_set(err, -EACCES, "%s refused the TLS client certificate '%s': %s", who,
+				 r->tls.cert_path,
+				 strstr(why, "alert") ? why : "the connection was closed after the handshake");
+	}
+	default:
+		return 0;
+	}
 }
 
 /* " (CODE: message)" from a registry's JSON error body, or "". */
@@ -578,7 +764,11 @@ static int fetch_token(struct registry *r, const struct auth_challenge *ch, cons
 
 	CURLcode c = xfer_perform(&x, url, authz, "application/json", 0);
 	if (c != CURLE_OK) {
+		char who[512];
 		*retry = c != CURLE_PEER_FAILED_VERIFICATION && c != CURLE_WRITE_ERROR;
+		snprintf(who, sizeof(who), "token server '%s' of registry '%s'", realm_host, r->domain);
+		if ((rc = tls_failure(r, &x, c, url, who, retry, err)) < 0)
+			goto out;
 		rc = error_set(err, c == CURLE_COULDNT_CONNECT ? -ECONNREFUSED : -EHOSTUNREACH,
 			       "registry '%s': cannot reach token server '%s': %s", r->domain,
 			       realm_host, curl_reason(&x, c));
@@ -696,6 +886,16 @@ static int transport_error(struct registry *r, struct xfer *x, CURLcode c, const
 		return error_set(err, -ETIMEDOUT, "registry '%s': %s: stalled, no data for %llu seconds",
 				 r->domain, what, (unsigned long long)(x->stall_ns / 1000000000ULL));
 	}
+	char who[512], *host = on_registry ? NULL : host_of(url);
+	if (on_registry)
+		snprintf(who, sizeof(who), "registry '%s'", r->domain);
+	else
+		snprintf(who, sizeof(who), "'%s' (redirected from registry '%s')", host ? host : "?",
+			 r->domain);
+	free(host);
+	int rc = tls_failure(r, x, c, url, who, retry, err);
+	if (rc < 0)
+		return rc;
 	const char *why = curl_reason(x, c);
 	int code;
 	switch (c) {
@@ -715,15 +915,8 @@ static int transport_error(struct registry *r, struct xfer *x, CURLcode c, const
 	*retry = !(c == CURLE_PEER_FAILED_VERIFICATION || c == CURLE_SSL_CACERT_BADFILE ||
 		   c == CURLE_UNSUPPORTED_PROTOCOL || c == CURLE_URL_MALFORMAT ||
 		   c == CURLE_OUT_OF_MEMORY || c == CURLE_WRITE_ERROR);
-	if (code == -ECONNREFUSED || code == -EHOSTUNREACH) {
-		if (on_registry)
-			return error_set(err, code, "cannot reach registry '%s': %s", r->domain, why);
-		char *host = host_of(url);
-		error_set(err, code, "cannot reach '%s' (redirected from registry '%s'): %s",
-			  host ? host : "?", r->domain, why);
-		free(host);
-		return code;
-	}
+	if (code == -ECONNREFUSED || code == -EHOSTUNREACH)
+		return error_set(err, code, "cannot reach %s: %s", who, why);
 	return error_set(err, code, "registry '%s': %s: %s", r->domain, what, why);
 }
 
@@ -753,6 +946,55 @@ static int status_error(struct registry *r, struct xfer *x, const struct target 
 			 t->what, s, detail);
 }
 
+/* Whether a host that may be spoken to over plain HTTP (loopback,
+ * registry.insecure) speaks TLS, from one handshake that carries no request
+ * and verifies nothing: verification would load the system's CA
+ * certificates first, tens of milliseconds per connection with Debian's
+ * libcurl, to learn that a plain HTTP registry sends no certificate. The
+ * requests verify their own connections; this one is not kept. Returns 0
+ * with r->scheme decided, or, when the host cannot be reached, that error
+ * as a request's. */
+static int settle_scheme(struct registry *r, const char *what, bool *retry,
+			 struct strata_error *err)
+{
+	struct xfer x;
+	int rc = xfer_init(&x, r);
+	if (rc < 0) {
+		xfer_release(&x);
+		return error_set(err, -ENOMEM, "registry '%s': out of memory", r->domain);
+	}
+	CURL *h = x.h;
+	curl_easy_setopt(h, CURLOPT_SHARE, NULL);
+	curl_easy_setopt(h, CURLOPT_URL, r->https_base);
+	curl_easy_setopt(h, CURLOPT_CONNECT_ONLY, 1L);
+	curl_easy_setopt(h, CURLOPT_SSL_SESSIONID_CACHE, 0L);
+	curl_easy_setopt(h, CURLOPT_NOPROGRESS, 1L);
+	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
+	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+	CURLcode c = curl_easy_perform(h);
+	/* So does a server that hangs up on a ClientHello without a byte (a plain
+	 * HTTP server that drops what it cannot parse): SSL_ERROR_SYSCALL, where
+	 * a TLS peer would have sent a record or an alert. Only here: as a
+	 * request's reason it says too little to call a registry plain HTTP. */
+	if (peer_not_tls(&x, c) ||
+	    (c == CURLE_SSL_CONNECT_ERROR && strstr(x.errbuf, "SSL_ERROR_SYSCALL")))
+		scheme_decide(r, SCHEME_HTTP);
+	/* A TLS alert is a TLS peer refusing something; the request will say what. */
+	else if (c == CURLE_OK || (c == CURLE_SSL_CONNECT_ERROR && strstr(x.errbuf, "alert")))
+		scheme_decide(r, SCHEME_HTTPS);
+	else
+		rc = transport_error(r, &x, c, r->https_base, what, true, retry, err);
+	xfer_release(&x);
+	return rc;
+}
+
+/* The URL of path on the registry, over the scheme decided (HTTPS until
+ * then). */
+static char *registry_url(struct registry *r, enum scheme scheme, const char *path)
+{
+	return str_printf("%s%s", scheme == SCHEME_HTTP ? r->http_base : r->https_base, path);
+}
+
 static bool is_redirect(long s)
 {
 	return s == 301 || s == 302 || s == 303 || s == 307 || s == 308;
@@ -764,7 +1006,14 @@ static bool is_redirect(long s)
 static int round_trip(struct registry *r, struct xfer *x, const struct target *t, bool *retry,
 		      struct strata_error *err)
 {
-	char *url = str_printf("%s%s", r->base, t->path);
+	enum scheme scheme = scheme_get(r);
+	if (scheme == SCHEME_UNKNOWN && r->may_fall_back) {
+		int rc = settle_scheme(r, t->what, retry, err);
+		if (rc < 0)
+			return rc;
+		scheme = scheme_get(r);
+	}
+	char *url = registry_url(r, scheme, t->path);
 	bool fresh = false;
 	int auth_rounds = 0, redirects = 0, rc;
 	int64_t from = x->bs ? x->bs->offset : 0;
@@ -777,7 +1026,8 @@ static int round_trip(struct registry *r, struct xfer *x, const struct target *t
 		if (!url)
 			return error_set(err, -ENOMEM, "registry '%s': out of memory", r->domain);
 		char *origin = origin_of(url);
-		bool on_registry = origin && !strcmp(origin, r->origin);
+		bool on_registry = origin && !strcmp(origin, scheme == SCHEME_HTTP ? r->http_origin
+										 : r->https_origin);
 		free(origin);
 		char *authz = on_registry ? auth_header(r, t->repo) : NULL;
 		CURLcode c = xfer_perform(x, url, authz, t->accept, from);
@@ -817,7 +1067,7 @@ static int round_trip(struct registry *r, struct xfer *x, const struct target *t
 			if (rc < 0)
 				break;
 			free(url);
-			url = str_printf("%s%s", r->base, t->path);
+			url = registry_url(r, scheme, t->path);
 			redirects = 0;
 			continue;
 		}
@@ -876,6 +1126,64 @@ static int request(struct registry *r, struct xfer *x, const struct target *t,
 
 /* --- the interface ------------------------------------------------------ */
 
+/* Reads the registry's certificates (tlsconf.h), once per registry. Custom
+ * CAs are trusted besides the system's, as Docker and podman trust them:
+ * curl's CA blob replaces its default CA file (it would still read the
+ * default CA directory), so the blob carries that file's certificates too. */
+static int tls_setup(struct registry *r, struct strata_error *err)
+{
+	const struct strata_conf *c = r->conf;
+	int rc = tlsconf_load(&r->tls, r->domain, c ? c->certs_dirs : NULL, c ? c->ca_file : NULL,
+			      err);
+	if (rc < 0 || (!r->tls.cas.len && !r->tls.cert_path))
+		return rc;
+	CURL *h = curl_easy_init();
+	if (!h)
+		return error_set(err, -ENOMEM, "registry '%s': out of memory", r->domain);
+	/* This libcurl must take certificates from memory. */
+	struct curl_blob none = { "", 0, CURL_BLOB_NOCOPY };
+	CURLcode cc = CURLE_OK;
+	if (r->tls.cas.len) {
+#if LIBCURL_VERSION_NUM >= 0x074d00
+		cc = curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &none);
+#else
+		cc = CURLE_NOT_BUILT_IN;
+#endif
+	}
+	if (cc == CURLE_OK && r->tls.cert_path)
+		cc = curl_easy_setopt(h, CURLOPT_SSLCERT_BLOB, &none);
+	if (cc != CURLE_OK) {
+		curl_easy_cleanup(h);
+		return error_set(err, -ENOTSUP,
+				 "registry '%s': this libcurl (%s) cannot use the certificates of %s: %s",
+				 r->domain, curl_version_info(CURLVERSION_NOW)->ssl_version,
+				 r->tls.cas.len ? "certs.d or registry.ca_file" : r->tls.cert_path,
+				 curl_easy_strerror(cc));
+	}
+	const char *bundle = NULL;
+#if LIBCURL_VERSION_NUM >= 0x075400
+	if (r->tls.cas.len)
+		curl_easy_getinfo(h, CURLINFO_CAINFO, &bundle);
+#endif
+	rc = 0;
+	if (r->tls.cas.len) {
+		char *sys = NULL;
+		size_t len = 0;
+		if (bundle && read_file(bundle, CA_BUNDLE_MAX, &sys, &len) < 0)
+			log_debug("registry '%s': cannot read the system CA bundle '%s'", r->domain, bundle);
+		if (buf_add(&r->cainfo, r->tls.cas.data, r->tls.cas.len) < 0 ||
+		    (sys && (buf_addch(&r->cainfo, '\n') < 0 || buf_add(&r->cainfo, sys, len) < 0)))
+			rc = error_set(err, -ENOMEM, "registry '%s': out of memory", r->domain);
+		free(sys);
+	}
+	curl_easy_cleanup(h);
+	if (rc == 0)
+		log_debug("registry '%s': %d CA certificate file(s)%s%s", r->domain, r->tls.ca_files,
+			  r->tls.cert_path ? ", client certificate " : "",
+			  r->tls.cert_path ? r->tls.cert_path : "");
+	return rc;
+}
+
 int registry_open(const char *domain, const struct strata_conf *conf, struct registry **out,
 		  struct strata_error *err)
 {
@@ -890,19 +1198,28 @@ int registry_open(const char *domain, const struct strata_conf *conf, struct reg
 	pthread_mutex_init(&r->lock, NULL);
 	for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
 		pthread_mutex_init(&r->share_locks[i], NULL);
+	buf_init(&r->cainfo, 0);
 	r->conf = conf;
 	r->domain = strdup(domain);
 	const char *host = strcmp(domain, "docker.io") ? domain : "registry-1.docker.io";
-	bool plain = ref_host_is_loopback(domain) || (conf && conf_is_insecure(conf, domain));
-	r->base = str_printf("%s://%s", plain ? "http" : "https", host);
-	if (!r->domain || !r->base) {
+	r->insecure = conf && conf_is_insecure(conf, domain);
+	r->may_fall_back = r->insecure || ref_host_is_loopback(domain);
+	r->https_base = str_printf("https://%s", host);
+	r->http_base = str_printf("http://%s", host);
+	if (!r->domain || !r->https_base || !r->http_base) {
 		registry_free(r);
 		return error_set(err, -ENOMEM, "registry '%s': out of memory", domain);
 	}
-	r->origin = origin_of(r->base);
-	if (!r->origin) {
+	r->https_origin = origin_of(r->https_base);
+	r->http_origin = origin_of(r->http_base);
+	if (!r->https_origin || !r->http_origin) {
 		registry_free(r);
 		return error_set(err, -EINVAL, "invalid registry host '%s'", domain);
+	}
+	int rc = tls_setup(r, err);
+	if (rc < 0) {
+		registry_free(r);
+		return rc;
 	}
 	r->share = curl_share_init();
 	if (!r->share) {
@@ -923,8 +1240,11 @@ void registry_free(struct registry *r)
 {
 	if (!r)
 		return;
+	/* The share's connections go before the certificates they were made with. */
 	if (r->share)
 		curl_share_cleanup(r->share);
+	tlsconf_release(&r->tls);
+	buf_release(&r->cainfo);
 	while (r->tokens) {
 		struct token *t = r->tokens;
 		r->tokens = t->next;
@@ -939,8 +1259,10 @@ void registry_free(struct registry *r)
 	for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
 		pthread_mutex_destroy(&r->share_locks[i]);
 	pthread_mutex_destroy(&r->lock);
-	free(r->origin);
-	free(r->base);
+	free(r->https_origin);
+	free(r->http_origin);
+	free(r->https_base);
+	free(r->http_base);
 	free(r->domain);
 	free(r);
 }

@@ -13,8 +13,14 @@
 struct registry;
 
 /* One client per registry host ("docker.io" is spoken to at
- * registry-1.docker.io). Plain HTTP is used for loopback hosts and hosts
- * listed insecure in conf; everything else is HTTPS with verification.
+ * registry-1.docker.io). Every registry is spoken to over HTTPS, verified
+ * with the system's CAs and those of the host's certs.d directories and
+ * registry.ca_file (tlsconf.h), presenting the client certificate found
+ * there. Loopback hosts and hosts listed in registry.insecure (whose
+ * certificates are not verified) are spoken to over plain HTTP if they do
+ * not speak TLS at all, as the first answer shows; a certificate that fails
+ * verification is an error, never a reason for plain HTTP. Reads the
+ * certificates once: -EINVAL, -ENOENT ... with err set naming a bad file.
  * Thread-safe: requests may be made from several threads at once; they share
  * connections and tokens. Free with registry_free. */
 int registry_open(const char *domain, const struct strata_conf *conf, struct registry **out,

@@ -170,8 +170,8 @@ static const struct source_ops registry_ops = {
 };
 
 /* The mirror host configured for domain ("docker.io=https://m.example"
- * gives "m.example"), or NULL. The scheme only documents intent: plain HTTP
- * is used for loopback and registry.insecure hosts, as for any registry. */
+ * gives "m.example"), or NULL. The scheme only documents intent: the mirror
+ * is spoken to as any registry is (registry.h). */
 static const char *mirror_of(const struct strata_conf *conf, const char *domain)
 {
 	size_t dl = strlen(domain);

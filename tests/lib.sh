@@ -14,6 +14,9 @@ TEST_NAME=$(basename "$0" .sh)
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/strata-$TEST_NAME.XXXXXX")
 export STRATA_STORE="$TMP/store"
 unset STRATA_CONFIG DOCKER_CONFIG
+# Requests go straight to the test's servers: a proxy of the machine's
+# environment would see loopback HTTPS (tests/t0036-tls.sh sets its own).
+unset http_proxy https_proxy HTTPS_PROXY all_proxy ALL_PROXY no_proxy NO_PROXY
 export HOME="$TMP/home"
 mkdir -p "$HOME"
 
@@ -126,14 +129,29 @@ wait_http() { # URL [tries]
 	return 1
 }
 
-# start_registry [NAME] [EXTRA_YAML]: Debian's docker-registry on a free
-# loopback port; sets REGISTRY (host:port) and REGISTRY_LOG.
+# wait_tcp PORT: until something accepts connections on 127.0.0.1:PORT.
+wait_tcp() {
+	local i
+	for ((i = 0; i < 100; i++)); do
+		(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# start_registry [NAME] [EXTRA_YAML] [DATA_DIR]: Debian's docker-registry on
+# a free loopback port; sets REGISTRY (host:port) and REGISTRY_LOG.
+# EXTRA_YAML follows http.addr: indented, it adds to http (such as "  tls:"
+# with certificate, key and clientcas: the registry is then waited for on
+# its port, not over HTTP); else it adds top-level sections. DATA_DIR is
+# the storage, to serve what another registry holds.
 start_registry() {
 	need_cmd docker-registry
 	local name=${1:-registry} extra=${2:-}
 	local port; port=$(free_port)
 	local dir="$TMP/$name"
-	mkdir -p "$dir/data"
+	local data=${3:-$dir/data}
+	mkdir -p "$dir" "$data"
 	cat >"$dir/config.yml" <<YAML
 version: 0.1
 log:
@@ -142,7 +160,7 @@ log:
     disabled: false
 storage:
   filesystem:
-    rootdirectory: $dir/data
+    rootdirectory: $data
   delete:
     enabled: true
 http:
@@ -154,7 +172,9 @@ YAML
 	at_exit "kill $pid; wait $pid"
 	REGISTRY=127.0.0.1:$port
 	REGISTRY_LOG=$dir/log
-	if ! wait_http "http://$REGISTRY/v2/"; then
+	local up=wait_http arg="http://$REGISTRY/v2/"
+	case $extra in *"  tls:"*) up=wait_tcp arg=$port ;; esac
+	if ! $up "$arg"; then
 		echo "# registry did not start:"; sed 's/^/#   /' "$dir/log" | tail -5
 		exit 99
 	fi

@@ -11,7 +11,7 @@ PACKAGES=(
 	librocksdb-dev libfuse3-dev fuse3 libjansson-dev libisal-dev
 	libsqlite3-dev libhyperscan-dev libpcre2-dev
 	docker-registry skopeo umoci debootstrap apache2-utils
-	python3 jq curl attr zstd clang libclang-rt-14-dev time
+	python3 jq curl openssl attr zstd clang libclang-rt-14-dev time
 	python3-jsonschema python3-yaml prometheus systemd sqlite3 rpm socat rsync
 )
 

@@ -76,12 +76,15 @@ is "a relative --config is reported absolute" \
 example=$TEST_SRCDIR/../contrib/strata.conf.example
 if [ -f "$example" ]; then
 	sed 's/^#\([a-z_]* =\)/\1/' "$example" >"$TMP/example.conf"
+	# The example shows root's defaults; a user's own differ for two keys.
+	same_for_all='.key != "store.path"'
+	[ "$(id -u)" -eq 0 ] || same_for_all+=' and .key != "registry.certs_dirs"'
 	is "the example sets all $nkeys keys" "$(grep -c '^[a-z_]* =' "$TMP/example.conf")" "$nkeys"
 	is "the example states the defaults" \
 		"$("$STRATA" --config "$TMP/example.conf" config show --json |
-			jq -c '[.keys[] | select(.key != "store.path") | .value]')" \
+			jq -c "[.keys[] | select($same_for_all) | .value]")" \
 		"$("$STRATA" --config "$empty" config show --json |
-			jq -c '[.keys[] | select(.key != "store.path") | .value]')"
+			jq -c "[.keys[] | select($same_for_all) | .value]")"
 else
 	skip "contrib/strata.conf.example is not here"
 fi
@@ -102,6 +105,20 @@ fails_with "the error stops other commands too" "strata: $bad:1: unknown section
 fails_with "a bad environment value" \
 	"strata: environment variable STRATA_PULL_JOBS: number '0' for pull.jobs is outside 1..64" \
 	env STRATA_PULL_JOBS=0 "$STRATA" config show
+fails_with "registry.certs_dirs are absolute paths" \
+	"strata: environment variable STRATA_REGISTRY_CERTS_DIRS: invalid path 'certs.d' for registry.certs_dirs (absolute paths)" \
+	env STRATA_REGISTRY_CERTS_DIRS=/etc/x,certs.d "$STRATA" config show
+fails_with "registry.ca_file is an absolute path" \
+	"strata: $bad:2: invalid path 'ca.pem' for registry.ca_file (an absolute path)" \
+	sh -c 'printf "[registry]\nca_file = ca.pem\n" >"$1" && exec "$2" --config "$1" config show' _ "$bad" "$STRATA"
+if [ "$(id -u)" -eq 0 ]; then
+	is "registry.certs_dirs: root's default is podman's and Docker's" \
+		"$(value_of registry.certs_dirs --config "$empty")" "/etc/containers/certs.d,/etc/docker/certs.d default"
+else
+	is "registry.certs_dirs: a user's default starts with their own" \
+		"$(XDG_CONFIG_HOME=/x value_of registry.certs_dirs --config "$empty")" \
+		"/x/containers/certs.d,/etc/containers/certs.d,/etc/docker/certs.d default"
+fi
 fails_with "missing --config file" "strata: cannot read configuration file '$TMP/nope.conf'" \
 	"$STRATA" --config "$TMP/nope.conf" config show
 fails_with "missing STRATA_CONFIG file" "strata: cannot read configuration file '$TMP/nope.conf'" \
