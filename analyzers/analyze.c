@@ -13,8 +13,8 @@
 #include <unistd.h>
 
 #include "analyze.h"
-#include "buf.h"
-#include "digest.h"
+#include "src/base/buf.h"
+#include "src/base/digest.h"
 #include "distro.h"
 #include "purl.h"
 #include "rootfs.h"

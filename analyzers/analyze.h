@@ -11,8 +11,8 @@
 #include <jansson.h>
 
 #include "analyzer.h"
-#include "digest.h"
-#include "error.h"
+#include "src/base/digest.h"
+#include "src/base/error.h"
 #include "report.h"
 #include "walk.h"
 

@@ -13,8 +13,8 @@
 #include <stdint.h>
 #include <jansson.h>
 
-#include "buf.h"
-#include "error.h"
+#include "src/base/buf.h"
+#include "src/base/error.h"
 
 /* Limits for hostile content; defaults in analyzer_limits_default(). */
 struct analyzer_limits {

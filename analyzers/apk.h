@@ -11,7 +11,7 @@
 #include <jansson.h>
 
 #include "analyzer.h"
-#include "error.h"
+#include "src/base/error.h"
 
 extern const struct analyzer analyzer_apk;
 

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "analyzer.h"
-#include "buf.h"
+#include "src/base/buf.h"
 #include "distro.h"
 
 static const struct {

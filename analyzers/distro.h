@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <jansson.h>
 
-#include "error.h"
+#include "src/base/error.h"
 
 /* Parses os-release text: KEY=value lines, values unquoted or in shell
  * quoting ("..." with the escapes \" \\ \$ \` and backslash-newline, '...'

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "gem.h"
-#include "digest.h"
+#include "src/base/digest.h"
 
 static void skip_ws(const char **p, const char *end)
 {

@@ -37,7 +37,7 @@
 #include <jansson.h>
 
 #include "analyzer.h"
-#include "error.h"
+#include "src/base/error.h"
 
 struct archive;
 

@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
+#include "src/base/buf.h"
 #include "javameta.h"
-#include "digest.h"
+#include "src/base/digest.h"
 
 /* One natural line: [*line, *line + *n), terminator (LF, CRLF or CR)
  * excluded; returns where the next line starts. */

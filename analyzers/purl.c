@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "purl.h"
-#include "ref.h"
+#include "src/registry/ref.h"
 
 struct qualifier {
 	const char *key;

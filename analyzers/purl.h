@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <jansson.h>
 
-#include "buf.h"
+#include "src/base/buf.h"
 
 /* The purl of one package record (see the report contract for the rules per
  * type), e.g. "pkg:deb/debian/libc6@2.36-9%2Bdeb12u4?arch=amd64&distro=debian-12".

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
+#include "src/base/buf.h"
 #include "report.h"
 
 static const char *str(const json_t *o, const char *key)

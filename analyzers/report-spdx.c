@@ -15,8 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
-#include "digest.h"
+#include "src/base/buf.h"
+#include "src/base/digest.h"
 #include "report.h"
 
 /* SPDX license and exception identifiers, sorted without regard to case:

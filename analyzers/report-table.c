@@ -13,7 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "buf.h"
+#include "src/base/buf.h"
 #include "report.h"
 
 #define MAX_COLS 4

@@ -13,7 +13,7 @@
 #include <stdio.h>
 #include <jansson.h>
 
-#include "error.h"
+#include "src/base/error.h"
 #include "purl.h"
 
 /* The files section, one record at a time. */

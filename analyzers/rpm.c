@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "buf.h"
+#include "src/base/buf.h"
 #include "rpm.h"
 #include "rpmdb.h"
 

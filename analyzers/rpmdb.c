@@ -14,7 +14,7 @@
 
 #include <sqlite3.h>
 
-#include "buf.h"
+#include "src/base/buf.h"
 #include "rpmdb.h"
 
 static uint32_t le32(const uint8_t *p)

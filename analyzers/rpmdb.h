@@ -9,7 +9,7 @@
 
 #include <stddef.h>
 
-#include "error.h"
+#include "src/base/error.h"
 
 enum rpmdb_format {
 	RPMDB_UNKNOWN = 0,

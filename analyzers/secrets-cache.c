@@ -13,10 +13,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "digest.h"
-#include "log.h"
+#include "src/base/digest.h"
+#include "src/base/log.h"
 #include "secrets-cache.h"
-#include "util.h"
+#include "src/base/util.h"
 
 #define MAGIC "strataHS"
 #define FORMAT 1u

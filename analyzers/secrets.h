@@ -58,7 +58,7 @@
 #include <jansson.h>
 
 #include "analyzer.h"
-#include "error.h"
+#include "src/base/error.h"
 
 #define SECRETS_MAX_FINDINGS 100 /* per file */
 #define SECRETS_MAX_MATCH 4096   /* bytes; longer matches are not found */

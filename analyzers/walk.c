@@ -16,7 +16,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
-#include "digest.h"
+#include "src/base/digest.h"
 #include "rootfs.h"
 #include "walk.h"
 

@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "error.h"
+#include "src/base/error.h"
 
 /* Small, since an image may hold a million entries: digests in binary, the
  * layer as an index into the result's table of layer names. */

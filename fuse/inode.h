@@ -11,8 +11,8 @@
 #include <stdint.h>
 #include <sys/stat.h>
 
-#include "error.h"
-#include "imageview.h"
+#include "src/base/error.h"
+#include "src/view/imageview.h"
 
 struct inode {
 	/* Immutable once the node is in the table: read without the lock. */

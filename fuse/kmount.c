@@ -19,10 +19,10 @@
 
 #include <linux/openat2.h>
 
-#include "buf.h"
+#include "src/base/buf.h"
 #include "kmount.h"
-#include "log.h"
-#include "util.h"
+#include "src/base/log.h"
+#include "src/base/util.h"
 
 /* fusermount3 answers within a second; a mount point on a hung network
  * file system should not hold a request for ever. */

@@ -24,7 +24,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "error.h"
+#include "src/base/error.h"
 
 struct kmount_opts {
 	int dirfd;               /* O_PATH descriptor of the mount point (privileged way) */

@@ -21,11 +21,11 @@
 
 #include <linux/openat2.h>
 
-#include "catalog.h"
-#include "log.h"
+#include "src/store/catalog.h"
+#include "src/base/log.h"
 #include "ops.h"
 #include "tree.h"
-#include "util.h"
+#include "src/base/util.h"
 
 #define DEFAULT_CACHE (64u << 20)
 

@@ -7,8 +7,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "error.h"
-#include "store.h"
+#include "src/base/error.h"
+#include "src/store/store.h"
 
 struct mount_options {
 	const char *ref;          /* for fsname: "strata:<ref>" (commas and backslashes escaped) */

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <sys/statvfs.h>
 
-#include "log.h"
+#include "src/base/log.h"
 #include "ops.h"
 #include "tree.h"
 

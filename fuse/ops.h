@@ -10,8 +10,8 @@
 #include <stdatomic.h>
 #include <sys/types.h>
 
-#include "chunkcache.h"
-#include "imageview.h"
+#include "src/store/chunkcache.h"
+#include "src/view/imageview.h"
 #include "inode.h"
 #include "kmount.h"
 #include "mount.h"

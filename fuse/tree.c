@@ -6,7 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "log.h"
+#include "src/base/log.h"
 #include "ops.h"
 #include "tree.h"
 

@@ -16,7 +16,7 @@
 
 #include <stdint.h>
 
-#include "buf.h"
+#include "src/base/buf.h"
 
 struct mount;
 struct inode;

@@ -4,7 +4,7 @@
 
 #include <stdlib.h>
 
-#include "auth.h"
+#include "src/registry/auth.h"
 #include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

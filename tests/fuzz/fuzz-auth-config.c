@@ -11,7 +11,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "auth.h"
+#include "src/registry/auth.h"
 #include "fuzz.h"
 
 static int fd = -1;

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <sys/types.h>
 
-#include "decompress.h"
+#include "src/ingest/decompress.h"
 #include "fuzz.h"
 
 struct src {

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "nuget.h"
+#include "analyzers/nuget.h"
 
 static void check(json_t *out, int r, const struct strata_error *err)
 {

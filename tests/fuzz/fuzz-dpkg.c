@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dpkg.h"
+#include "analyzers/dpkg.h"
 #include "fuzz.h"
 
 /* Every record a package with a name string, every failure explained, the whole

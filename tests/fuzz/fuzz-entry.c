@@ -7,7 +7,7 @@
 
 #include <stdlib.h>
 
-#include "entry.h"
+#include "src/store/entry.h"
 #include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "gem.h"
+#include "analyzers/gem.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -2,14 +2,14 @@
 /* libFuzzer target: httpd's request parser (request line, headers, body
  * framing, chunk sizes) and the query/path decoders handlers use.
  * Build: clang -fsanitize=fuzzer,address -Isrc -I. $(pkg-config --cflags jansson)
- *        tests/fuzz/fuzz-http-head.c src/httpd-parse.c -o fuzz-http-head */
+ *        tests/fuzz/fuzz-http-head.c src/daemon/httpd-parse.c -o fuzz-http-head */
 #include "config.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "httpd-impl.h"
+#include "src/daemon/httpd-impl.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -4,9 +4,9 @@
 
 #include <stdlib.h>
 
-#include "digest.h"
+#include "src/base/digest.h"
 #include "fuzz.h"
-#include "manifest.h"
+#include "src/registry/manifest.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

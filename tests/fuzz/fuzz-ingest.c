@@ -11,11 +11,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "conf.h"
+#include "src/base/conf.h"
 #include "fuzz.h"
-#include "ingest.h"
-#include "log.h"
-#include "store.h"
+#include "src/ingest/ingest.h"
+#include "src/base/log.h"
+#include "src/store/store.h"
 
 static struct strata_conf conf;
 static struct store *st;

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "javameta.h"
+#include "analyzers/javameta.h"
 
 static int space(char c)
 {

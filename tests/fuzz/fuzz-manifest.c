@@ -7,7 +7,7 @@
 #include <stdlib.h>
 
 #include "fuzz.h"
-#include "manifest.h"
+#include "src/registry/manifest.h"
 
 static const char *const types[] = { NULL, MT_OCI_MANIFEST, MT_OCI_INDEX, MT_DOCKER_MANIFEST,
 				     MT_DOCKER_LIST, "application/json", "text/plain" };

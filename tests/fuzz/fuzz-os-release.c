@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "distro.h"
+#include "analyzers/distro.h"
 #include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

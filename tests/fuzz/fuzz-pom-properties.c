@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "javameta.h"
+#include "analyzers/javameta.h"
 
 static int count(void *ctx, const char *key, const char *value)
 {

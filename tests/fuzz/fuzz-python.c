@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "python.h"
+#include "analyzers/python.h"
 
 static void run(int (*fn)(const char *, size_t, json_t *, struct strata_error *), const uint8_t *data,
 		size_t size, size_t max_records)

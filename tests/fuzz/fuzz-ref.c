@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "ref.h"
+#include "src/registry/ref.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -7,8 +7,8 @@
 #include <stdlib.h>
 
 #include "fuzz.h"
-#include "rpm.h"
-#include "rpmdb.h"
+#include "analyzers/rpm.h"
+#include "analyzers/rpmdb.h"
 
 static int count_blob(const void *blob, size_t len, void *arg)
 {

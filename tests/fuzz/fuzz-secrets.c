@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "secrets.h"
+#include "analyzers/secrets.h"
 
 static void check_records(json_t *out, const uint8_t *data, size_t size)
 {

@@ -54,16 +54,16 @@ fi
 cmp -s "$BUILD/config.h.new" "$BUILD/config.h" || mv "$BUILD/config.h.new" "$BUILD/config.h"
 
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
-CFLAGS="-std=gnu11 -g -O1 -pthread -Wall -Wno-unused-parameter $SAN -I$BUILD -I$SRC/src -I$SRC/analyzers \
+CFLAGS="-std=gnu11 -g -O1 -pthread -Wall -Wno-unused-parameter $SAN -I$BUILD -I$SRC \
 	-DSTRATA_SYSCONFDIR=\"/etc\" $PKG_CFLAGS"
 
 # libstrata's sources, as Makefile.am lists them (so new modules come along).
-LIBSRC=$(sed -n '/^lib\(strata\|strataanalyzers\)_a_SOURCES *=/,/^$/p' "$SRC/Makefile.am" |
+LIBSRC=$(sed -n '/^lib\(strata\|strataanalyzers\|stratadaemon\)_a_SOURCES *=/,/^$/p' "$SRC/Makefile.am" |
 	tr ' \t\\' '\n\n\n' | grep -E '^(src|analyzers)/.*\.c$')
 [ -n "$LIBSRC" ] || die "no libstrata sources found in Makefile.am"
 
 # Rebuilds an object when its source, any header or config.h is newer.
-newest_hdr=$(ls -t "$SRC"/src/*.h "$SRC"/analyzers/*.h "$BUILD/config.h" "$FUZZ"/*.h | head -1)
+newest_hdr=$(ls -t $(find "$SRC/src" "$SRC/analyzers" -name '*.h') "$BUILD/config.h" "$FUZZ"/*.h | head -1)
 compile() { # SRC OBJ
 	if [ ! -f "$2" ] || [ "$1" -nt "$2" ] || [ "$newest_hdr" -nt "$2" ]; then
 		$CC $CFLAGS -fsanitize=fuzzer-no-link -c "$1" -o "$2" || return 1

@@ -10,8 +10,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "analyze.h"
-#include "report.h"
+#include "analyzers/analyze.h"
+#include "analyzers/report.h"
 #include "tap.h"
 
 /* The bytes f writes, malloc'd and NUL-terminated; *len their count. */

@@ -9,7 +9,7 @@
 
 #include <jansson.h>
 
-#include "apk.h"
+#include "analyzers/apk.h"
 #include "tap.h"
 #include "vectors.h"
 

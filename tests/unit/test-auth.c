@@ -7,9 +7,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "auth.h"
+#include "src/registry/auth.h"
 #include "tap.h"
-#include "util.h"
+#include "src/base/util.h"
 
 static void challenge_ok(const char *h, const char *scheme, const char *realm, const char *service,
 			 const char *scope)

@@ -3,10 +3,10 @@
 
 #include <errno.h>
 
-#include "buf.h"
-#include "conf.h"
-#include "digest.h"
-#include "error.h"
+#include "src/base/buf.h"
+#include "src/base/conf.h"
+#include "src/base/digest.h"
+#include "src/base/error.h"
 #include "tap.h"
 
 int main(void)

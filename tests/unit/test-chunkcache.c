@@ -8,11 +8,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "chunkcache.h"
-#include "chunkstore.h"
-#include "index.h"
+#include "src/store/chunkcache.h"
+#include "src/store/chunkstore.h"
+#include "src/store/index.h"
 #include "tap.h"
-#include "util.h"
+#include "src/base/util.h"
 
 #define NCHUNKS 48
 #define NTHREADS 8

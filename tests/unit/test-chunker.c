@@ -7,7 +7,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "chunker.h"
+#include "src/ingest/chunker.h"
 #include "tap.h"
 
 static uint64_t rng_state;

@@ -8,10 +8,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "chunkstore.h"
-#include "index.h"
+#include "src/store/chunkstore.h"
+#include "src/store/index.h"
 #include "tap.h"
-#include "util.h"
+#include "src/base/util.h"
 
 static void put(struct chunk_writer *w, struct index *idx, const void *data, size_t len,
 		uint8_t id[SHA256_LEN], uint64_t *stored)

@@ -9,8 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "conf.h"
-#include "log.h"
+#include "src/base/conf.h"
+#include "src/base/log.h"
 #include "tap.h"
 
 static char dir[] = "/tmp/test-conf.XXXXXX";

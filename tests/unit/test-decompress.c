@@ -10,7 +10,7 @@
 #include <zlib.h>
 #include <zstd.h>
 
-#include "decompress.h"
+#include "src/ingest/decompress.h"
 #include "tap.h"
 
 static uint64_t rng_state = 0x5eed;

@@ -12,7 +12,7 @@
 
 #include <jansson.h>
 
-#include "distro.h"
+#include "analyzers/distro.h"
 #include "tap.h"
 #include "vectors.h"
 

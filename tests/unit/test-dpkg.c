@@ -9,7 +9,7 @@
 
 #include <jansson.h>
 
-#include "dpkg.h"
+#include "analyzers/dpkg.h"
 #include "tap.h"
 #include "vectors.h"
 

@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-#include "entry.h"
+#include "src/store/entry.h"
 #include "tap.h"
 
 int main(void)

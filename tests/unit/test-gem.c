@@ -10,7 +10,7 @@
 
 #include <jansson.h>
 
-#include "gem.h"
+#include "analyzers/gem.h"
 #include "tap.h"
 #include "vectors.h"
 

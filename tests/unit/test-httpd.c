@@ -19,12 +19,12 @@
 
 #include <jansson.h>
 
-#include "buf.h"
-#include "client.h"
-#include "error.h"
-#include "httpd.h"
+#include "src/base/buf.h"
+#include "src/cli/client.h"
+#include "src/base/error.h"
+#include "src/daemon/httpd.h"
 #include "tap.h"
-#include "util.h"
+#include "src/base/util.h"
 
 /* What the slow stream's handler saw when its client went away. */
 static pthread_mutex_t seen_lock = PTHREAD_MUTEX_INITIALIZER;

@@ -14,8 +14,8 @@
 
 #include <jansson.h>
 
-#include "java.h"
-#include "javameta.h"
+#include "analyzers/java.h"
+#include "analyzers/javameta.h"
 #include "tap.h"
 #include "vectors.h"
 #include "zipw.h"

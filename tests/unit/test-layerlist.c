@@ -5,11 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "entry.h"
-#include "index.h"
-#include "layerlist.h"
+#include "src/store/entry.h"
+#include "src/store/index.h"
+#include "src/view/layerlist.h"
 #include "tap.h"
-#include "util.h"
+#include "src/base/util.h"
 
 /* Entry records are opaque to a listing: the path itself stands in. */
 static void put(struct index_batch *b, uint32_t lid, const char *path)

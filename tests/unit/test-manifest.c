@@ -5,7 +5,7 @@
 
 #include <errno.h>
 
-#include "manifest.h"
+#include "src/registry/manifest.h"
 #include "tap.h"
 
 #define HA "a3ed95caeb02ffe68cdd9fd84406680ae93d633cb16422d00e8a7c22955b46d4"

@@ -9,7 +9,7 @@
 
 #include <jansson.h>
 
-#include "npm.h"
+#include "analyzers/npm.h"
 #include "tap.h"
 #include "vectors.h"
 

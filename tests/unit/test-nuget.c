@@ -10,7 +10,7 @@
 
 #include <jansson.h>
 
-#include "nuget.h"
+#include "analyzers/nuget.h"
 #include "tap.h"
 #include "vectors.h"
 #include "zipw.h"

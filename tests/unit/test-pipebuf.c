@@ -10,7 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "pipebuf.h"
+#include "src/ingest/pipebuf.h"
 #include "tap.h"
 
 #define STAGE (1u << 20)

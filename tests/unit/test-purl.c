@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "purl.h"
+#include "analyzers/purl.h"
 #include "tap.h"
 
 static json_t *debian, *alpine, *rhel, *no_version_distro;

@@ -10,7 +10,7 @@
 
 #include <jansson.h>
 
-#include "python.h"
+#include "analyzers/python.h"
 #include "tap.h"
 #include "vectors.h"
 

@@ -6,9 +6,9 @@
 #include <limits.h>
 #include <unistd.h>
 
-#include "ref.h"
+#include "src/registry/ref.h"
 #include "tap.h"
-#include "util.h"
+#include "src/base/util.h"
 
 #define H64 "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff"
 #define D64 "sha256:" H64

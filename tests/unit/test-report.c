@@ -16,7 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "report.h"
+#include "analyzers/report.h"
 #include "tap.h"
 
 static char tmpdir[] = "/tmp/test-report.XXXXXX";

@@ -16,10 +16,10 @@
 
 #include <sqlite3.h>
 
-#include "analyzer.h"
-#include "buf.h"
-#include "rpm.h"
-#include "rpmdb.h"
+#include "analyzers/analyzer.h"
+#include "src/base/buf.h"
+#include "analyzers/rpm.h"
+#include "analyzers/rpmdb.h"
 #include "tap.h"
 
 static const char *srcdir;

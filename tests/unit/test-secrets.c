@@ -14,8 +14,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "analyzer.h"
-#include "secrets.h"
+#include "analyzers/analyzer.h"
+#include "analyzers/secrets.h"
 #include "tap.h"
 #include "vectors.h"
 

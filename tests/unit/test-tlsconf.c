@@ -14,8 +14,8 @@
 #include <openssl/x509.h>
 
 #include "tap.h"
-#include "tlsconf.h"
-#include "util.h"
+#include "src/registry/tlsconf.h"
+#include "src/base/util.h"
 
 static char root[] = "/tmp/test-tlsconf.XXXXXX";
 

@@ -11,8 +11,8 @@
 
 #include <jansson.h>
 
-#include "analyzer.h"
-#include "error.h"
+#include "analyzers/analyzer.h"
+#include "src/base/error.h"
 
 /* A buffer-level parse function, as the analyzers export them. */
 typedef int (*vec_parse_fn)(const char *data, size_t len, json_t *out, struct strata_error *err);

@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "buf.h"
+#include "src/base/buf.h"
 
 /* An archive being built in memory: local entries in data, the central
  * directory in cd. Start from ZIPW_INIT. */

@@ -1,0 +1,62 @@
+/* strata images: list stored images. */
+#include "config.h"
+
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "src/base/util.h"
+
+static int run_images(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = { { "json", no_argument, NULL, 'j' }, { 0 } };
+	int json = 0, c;
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c != 'j')
+			return cli_usage(&cmd_images, "unknown option");
+		json = 1;
+	}
+	if (optind < argc)
+		return cli_usage(&cmd_images, "unexpected argument '%s'", argv[optind]);
+
+	struct strata_error err = STRATA_ERROR_INIT;
+	struct client *client = NULL;
+	json_t *all = NULL;
+	int status;
+	if (cli_connect(cli, &client, &err) < 0 ||
+	    client_call(client, "GET", "/v1/images", NULL, &status, &all, &err) < 0) {
+		client_free(client);
+		return cli_fail_err(&err);
+	}
+	if (json) {
+		cli_print_json(all);
+	} else {
+		size_t i;
+		json_t *img;
+		printf("%-60s %-12s %6s %10s  %s\n", "NAME", "DIGEST", "LAYERS", "SIZE", "PULLED");
+		json_array_foreach(all, i, img) {
+			char sd[20], size[16];
+			digest_short(json_string_value(json_object_get(img, "digest")), sd);
+			format_size((uint64_t)json_integer_value(json_object_get(img, "size")), size, sizeof(size));
+			json_t *names = json_object_get(img, "names");
+			size_t n = json_array_size(names);
+			for (size_t k = 0; k < (n ? n : 1); k++) {
+				/* A name from an OCI layout's annotation can hold anything. */
+				char *name = n ? str_visible(json_string_value(json_array_get(names, k))) : NULL;
+				printf("%-60s %-12s %6lld %10s  %s\n", name ? name : "<none>", sd,
+				       json_integer_value(json_object_get(img, "layers")), size,
+				       json_string_value(json_object_get(img, "pulled")));
+				free(name);
+			}
+		}
+	}
+	json_decref(all);
+	client_free(client);
+	return 0;
+}
+
+const struct cli_command cmd_images = {
+	"images", run_images, "[--json]", "list stored images",
+};

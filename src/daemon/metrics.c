@@ -1,0 +1,190 @@
+/* metrics: see metrics.h. */
+#include "config.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "metrics.h"
+#include "src/registry/ref.h"
+
+static const double buckets[] = { 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300 };
+#define NBUCKETS (sizeof(buckets) / sizeof(buckets[0]))
+
+struct registry_counts {
+	char name[128];   /* host[:port], "oci", "docker-archive", or "other" */
+	uint64_t ok, failed, bytes;
+};
+
+struct metrics {
+	pthread_mutex_t lock;  /* protects everything below */
+	struct registry_counts reg[METRICS_REGISTRIES];
+	unsigned nreg;
+	uint64_t chunks, new_chunks;
+	uint64_t ops[METRICS_OPS], op_errors[METRICS_OPS], bytes_read;
+	uint64_t analyses[2][2];      /* [cached][ok] */
+	uint64_t refused[METRICS_REFUSALS];
+	uint64_t hist[NBUCKETS + 1];  /* cumulative at print time; here per bucket */
+	double hist_sum;
+	uint64_t hist_count;
+};
+
+struct metrics *metrics_new(void)
+{
+	struct metrics *m = calloc(1, sizeof(*m));
+	if (m)
+		pthread_mutex_init(&m->lock, NULL);
+	return m;
+}
+
+void metrics_free(struct metrics *m)
+{
+	if (!m)
+		return;
+	pthread_mutex_destroy(&m->lock);
+	free(m);
+}
+
+/* The registry a reference pulls from, as a label value. */
+static void registry_of(const char *ref, char *out, size_t n)
+{
+	struct image_ref r;
+	memset(&r, 0, sizeof(r));
+	if (!ref || ref_parse(ref, &r, NULL) < 0)
+		snprintf(out, n, "other");
+	else if (r.transport == REF_OCI)
+		snprintf(out, n, "oci");
+	else if (r.transport == REF_DOCKER_ARCHIVE)
+		snprintf(out, n, "docker-archive");
+	else
+		snprintf(out, n, "%s", r.domain ? r.domain : "other");
+	ref_release(&r);
+}
+
+void metrics_pull(struct metrics *m, const char *ref, int ok, uint64_t bytes_fetched, uint64_t chunks,
+		  uint64_t new_chunks)
+{
+	char name[128];
+	registry_of(ref, name, sizeof(name));
+	pthread_mutex_lock(&m->lock);
+	unsigned i = 0;
+	while (i < m->nreg && strcmp(m->reg[i].name, name))
+		i++;
+	if (i == m->nreg) {
+		/* A bounded label set: registries past the table count as "other". */
+		if (m->nreg == METRICS_REGISTRIES) {
+			snprintf(name, sizeof(name), "other");
+			for (i = 0; i < m->nreg && strcmp(m->reg[i].name, name); i++)
+				;
+			if (i == m->nreg)
+				i = m->nreg - 1;
+		} else {
+			snprintf(m->reg[m->nreg++].name, sizeof(m->reg[0].name), "%s", name);
+		}
+	}
+	if (ok)
+		m->reg[i].ok++;
+	else
+		m->reg[i].failed++;
+	m->reg[i].bytes += bytes_fetched;
+	m->chunks += chunks;
+	m->new_chunks += new_chunks;
+	pthread_mutex_unlock(&m->lock);
+}
+
+void metrics_retire_mount(struct metrics *m, const uint64_t *ops, const uint64_t *op_errors, unsigned n,
+			  uint64_t bytes_read)
+{
+	pthread_mutex_lock(&m->lock);
+	for (unsigned i = 0; i < n && i < METRICS_OPS; i++) {
+		m->ops[i] += ops[i];
+		m->op_errors[i] += op_errors[i];
+	}
+	m->bytes_read += bytes_read;
+	pthread_mutex_unlock(&m->lock);
+}
+
+void metrics_analysis(struct metrics *m, double seconds, int cached, int ok)
+{
+	if (seconds < 0)
+		seconds = 0;
+	pthread_mutex_lock(&m->lock);
+	m->analyses[!!cached][!!ok]++;
+	if (ok) {
+		size_t b = 0;
+		while (b < NBUCKETS && seconds > buckets[b])
+			b++;
+		m->hist[b]++;
+		m->hist_sum += seconds;
+		m->hist_count++;
+	}
+	pthread_mutex_unlock(&m->lock);
+}
+
+void metrics_refused(struct metrics *m, enum metrics_refusal why)
+{
+	pthread_mutex_lock(&m->lock);
+	m->refused[why]++;
+	pthread_mutex_unlock(&m->lock);
+}
+
+static void head(struct buf *out, const char *name, const char *type, const char *help)
+{
+	buf_addf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+void metrics_print(struct metrics *m, const struct metrics_live *live, struct buf *out)
+{
+	pthread_mutex_lock(&m->lock);
+	head(out, "strata_pulls_total", "counter", "Image pulls by registry and outcome.");
+	for (unsigned i = 0; i < m->nreg; i++) {
+		buf_addf(out, "strata_pulls_total{registry=\"%s\",outcome=\"success\"} %llu\n", m->reg[i].name,
+			 (unsigned long long)m->reg[i].ok);
+		buf_addf(out, "strata_pulls_total{registry=\"%s\",outcome=\"failure\"} %llu\n", m->reg[i].name,
+			 (unsigned long long)m->reg[i].failed);
+	}
+	head(out, "strata_pull_fetched_bytes_total", "counter", "Compressed layer bytes fetched, by registry.");
+	for (unsigned i = 0; i < m->nreg; i++)
+		buf_addf(out, "strata_pull_fetched_bytes_total{registry=\"%s\"} %llu\n", m->reg[i].name,
+			 (unsigned long long)m->reg[i].bytes);
+	head(out, "strata_ingest_chunks_total", "counter",
+	     "Chunks of ingested layers: hit (already stored, deduplicated) or miss (stored new).");
+	buf_addf(out, "strata_ingest_chunks_total{result=\"hit\"} %llu\nstrata_ingest_chunks_total{result=\"miss\"} %llu\n",
+		 (unsigned long long)(m->chunks - m->new_chunks), (unsigned long long)m->new_chunks);
+	head(out, "strata_mounts_active", "gauge", "Images mounted now.");
+	buf_addf(out, "strata_mounts_active %llu\n", (unsigned long long)live->active_mounts);
+	head(out, "strata_mount_read_bytes_total", "counter", "Bytes read through mounts.");
+	buf_addf(out, "strata_mount_read_bytes_total %llu\n", (unsigned long long)(m->bytes_read + live->bytes_read));
+	head(out, "strata_fuse_requests_total", "counter", "FUSE requests served by mounts, by operation.");
+	for (unsigned i = 0; i < live->n_ops; i++)
+		buf_addf(out, "strata_fuse_requests_total{op=\"%s\"} %llu\n", live->op_names[i],
+			 (unsigned long long)(m->ops[i] + live->ops[i]));
+	head(out, "strata_fuse_errors_total", "counter",
+	     "FUSE requests answered with an error (not counting names that do not exist), by operation.");
+	for (unsigned i = 0; i < live->n_ops; i++)
+		buf_addf(out, "strata_fuse_errors_total{op=\"%s\"} %llu\n", live->op_names[i],
+			 (unsigned long long)(m->op_errors[i] + live->op_errors[i]));
+	head(out, "strata_analyses_total", "counter", "Image analyses, by whether the stored report served them, and outcome.");
+	for (int c = 0; c < 2; c++)
+		for (int ok = 0; ok < 2; ok++)
+			buf_addf(out, "strata_analyses_total{cached=\"%s\",outcome=\"%s\"} %llu\n", c ? "true" : "false",
+				 ok ? "success" : "failure", (unsigned long long)m->analyses[c][ok]);
+	head(out, "strata_analysis_duration_seconds", "histogram", "Duration of successful image analyses.");
+	uint64_t cum = 0;
+	for (size_t b = 0; b < NBUCKETS; b++) {
+		cum += m->hist[b];
+		buf_addf(out, "strata_analysis_duration_seconds_bucket{le=\"%g\"} %llu\n", buckets[b],
+			 (unsigned long long)cum);
+	}
+	buf_addf(out, "strata_analysis_duration_seconds_bucket{le=\"+Inf\"} %llu\n", (unsigned long long)m->hist_count);
+	buf_addf(out, "strata_analysis_duration_seconds_sum %.6f\nstrata_analysis_duration_seconds_count %llu\n",
+		 m->hist_sum, (unsigned long long)m->hist_count);
+	head(out, "strata_requests_refused_total", "counter",
+	     "Requests refused: forbidden to the caller (403) or one connection too many (503).");
+	buf_addf(out, "strata_requests_refused_total{reason=\"forbidden\"} %llu\n"
+		 "strata_requests_refused_total{reason=\"busy\"} %llu\n",
+		 (unsigned long long)m->refused[METRICS_REFUSED_FORBIDDEN],
+		 (unsigned long long)m->refused[METRICS_REFUSED_BUSY]);
+	pthread_mutex_unlock(&m->lock);
+}

@@ -1,0 +1,737 @@
+/* ingest: the streaming pass from a layer blob to committed index records.
+ *
+ * Two threads per layer: the fetcher streams the blob from the source into
+ * a bounded pipe (and checks the blob digest as it goes); this thread
+ * decompresses, hashes the uncompressed stream (diff_id), reads tar entries
+ * with libarchive, chunks file bytes and stores the chunks. Memory is bounded
+ * by the pipe, one chunk, one index batch and the path set (8 bytes an entry). */
+#include "config.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+
+#include "chunker.h"
+#include "chunkqueue.h"
+#include "decompress.h"
+#include "src/store/entry.h"
+#include "src/base/hashset.h"
+#include "ingest.h"
+#include "src/base/log.h"
+#include "pipebuf.h"
+#include "src/base/util.h"
+
+#define READ_BUF (256u << 10)
+#define PIPE_BUF_BYTES (4u << 20)
+#define BATCH_FLUSH (4u << 20)
+#define DRAIN_MAX (256ull << 20) /* read on after a failure, to check the digest */
+
+struct ingest {
+	struct store *st;
+	const struct strata_limits *lim;
+	struct strata_error *err;
+	uint32_t lid;
+
+	/* the uncompressed stream */
+	ssize_t (*read)(void *ctx, void *buf, size_t len);
+	void *rctx;
+	struct decompressor *dec;
+	uint8_t *rbuf;
+	struct sha256_ctx *diff;
+	uint64_t usize;
+
+	/* per file */
+	struct chunker chunker;
+	struct buf chunk;
+	struct buf chunklist;
+	struct filehash *fh;
+	uint32_t nchunks;
+
+	struct chunkqueue *queue;     /* compresses and stores chunks in its own thread */
+	uint64_t chunk_bytes;         /* every chunk occurrence, for shared_bytes */
+	struct index_batch *batch;
+	struct buf key, val, path, xattrs;
+	struct hashset paths;     /* every path of the layer: hardlink targets, parents */
+	struct hashset dirs;      /* directories present (listed or implicit) */
+	struct hashset chunks;    /* chunk ids stored by this layer */
+	struct buf hardlinks;     /* NUL-separated targets, for link counts */
+	struct layer_record rec;
+	uint64_t ordinal;
+	const struct ingest_observer *obs; /* with obs_layer, its state; else NULL */
+	void *obs_layer;
+};
+
+static int flush_batch(struct ingest *in, int force)
+{
+	if (!force && index_batch_bytes(in->batch) < BATCH_FLUSH)
+		return 0;
+	return store_commit(in->st, in->batch, 0, in->err);
+}
+
+static la_ssize_t tar_read(struct archive *a, void *ctx, const void **out)
+{
+	struct ingest *in = ctx;
+	ssize_t n = decompress_read(in->dec, in->rbuf, READ_BUF, in->err);
+	if (n < 0) {
+		archive_set_error(a, EIO, "%s", in->err->msg);
+		return -1;
+	}
+	sha256_update(in->diff, in->rbuf, (size_t)n);
+	in->usize += (uint64_t)n;
+	if (in->usize > in->lim->max_layer_size) {
+		char lim[32];
+		format_size(in->lim->max_layer_size, lim, sizeof(lim));
+		error_set(in->err, -EFBIG, "layer exceeds the uncompressed size limit (%s)", lim);
+		archive_set_error(a, EFBIG, "size limit");
+		return -1;
+	}
+	*out = in->rbuf;
+	return n;
+}
+
+int ingest_normalize_path(const char *in, const struct strata_limits *lim, struct buf *out,
+			  struct strata_error *err)
+{
+	buf_reset(out);
+	uint64_t depth = 0;
+	const char *p = in;
+	while (*p) {
+		while (*p == '/')
+			p++;
+		const char *start = p;
+		while (*p && *p != '/')
+			p++;
+		size_t len = (size_t)(p - start);
+		if (len == 0 || (len == 1 && start[0] == '.'))
+			continue;
+		if (len == 2 && start[0] == '.' && start[1] == '.') {
+			if (depth == 0)
+				return error_set(err, -EINVAL, "entry '%s': path escapes the image root", in);
+			char *slash = memrchr(out->data, '/', out->len);
+			buf_setlen(out, slash ? (size_t)(slash - out->data) : 0);
+			depth--;
+			continue;
+		}
+		if (len > lim->max_name)
+			return error_set(err, -ENAMETOOLONG, "entry '%.200s…': name too long (%zu bytes, limit %llu)",
+					 in, len, (unsigned long long)lim->max_name);
+		if (++depth > lim->max_depth)
+			return error_set(err, -ENAMETOOLONG, "entry '%.200s…': path too deep (limit %llu)",
+					 in, (unsigned long long)lim->max_depth);
+		if (out->len && buf_addch(out, '/') < 0)
+			return error_set(err, -ENOMEM, "out of memory");
+		if (buf_add(out, start, len) < 0)
+			return error_set(err, -ENOMEM, "out of memory");
+		if (out->len > lim->max_path)
+			return error_set(err, -ENAMETOOLONG, "entry '%.200s…': path name too long (limit %llu)",
+					 in, (unsigned long long)lim->max_path);
+	}
+	return 0;
+}
+
+static int put_entry(struct ingest *in, const char *path, size_t plen, const struct entry *e)
+{
+	int r = entry_key(&in->key, in->lid, path, plen);
+	buf_reset(&in->val);
+	if (r < 0 || (r = entry_encode(e, &in->val)) < 0)
+		return error_set(in->err, r, "out of memory");
+	index_batch_put(in->batch, in->key.data, in->key.len, in->val.data, in->val.len);
+	return flush_batch(in, 0);
+}
+
+/* Parent directories the tar did not list are made, marked implicit so
+ * that the image view prefers a lower layer's real directory. */
+static int ensure_parents(struct ingest *in, const char *path, size_t len)
+{
+	const char *slash = memrchr(path, '/', len);
+	if (!slash)
+		return 0;
+	size_t plen = (size_t)(slash - path);
+	uint64_t h = hashset_hash(path, plen);
+	if (hashset_has(&in->dirs, h))
+		return 0;
+	int r = ensure_parents(in, path, plen);
+	if (r < 0)
+		return r;
+	struct entry e = { .type = ENTRY_DIR, .flags = ENTRY_F_IMPLICIT, .mode = 0755, .nlink = 1 };
+	e.ordinal = ++in->ordinal;
+	if ((r = put_entry(in, path, plen, &e)) < 0)
+		return r;
+	if (hashset_add(&in->dirs, h) < 0 || hashset_add(&in->paths, h) < 0)
+		return error_set(in->err, -ENOMEM, "out of memory");
+	return 0;
+}
+
+static int emit_chunk(struct ingest *in, const uint8_t *id)
+{
+	uint8_t own[SHA256_LEN];
+	if (!id) {
+		sha256_once(in->chunk.data, in->chunk.len, own);
+		id = own;
+	}
+	uint64_t h;
+	memcpy(&h, id, sizeof(h));
+	int fresh = hashset_add(&in->chunks, h);
+	if (fresh < 0)
+		return error_set(in->err, -ENOMEM, "out of memory");
+	if (fresh) {
+		int r = chunkqueue_put(in->queue, id, in->chunk.data, in->chunk.len, in->err);
+		if (r < 0)
+			return r;
+		/* The layer's references: R (chunk -> layers) and P (layer -> chunks). */
+		uint8_t rk[1 + SHA256_LEN + 4], pk[1 + 4 + SHA256_LEN];
+		rk[0] = 'R';
+		memcpy(rk + 1, id, SHA256_LEN);
+		be32_put(rk + 1 + SHA256_LEN, in->lid);
+		pk[0] = 'P';
+		be32_put(pk + 1, in->lid);
+		memcpy(pk + 5, id, SHA256_LEN);
+		index_batch_put(in->batch, rk, sizeof(rk), "", 0);
+		index_batch_put(in->batch, pk, sizeof(pk), "", 0);
+	}
+	in->chunk_bytes += in->chunk.len;
+	in->rec.chunks++;
+	uint8_t len[4];
+	be32_put(len, (uint32_t)in->chunk.len);
+	if (buf_add(&in->chunklist, id, SHA256_LEN) < 0 || buf_add(&in->chunklist, len, 4) < 0)
+		return error_set(in->err, -ENOMEM, "out of memory");
+	in->nchunks++;
+	buf_reset(&in->chunk);
+	return 0;
+}
+
+static int feed(struct ingest *in, const uint8_t *data, size_t len)
+{
+	filehash_update(in->fh, data, len);
+	if (in->obs)
+		in->obs->file_data(in->obs_layer, data, len);
+	while (len) {
+		int cut = 0;
+		size_t n = chunker_scan(&in->chunker, data, len, &cut);
+		if (buf_add(&in->chunk, data, n) < 0)
+			return error_set(in->err, -ENOMEM, "out of memory");
+		data += n;
+		len -= n;
+		if (cut) {
+			int r = emit_chunk(in, NULL);
+			if (r < 0)
+				return r;
+		}
+	}
+	return 0;
+}
+
+static int read_file_data(struct archive *a, struct ingest *in, struct entry *e, const char *name)
+{
+	static const uint8_t zeros[4096];
+	const void *blk;
+	size_t size;
+	la_int64_t offset;
+	uint64_t pos = 0;
+	int r;
+
+	filehash_reset(in->fh);
+	chunker_reset(&in->chunker);
+	buf_reset(&in->chunk);
+	buf_reset(&in->chunklist);
+	in->nchunks = 0;
+	if (in->obs)
+		in->obs->file_begin(in->obs_layer, e->size);
+	for (;;) {
+		r = archive_read_data_block(a, &blk, &size, &offset);
+		if (r == ARCHIVE_EOF)
+			break;
+		if (r < ARCHIVE_WARN)
+			return error_set(in->err, -EBADMSG, "invalid tar stream at '%s': %s", name,
+					 archive_error_string(a));
+		/* Sparse files: holes read as zeros. */
+		while (pos < (uint64_t)offset) {
+			size_t n = (uint64_t)offset - pos > sizeof(zeros) ? sizeof(zeros) : (size_t)((uint64_t)offset - pos);
+			if ((r = feed(in, zeros, n)) < 0)
+				return r;
+			pos += n;
+		}
+		if ((r = feed(in, blk, size)) < 0)
+			return r;
+		pos += size;
+	}
+	while (pos < e->size) {
+		size_t n = e->size - pos > sizeof(zeros) ? sizeof(zeros) : (size_t)(e->size - pos);
+		if ((r = feed(in, zeros, n)) < 0)
+			return r;
+		pos += n;
+	}
+	filehash_final(in->fh, e->sha256, e->sha1, e->md5);
+	if (in->obs)
+		in->obs->file_end(in->obs_layer, e->sha256);
+	if (in->chunk.len) {
+		/* A file that is one chunk: its sha256 is the chunk id already. */
+		if ((r = emit_chunk(in, in->nchunks == 0 ? e->sha256 : NULL)) < 0)
+			return r;
+	}
+	e->size = pos;
+	e->nchunks = in->nchunks;
+	e->chunks = (const uint8_t *)in->chunklist.data;
+	return 0;
+}
+
+static int read_xattrs(struct archive_entry *ae, struct ingest *in)
+{
+	const char *name;
+	const void *value;
+	size_t vlen;
+	buf_reset(&in->xattrs);
+	archive_entry_xattr_reset(ae);
+	while (archive_entry_xattr_next(ae, &name, &value, &vlen) == ARCHIVE_OK) {
+		if (entry_xattr_add(&in->xattrs, name, value, vlen) < 0)
+			return error_set(in->err, -ENOMEM, "out of memory");
+		if (in->xattrs.len > in->lim->max_xattr)
+			return error_set(in->err, -EFBIG, "entry '%s': extended attributes too large",
+					 archive_entry_pathname(ae));
+	}
+	return 0;
+}
+
+static int ingest_entry(struct archive *a, struct archive_entry *ae, struct ingest *in)
+{
+	const char *raw = archive_entry_pathname(ae);
+	if (!raw)
+		return error_set(in->err, -EBADMSG, "invalid tar stream: entry without a name");
+	if (++in->rec.entries > in->lim->max_entries)
+		return error_set(in->err, -EFBIG, "too many entries (limit %llu)",
+				 (unsigned long long)in->lim->max_entries);
+	int r = ingest_normalize_path(raw, in->lim, &in->path, in->err);
+	if (r < 0)
+		return r;
+	const char *path = in->path.data;
+	size_t plen = in->path.len;
+	const char *base = memrchr(path, '/', plen);
+	base = base ? base + 1 : path;
+
+	struct entry e = { 0 };
+	e.mode = archive_entry_perm(ae) & 07777;
+	e.uid = (uint32_t)archive_entry_uid(ae);
+	e.gid = (uint32_t)archive_entry_gid(ae);
+	e.mtime = archive_entry_mtime(ae);
+	e.mtime_nsec = (uint32_t)archive_entry_mtime_nsec(ae);
+	e.nlink = 1;
+	e.ordinal = ++in->ordinal;
+	struct buf target = BUF_INIT;
+	const char *hl = archive_entry_hardlink(ae);
+	mode_t ft = archive_entry_filetype(ae);
+
+	if (!strcmp(base, ".wh..wh..opq")) {
+		e.type = ENTRY_OPAQUE;
+	} else if (!strncmp(base, ".wh.", 4)) {
+		e.type = ENTRY_WHITEOUT;
+	} else if (hl) {
+		e.type = ENTRY_HARDLINK;
+		if ((r = ingest_normalize_path(hl, in->lim, &target, in->err)) < 0)
+			goto out;
+		if (!hashset_has(&in->paths, hashset_hash(target.data, target.len)) ||
+		    hashset_has(&in->dirs, hashset_hash(target.data, target.len))) {
+			r = error_set(in->err, -EBADMSG, "entry '%s': hardlink to missing target '%s'", raw, hl);
+			goto out;
+		}
+		e.link = target.data;
+		e.link_len = target.len;
+		if (buf_add(&in->hardlinks, target.data, target.len + 1) < 0) {
+			r = error_set(in->err, -ENOMEM, "out of memory");
+			goto out;
+		}
+	} else {
+		switch (ft) {
+		case AE_IFREG: e.type = ENTRY_REG; break;
+		case AE_IFDIR: e.type = ENTRY_DIR; break;
+		case AE_IFLNK: e.type = ENTRY_SYMLINK; break;
+		case AE_IFCHR: e.type = ENTRY_CHR; break;
+		case AE_IFBLK: e.type = ENTRY_BLK; break;
+		case AE_IFIFO: e.type = ENTRY_FIFO; break;
+		case AE_IFSOCK: e.type = ENTRY_SOCK; break;
+		default:
+			r = error_set(in->err, -EBADMSG, "entry '%s': unknown file type", raw);
+			goto out;
+		}
+	}
+	if (e.type == ENTRY_SYMLINK) {
+		const char *t = archive_entry_symlink(ae);
+		e.link = t ? t : "";
+		e.link_len = strlen(e.link);
+		if (e.link_len > in->lim->max_path) {
+			r = error_set(in->err, -ENAMETOOLONG, "entry '%s': symlink target too long", raw);
+			goto out;
+		}
+	}
+	if (e.type == ENTRY_CHR || e.type == ENTRY_BLK) {
+		e.rdev_major = (uint32_t)archive_entry_rdevmajor(ae);
+		e.rdev_minor = (uint32_t)archive_entry_rdevminor(ae);
+	}
+	if ((r = read_xattrs(ae, in)) < 0)
+		goto out;
+	e.xattrs = (const uint8_t *)in->xattrs.data;
+	e.xattrs_len = in->xattrs.len;
+	if (plen == 0 && e.type != ENTRY_DIR) {
+		r = error_set(in->err, -EBADMSG, "entry '%s': the image root must be a directory", raw);
+		goto out;
+	}
+	if (e.type == ENTRY_WHITEOUT || e.type == ENTRY_OPAQUE) {
+		/* A whiteout below a name this layer made a non-directory (umoci
+		 * writes these when a directory becomes a file) has nothing left to
+		 * hide: the file already hides the lower directory. */
+		const char *slash = memrchr(path, '/', plen);
+		size_t dl = slash ? (size_t)(slash - path) : 0;
+		uint64_t dh = hashset_hash(path, dl);
+		if (slash && hashset_has(&in->paths, dh) && !hashset_has(&in->dirs, dh))
+			goto out;
+	}
+	if ((r = ensure_parents(in, path, plen)) < 0)
+		goto out;
+	if (e.type == ENTRY_REG) {
+		e.size = (uint64_t)archive_entry_size(ae);
+		if ((r = read_file_data(a, in, &e, raw)) < 0)
+			goto out;
+	}
+	if ((r = put_entry(in, path, plen, &e)) < 0)
+		goto out;
+	uint64_t h = hashset_hash(path, plen);
+	if (hashset_add(&in->paths, h) < 0 ||
+	    (e.type == ENTRY_DIR && hashset_add(&in->dirs, h) < 0))
+		r = error_set(in->err, -ENOMEM, "out of memory");
+out:
+	buf_release(&target);
+	return r;
+}
+
+/* Each hardlink adds a name to its target: nlink = 1 + links to it. */
+static int count_links(struct ingest *in)
+{
+	if (!in->hardlinks.len)
+		return 0;
+	int r = flush_batch(in, 1);
+	if (r < 0)
+		return r;
+	struct buf rec = BUF_INIT, enc = BUF_INIT;
+	for (size_t off = 0; off < in->hardlinks.len;) {
+		const char *t = in->hardlinks.data + off;
+		size_t tl = strlen(t);
+		off += tl + 1;
+		struct entry e;
+		if ((r = entry_key(&in->key, in->lid, t, tl)) < 0 ||
+		    (r = index_get(in->st->idx, in->key.data, in->key.len, &rec, in->err)) < 0)
+			break;
+		if (entry_decode(rec.data, rec.len, &e) < 0) {
+			r = error_set(in->err, -EBADMSG, "corrupt entry record for '%s'", t);
+			break;
+		}
+		e.nlink++;
+		buf_reset(&enc);
+		if ((r = entry_encode(&e, &enc)) < 0 ||
+		    (r = index_put(in->st->idx, in->key.data, in->key.len, enc.data, enc.len, 0, in->err)) < 0)
+			break;
+	}
+	buf_release(&rec);
+	buf_release(&enc);
+	return r;
+}
+
+static int run_tar(struct ingest *in)
+{
+	struct archive *a = archive_read_new();
+	struct archive_entry *ae;
+	int r = 0;
+	if (!a)
+		return error_set(in->err, -ENOMEM, "out of memory");
+	archive_read_support_format_tar(a);
+	archive_read_support_format_gnutar(a);
+	if (archive_read_open(a, in, NULL, tar_read, NULL) != ARCHIVE_OK) {
+		r = error_set(in->err, -EBADMSG, "invalid tar stream: %s", archive_error_string(a));
+		goto out;
+	}
+	for (;;) {
+		int k = archive_read_next_header(a, &ae);
+		if (k == ARCHIVE_EOF)
+			break;
+		if (k < ARCHIVE_WARN) {
+			r = error_set(in->err, -EBADMSG, "invalid tar stream: %s", archive_error_string(a));
+			goto out;
+		}
+		if ((r = ingest_entry(a, ae, in)) < 0)
+			goto out;
+	}
+	/* The diff_id covers the whole stream, padding after the end marker included. */
+	for (;;) {
+		ssize_t n = decompress_read(in->dec, in->rbuf, READ_BUF, in->err);
+		if (n < 0) {
+			r = (int)n;
+			goto out;
+		}
+		if (n == 0)
+			break;
+		sha256_update(in->diff, in->rbuf, (size_t)n);
+		in->usize += (uint64_t)n;
+	}
+out:
+	archive_read_free(a);
+	return r;
+}
+
+int ingest_drop_lid(struct store *st, uint32_t lid, int drop_chunks, uint64_t *freed,
+		    struct strata_error *err)
+{
+	uint8_t prefix[5] = { 'P' };
+	be32_put(prefix + 1, lid);
+	struct index_batch *b = index_batch_new();
+	struct index_iter *it = index_iter_new(st->idx, prefix, sizeof(prefix));
+	struct buf ids = BUF_INIT;
+	const void *k, *v;
+	size_t kl, vl;
+	int r = 0;
+	if (freed)
+		*freed = 0;
+	if (!b || !it) {
+		r = error_set(err, -ENOMEM, "out of memory");
+		goto out;
+	}
+	while (index_iter_next(it, &k, &kl, &v, &vl)) {
+		if (kl != sizeof(prefix) + SHA256_LEN)
+			continue;
+		const uint8_t *id = (const uint8_t *)k + sizeof(prefix);
+		uint8_t rk[1 + SHA256_LEN + 4] = { 'R' };
+		memcpy(rk + 1, id, SHA256_LEN);
+		be32_put(rk + 1 + SHA256_LEN, lid);
+		index_batch_delete(b, rk, sizeof(rk));
+		if (buf_add(&ids, id, SHA256_LEN) < 0) {
+			r = error_set(err, -ENOMEM, "out of memory");
+			goto out;
+		}
+	}
+	index_batch_delete_prefix(b, prefix, sizeof(prefix));
+	uint8_t eprefix[5] = { 'E' };
+	be32_put(eprefix + 1, lid);
+	index_batch_delete_prefix(b, eprefix, sizeof(eprefix));
+	if ((r = store_commit(st, b, 1, err)) < 0 || !drop_chunks)
+		goto out;
+
+	/* Chunks no other layer references go too: records first, then files. */
+	for (size_t off = 0; off < ids.len; off += SHA256_LEN) {
+		const uint8_t *id = (const uint8_t *)ids.data + off;
+		uint8_t rp[1 + SHA256_LEN] = { 'R' };
+		memcpy(rp + 1, id, SHA256_LEN);
+		struct index_iter *ri = index_iter_new(st->idx, rp, sizeof(rp));
+		int used = ri && index_iter_next(ri, &k, &kl, &v, &vl);
+		index_iter_free(ri);
+		if (used)
+			continue;
+		struct chunk_info ci;
+		if (chunkstore_stat(st->cs, id, &ci) == 0 && freed)
+			*freed += ci.flags & CHUNK_F_FILE ? (ci.clen + 4095) & ~4095ull : ci.clen;
+		chunkstore_delete(st->cs, b, id);
+	}
+	if ((r = store_commit(st, b, 1, err)) < 0)
+		goto out;
+	for (size_t off = 0; off < ids.len; off += SHA256_LEN) {
+		const uint8_t *id = (const uint8_t *)ids.data + off;
+		struct chunk_info ci;
+		if (chunkstore_stat(st->cs, id, &ci) == -ENOENT)
+			chunkstore_unlink(st->cs, id);
+	}
+out:
+	index_iter_free(it);
+	index_batch_free(b);
+	buf_release(&ids);
+	return r;
+}
+
+int ingest_stream(struct store *st, ssize_t (*read)(void *ctx, void *buf, size_t len), void *rctx,
+		  const struct descriptor *blob, const char *diff_id, ingest_progress_fn progress,
+		  void *pctx, struct layer_record *out, struct strata_error *err)
+{
+	struct ingest in = { 0 };
+	uint8_t got[SHA256_LEN];
+	char got_str[DIGEST_STR_MAX];
+	int r;
+
+	in.st = st;
+	in.lim = &st->conf->limits;
+	in.err = err;
+	in.read = read;
+	in.rctx = rctx;
+	buf_init(&in.chunk, 0);
+	buf_init(&in.chunklist, 0);
+	buf_init(&in.key, 0);
+	buf_init(&in.val, 0);
+	buf_init(&in.path, 0);
+	buf_init(&in.xattrs, 0);
+	buf_init(&in.hardlinks, 0);
+	chunker_init(&in.chunker, CHUNK_MIN, CHUNK_AVG, CHUNK_MAX);
+	in.rbuf = malloc(READ_BUF);
+	in.diff = sha256_new();
+	in.fh = filehash_new();
+	in.queue = chunkqueue_new(st, 16, CHUNK_MAX);
+	in.batch = index_batch_new();
+	if (!in.rbuf || !in.diff || !in.fh || !in.queue || !in.batch) {
+		r = error_set(err, -ENOMEM, "out of memory");
+		goto done;
+	}
+	if ((r = decompress_new(COMP_AUTO, read, rctx, &in.dec)) < 0) {
+		error_set(err, r, "cannot start decompression");
+		goto done;
+	}
+	if ((r = store_alloc_lid(st, &in.lid, err)) < 0)
+		goto done;
+	if (st->observer && (in.obs_layer = st->observer->layer_begin(st->observer->ctx)))
+		in.obs = st->observer;
+
+	r = run_tar(&in);
+	if (r == 0) {
+		sha256_final(in.diff, got);
+		digest_format(got, got_str);
+		if (diff_id && strcmp(diff_id, got_str))
+			r = error_set(err, -EBADMSG, "diff_id mismatch: the image config says %s, the content is %s",
+				      diff_id, got_str);
+	}
+	if (r == 0) {
+		struct chunkqueue_stats qs;
+		r = chunkqueue_finish(in.queue, &qs, err);
+		in.rec.new_chunks = qs.new_chunks;
+		in.rec.stored_bytes = qs.stored_bytes;
+		in.rec.shared_bytes = in.chunk_bytes - qs.new_bytes;
+		in.rec.content_bytes = in.chunk_bytes;
+	}
+	if (r == 0)
+		r = count_links(&in);
+	if (r == 0)
+		r = flush_batch(&in, 1);
+	if (r == 0) {
+		snprintf(in.rec.diff_id, sizeof(in.rec.diff_id), "%s", got_str);
+		if (blob) {
+			snprintf(in.rec.blob_digest, sizeof(in.rec.blob_digest), "%s", blob->digest);
+			snprintf(in.rec.media_type, sizeof(in.rec.media_type), "%s",
+				 blob->media_type ? blob->media_type : "");
+			in.rec.compressed_size = (uint64_t)blob->size;
+		}
+		in.rec.lid = in.lid;
+		in.rec.size = in.usize;
+		in.rec.created = in.rec.last_used = now_unix();
+		snprintf(in.rec.state, sizeof(in.rec.state), "complete");
+		if ((r = catalog_put_layer(in.batch, &in.rec)) < 0)
+			error_set(err, r, "out of memory");
+		else
+			r = store_commit(st, in.batch, 1, err);
+	}
+	if (r == 0 && out)
+		*out = in.rec;
+	if (r < 0 && in.lid) {
+		struct strata_error ignored = STRATA_ERROR_INIT;
+		ingest_drop_lid(st, in.lid, 0, NULL, &ignored);
+	}
+	(void)progress;
+	(void)pctx;
+done:
+	if (in.obs)
+		in.obs->layer_end(in.obs_layer, r == 0 ? got_str : NULL);
+	decompress_free(in.dec);
+	free(in.rbuf);
+	sha256_free(in.diff);
+	filehash_free(in.fh);
+	chunkqueue_free(in.queue);
+	index_batch_free(in.batch);
+	buf_release(&in.chunk);
+	buf_release(&in.chunklist);
+	buf_release(&in.key);
+	buf_release(&in.val);
+	buf_release(&in.path);
+	buf_release(&in.xattrs);
+	buf_release(&in.hardlinks);
+	hashset_release(&in.paths);
+	hashset_release(&in.dirs);
+	hashset_release(&in.chunks);
+	return r;
+}
+
+/* The fetcher thread: source -> pipe. */
+struct fetch {
+	struct source *src;
+	const struct descriptor *blob;
+	struct pipebuf *pipe;
+	struct strata_error err;
+	ingest_progress_fn progress;
+	void *pctx;
+	uint64_t bytes;
+};
+
+static int fetch_write(void *ctx, const void *data, size_t len)
+{
+	struct fetch *f = ctx;
+	f->bytes += len;
+	if (f->progress)
+		f->progress(f->pctx, f->bytes);
+	return pipebuf_write(f->pipe, data, len);
+}
+
+static void *fetch_main(void *arg)
+{
+	struct fetch *f = arg;
+	int r = source_stream_blob(f->src, f->blob, fetch_write, f, &f->err);
+	pipebuf_close_write(f->pipe, r);
+	return NULL;
+}
+
+struct pipe_reader {
+	struct pipebuf *pipe;
+	struct fetch *fetch;
+	struct strata_error *err;
+};
+
+static ssize_t pipe_read(void *ctx, void *buf, size_t len)
+{
+	struct pipe_reader *pr = ctx;
+	ssize_t n = pipebuf_read(pr->pipe, buf, len);
+	/* The fetcher's own message says why (digest mismatch, registry error). */
+	if (n < 0 && n != -ECANCELED)
+		error_set(pr->err, (int)n, "%s", pr->fetch->err.msg[0] ? pr->fetch->err.msg : strerror((int)-n));
+	return n;
+}
+
+int ingest_layer(struct store *st, struct source *src, const struct descriptor *blob,
+		 const char *diff_id, ingest_progress_fn progress, void *pctx,
+		 struct layer_record *out, struct strata_error *err)
+{
+	struct fetch f = { .src = src, .blob = blob, .progress = progress, .pctx = pctx };
+	struct pipe_reader pr = { .fetch = &f, .err = err };
+	pthread_t tid;
+	int r;
+
+	f.pipe = pr.pipe = pipebuf_new(PIPE_BUF_BYTES);
+	if (!f.pipe)
+		return error_set(err, -ENOMEM, "out of memory");
+	if ((r = pthread_create(&tid, NULL, fetch_main, &f)) != 0) {
+		pipebuf_free(f.pipe);
+		return error_set(err, -r, "cannot start a download thread");
+	}
+	r = ingest_stream(st, pipe_read, &pr, blob, diff_id, NULL, NULL, out, err);
+	if (r < 0 && f.err.code == 0) {
+		/* Let the fetch finish, so that a blob that is not what its digest
+		 * says is reported as that rather than as what it broke downstream. */
+		char *sink = malloc(64 << 10);
+		uint64_t drained = 0;
+		ssize_t n;
+		while (sink && drained < DRAIN_MAX && (n = pipebuf_read(f.pipe, sink, 64 << 10)) > 0)
+			drained += (uint64_t)n;
+		free(sink);
+	}
+	pipebuf_close_read(f.pipe);
+	pthread_join(tid, NULL);
+	if (f.err.code == -EBADMSG && strstr(f.err.msg, "digest mismatch")) {
+		error_clear(err);
+		r = error_set(err, f.err.code, "%s", f.err.msg);
+	} else if (r == 0 && f.err.code < 0) {
+		r = error_set(err, f.err.code, "%s", f.err.msg);
+	}
+	pipebuf_free(f.pipe);
+	return r;
+}

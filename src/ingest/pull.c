@@ -1,0 +1,451 @@
+/* pull: reference -> manifest -> config -> layers -> image record. */
+#include "config.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "src/store/cache.h"
+#include "src/store/catalog.h"
+#include "ingest.h"
+#include "src/base/log.h"
+#include "src/registry/manifest.h"
+#include "pull.h"
+#include "src/registry/ref.h"
+#include "src/registry/source.h"
+#include "src/base/util.h"
+
+struct pull_job {
+	struct store *st;
+	struct source *src;
+	const struct manifest *m;
+	const struct image_config *cfg;
+	const struct pull_observer *obs;
+	struct pull_layer_status *status;
+	int *todo;                 /* layer indexes to ingest */
+	size_t n_todo, next;       /* next: protected by lock */
+	pthread_mutex_t lock;
+	struct strata_error err;   /* the first failure; protected by lock */
+	int failed;                /* protected by lock */
+	uint64_t stored;           /* protected by lock */
+	uint64_t hits;             /* layers found stored; protected by lock */
+	uint64_t fetched;          /* layers this pull ingested; protected by lock */
+	uint64_t chunks, new_chunks; /* of the layers ingested; protected by lock */
+};
+
+static void notify(const struct pull_job *j, size_t i)
+{
+	if (j->obs && j->obs->layer)
+		j->obs->layer(j->obs->ctx, i, &j->status[i]);
+}
+
+struct layer_progress {
+	struct pull_job *job;
+	size_t i;
+};
+
+static void on_bytes(void *ctx, uint64_t n)
+{
+	struct layer_progress *lp = ctx;
+	lp->job->status[lp->i].done = n;
+	notify(lp->job, lp->i);
+}
+
+static void *pull_worker(void *arg)
+{
+	struct pull_job *j = arg;
+	for (;;) {
+		pthread_mutex_lock(&j->lock);
+		if (j->failed || j->next >= j->n_todo) {
+			pthread_mutex_unlock(&j->lock);
+			return NULL;
+		}
+		size_t i = (size_t)j->todo[j->next++];
+		pthread_mutex_unlock(&j->lock);
+
+		struct strata_error err = STRATA_ERROR_INIT;
+		struct layer_record rec;
+		struct layer_progress lp = { j, i };
+		const char *diff_id = j->cfg->diff_ids[i];
+		struct cache *c = j->st->cache;
+		int r = 0, mine = 1;
+		/* Another pull may be ingesting this layer: wait for it, use its work. */
+		while (c && !(mine = cache_claim_layer(c, diff_id))) {
+			if (catalog_get_layer(j->st->idx, diff_id, &rec, NULL) == 0 && catalog_layer_complete(&rec))
+				break;
+		}
+		/* Claimed after another pull's ingest of it ended: stored now. */
+		if (mine && c && catalog_get_layer(j->st->idx, diff_id, &rec, NULL) == 0 &&
+		    catalog_layer_complete(&rec)) {
+			cache_release_layer(c, diff_id);
+			mine = 0;
+		}
+		if (mine) {
+			j->status[i].state = PULL_LAYER_FETCHING;
+			notify(j, i);
+			r = ingest_layer(j->st, j->src, &j->m->layers[i], diff_id, on_bytes, &lp, &rec, &err);
+			if (c)
+				cache_release_layer(c, diff_id);
+			j->status[i].state = r < 0 ? PULL_LAYER_FAILED : PULL_LAYER_STORED;
+		} else {
+			j->status[i].state = PULL_LAYER_EXISTS;
+		}
+		notify(j, i);
+		pthread_mutex_lock(&j->lock);
+		if (!mine) {
+			j->hits++;
+		} else if (r < 0 && !j->failed) {
+			j->failed = 1;
+			char sd[20];
+			digest_short(j->m->layers[i].digest, sd);
+			error_set(&j->err, r, "layer %s: %s", sd, err.msg);
+		} else if (r == 0) {
+			j->fetched++;
+			j->stored += rec.stored_bytes;
+			j->chunks += rec.chunks;
+			j->new_chunks += rec.new_chunks;
+			log_info("layer %s stored: %llu entries, %llu chunks, %llu bytes new",
+				 rec.diff_id, (unsigned long long)rec.entries,
+				 (unsigned long long)rec.chunks, (unsigned long long)rec.stored_bytes);
+		}
+		pthread_mutex_unlock(&j->lock);
+	}
+}
+
+/* Ingests every layer not stored yet; layers that appear twice are ingested once. */
+static int fetch_layers(struct pull_job *j, int jobs, struct pull_result *res, struct strata_error *err)
+{
+	size_t n = j->m->n_layers;
+	int r = 0;
+	j->todo = calloc(n ? n : 1, sizeof(*j->todo));
+	if (!j->todo)
+		return error_set(err, -ENOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		struct layer_record rec;
+		struct strata_error e2 = STRATA_ERROR_INIT;
+		int k = catalog_get_layer(j->st->idx, j->cfg->diff_ids[i], &rec, &e2);
+		int dup = 0;
+		for (size_t t = 0; t < j->n_todo; t++)
+			dup |= !strcmp(j->cfg->diff_ids[j->todo[t]], j->cfg->diff_ids[i]);
+		if ((k == 0 && catalog_layer_complete(&rec)) || dup) {
+			j->hits++;
+			j->status[i].state = PULL_LAYER_EXISTS;
+			notify(j, i);
+		} else {
+			j->todo[j->n_todo++] = (int)i;
+		}
+	}
+	if (jobs > (int)j->n_todo)
+		jobs = (int)j->n_todo;
+	pthread_t tids[64];
+	int started = 0;
+	for (; started < jobs && started < 64; started++)
+		if (pthread_create(&tids[started], NULL, pull_worker, j) != 0)
+			break;
+	if (jobs > 0 && started == 0)
+		return error_set(err, -EAGAIN, "cannot start download threads");
+	for (int t = 0; t < started; t++)
+		pthread_join(tids[t], NULL);
+	if (j->st->cache)
+		cache_count(j->st->cache, j->hits, j->fetched);
+	if (j->failed)
+		r = error_set(err, j->err.code, "%s", j->err.msg);
+	res->layers_fetched = j->fetched;
+	res->bytes_stored = j->stored;
+	res->chunks = j->chunks;
+	res->new_chunks = j->new_chunks;
+	for (size_t t = 0; t < j->n_todo; t++)
+		res->bytes_fetched += j->status[j->todo[t]].done;
+	return r;
+}
+
+/* "os/arch[/variant]": os and arch equal, and the variants too when both have one. */
+static int platform_matches(const char *have_in, const char *want_in)
+{
+	/* The names uname and some tools use for the same architectures. */
+	static const char *const alias[][2] = { { "x86_64", "amd64" }, { "aarch64", "arm64" } };
+	char have[128], want[128];
+	snprintf(have, sizeof(have), "%s", have_in);
+	snprintf(want, sizeof(want), "%s", want_in);
+	for (size_t i = 0; i < sizeof(alias) / sizeof(alias[0]); i++) {
+		char *p = strstr(want, alias[i][0]);
+		if (p && p[-1] == '/') {
+			char tmp[128];
+			snprintf(tmp, sizeof(tmp), "%.*s%s%s", (int)(p - want), want, alias[i][1],
+				 p + strlen(alias[i][0]));
+			snprintf(want, sizeof(want), "%s", tmp);
+		}
+	}
+	const char *h2 = strchr(have, '/'), *w2 = strchr(want, '/');
+	if (!h2 || !w2 || h2 - have != w2 - want || strncmp(have, want, (size_t)(h2 - have)))
+		return 0;
+	const char *h3 = strchr(h2 + 1, '/'), *w3 = strchr(w2 + 1, '/');
+	size_t hl = h3 ? (size_t)(h3 - h2) : strlen(h2), wl = w3 ? (size_t)(w3 - w2) : strlen(w2);
+	if (hl != wl || strncmp(h2, w2, hl))
+		return 0;
+	return !h3 || !w3 || !strcmp(h3, w3);
+}
+
+static json_t *image_json(const char *digest, const char *name, const char *platform,
+			  const struct manifest *m, const struct buf *mbody, const struct buf *cbody)
+{
+	json_t *layers = json_array();
+	for (size_t i = 0; i < m->n_layers; i++)
+		json_array_append_new(layers, json_pack("{s:s, s:I, s:s}", "digest", m->layers[i].digest,
+							"size", (json_int_t)m->layers[i].size,
+							"media_type", m->layers[i].media_type ? m->layers[i].media_type : ""));
+	int64_t now = now_unix();
+	return json_pack("{s:s, s:s, s:s, s:s, s:[s], s:s%, s:s%, s:o, s:I, s:I}",
+			 "digest", digest, "media_type", m->media_type ? m->media_type : "",
+			 "config_digest", m->config.digest, "platform", platform, "names", name,
+			 "manifest", mbody->data, mbody->len, "config", cbody->data, cbody->len,
+			 "layers", layers, "pulled", (json_int_t)now, "last_used", (json_int_t)now);
+}
+
+/* Records the image (adding the name to an existing record) durably. */
+static int commit_image(struct store *st, const char *digest, const char *name,
+			const char *index_digest, const char *platform, json_t *fresh,
+			const struct image_config *cfg, struct strata_error *err)
+{
+	json_t *img = NULL;
+	int r = catalog_get_image(st->idx, digest, &img, NULL);
+	if (r == 0) {
+		json_t *names = json_object_get(img, "names");
+		int have = 0;
+		size_t i;
+		json_t *v;
+		json_array_foreach(names, i, v)
+			have |= !strcmp(json_string_value(v), name);
+		if (!have)
+			json_array_append_new(names, json_string(name));
+		json_object_set_new(img, "last_used", json_integer(now_unix()));
+	} else {
+		img = json_incref(fresh);
+	}
+	/* diff_ids go into the record so that readers need not parse the config. */
+	json_t *layers = json_object_get(img, "layers");
+	for (size_t i = 0; cfg && i < cfg->n_diff_ids && i < json_array_size(layers); i++)
+		json_object_set_new(json_array_get(layers, i), "diff_id", json_string(cfg->diff_ids[i]));
+
+	/* A name that pointed at another image moves to this one. */
+	char old[DIGEST_STR_MAX];
+	struct index_batch *b = index_batch_new();
+	if (!b || !img) {
+		json_decref(img);
+		index_batch_free(b);
+		return error_set(err, -ENOMEM, "out of memory");
+	}
+	if (catalog_resolve_name(st->idx, name, old) == 0 && strcmp(old, digest)) {
+		json_t *prev = NULL;
+		if (catalog_get_image(st->idx, old, &prev, NULL) == 0) {
+			json_t *names = json_object_get(prev, "names");
+			for (size_t i = json_array_size(names); i-- > 0;)
+				if (!strcmp(json_string_value(json_array_get(names, i)), name))
+					json_array_remove(names, i);
+			catalog_put_image(b, prev);
+			json_decref(prev);
+		}
+	}
+	catalog_put_image(b, img);
+	catalog_put_name(b, name, digest);
+	if (index_digest)
+		catalog_put_alias(b, index_digest, platform, digest);
+	r = store_commit(st, b, 1, err);
+	index_batch_free(b);
+	json_decref(img);
+	return r;
+}
+
+static int image_complete(struct store *st, const char *digest)
+{
+	json_t *img = NULL;
+	if (catalog_get_image(st->idx, digest, &img, NULL) < 0)
+		return 0;
+	json_t *layers = json_object_get(img, "layers"), *l;
+	size_t i;
+	int ok = 1;
+	json_array_foreach(layers, i, l) {
+		struct layer_record rec;
+		const char *d = json_string_value(json_object_get(l, "diff_id"));
+		if (!d || catalog_get_layer(st->idx, d, &rec, NULL) < 0 || !catalog_layer_complete(&rec))
+			ok = 0;
+	}
+	json_decref(img);
+	return ok;
+}
+
+int pull_image(struct store *st, const struct strata_conf *conf, const char *refstr, const char *platform,
+	       const struct pull_observer *obs, struct pull_result *res, struct strata_error *err)
+{
+	struct image_ref ref = { 0 };
+	struct source *src = NULL;
+	struct buf mbody = BUF_INIT, cbody = BUF_INIT;
+	struct manifest m = { 0 }, idx = { 0 };
+	struct image_config cfg = { 0 };
+	char *ctype = NULL;
+	char digest[DIGEST_STR_MAX], index_digest[DIGEST_STR_MAX] = "";
+	uint8_t raw[SHA256_LEN];
+	json_t *img = NULL;
+	struct pull_job job = { 0 };
+	int r, pinned = 0;
+
+	const char *asked = platform;
+	memset(res, 0, sizeof(*res));
+	if (!conf)
+		conf = st->conf;
+	if (!platform)
+		platform = conf->platform ? conf->platform : platform_host();
+	if ((r = ref_parse(refstr, &ref, err)) < 0)
+		return r;
+	snprintf(res->name, sizeof(res->name), "%s", ref.name);
+	buf_init(&mbody, conf->limits.max_manifest);
+	buf_init(&cbody, conf->limits.max_manifest);
+	if ((r = source_open(&ref, conf, &src, err)) < 0)
+		goto out;
+	if ((r = source_fetch_manifest(src, NULL, &mbody, &ctype, err)) < 0)
+		goto out;
+	sha256_once(mbody.data, mbody.len, raw);
+	digest_format(raw, digest);
+	if ((r = manifest_parse(mbody.data, mbody.len, ctype, &m, err)) < 0)
+		goto out;
+
+	if (m.kind == MANIFEST_INDEX) {
+		snprintf(index_digest, sizeof(index_digest), "%s", digest);
+		char known[DIGEST_STR_MAX];
+		if (catalog_resolve_alias(st->idx, index_digest, platform, known) == 0 &&
+		    image_complete(st, known)) {
+			snprintf(digest, sizeof(digest), "%s", known);
+			goto up_to_date;
+		}
+		const struct descriptor *d;
+		if ((r = manifest_select_platform(&m, platform, &d, err)) < 0)
+			goto out;
+		snprintf(digest, sizeof(digest), "%s", d->digest);
+		idx = m;
+		memset(&m, 0, sizeof(m));
+		free(ctype);
+		ctype = NULL;
+		buf_reset(&mbody);
+		if ((r = source_fetch_manifest(src, digest, &mbody, &ctype, err)) < 0 ||
+		    (r = manifest_parse(mbody.data, mbody.len, ctype, &m, err)) < 0)
+			goto out;
+		if (m.kind != MANIFEST_IMAGE) {
+			r = error_set(err, -EBADMSG, "manifest '%s': an index entry names another index", digest);
+			goto out;
+		}
+	}
+	if (image_complete(st, digest))
+		goto up_to_date;
+
+	if ((r = source_fetch_blob(src, &m.config, conf->limits.max_manifest, &cbody, err)) < 0 ||
+	    (r = image_config_parse(cbody.data, cbody.len, &cfg, err)) < 0) {
+		error_prefix(err, "config '%s': ", m.config.digest);
+		goto out;
+	}
+	char img_platform[128];
+	snprintf(img_platform, sizeof(img_platform), "%s/%s%s%s", cfg.os ? cfg.os : "unknown",
+		 cfg.arch ? cfg.arch : "unknown", cfg.variant ? "/" : "", cfg.variant ? cfg.variant : "");
+	/* One platform-specific manifest asked for another platform: say so
+	 * rather than store something that will not run where it was wanted. */
+	if (asked && !index_digest[0] && !platform_matches(img_platform, asked)) {
+		r = error_set(err, -ENOENT, "the image is for %s, not %s", img_platform, asked);
+		goto out;
+	}
+	if (cfg.n_diff_ids != m.n_layers) {
+		r = error_set(err, -EBADMSG, "image config lists %zu diff_ids for %zu layers: diff_id mismatch",
+			      cfg.n_diff_ids, m.n_layers);
+		goto out;
+	}
+	img = image_json(digest, ref.name, img_platform, &m, &mbody, &cbody);
+	if (!img) {
+		r = error_set(err, -ENOMEM, "out of memory");
+		goto out;
+	}
+	res->layers = m.n_layers;
+	job.st = st;
+	job.src = src;
+	job.m = &m;
+	job.cfg = &cfg;
+	job.obs = obs;
+	job.status = calloc(m.n_layers ? m.n_layers : 1, sizeof(*job.status));
+	pthread_mutex_init(&job.lock, NULL);
+	if (!job.status) {
+		r = error_set(err, -ENOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < m.n_layers; i++) {
+		job.status[i].digest = m.layers[i].digest;
+		job.status[i].size = (uint64_t)m.layers[i].size;
+	}
+	if (obs && obs->start)
+		obs->start(obs->ctx, ref.name, m.n_layers);
+	/* Until the image is committed nothing names its layers: pinned, no
+	 * rmi, prune or gc takes one that this pull found already stored. */
+	if (st->cache) {
+		for (size_t i = 0; i < cfg.n_diff_ids; i++)
+			cache_pin(st->cache, cfg.diff_ids[i]);
+		pinned = 1;
+	}
+	if ((r = fetch_layers(&job, conf->jobs, res, err)) < 0)
+		goto out;
+	/* Make room within the budget, keeping what this image needs. */
+	if (st->cache && (r = cache_enforce(st->cache, (const char *const *)cfg.diff_ids, cfg.n_diff_ids,
+					    err)) < 0)
+		goto out;
+	r = commit_image(st, digest, ref.name, index_digest[0] ? index_digest : NULL, platform, img,
+			 &cfg, err);
+	/* Committing grows the index on disk too (a new log file, preallocated):
+	 * look again, so that the budget holds as du sees it after the pull. */
+	if (r == 0 && st->cache) {
+		struct strata_error e2 = STRATA_ERROR_INIT;
+		if (cache_enforce(st->cache, (const char *const *)cfg.diff_ids, cfg.n_diff_ids, &e2) < 0)
+			log_warn("after pulling %s: %s", ref.name, e2.msg);
+	}
+	goto out;
+
+up_to_date:
+	res->up_to_date = 1;
+	if (catalog_get_image(st->idx, digest, &img, err) == 0) {
+		const char *have = json_string_value(json_object_get(img, "platform"));
+		res->layers = json_array_size(json_object_get(img, "layers"));
+		if (asked && have && !platform_matches(have, asked)) {
+			r = error_set(err, -ENOENT, "the image is for %s, not %s", have, asked);
+			goto out;
+		}
+	}
+	r = commit_image(st, digest, ref.name, NULL, platform, NULL, NULL, err);
+	if (r == 0 && st->cache) {
+		cache_count(st->cache, res->layers, 0);
+		cache_touch_image(st->cache, digest);
+	}
+out:
+	for (size_t i = 0; pinned && i < cfg.n_diff_ids; i++)
+		cache_unpin(st->cache, cfg.diff_ids[i]);
+	if (r == 0)
+		snprintf(res->digest, sizeof(res->digest), "%s", digest);
+	else
+		error_prefix(err, "pull '%s': ", refstr);
+	/* Out of space: flush the index now, into the room ingest keeps free
+	 * for it. Should something else take that room too, a restart then has
+	 * no log to replay (a replay writes a table file, which a full disk
+	 * refuses, and the store would not open). */
+	if (r == -ENOSPC)
+		index_flush(st->idx);
+	if (job.status)
+		pthread_mutex_destroy(&job.lock);
+	free(job.status);
+	free(job.todo);
+	json_decref(img);
+	image_config_release(&cfg);
+	manifest_release(&m);
+	manifest_release(&idx);
+	free(ctype);
+	buf_release(&mbody);
+	buf_release(&cbody);
+	source_free(src);
+	ref_release(&ref);
+	return r;
+}

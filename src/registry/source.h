@@ -1,0 +1,50 @@
+/* source: where an image comes from — a registry (docker://), an OCI image
+ * layout (oci:) or a `docker save` file (docker-archive:). One interface over
+ * the three, so pull never knows which it talks to. */
+#ifndef STRATA_SOURCE_H
+#define STRATA_SOURCE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "src/base/buf.h"
+#include "src/base/conf.h"
+#include "src/base/error.h"
+#include "manifest.h"
+#include "ref.h"
+
+struct source;
+
+/* Receives a blob's bytes in order; return 0 to go on, a negative errno to abort. */
+typedef int (*blob_write_fn)(void *ctx, const void *data, size_t len);
+
+/* Opens the source ref names. The registry source makes no request yet.
+ * Free with source_free. */
+int source_open(const struct image_ref *ref, const struct strata_conf *conf, struct source **out,
+		struct strata_error *err);
+void source_free(struct source *s);
+
+/* Fetches the manifest or index named by reference (a tag or a digest; NULL:
+ * the one the ref names). body holds at most conf->limits.max_manifest bytes.
+ * *media_type (malloc'd, may be NULL) is the content type the source reported.
+ * When reference is a digest the bytes are verified against it. */
+int source_fetch_manifest(struct source *s, const char *reference, struct buf *body,
+			  char **media_type, struct strata_error *err);
+/* Fetches a small blob (a config) whole, verified against its digest. */
+int source_fetch_blob(struct source *s, const struct descriptor *d, size_t max, struct buf *body,
+		      struct strata_error *err);
+/* Streams a blob to write(), from any thread; at most one call per thread at a
+ * time, several threads at once. Verifies size and digest at the end:
+ * -EBADMSG "blob 'sha256:…': digest mismatch (got sha256:…)". An interrupted
+ * transfer is resumed where the source allows it; write() never sees a byte twice. */
+int source_stream_blob(struct source *s, const struct descriptor *d, blob_write_fn write,
+		       void *ctx, struct strata_error *err);
+/* Counters for tests and stats. */
+struct source_stats {
+	uint64_t requests;     /* HTTP requests made (0 for local sources) */
+	uint64_t bytes;        /* blob bytes received */
+	uint64_t resumes;      /* interrupted blobs resumed */
+};
+void source_get_stats(struct source *s, struct source_stats *out);
+
+#endif

@@ -1,0 +1,514 @@
+/* chunkstore: compressed, deduplicated chunks in the index or in files. */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <zstd.h>
+
+#include "chunkstore.h"
+#include "src/base/util.h"
+
+struct chunkstore {
+	struct index *idx;
+	char *dir;
+	int dirfd;
+	int level;
+	pthread_key_t dctx_key; /* per-thread ZSTD_DCtx for readers */
+	pthread_mutex_t totals_lock;
+	struct chunkstore_totals totals; /* protected by totals_lock */
+	uint64_t since_check;            /* bytes stored since free space was checked; totals_lock */
+	unsigned chunks_since_check;     /* and chunks; totals_lock */
+};
+
+/* Ingest stops while the free space is no more than the index's own size
+ * (at least 8 MiB): the index must always be able to commit, flush and
+ * compact — a compaction rewrites up to all of it, and only a compaction
+ * gives the space of deleted keys back, so a store whose index met a full
+ * disk could never shrink again (and Debian's RocksDB aborts on the error). */
+#define CHUNKSTORE_CHECK_EVERY (4u << 20)
+/* Small files grow the index more than their chunk bytes (an entry record,
+ * references, the chunk inline): also check after this many chunks. */
+#define CHUNKSTORE_CHECK_CHUNKS 128
+
+static uint64_t headroom_of(struct chunkstore *cs)
+{
+	uint64_t h = index_disk_size(cs->idx);
+	return h < (8u << 20) ? (8u << 20) : h;
+}
+
+struct chunk_writer {
+	struct chunkstore *cs;
+	ZSTD_CCtx *cctx;
+	void *cbuf;
+	size_t cbuf_len;
+	struct buf rec;
+};
+
+static void free_dctx(void *p)
+{
+	ZSTD_freeDCtx(p);
+}
+
+int chunkstore_open(struct index *idx, const char *dir, int level, struct chunkstore **out,
+		    struct strata_error *err)
+{
+	int r = mkdir_p(dir, 0755);
+	if (r < 0)
+		return error_errno(err, r, "cannot create chunk directory '%s'", dir);
+	struct chunkstore *cs = calloc(1, sizeof(*cs));
+	if (!cs)
+		return error_set(err, -ENOMEM, "out of memory");
+	cs->idx = idx;
+	cs->level = level;
+	cs->dir = strdup(dir);
+	cs->since_check = CHUNKSTORE_CHECK_EVERY; /* the first chunk checks */
+	cs->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (cs->dirfd < 0 || !cs->dir) {
+		r = error_errno(err, -errno, "cannot open chunk directory '%s'", dir);
+		free(cs->dir);
+		free(cs);
+		return r;
+	}
+	pthread_key_create(&cs->dctx_key, free_dctx);
+	pthread_mutex_init(&cs->totals_lock, NULL);
+	*out = cs;
+	return 0;
+}
+
+void chunkstore_free(struct chunkstore *cs)
+{
+	if (!cs)
+		return;
+	ZSTD_DCtx *d = pthread_getspecific(cs->dctx_key);
+	ZSTD_freeDCtx(d);
+	pthread_setspecific(cs->dctx_key, NULL);
+	pthread_key_delete(cs->dctx_key);
+	pthread_mutex_destroy(&cs->totals_lock);
+	close(cs->dirfd);
+	free(cs->dir);
+	free(cs);
+}
+
+struct chunk_writer *chunk_writer_new(struct chunkstore *cs)
+{
+	struct chunk_writer *w = calloc(1, sizeof(*w));
+	if (!w)
+		return NULL;
+	w->cs = cs;
+	w->cctx = ZSTD_createCCtx();
+	buf_init(&w->rec, 0);
+	if (!w->cctx) {
+		free(w);
+		return NULL;
+	}
+	ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_compressionLevel, cs->level);
+	/* A checksum lets every read detect a damaged chunk file cheaply. */
+	ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_checksumFlag, 1);
+	return w;
+}
+
+void chunk_writer_free(struct chunk_writer *w)
+{
+	if (!w)
+		return;
+	ZSTD_freeCCtx(w->cctx);
+	free(w->cbuf);
+	buf_release(&w->rec);
+	free(w);
+}
+
+static void chunk_key(uint8_t key[1 + SHA256_LEN], const uint8_t id[SHA256_LEN])
+{
+	key[0] = 'K';
+	memcpy(key + 1, id, SHA256_LEN);
+}
+
+static void chunk_relpath(const uint8_t id[SHA256_LEN], char out[2 + 1 + 64 + 1])
+{
+	char hex[65];
+	hex_encode(id, SHA256_LEN, hex);
+	memcpy(out, hex, 2);
+	out[2] = '/';
+	memcpy(out + 3, hex, 65);
+}
+
+char *chunkstore_path(struct chunkstore *cs, const uint8_t id[SHA256_LEN])
+{
+	char rel[68];
+	chunk_relpath(id, rel);
+	return path_join(cs->dir, rel);
+}
+
+static int write_chunk_file(struct chunkstore *cs, const uint8_t id[SHA256_LEN], const void *data,
+			    size_t len, struct strata_error *err)
+{
+	char rel[68], tmp[96];
+	chunk_relpath(id, rel);
+	uint64_t rnd;
+	if (getrandom(&rnd, sizeof(rnd), 0) < 0)
+		rnd = now_ns();
+	snprintf(tmp, sizeof(tmp), "%s.%016llx.tmp", rel, (unsigned long long)rnd);
+	int fd = openat(cs->dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444);
+	/* The fan-out directory is made when the first chunk needs it, not
+	 * checked for every chunk: a mkdirat per chunk locks the chunk
+	 * directory that every writer shares. */
+	if (fd < 0 && errno == ENOENT) {
+		rel[2] = '\0';
+		if (mkdirat(cs->dirfd, rel, 0755) < 0 && errno != EEXIST)
+			return error_errno(err, -errno, "cannot create '%s/%s'", cs->dir, rel);
+		rel[2] = '/';
+		fd = openat(cs->dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444);
+	}
+	if (fd < 0)
+		return error_errno(err, -errno, "cannot create chunk file '%s/%s'", cs->dir, tmp);
+	const char *p = data;
+	int r = 0;
+	while (len) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = -errno;
+			break;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	if (close(fd) < 0 && !r)
+		r = -errno;
+	if (!r && renameat(cs->dirfd, tmp, cs->dirfd, rel) < 0)
+		r = -errno;
+	if (r) {
+		unlinkat(cs->dirfd, tmp, 0);
+		return error_errno(err, r, "cannot write chunk file '%s/%s'", cs->dir, rel);
+	}
+	return 0;
+}
+
+int chunk_writer_put(struct chunk_writer *w, struct index_batch *batch, const uint8_t id[SHA256_LEN],
+		     const void *data, size_t len, uint64_t *stored, struct strata_error *err)
+{
+	uint8_t key[1 + SHA256_LEN];
+	chunk_key(key, id);
+	*stored = 0;
+	if (index_exists(w->cs->idx, key, sizeof(key)))
+		return 0;
+
+	size_t bound = ZSTD_compressBound(len);
+	if (bound > w->cbuf_len) {
+		void *nb = realloc(w->cbuf, bound);
+		if (!nb)
+			return error_set(err, -ENOMEM, "out of memory");
+		w->cbuf = nb;
+		w->cbuf_len = bound;
+	}
+	size_t clen = ZSTD_compress2(w->cctx, w->cbuf, w->cbuf_len, data, len);
+	uint32_t flags = CHUNK_F_ZSTD;
+	const void *payload = w->cbuf;
+	if (ZSTD_isError(clen) || clen >= len) {
+		flags = 0;
+		payload = data;
+		clen = len;
+	}
+	uint64_t headroom = 0;
+	pthread_mutex_lock(&w->cs->totals_lock);
+	w->cs->since_check += clen;
+	w->cs->chunks_since_check++;
+	if (w->cs->since_check >= CHUNKSTORE_CHECK_EVERY || w->cs->chunks_since_check >= CHUNKSTORE_CHECK_CHUNKS) {
+		struct statvfs vfs;
+		w->cs->since_check = 0;
+		w->cs->chunks_since_check = 0;
+		uint64_t need = headroom_of(w->cs);
+		if (fstatvfs(w->cs->dirfd, &vfs) == 0 &&
+		    (uint64_t)vfs.f_bavail * vfs.f_frsize < need + CHUNKSTORE_CHECK_EVERY)
+			headroom = need;
+	}
+	pthread_mutex_unlock(&w->cs->totals_lock);
+	if (headroom)
+		return error_set(err, -ENOSPC, "no space left on device for the store in '%s' (%llu MiB are kept free for its index)",
+				 w->cs->dir, (unsigned long long)(headroom >> 20));
+	if (clen > CHUNK_INLINE_MAX) {
+		int r = write_chunk_file(w->cs, id, payload, clen, err);
+		if (r < 0)
+			return r;
+		flags |= CHUNK_F_FILE;
+		/* What du sees: whole blocks. */
+		*stored = (clen + 4095) & ~(uint64_t)4095;
+	} else {
+		*stored = clen;
+	}
+	buf_reset(&w->rec);
+	uint8_t f = (uint8_t)flags;
+	int r = buf_add(&w->rec, &f, 1);
+	if (r < 0 || (r = buf_add_varint(&w->rec, len)) < 0 || (r = buf_add_varint(&w->rec, clen)) < 0 ||
+	    (!(flags & CHUNK_F_FILE) && (r = buf_add(&w->rec, payload, clen)) < 0))
+		return error_set(err, r, "out of memory");
+	index_batch_put(batch, key, sizeof(key), w->rec.data, w->rec.len);
+	pthread_mutex_lock(&w->cs->totals_lock);
+	w->cs->totals.chunks++;
+	w->cs->totals.ulen += len;
+	if (flags & CHUNK_F_FILE)
+		w->cs->totals.file_bytes += *stored;
+	else
+		w->cs->totals.inline_bytes += *stored;
+	pthread_mutex_unlock(&w->cs->totals_lock);
+	return 0;
+}
+
+int chunkstore_sync(struct chunkstore *cs, struct strata_error *err)
+{
+	if (syncfs(cs->dirfd) < 0)
+		return error_errno(err, -errno, "cannot sync chunk directory '%s'", cs->dir);
+	return 0;
+}
+
+static int decode_record(const uint8_t *p, size_t n, struct chunk_info *ci, const uint8_t **payload)
+{
+	const uint8_t *end = p + n;
+	if (n < 1)
+		return -EBADMSG;
+	ci->flags = *p++;
+	if (varint_get(&p, end, &ci->ulen) < 0 || varint_get(&p, end, &ci->clen) < 0)
+		return -EBADMSG;
+	if (!(ci->flags & CHUNK_F_FILE) && (uint64_t)(end - p) != ci->clen)
+		return -EBADMSG;
+	*payload = p;
+	return 0;
+}
+
+int chunkstore_stat(struct chunkstore *cs, const uint8_t id[SHA256_LEN], struct chunk_info *out)
+{
+	uint8_t key[1 + SHA256_LEN];
+	struct buf rec = BUF_INIT;
+	const uint8_t *payload;
+	chunk_key(key, id);
+	int r = index_get(cs->idx, key, sizeof(key), &rec, NULL);
+	if (r == 0)
+		r = decode_record((const uint8_t *)rec.data, rec.len, out, &payload);
+	buf_release(&rec);
+	return r;
+}
+
+static int read_chunk_file(struct chunkstore *cs, const uint8_t id[SHA256_LEN], struct buf *out,
+			   uint64_t clen)
+{
+	char rel[68];
+	chunk_relpath(id, rel);
+	int fd = openat(cs->dirfd, rel, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	buf_reset(out);
+	int r = buf_grow(out, clen);
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+	uint64_t got = 0;
+	while (got < clen) {
+		ssize_t n = pread(fd, out->data + got, clen - got, (off_t)got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			r = n < 0 ? -errno : -EIO;
+			break;
+		}
+		got += (uint64_t)n;
+	}
+	/* A chunk file longer than its record says has been tampered with. */
+	char extra;
+	if (!r && pread(fd, &extra, 1, (off_t)clen) == 1)
+		r = -EIO;
+	close(fd);
+	if (!r)
+		buf_setlen(out, clen);
+	return r;
+}
+
+int chunkstore_get(struct chunkstore *cs, const uint8_t id[SHA256_LEN], struct buf *out, int verify,
+		   struct strata_error *err)
+{
+	char dstr[DIGEST_STR_MAX];
+	uint8_t key[1 + SHA256_LEN];
+	struct buf rec = BUF_INIT, file = BUF_INIT;
+	struct chunk_info ci;
+	const uint8_t *payload;
+	int r;
+
+	chunk_key(key, id);
+	digest_format(id, dstr);
+	r = index_get(cs->idx, key, sizeof(key), &rec, err);
+	if (r == -ENOENT)
+		r = error_set(err, -ENOENT, "chunk '%s' is missing", dstr);
+	if (r < 0)
+		goto out;
+	if (decode_record((const uint8_t *)rec.data, rec.len, &ci, &payload) < 0) {
+		r = error_set(err, -EIO, "chunk '%s': corrupt record", dstr);
+		goto out;
+	}
+	if (ci.flags & CHUNK_F_FILE) {
+		r = read_chunk_file(cs, id, &file, ci.clen);
+		if (r == -ENOENT) {
+			r = error_set(err, -EIO, "chunk '%s' is missing its file", dstr);
+			goto out;
+		}
+		if (r < 0) {
+			r = error_set(err, -EIO, "chunk '%s' is corrupt: %s", dstr,
+				      r == -EIO ? "wrong size" : strerror(-r));
+			goto out;
+		}
+		payload = (const uint8_t *)file.data;
+	}
+	buf_reset(out);
+	if ((r = buf_grow(out, ci.ulen)) < 0)
+		goto out;
+	if (ci.flags & CHUNK_F_ZSTD) {
+		ZSTD_DCtx *d = pthread_getspecific(cs->dctx_key);
+		if (!d) {
+			d = ZSTD_createDCtx();
+			pthread_setspecific(cs->dctx_key, d);
+		}
+		size_t n = d ? ZSTD_decompressDCtx(d, out->data, ci.ulen, payload, ci.clen) : 0;
+		if (!d || ZSTD_isError(n) || n != ci.ulen) {
+			r = error_set(err, -EIO, "chunk '%s' is corrupt: %s", dstr,
+				      d && ZSTD_isError(n) ? ZSTD_getErrorName(n) : "wrong size");
+			goto out;
+		}
+	} else {
+		if (ci.clen != ci.ulen) {
+			r = error_set(err, -EIO, "chunk '%s' is corrupt: wrong size", dstr);
+			goto out;
+		}
+		memcpy(out->data, payload, ci.ulen);
+	}
+	buf_setlen(out, ci.ulen);
+	if (verify) {
+		uint8_t got[SHA256_LEN];
+		sha256_once(out->data, out->len, got);
+		if (memcmp(got, id, SHA256_LEN))
+			r = error_set(err, -EIO, "chunk '%s' is corrupt: content does not match its id", dstr);
+	}
+out:
+	buf_release(&rec);
+	buf_release(&file);
+	return r;
+}
+
+void chunkstore_delete(struct chunkstore *cs, struct index_batch *batch, const uint8_t id[SHA256_LEN])
+{
+	uint8_t key[1 + SHA256_LEN];
+	struct chunk_info ci;
+	chunk_key(key, id);
+	if (chunkstore_stat(cs, id, &ci) == 0) {
+		pthread_mutex_lock(&cs->totals_lock);
+		cs->totals.chunks -= cs->totals.chunks ? 1 : 0;
+		cs->totals.ulen -= ci.ulen <= cs->totals.ulen ? ci.ulen : cs->totals.ulen;
+		uint64_t *t = ci.flags & CHUNK_F_FILE ? &cs->totals.file_bytes : &cs->totals.inline_bytes;
+		uint64_t sz = ci.flags & CHUNK_F_FILE ? (ci.clen + 4095) & ~4095ull : ci.clen;
+		*t -= sz <= *t ? sz : *t;
+		pthread_mutex_unlock(&cs->totals_lock);
+	}
+	index_batch_delete(batch, key, sizeof(key));
+}
+
+void chunkstore_get_totals(struct chunkstore *cs, struct chunkstore_totals *out)
+{
+	pthread_mutex_lock(&cs->totals_lock);
+	*out = cs->totals;
+	pthread_mutex_unlock(&cs->totals_lock);
+}
+
+int chunkstore_recount(struct chunkstore *cs, struct strata_error *err)
+{
+	struct chunkstore_totals t = { 0 };
+	struct index_iter *it = index_iter_new(cs->idx, "K", 1);
+	const void *k, *v;
+	size_t kl, vl;
+	if (!it)
+		return error_set(err, -ENOMEM, "out of memory");
+	while (index_iter_next(it, &k, &kl, &v, &vl)) {
+		struct chunk_info ci;
+		const uint8_t *payload;
+		if (kl != 1 + SHA256_LEN || decode_record(v, vl, &ci, &payload) < 0)
+			continue;
+		t.chunks++;
+		t.ulen += ci.ulen;
+		if (ci.flags & CHUNK_F_FILE)
+			t.file_bytes += (ci.clen + 4095) & ~4095ull;
+		else
+			t.inline_bytes += ci.clen;
+	}
+	index_iter_free(it);
+	pthread_mutex_lock(&cs->totals_lock);
+	cs->totals = t;
+	pthread_mutex_unlock(&cs->totals_lock);
+	return 0;
+}
+
+int chunkstore_unlink(struct chunkstore *cs, const uint8_t id[SHA256_LEN])
+{
+	char rel[68];
+	chunk_relpath(id, rel);
+	if (unlinkat(cs->dirfd, rel, 0) < 0 && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+uint64_t chunkstore_dir_bytes(struct chunkstore *cs)
+{
+	struct stat st;
+	uint64_t total = fstat(cs->dirfd, &st) == 0 ? (uint64_t)st.st_blocks * 512 : 0;
+	/* A descriptor of its own: a dup would share dirfd's directory offset. */
+	int fd = openat(cs->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *top = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!top) {
+		if (fd >= 0)
+			close(fd);
+		return total;
+	}
+	struct dirent *de;
+	while ((de = readdir(top)))
+		if (de->d_name[0] != '.' && fstatat(cs->dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISDIR(st.st_mode))
+			total += (uint64_t)st.st_blocks * 512;
+	closedir(top);
+	return total;
+}
+
+uint64_t chunkstore_disk_size(struct chunkstore *cs)
+{
+	uint64_t total = 0;
+	DIR *top = opendir(cs->dir);
+	if (!top)
+		return 0;
+	struct dirent *de;
+	while ((de = readdir(top))) {
+		if (de->d_name[0] == '.')
+			continue;
+		int fd = openat(dirfd(top), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		DIR *sub = fdopendir(fd);
+		if (!sub) {
+			close(fd);
+			continue;
+		}
+		struct dirent *f;
+		struct stat st;
+		while ((f = readdir(sub)))
+			if (f->d_name[0] != '.' && fstatat(dirfd(sub), f->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+				total += (uint64_t)st.st_blocks * 512;
+		closedir(sub);
+	}
+	closedir(top);
+	return total;
+}

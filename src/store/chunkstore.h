@@ -1,0 +1,82 @@
+/* chunkstore: content-addressed chunks, zstd-compressed (raw when that is
+ * not smaller). A chunk's id is the sha256 of its uncompressed bytes. Small
+ * chunks live inside the index so they cost no inode; larger ones are
+ * read-only files fanned out under chunks/<2 hex>/<64 hex>.
+ *
+ * Chunk record ('K' id): u8 flags, varint ulen, varint clen, [inline bytes]. */
+#ifndef STRATA_CHUNKSTORE_H
+#define STRATA_CHUNKSTORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "src/base/buf.h"
+#include "src/base/digest.h"
+#include "src/base/error.h"
+#include "index.h"
+
+#define CHUNK_F_FILE 1u /* bytes are in a chunk file, not in the record */
+#define CHUNK_F_ZSTD 2u /* bytes are a zstd frame (with content checksum) */
+
+/* Stored sizes up to this stay in the index. */
+#define CHUNK_INLINE_MAX (12u << 10)
+
+struct chunkstore;
+struct chunk_writer;
+
+/* dir is the chunk directory (created if missing). idx is borrowed. Free with
+ * chunkstore_free. */
+int chunkstore_open(struct index *idx, const char *dir, int level, struct chunkstore **out,
+		    struct strata_error *err);
+void chunkstore_free(struct chunkstore *cs);
+
+/* A writer holds one thread's compression context. Free with chunk_writer_free. */
+struct chunk_writer *chunk_writer_new(struct chunkstore *cs);
+void chunk_writer_free(struct chunk_writer *w);
+
+/* Stores the chunk unless it is already stored (or already in batch). The
+ * record goes into batch; a chunk file is written at once but is durable only
+ * after chunkstore_sync. *stored is the bytes newly taken on disk (0 when the
+ * chunk was there). */
+int chunk_writer_put(struct chunk_writer *w, struct index_batch *batch, const uint8_t id[SHA256_LEN],
+		     const void *data, size_t len, uint64_t *stored, struct strata_error *err);
+
+/* Makes every chunk file written so far durable (syncfs of the store's fs). */
+int chunkstore_sync(struct chunkstore *cs, struct strata_error *err);
+
+/* Reads a chunk's uncompressed bytes into out (replacing its contents).
+ * -ENOENT "chunk 'sha256:…' is missing", -EIO "chunk 'sha256:…' is corrupt".
+ * verify: also re-hash the bytes against the id. Thread-safe. */
+int chunkstore_get(struct chunkstore *cs, const uint8_t id[SHA256_LEN], struct buf *out, int verify,
+		   struct strata_error *err);
+/* Decoded chunk record. */
+struct chunk_info {
+	uint32_t flags;
+	uint64_t ulen, clen;
+};
+int chunkstore_stat(struct chunkstore *cs, const uint8_t id[SHA256_LEN], struct chunk_info *out);
+/* Removes a chunk's record (into batch). Its file, if any, stays until
+ * chunkstore_unlink, called once the batch is committed: a crash in between
+ * leaves only an unreferenced file, which gc removes. */
+void chunkstore_delete(struct chunkstore *cs, struct index_batch *batch, const uint8_t id[SHA256_LEN]);
+int chunkstore_unlink(struct chunkstore *cs, const uint8_t id[SHA256_LEN]);
+/* Running totals, kept as chunks are added and deleted (an estimate between
+ * recounts: two ingests racing to store one chunk count it twice). */
+struct chunkstore_totals {
+	uint64_t chunks, ulen;           /* chunks and their uncompressed bytes */
+	uint64_t file_bytes;             /* chunk files, in whole 4 KiB blocks */
+	uint64_t inline_bytes;           /* chunk bytes kept in the index */
+};
+void chunkstore_get_totals(struct chunkstore *cs, struct chunkstore_totals *out);
+/* Recounts from the index (a scan of every chunk record). */
+int chunkstore_recount(struct chunkstore *cs, struct strata_error *err);
+
+/* Path of a chunk file, malloc'd. */
+char *chunkstore_path(struct chunkstore *cs, const uint8_t id[SHA256_LEN]);
+/* Bytes the chunk directory and its fan-out directories take (st_blocks):
+ * a megabyte once all 256 exist, which a budget must count as du does. */
+uint64_t chunkstore_dir_bytes(struct chunkstore *cs);
+/* Bytes the chunk files take on disk (st_blocks), by walking the directory. */
+uint64_t chunkstore_disk_size(struct chunkstore *cs);
+
+#endif

@@ -1,0 +1,105 @@
+/* index: strata's metadata in RocksDB — a thin, typed wrapper (get, put,
+ * batches, prefix iteration) so that no other module includes rocksdb/c.h.
+ *
+ * Key space (one column family, a one-byte prefix per table):
+ *   'M' name                          store metadata (format version, counters)
+ *   'T' canonical ref name            -> manifest digest (tags and pinned names)
+ *   'I' manifest digest               -> image record (JSON)
+ *   'X' index digest '\0' platform    -> manifest digest (an index already resolved)
+ *   'L' diff_id                       -> layer record (binary, catalog.c)
+ *   'B' blob digest                   -> diff_id (a layer blob already ingested)
+ *   'E' lid(4, BE) parent '\0' name   -> entry record (entry.h); a directory's
+ *                                        children are one prefix scan
+ *   'K' chunk id(32)                  -> chunk record (chunkstore.h)
+ *   'R' chunk id(32) lid(4, BE)       -> "" (layer lid references the chunk)
+ *   'P' lid(4, BE) chunk id(32)       -> "" (the same reference, by layer)
+ *   'N' lid(4, BE)                    -> diff_id of the layer that owns lid
+ *   'U' diff_id '\0' image digest    -> that image's first name: who uses the layer
+ *   'A' analyzer@version/sha256[/name] -> an analyzer's records for that content (memo.h)
+ *   'Y' manifest digest '\0' config   -> a whole analysis report (memo.h)
+ */
+#ifndef STRATA_INDEX_H
+#define STRATA_INDEX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "src/base/buf.h"
+#include "src/base/error.h"
+
+struct index;
+struct index_batch;
+struct index_iter;
+
+/* Opens (creating) the database at path; readonly opens without taking
+ * RocksDB's lock, beside a writer. Free with index_close. */
+int index_open(const char *path, int readonly, struct index **out, struct strata_error *err);
+void index_close(struct index *idx);
+
+/* 0 and the value in val, -ENOENT when absent, -EIO with err set. */
+int index_get(struct index *idx, const void *key, size_t klen, struct buf *val,
+	      struct strata_error *err);
+int index_exists(struct index *idx, const void *key, size_t klen);
+/* Looks up n keys in one batch, which reads each index and data block once
+ * for all the keys in it: calls fn(ctx, i, value) for each key i found, in
+ * order, and stops at fn's first non-zero return (returned). -EIO with err
+ * set when a read fails. */
+typedef int (*index_found_fn)(void *ctx, size_t i, const void *val, size_t vlen);
+int index_multi_get(struct index *idx, size_t n, const char *const *keys, const size_t *klens,
+		    index_found_fn fn, void *ctx, struct strata_error *err);
+/* Single writes; sync makes them durable before returning. */
+int index_put(struct index *idx, const void *key, size_t klen, const void *val, size_t vlen,
+	      int sync, struct strata_error *err);
+int index_delete(struct index *idx, const void *key, size_t klen, int sync,
+		 struct strata_error *err);
+
+struct index_batch *index_batch_new(void); /* free with index_batch_free */
+void index_batch_free(struct index_batch *b);
+void index_batch_put(struct index_batch *b, const void *key, size_t klen, const void *val,
+		     size_t vlen);
+void index_batch_delete(struct index_batch *b, const void *key, size_t klen);
+/* Deletes every key starting with prefix. */
+void index_batch_delete_prefix(struct index_batch *b, const void *prefix, size_t plen);
+size_t index_batch_bytes(struct index_batch *b);
+size_t index_batch_count(struct index_batch *b);
+/* Applies the batch atomically and clears it. sync: durable (the WAL is
+ * synced, which also makes every earlier unsynced write durable). */
+int index_batch_commit(struct index *idx, struct index_batch *b, int sync,
+		       struct strata_error *err);
+
+/* Iterates keys starting with prefix, in order. Free with index_iter_free. */
+struct index_iter *index_iter_new(struct index *idx, const void *prefix, size_t plen);
+void index_iter_free(struct index_iter *it);
+/* 1 and the current key/value (valid until the next call), 0 at the end. */
+int index_iter_next(struct index_iter *it, const void **key, size_t *klen, const void **val,
+		    size_t *vlen);
+/* Positions at the first key >= prefix+suffix within the prefix. */
+void index_iter_seek(struct index_iter *it, const void *suffix, size_t slen);
+
+/* Compacts the whole database, so that deleted keys give their space back. */
+void index_compact(struct index *idx);
+
+/* Writes what is in memory to table files and empties the log, so that an
+ * open has nothing to replay. Best effort: a failure loses nothing. */
+void index_flush(struct index *idx);
+
+/* The same, started in the background: returns at once. */
+void index_flush_start(struct index *idx);
+
+/* Bytes held in memtables: on disk as a table file once flushed, which
+ * happens in the background, before their log is dropped. */
+uint64_t index_memtable_bytes(struct index *idx);
+/* Bytes of the database on disk (sst + wal + manifest files). */
+uint64_t index_disk_size(struct index *idx);
+
+/* Big-endian u32 helpers for keys. */
+static inline void be32_put(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24); p[1] = (uint8_t)(v >> 16); p[2] = (uint8_t)(v >> 8); p[3] = (uint8_t)v;
+}
+static inline uint32_t be32_get(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+#endif

@@ -1,0 +1,179 @@
+/* memo: see memo.h. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "src/base/buf.h"
+#include "index.h"
+#include "memo.h"
+
+static int result_key(struct buf *k, const char *key)
+{
+	buf_reset(k);
+	if (!*key || strlen(key) > MEMO_KEY_MAX)
+		return -EINVAL;
+	buf_addch(k, 'A');
+	return buf_adds(k, key);
+}
+
+/* Appends key as a JSON string. Memo keys are plain text: the common case
+ * needs no escaping and no allocation. */
+static int add_json_string(struct buf *out, const char *key, size_t n)
+{
+	size_t i;
+	for (i = 0; i < n && (unsigned char)key[i] >= 0x20 && key[i] != '"' && key[i] != '\\'; i++)
+		;
+	if (i == n)
+		return buf_addch(out, '"') < 0 || buf_add(out, key, n) < 0 || buf_addch(out, '"') < 0 ? -ENOMEM : 0;
+	json_t *s = json_stringn(key, n);
+	char *text = s ? json_dumps(s, JSON_ENCODE_ANY) : NULL;
+	int r = text ? buf_adds(out, text) : -ENOMEM;
+	free(text);
+	json_decref(s);
+	return r;
+}
+
+struct lookup {
+	const char *const *keys;
+	const size_t *lens;
+	size_t first;  /* the batch's first key in keys */
+	size_t found;
+	struct buf *out;
+};
+
+static int add_found(void *ctx, size_t i, const void *val, size_t vlen)
+{
+	struct lookup *l = ctx;
+	i += l->first;
+	/* Stored by memo_store, which wrote an object. */
+	if (vlen < 2 || *(const char *)val != '{')
+		return 0;
+	if ((l->found++ && buf_addch(l->out, ',') < 0) || add_json_string(l->out, l->keys[i], l->lens[i]) < 0 ||
+	    buf_addch(l->out, ':') < 0 || buf_add(l->out, val, vlen) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+/* Keys per batched read: a batch's index keys stay small. */
+#define LOOKUP_BATCH 4096
+
+int memo_lookup(struct store *st, size_t n, const char *const *keys, const size_t *lens, struct buf *out,
+		struct strata_error *err)
+{
+	struct buf all = BUF_INIT;
+	size_t bn = n < LOOKUP_BATCH ? n : LOOKUP_BATCH;
+	const char **kv = malloc((bn ? bn : 1) * sizeof(*kv));
+	size_t *kl = malloc((bn ? bn : 1) * sizeof(*kl));
+	struct lookup l = { .keys = keys, .lens = lens, .out = out };
+	int r = kv && kl && buf_adds(out, "{\"results\":{") == 0 ? 0 : error_set(err, -ENOMEM, "out of memory");
+	for (size_t first = 0; r == 0 && first < n; first += bn) {
+		size_t m = n - first < bn ? n - first : bn;
+		/* 'A' + key each, end to end; pointers once the buffer stops moving. */
+		buf_reset(&all);
+		for (size_t i = 0; r == 0 && i < m; i++) {
+			size_t len = lens[first + i];
+			if (!len || len > MEMO_KEY_MAX || memchr(keys[first + i], 0, len))
+				r = error_set(err, -EINVAL, "malformed memo key");
+			else if (buf_addch(&all, 'A') < 0 || buf_add(&all, keys[first + i], len) < 0)
+				r = error_set(err, -ENOMEM, "out of memory");
+			kl[i] = len + 1;
+		}
+		for (size_t i = 0, o = 0; r == 0 && i < m; o += kl[i++])
+			kv[i] = all.data + o;
+		l.first = first;
+		if (r == 0 && (r = index_multi_get(st->idx, m, kv, kl, add_found, &l, err)) == -ENOMEM)
+			error_set(err, r, "out of memory");
+	}
+	if (r == 0 && buf_adds(out, "}}\n") < 0)
+		r = error_set(err, -ENOMEM, "out of memory");
+	free(kv);
+	free(kl);
+	buf_release(&all);
+	return r;
+}
+
+int memo_store(struct store *st, json_t *results, struct strata_error *err)
+{
+	struct index_batch *b = index_batch_new();
+	struct buf k = BUF_INIT;
+	const char *key;
+	json_t *val;
+	int r = 0;
+	if (!b)
+		return error_set(err, -ENOMEM, "out of memory");
+	json_object_foreach(results, key, val) {
+		if (!json_is_object(val) || result_key(&k, key) < 0) {
+			r = error_set(err, -EINVAL, "malformed memo result '%.80s'", key);
+			break;
+		}
+		char *text = json_dumps(val, JSON_COMPACT);
+		if (!text) {
+			r = error_set(err, -ENOMEM, "out of memory");
+			break;
+		}
+		index_batch_put(b, k.data, k.len, text, strlen(text));
+		free(text);
+	}
+	/* Not synced: a result lost in a crash is computed again. */
+	if (!r)
+		r = index_batch_commit(st->idx, b, 0, err);
+	index_batch_free(b);
+	buf_release(&k);
+	return r;
+}
+
+static int report_key(struct buf *k, const char *digest, const char *config)
+{
+	buf_reset(k);
+	buf_addch(k, 'Y');
+	buf_adds(k, digest);
+	buf_addch(k, 0);
+	return buf_adds(k, config);
+}
+
+int memo_get_report(struct store *st, const char *digest, const char *config, struct buf *out,
+		    struct strata_error *err)
+{
+	struct buf k = BUF_INIT;
+	report_key(&k, digest, config);
+	int r = index_get(st->idx, k.data, k.len, out, err);
+	buf_release(&k);
+	return r;
+}
+
+int memo_put_report(struct store *st, const char *digest, const char *config, const char *text,
+		    size_t len, struct strata_error *err)
+{
+	struct buf k = BUF_INIT;
+	report_key(&k, digest, config);
+	int r = index_put(st->idx, k.data, k.len, text, len, 0, err);
+	buf_release(&k);
+	return r;
+}
+
+void memo_forget_image(struct index_batch *b, const char *digest)
+{
+	struct buf k = BUF_INIT;
+	buf_addch(&k, 'Y');
+	buf_adds(&k, digest);
+	buf_addch(&k, 0);
+	index_batch_delete_prefix(b, k.data, k.len);
+	buf_release(&k);
+}
+
+void memo_count(struct store *st, uint64_t *results, uint64_t *reports, uint64_t *bytes)
+{
+	*results = *reports = *bytes = 0;
+	for (int t = 0; t < 2; t++) {
+		struct index_iter *it = index_iter_new(st->idx, t ? "Y" : "A", 1);
+		const void *k, *v;
+		size_t kl, vl;
+		while (it && index_iter_next(it, &k, &kl, &v, &vl) == 1) {
+			++*(t ? reports : results);
+			*bytes += kl + vl;
+		}
+		index_iter_free(it);
+	}
+}
