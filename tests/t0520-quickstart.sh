@@ -209,7 +209,8 @@ if [ "$RC" -eq 0 ] && ! current "$READY"; then
 	# What setup.sh installed, without what the runs made.
 	tar -C "$R" --numeric-owner --exclude=./root/strata --exclude=./var/lib/strata --exclude="./home/$U" \
 		--exclude=./root/.cache -cf "$READY.$$.tmp" . && mv "$READY.$$.tmp" "$READY"
-	find "$STRATA_TEST_CACHE" -maxdepth 1 -name "quickstart-$SUITE-setup-*.tar" ! -name "$(basename "$READY")" -delete
+	# Another checkout may use another setup.sh: only week-old ones go.
+	find "$STRATA_TEST_CACHE" -maxdepth 1 -name "quickstart-$SUITE-setup-*.tar" -mtime +7 -delete
 fi
 
 # Every command a test or tests/build-images.sh asks for, after setup.sh.
