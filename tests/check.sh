@@ -13,7 +13,7 @@
 # the test images go through sudo (tests/as-root.sh; without sudo, one line
 # says what to run as root), the suite runs as that user, and the tests that
 # need root skip: the summary line says how many, and that the run was not
-# a root one.
+# a root one. (The suite is written for root: some tests fail as a user.)
 #
 # STRATA_CHECK_TESTS='unit tests/tNNNN-x.sh ...' runs only those tests (the
 # word "unit" stands for every unit test), without the fuzz targets and the
