@@ -2,14 +2,19 @@
 # demo.sh: the quick start's first command. Installs what strata needs,
 # builds it, builds a real Debian image (debootstrap, cached), serves it from
 # a local docker-registry on loopback, and runs the main job against it:
-# pull, then inspect. Needs no internet beyond Debian's package archive.
+# pull, inspect, mount, analyze. Needs no internet beyond Debian's package
+# archive. Runs as root (the store is /var/lib/strata) or as a user (the
+# store is ~/.local/share/strata): installing packages and building the
+# image need root, and go through sudo; without sudo, one line says what to
+# run as root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. tests/as-root.sh
 bash tests/setup.sh
 
 export STRATA_TEST_CACHE=${STRATA_TEST_CACHE:-/var/cache/strata-tests}
 STRATA=$PWD/strata
-IMAGES=$(tests/build-images.sh)
+IMAGES=$(build_images demo)
 
 work=$(mktemp -d /tmp/strata-demo.XXXXXX)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
@@ -43,3 +48,4 @@ run du -sh "$mnt/usr"
 run "$STRATA" umount "$mnt"
 run "$STRATA" analyze --analyzers packages,secrets --format table "$ref"
 run "$STRATA" run "$ref" -- sh -c 'dpkg-query --admindir="$STRATA_ROOT/var/lib/dpkg" -W | wc -l'
+echo "demo: done in $SECONDS s"

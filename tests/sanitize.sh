@@ -17,7 +17,8 @@
 # figure (check_rss in tests/lib.sh): shadow memory is not the product's.
 #
 # A source tree that is itself configured (config.status at the top) cannot
-# host a VPATH build, so its files are then copied to BUILD_DIR/src first.
+# host a VPATH build, so its files are then copied to BUILD_DIR/src first
+# (git's list of them; outside a git checkout, all of it, then distclean).
 set -uo pipefail
 
 SRC=$(cd "$(dirname "$0")/.." && pwd)
@@ -37,10 +38,17 @@ if [ -f "$SRC/config.status" ]; then
 	echo "sanitize: $SRC is configured in tree; building from a copy in $BUILD/src"
 	rm -rf "$BUILD/src"
 	mkdir -p "$BUILD/src"
-	(cd "$SRC" && git ls-files -z --cached --others --exclude-standard |
-		grep -zv "^$(basename "$BUILD")/" |
-		tar --null -T - --ignore-failed-read -cf - 2>/dev/null | tar -xf - -C "$BUILD/src") ||
-		die "copying the sources failed"
+	if git -C "$SRC" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+		(cd "$SRC" && git ls-files -z --cached --others --exclude-standard |
+			grep -zv "^$(basename "$BUILD")/" |
+			tar --null -T - --ignore-failed-read -cf - 2>/dev/null | tar -xf - -C "$BUILD/src") ||
+			die "copying the sources failed"
+	else
+		# Not a git checkout (a tarball, a git archive): all of it, cleaned.
+		(cd "$SRC" && tar --exclude="./$(basename "$BUILD")" -cf - .) | tar -xf - -C "$BUILD/src" &&
+			make -C "$BUILD/src" distclean >"$BUILD/distclean.log" 2>&1 ||
+			die "copying the sources failed (see $BUILD/distclean.log)"
+	fi
 	conf_src=$BUILD/src
 fi
 if [ ! -x "$conf_src/configure" ]; then

@@ -1,9 +1,12 @@
 #!/bin/bash
-# setup.sh: installs what strata needs to build and to be tested (Debian's
-# packages), then configures and builds it. Idempotent; run as root on a
-# fresh Debian machine. Extra arguments go to ./configure.
+# setup.sh: installs what strata needs to be built and tested (Debian's
+# packages), then configures and builds it. Idempotent. Runs as root or as a
+# user: the packages are installed through sudo when not root (when there is
+# no sudo, one line says what to run as root); the build is the caller's.
+# Extra arguments go to ./configure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. tests/as-root.sh
 
 PACKAGES=(
 	build-essential autoconf automake libtool pkg-config
@@ -13,7 +16,13 @@ PACKAGES=(
 	docker-registry skopeo umoci debootstrap apache2-utils
 	python3 jq curl openssl attr zstd clang libclang-rt-14-dev time
 	python3-jsonschema python3-yaml prometheus systemd sqlite3 rpm socat rsync
+	procps git bc openssl libcommons-lang3-java
 )
+# The last line: not in a minimal Debian (debootstrap --variant=minbase) but
+# used by the tests and scripts: pgrep, git (tests/sanitize.sh and
+# t0520-quickstart copy the checkout's files), bc, openssl, and the Debian
+# jar that test-java reads. t0520-quickstart checks that every command a
+# test asks for is there after this script on such a system.
 
 # The scan test image runs a real `npm install`: nodejs from wherever it
 # came (nodesource ships npm inside it), else Debian's.
@@ -24,14 +33,11 @@ for p in "${PACKAGES[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then
-	echo "setup: installing ${missing[*]}" >&2
-	if [ "$(id -u)" -ne 0 ]; then
-		echo "setup: installing packages needs root (run with sudo)" >&2
-		exit 1
-	fi
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -qq >&2
-	apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+	t0=$SECONDS
+	as_root setup "installing ${#missing[@]} packages" \
+		"apt-get update -qq && apt-get install -y -qq --no-install-recommends ${missing[*]}" \
+		DEBIAN_FRONTEND=noninteractive >&2
+	echo "setup: installed ${missing[*]} in $((SECONDS - t0)) s" >&2
 fi
 
 if [ ! -x configure ] || [ configure.ac -nt configure ] || [ Makefile.am -nt Makefile.in ]; then

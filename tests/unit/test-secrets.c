@@ -632,9 +632,22 @@ static void test_throughput(void)
 	free(d);
 }
 
-/* Entries of the rule database cache (secrets-cache.c) that main points
- * into tmpdir; each is cut to half its size when cut is set. */
-static size_t cache_entries(int cut, off_t *size)
+/* The rule database cache (secrets-cache.c) that main points into tmpdir. */
+struct cache_entry {
+	char name[128];
+	off_t size;
+};
+enum cache_op { CACHE_LIST, CACHE_CUT, CACHE_REMOVE };
+
+static int entry_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct cache_entry *)a)->name, ((const struct cache_entry *)b)->name);
+}
+
+/* Lists the cache's entries into out (up to max, sorted by name: readdir's
+ * order is the file system's), after cutting each to half its size or
+ * removing it when op says so; returns how many there are. */
+static size_t cache_entries(enum cache_op op, struct cache_entry *out, size_t max)
 {
 	char dir[64];
 	snprintf(dir, sizeof(dir), "%s/cache/strata", tmpdir);
@@ -648,37 +661,61 @@ static size_t cache_entries(int cut, off_t *size)
 		char path[256];
 		struct stat st;
 		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-		if (stat(path, &st) == 0 && size)
-			*size = st.st_size;
-		if (cut && truncate(path, st.st_size / 2) < 0)
+		if (stat(path, &st) < 0)
+			continue;
+		if (op == CACHE_CUT && truncate(path, st.st_size / 2) < 0)
 			printf("# cannot truncate %s\n", path);
+		if (op == CACHE_REMOVE && unlink(path) < 0)
+			printf("# cannot remove %s\n", path);
+		if (out && n < max) {
+			snprintf(out[n].name, sizeof(out[n].name), "%s", e->d_name);
+			out[n].size = st.st_size;
+		}
 		n++;
 	}
 	if (d)
 		closedir(d);
+	if (out)
+		qsort(out, n < max ? n : max, sizeof(*out), entry_cmp);
 	return n;
 }
 
 /* The sets built so far went through the cache: the built-in set again
- * comes from it, and a cut entry is replaced. */
+ * comes from it, and a cut entry is replaced. The built-in set's own
+ * entries are told from the rules files' ones by emptying the cache and
+ * loading it alone; those same entries are then compared by name. */
 static void test_cache(void)
 {
 	struct strata_error err = { 0 };
 	int rc;
-	ok(cache_entries(0, NULL) >= 2, "cache: the built-in set and the rules files' sets are stored");
+	ok(cache_entries(CACHE_LIST, NULL, 0) >= 2, "cache: the built-in set and the rules files' sets are stored");
 	is_int(secrets_load_rules(NULL, 1, &err), 0, "cache: the built-in set again");
 	json_t *got = scan_str("GITHUB_TOKEN=ghp_1a2B3c2D5e6F7g8H9i0J1k2L3m4N5o6P7q8R\n", &rc);
 	is_int(json_array_size(got), 1, "cache: a set loaded from the cache finds");
 	json_decref(got);
-	off_t before = 0, after = 0;
-	cache_entries(1, &before);
+
+	struct cache_entry before[8], cut[8], after[8];
+	cache_entries(CACHE_REMOVE, NULL, 0);
+	is_int(secrets_load_rules(NULL, 1, &err), 0, "cache: the built-in set, the cache emptied");
+	size_t n = cache_entries(CACHE_LIST, before, 8);
+	ok(n >= 1 && n <= 8, "cache: the built-in set's entries are stored again (%zu)", n);
+	cache_entries(CACHE_CUT, NULL, 0);
+	size_t ncut = cache_entries(CACHE_LIST, cut, 8);
+	int all_cut = ncut == n;
+	for (size_t i = 0; i < n && i < ncut && all_cut; i++)
+		all_cut = !strcmp(cut[i].name, before[i].name) && cut[i].size == before[i].size / 2;
+	ok(all_cut, "cache: the entries are cut to half their size");
 	is_int(secrets_load_rules(NULL, 1, &err), 0, "cache: the built-in set, its entries cut short");
 	got = scan_str("GITHUB_TOKEN=ghp_1a2B3c2D5e6F7g8H9i0J1k2L3m4N5o6P7q8R\n", &rc);
 	is_int(json_array_size(got), 1, "cache: a set compiled past a bad entry finds");
 	json_decref(got);
-	cache_entries(0, &after);
-	ok(before > 0 && after == before, "cache: the bad entry is replaced (%lld, %lld bytes)",
-	   (long long)before, (long long)after);
+	size_t nafter = cache_entries(CACHE_LIST, after, 8);
+	int same = nafter == n && n >= 1;
+	for (size_t i = 0; i < n && same; i++)
+		same = !strcmp(after[i].name, before[i].name) && after[i].size == before[i].size;
+	ok(same, "cache: the bad entry is replaced (%.20s...: %lld, cut %lld, now %lld bytes)",
+	   n ? before[0].name : "none", n ? (long long)before[0].size : 0LL, ncut ? (long long)cut[0].size : 0LL,
+	   nafter ? (long long)after[0].size : 0LL);
 }
 
 int main(void)
