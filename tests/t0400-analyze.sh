@@ -57,6 +57,15 @@ t0=$EPOCHREALTIME
 check "analyze REF --format json -o FILE (pulls the image)" "$STRATA" analyze "$REF" --format json -o "$R"
 note "cold analysis took $(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }') s"
 jq -e . "$R" >/dev/null 2>&1 || { not_ok "the report is JSON"; done_testing; }
+# -o to a device or a FIFO writes into it: no file is renamed over it.
+check "-o /dev/null" "$STRATA" analyze "$REF" --analyzers packages -o /dev/null
+check "/dev/null is still the device" test -c /dev/null
+mkfifo "$TMP/report.fifo"
+cat "$TMP/report.fifo" >"$TMP/from-fifo.json" &
+check "-o FIFO" "$STRATA" analyze "$REF" --analyzers packages -o "$TMP/report.fifo"
+wait
+check "the report came through the FIFO" jq -e '.packages | length > 0' "$TMP/from-fifo.json"
+check "which is still a FIFO" test -p "$TMP/report.fifo"
 is "schema" "$(jq -r .schema "$R")" strata-report/1
 is "tool" "$(jq -r '.tool.name' "$R")" strata
 check "created is an RFC 3339 UTC time" jq -e '.created | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}(\\.[0-9]+)?Z$")' "$R"

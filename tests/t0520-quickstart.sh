@@ -253,9 +253,7 @@ summary_is user-check.log "^[0-9]{3,} passed, 0 failed, [0-9]+ skipped \\(run as
 	"a user with sudo: the summary says the run was not root's"
 [ "$RC" -eq 0 ] || show user-check.log 40
 run_as "$U" user-demo.log "$CMD1"
-TODO="a user's strata umount hangs: the daemon's umount2 fails (EPERM) and it waits for the FUSE loop"
 is "a user with sudo: '$CMD1' succeeds" "$RC" 0
-TODO=
 [ "$RC" -eq 0 ] || show user-demo.log 3
 check "a user with sudo: the image was pulled into ~/.local/share/strata" test -d "$R/home/$U/.local/share/strata/index"
 check "a user with sudo: the mounted image was read" grep -q '^PRETTY_NAME="Debian GNU/Linux 12' "$TMP/user-demo.log"

@@ -99,6 +99,18 @@ static int emit(enum format f, const json_t *report, const struct report_files *
 			r = error_errno(err, -errno, "cannot write the report");
 		return r;
 	}
+	/* A device or a FIFO (-o /dev/null, -o /dev/stdout) is written as it
+	 * is: a rename would put a file in its place. */
+	struct stat st;
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		FILE *dev = fopen(path, "w");
+		if (!dev)
+			return error_errno(err, -errno, "cannot open '%s'", path);
+		int r = write_report(f, report, files, text, dev, err);
+		if (fclose(dev) == EOF && !r)
+			r = error_errno(err, -errno, "cannot write '%s'", path);
+		return r;
+	}
 	char *tmp = str_printf("%s.XXXXXX", path);
 	int fd = tmp ? mkstemp(tmp) : -1;
 	if (fd < 0) {
