@@ -210,7 +210,6 @@ int mount_start(struct store *st, const char *digest, const struct mount_target 
 		return error_set(err, -ENOMEM, "out of memory");
 	m->st = st;
 	m->km.fuse_fd = m->km.mnt_fd = -1;
-	pthread_mutex_init(&m->tree_lock, NULL);
 	pthread_mutex_init(&m->init_lock, NULL);
 	pthread_cond_init(&m->init_cond, NULL);
 	pthread_once(&wake_once, wake_install);
@@ -220,6 +219,7 @@ int mount_start(struct store *st, const char *digest, const struct mount_target 
 	if ((r = imageview_open(st, digest, &m->v, err)) < 0 || (r = image_totals(m, err)) < 0 ||
 	    (r = inode_table_new(m->v, &m->itab, err)) < 0)
 		goto fail;
+	tree_init(&m->tree, m->itab, m->v);
 	if (!(m->cache = chunkcache_new(st->cs, o && o->cache_bytes ? o->cache_bytes : DEFAULT_CACHE))) {
 		r = error_set(err, -ENOMEM, "out of memory");
 		goto fail;
@@ -313,10 +313,9 @@ void mount_stop(struct mount *m)
 	kmount_release(&m->km);
 	chunkcache_free(m->cache);
 	if (m->itab)
-		tree_cursor_free(m);
+		tree_release(&m->tree);
 	inode_table_free(m->itab);
 	imageview_free(m->v);
-	pthread_mutex_destroy(&m->tree_lock);
 	pthread_mutex_destroy(&m->init_lock);
 	pthread_cond_destroy(&m->init_cond);
 	free(m);
