@@ -1,7 +1,7 @@
 /* daemon: the store's owner — its route table, who may call what, and its
- * life from start to stop. The routes' handlers live in daemon-images.c,
- * daemon-mounts.c, daemon-cache.c and daemon-analysis.c; strata-serve(1)
- * documents the API. */
+ * life from start to stop. The routes' handlers live in daemon-pull.c,
+ * daemon-images.c, daemon-mounts.c, daemon-cache.c and daemon-analysis.c;
+ * strata-serve(1) documents the API. */
 #include "config.h"
 
 #include <errno.h>
@@ -43,22 +43,6 @@
 char *daemon_socket_path(const char *store)
 {
 	return path_join(store, "strata.sock");
-}
-
-void daemon_caller(const struct daemon *d, const struct http_request *req, struct caller *out)
-{
-	caller_of(req, d->admin_gid, out);
-}
-
-int daemon_refuse(struct daemon *d, const struct caller *who, struct http_conn *c, const char *what,
-		  const char *why)
-{
-	char msg[1200];
-	snprintf(msg, sizeof(msg), "%s is not allowed to uid %u: %s", what, (unsigned)who->uid, why);
-	log_warn("refused: %s (pid %d)", msg, (int)who->pid);
-	metrics_refused(d->metrics, METRICS_REFUSED_FORBIDDEN);
-	http_reply_error(c, 403, msg);
-	return -EACCES;
 }
 
 /* --- small routes ---------------------------------------------------------- */
