@@ -21,7 +21,7 @@
 
 #include <linux/openat2.h>
 
-#include "src/store/catalog.h"
+#include "src/store/layers.h"
 #include "src/base/log.h"
 #include "ops.h"
 #include "tree.h"
@@ -159,7 +159,7 @@ static int image_totals(struct mount *m, struct strata_error *err)
 {
 	for (unsigned i = 0; i < imageview_layers(m->v); i++) {
 		struct layer_record rec;
-		int r = catalog_get_layer(m->st->idx, imageview_layer_digest(m->v, i), &rec, err);
+		int r = layers_get(m->st->idx, imageview_layer_digest(m->v, i), &rec, err);
 		if (r < 0)
 			return r;
 		m->image_bytes += rec.size;

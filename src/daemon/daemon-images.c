@@ -88,9 +88,9 @@ void daemon_image_remove(void *ctx, const struct http_request *req, json_t *body
 	const char *busy = daemon_mounted_digest(d, digest, mp, sizeof(mp)) ? mp : NULL;
 	/* An ingest running now may be reusing this image's chunks as
 	 * stored: they must not go from under it. */
-	cache_exclusive_begin(d->cache);
+	cache_exclusive_begin(d->st->cache);
 	int r = imageinfo_remove_ref(d->st, ref, digest, busy, &freed, &untagged, &err);
-	cache_exclusive_end(d->cache);
+	cache_exclusive_end(d->st->cache);
 	if (r < 0) {
 		http_reply_error(c, http_status_of(r), err.msg);
 		return;

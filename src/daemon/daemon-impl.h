@@ -24,7 +24,6 @@ struct served_mount;
 struct daemon {
 	struct strata_conf *conf;
 	struct store *st;
-	struct cache *cache;
 	struct httpd *httpd;
 	struct metrics *metrics;
 	gid_t admin_gid;               /* daemon.admin_group, (gid_t)-1 for none */

@@ -189,24 +189,6 @@ void daemon_pull(void *ctx, const struct http_request *req, json_t *body, struct
 
 /* --- what a mount needs stored ------------------------------------------------ */
 
-/* 1 when every layer of the image is stored (none evicted). */
-static int image_present(struct daemon *d, const char *digest)
-{
-	json_t *img = NULL, *l;
-	size_t i;
-	int ok = 1;
-	if (catalog_get_image(d->st->idx, digest, &img, NULL) < 0)
-		return 0;
-	json_array_foreach(json_object_get(img, "layers"), i, l) {
-		struct layer_record rec;
-		const char *id = json_string_value(json_object_get(l, "diff_id"));
-		if (!id || catalog_get_layer(d->st->idx, id, &rec, NULL) < 0 || !catalog_layer_complete(&rec))
-			ok = 0;
-	}
-	json_decref(img);
-	return ok;
-}
-
 static uint64_t image_layer_count(struct daemon *d, const char *digest)
 {
 	json_t *img = NULL;
@@ -227,7 +209,7 @@ int daemon_image_for_mount(struct daemon *d, const struct http_request *req, jso
 	snprintf(pull_ref, sizeof(pull_ref), "%s", ref);
 	/* Stored but partly evicted: pull what is missing, by the image's name
 	 * when it was asked for by digest (or refuse with --no-pull). */
-	if (r == 0 && !image_present(d, digest)) {
+	if (r == 0 && !catalog_image_complete(d->st->idx, digest)) {
 		error_clear(err);
 		if (no_pull)
 			return error_set(err, -ENOENT, "image '%s' is not stored (layers evicted; --no-pull was given)",
@@ -240,7 +222,7 @@ int daemon_image_for_mount(struct daemon *d, const struct http_request *req, jso
 		json_decref(img);
 		r = -ENOENT;
 	} else if (r == 0) {
-		cache_count(d->cache, image_layer_count(d, digest), 0);
+		cache_count(d->st->cache, image_layer_count(d, digest), 0);
 		return 0;
 	}
 	if (r != -ENOENT)

@@ -31,9 +31,8 @@ struct index;
 struct index_batch;
 struct index_iter;
 
-/* Opens (creating) the database at path; readonly opens without taking
- * RocksDB's lock, beside a writer. Free with index_close. */
-int index_open(const char *path, int readonly, struct index **out, struct strata_error *err);
+/* Opens (creating) the database at path. Free with index_close. */
+int index_open(const char *path, struct index **out, struct strata_error *err);
 void index_close(struct index *idx);
 
 /* 0 and the value in val, -ENOENT when absent, -EIO with err set. */
