@@ -454,6 +454,19 @@ int chunkstore_recount(struct chunkstore *cs, struct strata_error *err)
 	return 0;
 }
 
+int chunkstore_each(struct chunkstore *cs, int (*fn)(const uint8_t id[SHA256_LEN], void *ctx), void *ctx)
+{
+	struct index_iter *it = index_iter_new(cs->idx, "K", 1);
+	const void *k, *v;
+	size_t kl, vl;
+	int r = it ? 0 : -ENOMEM;
+	while (r == 0 && index_iter_next(it, &k, &kl, &v, &vl))
+		if (kl == 1 + SHA256_LEN)
+			r = fn((const uint8_t *)k + 1, ctx);
+	index_iter_free(it);
+	return r;
+}
+
 int chunkstore_unlink(struct chunkstore *cs, const uint8_t id[SHA256_LEN])
 {
 	char rel[68];

@@ -77,6 +77,10 @@ void chunkstore_get_totals(struct chunkstore *cs, struct chunkstore_totals *out)
 /* Recounts from the index (a scan of every chunk record). */
 int chunkstore_recount(struct chunkstore *cs, struct strata_error *err);
 
+/* Calls fn with the id of every chunk that has a record, in id order; stops
+ * when fn returns non-zero (returned), or -ENOMEM. */
+int chunkstore_each(struct chunkstore *cs, int (*fn)(const uint8_t id[SHA256_LEN], void *ctx), void *ctx);
+
 /* Path of a chunk file, malloc'd. */
 char *chunkstore_path(struct chunkstore *cs, const uint8_t id[SHA256_LEN]);
 /* Bytes the chunk directory and its fan-out directories take (st_blocks):

@@ -11,18 +11,15 @@
 #include "memo.h"
 #include "src/base/log.h"
 
-/* The chunks no complete layer references, into ids (SHA256_LEN each). */
-static int unreferenced_chunks(struct store *st, struct buf *ids)
+struct unreferenced {
+	struct index *idx;
+	struct buf ids;   /* SHA256_LEN each */
+};
+
+static int note_unreferenced(const uint8_t id[SHA256_LEN], void *ctx)
 {
-	struct index_iter *it = index_iter_new(st->idx, "K", 1);
-	const void *k, *v;
-	size_t kl, vl;
-	int r = it ? 0 : -ENOMEM;
-	while (r == 0 && index_iter_next(it, &k, &kl, &v, &vl))
-		if (kl == 1 + SHA256_LEN && !layers_chunk_used(st->idx, (const uint8_t *)k + 1, 1))
-			r = buf_add(ids, (const uint8_t *)k + 1, SHA256_LEN);
-	index_iter_free(it);
-	return r;
+	struct unreferenced *u = ctx;
+	return layers_chunk_used(u->idx, id, 1) ? 0 : buf_add(&u->ids, id, SHA256_LEN);
 }
 
 /* Removes the chunks in ids: their records and stale references durably,
@@ -53,7 +50,7 @@ int gc_run(struct store *st, json_t **report, struct strata_error *err)
 	size_t n_lids = 0;
 	uint64_t bytes = 0, memo = 0;
 	struct chunkstore_orphans orphans = { 0 };
-	struct buf ids = BUF_INIT;
+	struct unreferenced u = { st->idx, BUF_INIT };
 	int r;
 
 	cache_exclusive_begin(st->cache);
@@ -64,11 +61,12 @@ int gc_run(struct store *st, json_t **report, struct strata_error *err)
 	for (size_t i = 0; i < n_lids; i++)
 		if ((r = layers_drop(st->sd, lids[i], 0, NULL, err)) < 0)
 			goto out;
-	if ((r = unreferenced_chunks(st, &ids)) < 0) {
+	/* The chunks no complete layer references. */
+	if ((r = chunkstore_each(st->cs, note_unreferenced, &u)) < 0) {
 		r = error_set(err, r, "out of memory");
 		goto out;
 	}
-	if ((r = remove_chunks(st, &ids, &bytes, err)) < 0)
+	if ((r = remove_chunks(st, &u.ids, &bytes, err)) < 0)
 		goto out;
 	int q = chunkstore_remove_orphans(st->cs, &orphans);
 	if (q < 0)
@@ -81,7 +79,7 @@ int gc_run(struct store *st, json_t **report, struct strata_error *err)
 out:
 	cache_exclusive_end(st->cache);
 	if (r == 0) {
-		uint64_t chunks = ids.len / SHA256_LEN;
+		uint64_t chunks = u.ids.len / SHA256_LEN;
 		*report = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "chunks_removed", (json_int_t)chunks,
 				    "files_removed", (json_int_t)orphans.files, "temp_files_removed",
 				    (json_int_t)orphans.temp_files, "leftover_layers", (json_int_t)n_lids,
@@ -92,6 +90,6 @@ out:
 			 (unsigned long long)orphans.temp_files, n_lids, (unsigned long long)memo);
 	}
 	free(lids);
-	buf_release(&ids);
+	buf_release(&u.ids);
 	return r;
 }

@@ -14,6 +14,8 @@ struct verify {
 	struct store *st;
 	json_t *corrupt, *missing, *layers; /* chunk ids, chunk ids, diff_ids */
 	struct buf bad;                     /* the bad chunks' ids, SHA256_LEN each */
+	struct buf data;                    /* a chunk's bytes */
+	uint64_t checked;
 };
 
 /* Adds diff_id to v->layers unless it is there. */
@@ -38,26 +40,15 @@ static void note_bad(struct verify *v, const uint8_t id[SHA256_LEN], json_t *lis
 	layers_of_chunk(v->st->idx, id, note_layer, v);
 }
 
-/* Every chunk: present and hashing to its id. Returns how many were read. */
-static uint64_t check_chunks(struct verify *v)
+/* A chunk: present and hashing to its id. */
+static int check_chunk(const uint8_t id[SHA256_LEN], void *ctx)
 {
-	struct index_iter *it = index_iter_new(v->st->idx, "K", 1);
-	struct buf data = BUF_INIT;
-	const void *k, *val;
-	size_t kl, vl;
-	uint64_t checked = 0;
-	while (it && index_iter_next(it, &k, &kl, &val, &vl)) {
-		if (kl != 1 + SHA256_LEN)
-			continue;
-		const uint8_t *id = (const uint8_t *)k + 1;
-		struct strata_error e2 = STRATA_ERROR_INIT;
-		checked++;
-		if (chunkstore_get(v->st->cs, id, &data, 1, &e2) < 0)
-			note_bad(v, id, strstr(e2.msg, "missing") ? v->missing : v->corrupt);
-	}
-	index_iter_free(it);
-	buf_release(&data);
-	return checked;
+	struct verify *v = ctx;
+	struct strata_error e2 = STRATA_ERROR_INIT;
+	v->checked++;
+	if (chunkstore_get(v->st->cs, id, &v->data, 1, &e2) < 0)
+		note_bad(v, id, strstr(e2.msg, "missing") ? v->missing : v->corrupt);
+	return 0;
 }
 
 /* A chunk a complete layer references: it has a record. */
@@ -120,14 +111,14 @@ static int repair(struct verify *v, struct strata_error *err)
 
 int verify_run(struct store *st, int repair_it, json_t **report, struct strata_error *err)
 {
-	struct verify v = { st, json_array(), json_array(), json_array(), BUF_INIT };
+	struct verify v = { st, json_array(), json_array(), json_array(), BUF_INIT, BUF_INIT, 0 };
 	int r = 0;
 
 	if (repair_it)
 		cache_exclusive_begin(st->cache);
 	else
 		cache_shared_begin(st->cache);
-	uint64_t checked = check_chunks(&v);
+	chunkstore_each(st->cs, check_chunk, &v);
 	layers_each_ref(st->idx, check_ref, &v);
 	struct image_hit hit = { v.layers, json_array() };
 	catalog_each_image(st->idx, image_uses, &hit);
@@ -140,6 +131,7 @@ int verify_run(struct store *st, int repair_it, json_t **report, struct strata_e
 	else
 		cache_shared_end(st->cache);
 	buf_release(&v.bad);
+	buf_release(&v.data);
 	if (r < 0) {
 		json_decref(v.corrupt);
 		json_decref(v.missing);
@@ -147,7 +139,7 @@ int verify_run(struct store *st, int repair_it, json_t **report, struct strata_e
 		json_decref(hit.images);
 		return r;
 	}
-	*report = json_pack("{s:I, s:o, s:o, s:o, s:o, s:b, s:b}", "chunks_checked", (json_int_t)checked,
+	*report = json_pack("{s:I, s:o, s:o, s:o, s:o, s:b, s:b}", "chunks_checked", (json_int_t)v.checked,
 			    "corrupt", v.corrupt, "missing", v.missing, "layers", v.layers, "images", hit.images,
 			    "repaired", repair_it && !clean, "clean", clean);
 	return 0;
