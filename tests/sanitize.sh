@@ -17,7 +17,8 @@
 # figure (check_rss in tests/lib.sh): shadow memory is not the product's.
 #
 # A source tree that is itself configured (config.status at the top) cannot
-# host a VPATH build, so its files are then copied to BUILD_DIR/src first.
+# host a VPATH build, so its files are then copied to BUILD_DIR/src first
+# (tests/srccopy.sh).
 set -uo pipefail
 
 SRC=$(cd "$(dirname "$0")/.." && pwd)
@@ -32,21 +33,9 @@ LOGDIR=$BUILD/san-logs
 rm -rf "$LOGDIR"
 mkdir -p "$LOGDIR"
 
-conf_src=$SRC
-if [ -f "$SRC/config.status" ]; then
-	echo "sanitize: $SRC is configured in tree; building from a copy in $BUILD/src"
-	rm -rf "$BUILD/src"
-	mkdir -p "$BUILD/src"
-	(cd "$SRC" && git ls-files -z --cached --others --exclude-standard |
-		grep -zv "^$(basename "$BUILD")/" |
-		tar --null -T - --ignore-failed-read -cf - 2>/dev/null | tar -xf - -C "$BUILD/src") ||
-		die "copying the sources failed"
-	conf_src=$BUILD/src
-fi
-if [ ! -x "$conf_src/configure" ]; then
-	(cd "$conf_src" && autoreconf -fi) >"$BUILD/autoreconf.log" 2>&1 ||
-		{ tail -20 "$BUILD/autoreconf.log"; die "autoreconf failed"; }
-fi
+. "$SRC/tests/srccopy.sh"
+srccopy sanitize "$SRC" "$BUILD" || exit 1
+conf_src=$CONF_SRC
 
 mkdir -p "$BUILD/obj"
 cd "$BUILD/obj" || die "cd $BUILD/obj"
