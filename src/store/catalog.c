@@ -10,17 +10,10 @@
 #include "layers.h"
 #include "src/base/util.h"
 
-static int key_of(struct buf *k, char table, const char *s)
-{
-	buf_reset(k);
-	int r = buf_addch(k, table);
-	return r < 0 ? r : buf_adds(k, s);
-}
-
 int catalog_get_image(struct index *idx, const char *digest, json_t **out, struct strata_error *err)
 {
 	struct buf k = BUF_INIT, v = BUF_INIT;
-	int r = key_of(&k, 'I', digest);
+	int r = index_str_key(&k, 'I', digest);
 	if (r == 0)
 		r = index_get(idx, k.data, k.len, &v, err);
 	if (r == 0) {
@@ -49,7 +42,7 @@ static void image_users(struct index_batch *b, json_t *image, int put)
 		return;
 	json_array_foreach(json_object_get(image, "layers"), i, l) {
 		const char *d = json_string_value(json_object_get(l, "diff_id"));
-		if (!d || key_of(&k, 'U', d) < 0 || buf_addch(&k, 0) < 0 || buf_adds(&k, digest) < 0)
+		if (!d || index_str_key(&k, 'U', d) < 0 || buf_addch(&k, 0) < 0 || buf_adds(&k, digest) < 0)
 			continue;
 		if (put)
 			index_batch_put(b, k.data, k.len, name ? name : digest, strlen(name ? name : digest));
@@ -64,7 +57,7 @@ int catalog_put_image(struct index_batch *b, json_t *image)
 	const char *digest = json_string_value(json_object_get(image, "digest"));
 	char *text = json_dumps(image, JSON_COMPACT);
 	struct buf k = BUF_INIT;
-	int r = digest && text ? key_of(&k, 'I', digest) : -EINVAL;
+	int r = digest && text ? index_str_key(&k, 'I', digest) : -EINVAL;
 	if (r == 0) {
 		index_batch_put(b, k.data, k.len, text, strlen(text));
 		image_users(b, image, 1);
@@ -78,7 +71,7 @@ void catalog_delete_image(struct index_batch *b, json_t *image)
 {
 	struct buf k = BUF_INIT;
 	const char *digest = json_string_value(json_object_get(image, "digest"));
-	if (digest && key_of(&k, 'I', digest) == 0)
+	if (digest && index_str_key(&k, 'I', digest) == 0)
 		index_batch_delete(b, k.data, k.len);
 	image_users(b, image, 0);
 	buf_release(&k);
@@ -167,21 +160,13 @@ int catalog_image_complete(struct index *idx, const char *digest)
 
 int catalog_resolve_name(struct index *idx, const char *name, char digest[DIGEST_STR_MAX])
 {
-	struct buf k = BUF_INIT, v = BUF_INIT;
-	int r = key_of(&k, 'T', name);
-	if (r == 0)
-		r = index_get(idx, k.data, k.len, &v, NULL);
-	if (r == 0)
-		snprintf(digest, DIGEST_STR_MAX, "%s", v.data);
-	buf_release(&k);
-	buf_release(&v);
-	return r;
+	return index_get_str_at(idx, 'T', name, digest, DIGEST_STR_MAX);
 }
 
 void catalog_put_name(struct index_batch *b, const char *name, const char *digest)
 {
 	struct buf k = BUF_INIT;
-	if (key_of(&k, 'T', name) == 0)
+	if (index_str_key(&k, 'T', name) == 0)
 		index_batch_put(b, k.data, k.len, digest, strlen(digest));
 	buf_release(&k);
 }
@@ -189,14 +174,14 @@ void catalog_put_name(struct index_batch *b, const char *name, const char *diges
 void catalog_delete_name(struct index_batch *b, const char *name)
 {
 	struct buf k = BUF_INIT;
-	if (key_of(&k, 'T', name) == 0)
+	if (index_str_key(&k, 'T', name) == 0)
 		index_batch_delete(b, k.data, k.len);
 	buf_release(&k);
 }
 
 static int alias_key(struct buf *k, const char *index_digest, const char *platform)
 {
-	int r = key_of(k, 'X', index_digest);
+	int r = index_str_key(k, 'X', index_digest);
 	if (r == 0)
 		r = buf_addch(k, '\0');
 	return r < 0 ? r : buf_adds(k, platform);
@@ -205,14 +190,11 @@ static int alias_key(struct buf *k, const char *index_digest, const char *platfo
 int catalog_resolve_alias(struct index *idx, const char *index_digest, const char *platform,
 			  char digest[DIGEST_STR_MAX])
 {
-	struct buf k = BUF_INIT, v = BUF_INIT;
+	struct buf k = BUF_INIT;
 	int r = alias_key(&k, index_digest, platform);
 	if (r == 0)
-		r = index_get(idx, k.data, k.len, &v, NULL);
-	if (r == 0)
-		snprintf(digest, DIGEST_STR_MAX, "%s", v.data);
+		r = index_get_str(idx, k.data, k.len, digest, DIGEST_STR_MAX);
 	buf_release(&k);
-	buf_release(&v);
 	return r;
 }
 

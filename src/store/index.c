@@ -3,6 +3,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -141,6 +142,33 @@ int index_get(struct index *idx, const void *key, size_t klen, struct buf *val,
 	buf_reset(val);
 	int r = buf_add(val, v, vlen);
 	rocksdb_free(v);
+	return r;
+}
+
+int index_get_str(struct index *idx, const void *key, size_t klen, char *out, size_t n)
+{
+	struct buf v = BUF_INIT;
+	int r = index_get(idx, key, klen, &v, NULL);
+	if (r == 0)
+		snprintf(out, n, "%s", v.data);
+	buf_release(&v);
+	return r < 0 ? -ENOENT : 0;
+}
+
+int index_str_key(struct buf *k, char table, const char *s)
+{
+	buf_reset(k);
+	int r = buf_addch(k, table);
+	return r < 0 ? r : buf_adds(k, s);
+}
+
+int index_get_str_at(struct index *idx, char table, const char *s, char *out, size_t n)
+{
+	struct buf k = BUF_INIT;
+	int r = index_str_key(&k, table, s);
+	if (r == 0)
+		r = index_get_str(idx, k.data, k.len, out, n);
+	buf_release(&k);
 	return r;
 }
 

@@ -44,6 +44,13 @@ void index_close(struct index *idx);
 int index_get(struct index *idx, const void *key, size_t klen, struct buf *val,
 	      struct strata_error *err);
 int index_exists(struct index *idx, const void *key, size_t klen);
+/* The value of key as a NUL-terminated string in out (n bytes, truncated
+ * to fit): 0, or -ENOENT when absent or unreadable. */
+int index_get_str(struct index *idx, const void *key, size_t klen, char *out, size_t n);
+/* The key of most tables: the table's byte, then s (no NUL), into k. */
+int index_str_key(struct buf *k, char table, const char *s);
+/* index_get_str of the key table + s. */
+int index_get_str_at(struct index *idx, char table, const char *s, char *out, size_t n);
 /* Looks up n keys in one batch, which reads each index and data block once
  * for all the keys in it: calls fn(ctx, i, value) for each key i found, in
  * order, and stops at fn's first non-zero return (returned). -EIO with err

@@ -16,13 +16,6 @@
 #define LID_KEY_LEN 5                       /* 'N' lid */
 #define REF_KEY_LEN (1 + SHA256_LEN + 4)    /* 'R' id lid, and 'P' lid id */
 
-static int key_of(struct buf *k, char table, const char *s)
-{
-	buf_reset(k);
-	int r = buf_addch(k, table);
-	return r < 0 ? r : buf_adds(k, s);
-}
-
 static void lid_key(uint8_t k[LID_KEY_LEN], uint32_t lid)
 {
 	k[0] = 'N';
@@ -163,7 +156,7 @@ int layers_complete(const struct layer_record *l)
 int layers_get(struct index *idx, const char *diff_id, struct layer_record *out, struct strata_error *err)
 {
 	struct buf k = BUF_INIT, v = BUF_INIT;
-	int r = key_of(&k, 'L', diff_id);
+	int r = index_str_key(&k, 'L', diff_id);
 	if (r == 0)
 		r = index_get(idx, k.data, k.len, &v, err);
 	if (r == 0 && layer_from_value(v.data, v.len, out) < 0)
@@ -177,9 +170,9 @@ int layers_put(struct index_batch *b, const struct layer_record *l)
 {
 	struct buf k = BUF_INIT, v = BUF_INIT;
 	int r = layer_encode(l, &v);
-	if (r == 0 && (r = key_of(&k, 'L', l->diff_id)) == 0)
+	if (r == 0 && (r = index_str_key(&k, 'L', l->diff_id)) == 0)
 		index_batch_put(b, k.data, k.len, v.data, v.len);
-	if (r == 0 && l->blob_digest[0] && (r = key_of(&k, 'B', l->blob_digest)) == 0)
+	if (r == 0 && l->blob_digest[0] && (r = index_str_key(&k, 'B', l->blob_digest)) == 0)
 		index_batch_put(b, k.data, k.len, l->diff_id, strlen(l->diff_id));
 	if (r == 0) {
 		uint8_t nk[LID_KEY_LEN];
@@ -195,9 +188,9 @@ int layers_put(struct index_batch *b, const struct layer_record *l)
 static void delete_records(struct index_batch *b, const struct layer_record *l)
 {
 	struct buf k = BUF_INIT;
-	if (key_of(&k, 'L', l->diff_id) == 0)
+	if (index_str_key(&k, 'L', l->diff_id) == 0)
 		index_batch_delete(b, k.data, k.len);
-	if (l->blob_digest[0] && key_of(&k, 'B', l->blob_digest) == 0)
+	if (l->blob_digest[0] && index_str_key(&k, 'B', l->blob_digest) == 0)
 		index_batch_delete(b, k.data, k.len);
 	uint8_t nk[LID_KEY_LEN];
 	lid_key(nk, l->lid);
@@ -207,15 +200,7 @@ static void delete_records(struct index_batch *b, const struct layer_record *l)
 
 int layers_for_blob(struct index *idx, const char *blob_digest, char diff_id[DIGEST_STR_MAX])
 {
-	struct buf k = BUF_INIT, v = BUF_INIT;
-	int r = key_of(&k, 'B', blob_digest);
-	if (r == 0)
-		r = index_get(idx, k.data, k.len, &v, NULL);
-	if (r == 0)
-		snprintf(diff_id, DIGEST_STR_MAX, "%s", v.data);
-	buf_release(&k);
-	buf_release(&v);
-	return r;
+	return index_get_str_at(idx, 'B', blob_digest, diff_id, DIGEST_STR_MAX);
 }
 
 int layers_each(struct index *idx, int (*fn)(const struct layer_record *l, void *ctx), void *ctx)
@@ -239,15 +224,8 @@ int layers_each(struct index *idx, int (*fn)(const struct layer_record *l, void 
 static int diff_id_of(struct index *idx, uint32_t lid, char diff_id[DIGEST_STR_MAX])
 {
 	uint8_t nk[LID_KEY_LEN];
-	struct buf v = BUF_INIT;
 	lid_key(nk, lid);
-	int r = index_get(idx, nk, sizeof(nk), &v, NULL);
-	if (r == 0 && v.len >= DIGEST_STR_MAX)
-		r = -ENOENT;
-	if (r == 0)
-		memcpy(diff_id, v.data, v.len + 1);
-	buf_release(&v);
-	return r;
+	return index_get_str(idx, nk, sizeof(nk), diff_id, DIGEST_STR_MAX);
 }
 
 /* 1 when lid is the lid of a layer record whose content is stored. */

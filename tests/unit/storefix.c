@@ -158,6 +158,17 @@ int storefix_ingest(struct storefix *f, const struct buf *tar, struct layer_reco
 	return ingest_stream(f->st, read_mem, &r, NULL, NULL, NULL, NULL, rec, err);
 }
 
+void storefix_noise(uint8_t *p, size_t n, uint64_t seed)
+{
+	uint64_t x = seed * 0x9e3779b97f4a7c15ull + 1;
+	for (size_t i = 0; i < n; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		p[i] = (uint8_t)x;
+	}
+}
+
 void storefix_digest(unsigned i, char out[DIGEST_STR_MAX])
 {
 	snprintf(out, DIGEST_STR_MAX, "sha256:%064x", i);

@@ -47,6 +47,8 @@ int storefix_ingest(struct storefix *f, const struct buf *tar, struct layer_reco
  * layers given bottom first, as a pull does (catalog): 0 or -errno. */
 int storefix_put_image(struct storefix *f, const char *digest, const char *name,
 		       const struct layer_record *layers, size_t n);
+/* n bytes no compressor shrinks, different for every seed. */
+void storefix_noise(uint8_t *p, size_t n, uint64_t seed);
 /* A digest for image i of a test: "sha256:" followed by i's hex, padded. */
 void storefix_digest(unsigned i, char out[DIGEST_STR_MAX]);
 

@@ -19,25 +19,13 @@
 #define N_LAYERS 4
 #define LAYER_BYTES (4u << 20) /* chunk files, not the index, are most of the store */
 
-/* Bytes no compressor shrinks, different for every seed. */
-static void noise(uint8_t *p, size_t n, uint64_t seed)
-{
-	uint64_t x = seed * 0x9e3779b97f4a7c15ull + 1;
-	for (size_t i = 0; i < n; i++) {
-		x ^= x << 13;
-		x ^= x >> 7;
-		x ^= x << 17;
-		p[i] = (uint8_t)x;
-	}
-}
-
 static void make_layer(struct storefix *f, unsigned i, struct layer_record *rec)
 {
 	struct strata_error err = STRATA_ERROR_INIT;
 	struct buf tar = BUF_INIT;
 	uint8_t *data = malloc(LAYER_BYTES);
 	char name[32];
-	noise(data, LAYER_BYTES, i + 1);
+	storefix_noise(data, LAYER_BYTES, i + 1);
 	snprintf(name, sizeof(name), "data%u", i);
 	struct tarw *t = tarw_new();
 	tarw_file(t, name, data, LAYER_BYTES, 0644);

@@ -23,17 +23,6 @@
 
 #define BIG (300u << 10) /* several chunks, each a file of its own */
 
-static void noise(uint8_t *p, size_t n, uint64_t seed)
-{
-	uint64_t x = seed * 0x9e3779b97f4a7c15ull + 1;
-	for (size_t i = 0; i < n; i++) {
-		x ^= x << 13;
-		x ^= x >> 7;
-		x ^= x << 17;
-		p[i] = (uint8_t)x;
-	}
-}
-
 /* A layer of one big file and a small one; recorded as image i, "test/i:1". */
 static void make_image(struct storefix *f, unsigned i, struct layer_record *rec)
 {
@@ -41,7 +30,7 @@ static void make_image(struct storefix *f, unsigned i, struct layer_record *rec)
 	struct buf tar = BUF_INIT;
 	uint8_t *data = malloc(BIG);
 	char name[32], digest[DIGEST_STR_MAX];
-	noise(data, BIG, i);
+	storefix_noise(data, BIG, i);
 	struct tarw *t = tarw_new();
 	tarw_file(t, "big", data, BIG, 0644);
 	snprintf(name, sizeof(name), "small %u", i);
@@ -191,7 +180,7 @@ int main(void)
 	is_int(storedir_alloc_lid(f.st->sd, &lid, &err), 0, "a lid for the interrupted ingest");
 	struct buf tar = BUF_INIT;
 	uint8_t *data = malloc(BIG);
-	noise(data, BIG, 99);
+	storefix_noise(data, BIG, 99);
 	struct tarw *t = tarw_new();
 	tarw_file(t, "lost", data, BIG, 0644);
 	tarw_finish(t, &tar);
