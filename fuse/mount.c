@@ -23,6 +23,7 @@
 
 #include "src/store/layers.h"
 #include "src/base/log.h"
+#include "mount.h"
 #include "ops.h"
 #include "tree.h"
 #include "src/base/util.h"

@@ -1,5 +1,5 @@
 /* ops: the FUSE low-level operations of a mount, and the mount's state
- * they share with mount.c. Private to fuse/. */
+ * they share with mount.c, which sets it up (mount.h). Private to fuse/. */
 #ifndef STRATA_FUSE_OPS_H
 #define STRATA_FUSE_OPS_H
 
@@ -14,7 +14,7 @@
 #include "src/view/imageview.h"
 #include "inode.h"
 #include "kmount.h"
-#include "mount.h"
+#include "mountop.h"
 #include "tree.h"
 
 struct mount {
