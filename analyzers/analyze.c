@@ -15,6 +15,7 @@
 #include "analyze.h"
 #include "src/base/buf.h"
 #include "src/base/digest.h"
+#include "src/store/memokey.h"
 #include "distro.h"
 #include "purl.h"
 #include "rootfs.h"
@@ -281,22 +282,20 @@ static int run_pool(struct engine *g, unsigned threads)
 
 char *analyze_memo_key(const struct analyzer *a, const uint8_t sha256[SHA256_LEN], const char *path)
 {
-	char hex[2 * SHA256_LEN + 1];
-	hex_encode(sha256, SHA256_LEN, hex);
-	struct buf b = BUF_INIT;
-	version_of(a, &b);
-	buf_addf(&b, "/%s", hex);
-	if (a->keyed_by_name)
-		buf_addf(&b, "/%s", base_name(path));
-	return buf_detach(&b, NULL);
+	struct buf v = BUF_INIT;
+	version_of(a, &v);
+	char *key = memokey_content(v.data, sha256, a->keyed_by_name ? base_name(path) : NULL);
+	buf_release(&v);
+	return key;
 }
 
 char *analyze_layer_summary_key(const struct analyzer *a, const char *layer)
 {
-	struct buf b = BUF_INIT;
-	version_of(a, &b);
-	buf_addf(&b, "/layer/%s", layer);
-	return buf_detach(&b, NULL);
+	struct buf v = BUF_INIT;
+	version_of(a, &v);
+	char *key = memokey_layer(v.data, layer);
+	buf_release(&v);
+	return key;
 }
 
 static char *memo_key(const struct job *j, const struct walk_entry *e)

@@ -5,7 +5,7 @@
  * bytes into records (JSON objects) that depend on the content alone (and on
  * the base name where keyed_by_name says so), so that the walk can memoize
  * them by (analyzer, version, sha256) and never read that content again. The
- * report (report.c) adds path, layer and purl to each record afterwards. */
+ * engine (analyze.c) adds path, layer and purl to each record afterwards. */
 #ifndef STRATA_ANALYZER_H
 #define STRATA_ANALYZER_H
 

@@ -1,4 +1,5 @@
-/* analyzers: the one table of analyzers (STYLE.md: plug-ins through a table).
+/* analyzers: the one table of analyzers (ARCHITECTURE.md: a choice among
+ * implementations is a table).
  * Order is report order; a new analyzer is one file and one line here. */
 #include "config.h"
 

@@ -9,6 +9,7 @@
 
 #include "src/base/error.h"
 #include "src/store/store.h"
+#include "mountop.h"
 
 struct mount_options {
 	const char *ref;          /* for fsname: "strata:<ref>" (commas and backslashes escaped) */
@@ -49,11 +50,7 @@ void mount_stop(struct mount *m);
 int mount_alive(struct mount *m);
 const char *mount_point(const struct mount *m);
 
-/* FUSE requests by kind, for the daemon's metrics. */
-enum mount_op {
-	MOP_LOOKUP, MOP_GETATTR, MOP_READLINK, MOP_OPEN, MOP_READ, MOP_OPENDIR, MOP_READDIR,
-	MOP_STATFS, MOP_GETXATTR, MOP_LISTXATTR, MOP_COUNT
-};
+/* FUSE requests by kind (mountop.h), for the daemon's metrics. */
 extern const char *const mount_op_names[MOP_COUNT];
 
 struct mount_stats {

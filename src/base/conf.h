@@ -8,7 +8,8 @@
 
 #include "error.h"
 
-/* Limits that turn hostile input into clear errors (DESIGN invariant 5). */
+/* Limits that turn hostile input into clear errors (ARCHITECTURE.md,
+ * "Bounded resources"). */
 struct strata_limits {
 	uint64_t max_entries;      /* tar entries in one layer */
 	uint64_t max_path;         /* bytes in one normalised path */

@@ -1,5 +1,9 @@
-/* daemon-impl: what the daemon's modules share — its state and the
- * handlers its route table (daemon.c) names. Private to the daemon. */
+/* daemon-impl: what the daemon's modules share — its state, who the
+ * caller is (daemon-impl.c), and the handlers its route table (daemon.c)
+ * names. The modules call each other only downwards: daemon.c names every
+ * handler; daemon-images.c asks daemon-mounts.c what is mounted;
+ * daemon-mounts.c asks daemon-pull.c for what a mount needs stored.
+ * Private to the daemon. */
 #ifndef STRATA_DAEMON_IMPL_H
 #define STRATA_DAEMON_IMPL_H
 
@@ -20,7 +24,6 @@ struct served_mount;
 struct daemon {
 	struct strata_conf *conf;
 	struct store *st;
-	struct cache *cache;
 	struct httpd *httpd;
 	struct metrics *metrics;
 	gid_t admin_gid;               /* daemon.admin_group, (gid_t)-1 for none */
@@ -46,16 +49,18 @@ void daemon_caller(const struct daemon *d, const struct http_request *req, struc
 int daemon_refuse(struct daemon *d, const struct caller *who, struct http_conn *c, const char *what,
 		  const char *why);
 
-/* daemon-images.c: pulls, images. */
+/* daemon-pull.c: pulls. */
 void daemon_pull(void *ctx, const struct http_request *req, json_t *body, struct http_conn *c);
-void daemon_images(void *ctx, const struct http_request *req, json_t *body, struct http_conn *c);
-void daemon_image(void *ctx, const struct http_request *req, json_t *body, struct http_conn *c);
-void daemon_image_remove(void *ctx, const struct http_request *req, json_t *body, struct http_conn *c);
 /* Resolves body's "ref" to a stored image, pulling it (or what of it was
  * evicted) unless "no_pull" is set — for a mount. 0 with *digest, or -errno
  * with err set (status from http_status_of). */
 int daemon_image_for_mount(struct daemon *d, const struct http_request *req, json_t *body, char *digest,
 			   struct strata_error *err);
+
+/* daemon-images.c: the stored images. */
+void daemon_images(void *ctx, const struct http_request *req, json_t *body, struct http_conn *c);
+void daemon_image(void *ctx, const struct http_request *req, json_t *body, struct http_conn *c);
+void daemon_image_remove(void *ctx, const struct http_request *req, json_t *body, struct http_conn *c);
 
 /* daemon-mounts.c: the mounts it serves. */
 void daemon_mounts_list(void *ctx, const struct http_request *req, json_t *body, struct http_conn *c);

@@ -129,9 +129,9 @@ static void pin_image(struct daemon *d, const char *digest, int pin)
 	json_array_foreach(json_object_get(img, "layers"), i, l) {
 		const char *id = json_string_value(json_object_get(l, "diff_id"));
 		if (id && pin)
-			cache_pin(d->cache, id);
+			cache_pin(d->st->cache, id);
 		else if (id)
-			cache_unpin(d->cache, id);
+			cache_unpin(d->st->cache, id);
 	}
 	json_decref(img);
 }
@@ -143,7 +143,7 @@ static void free_served(struct daemon *d, struct served_mount *m)
 	mount_stop(m->m);
 	metrics_retire_mount(d->metrics, ms.ops, ms.op_errors, MOP_COUNT, ms.bytes_read);
 	pin_image(d, m->digest, 0);
-	cache_touch_image(d->cache, m->digest);
+	cache_touch_image(d->st->cache, m->digest);
 	free(m->mountpoint);
 	free(m->ref);
 	free(m);
@@ -241,7 +241,7 @@ void daemon_mount(void *ctx, const struct http_request *req, json_t *body, struc
 	sm->temporary = json_is_true(json_object_get(body, "temporary"));
 	struct mount_options mo = { .ref = ref, .allow_other = d->conf->allow_other, .cache_bytes = 64u << 20 };
 	pin_image(d, digest, 1);
-	cache_touch_image(d->cache, digest);
+	cache_touch_image(d->st->cache, digest);
 	if ((r = mount_start(d->st, digest, &t, &mo, &sm->m, &err)) < 0) {
 		pin_image(d, digest, 0);
 		http_reply_error(c, http_status_of(r), err.msg);

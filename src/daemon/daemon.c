@@ -1,7 +1,7 @@
 /* daemon: the store's owner — its route table, who may call what, and its
- * life from start to stop. The routes' handlers live in daemon-images.c,
- * daemon-mounts.c, daemon-cache.c and daemon-analysis.c; strata-serve(1)
- * documents the API. */
+ * life from start to stop. The routes' handlers live in daemon-pull.c,
+ * daemon-images.c, daemon-mounts.c, daemon-cache.c and daemon-analysis.c;
+ * strata-serve(1) documents the API. */
 #include "config.h"
 
 #include <errno.h>
@@ -21,7 +21,6 @@
 #include "daemon-impl.h"
 #include "daemon-prescan.h"
 #include "daemon.h"
-#include "src/view/layerlist.h"
 #include "src/base/log.h"
 #include "metricsd.h"
 #include "fuse/mount.h"
@@ -45,22 +44,6 @@ char *daemon_socket_path(const char *store)
 	return path_join(store, "strata.sock");
 }
 
-void daemon_caller(const struct daemon *d, const struct http_request *req, struct caller *out)
-{
-	caller_of(req, d->admin_gid, out);
-}
-
-int daemon_refuse(struct daemon *d, const struct caller *who, struct http_conn *c, const char *what,
-		  const char *why)
-{
-	char msg[1200];
-	snprintf(msg, sizeof(msg), "%s is not allowed to uid %u: %s", what, (unsigned)who->uid, why);
-	log_warn("refused: %s (pid %d)", msg, (int)who->pid);
-	metrics_refused(d->metrics, METRICS_REFUSED_FORBIDDEN);
-	http_reply_error(c, 403, msg);
-	return -EACCES;
-}
-
 /* --- small routes ---------------------------------------------------------- */
 
 static void handle_version(void *ctx, const struct http_request *req, json_t *body, struct http_conn *c)
@@ -81,9 +64,11 @@ static void metrics_text(void *ctx, struct buf *b)
 {
 	struct daemon *d = ctx;
 	struct metrics_live live = { .op_names = mount_op_names, .n_ops = MOP_COUNT };
+	struct cache_stats cs;
 	daemon_mounts_metrics(d, &live);
 	metrics_print(d->metrics, &live, b);
-	cache_stats_prometheus(d->cache, b);
+	cache_get_stats(d->st->cache, &cs);
+	metrics_print_cache(&cs, b);
 }
 
 static void handle_metrics(void *ctx, const struct http_request *req, json_t *body, struct http_conn *c)
@@ -209,22 +194,16 @@ int daemon_run(struct strata_conf *conf, struct strata_error *err)
 	if ((r = gid_of("daemon.admin_group", conf->admin_group, &d.admin_gid, err)) < 0 ||
 	    (r = gid_of("daemon.socket_group", conf->socket_group, &socket_gid, err)) < 0)
 		goto out;
-	if ((r = store_open(conf, STORE_DAEMON, &d.st, err)) < 0)
-		goto out;
-	if ((r = cache_new(d.st, &d.cache, err)) < 0)
-		goto out;
-	if (!(d.st->lists = layerlist_cache_new(LAYER_LISTS_BUDGET))) {
+	if (conf->prescan_secrets && !(prescan = prescan_new())) {
 		r = error_set(err, -ENOMEM, "out of memory");
 		goto out;
 	}
-	if (conf->prescan_secrets && !(prescan = prescan_new(d.st))) {
-		r = error_set(err, -ENOMEM, "out of memory");
+	struct store_options so = { .layer_lists = LAYER_LISTS_BUDGET, .observer = prescan };
+	if ((r = store_open(conf, &so, &d.st, err)) < 0)
 		goto out;
-	}
-	d.st->observer = prescan;
 	daemon_mounts_recover(&d);
 	/* A budget lowered since the last run applies at once. */
-	if (cache_enforce(d.cache, NULL, 0, err) < 0) {
+	if (cache_enforce(d.st->cache, NULL, 0, err) < 0) {
 		log_warn("%s", err->msg);
 		error_clear(err);
 	}
@@ -249,7 +228,7 @@ int daemon_run(struct strata_conf *conf, struct strata_error *err)
 		sig = sigtimedwait(&sigs, NULL, &every);
 		if (sig > 0 && sig != SIGHUP)
 			break;
-		if (sig < 0 && store_replaced(d.st)) {
+		if (sig < 0 && storedir_replaced(d.st->sd)) {
 			replaced = 1;
 			break;
 		}
@@ -273,15 +252,9 @@ out:
 		fflush(stderr);
 		_exit(1);
 	}
-	cache_free(d.cache);
-	if (d.st) {
-		/* Every view (mount) is gone: nothing holds a listing now. */
-		layerlist_cache_free(d.st->lists);
-		d.st->lists = NULL;
-		d.st->observer = NULL;
-	}
-	prescan_free(prescan);
+	/* Every view (mount) is gone: nothing holds a listing now. */
 	store_close(d.st);
+	prescan_free(prescan);
 	metrics_free(d.metrics);
 	pthread_mutex_destroy(&d.lock);
 	free(sock);

@@ -2,12 +2,14 @@
 #include "config.h"
 
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "metrics.h"
 #include "src/registry/ref.h"
+#include "src/store/cache.h"
 
 static const double buckets[] = { 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300 };
 #define NBUCKETS (sizeof(buckets) / sizeof(buckets[0]))
@@ -187,4 +189,45 @@ void metrics_print(struct metrics *m, const struct metrics_live *live, struct bu
 		 (unsigned long long)m->refused[METRICS_REFUSED_FORBIDDEN],
 		 (unsigned long long)m->refused[METRICS_REFUSED_BUSY]);
 	pthread_mutex_unlock(&m->lock);
+}
+
+void metrics_print_cache(const struct cache_stats *s, struct buf *out)
+{
+	/* Each a field of struct cache_stats: a uint64_t, or a double ratio. */
+	static const struct {
+		const char *name, *type, *help;
+		size_t offset;
+		int ratio;
+	} m[] = {
+#define U(f) offsetof(struct cache_stats, f), 0
+#define R(f) offsetof(struct cache_stats, f), 1
+		{ "strata_cache_layer_hits_total", "counter", "Layers a pull or mount found stored.", U(hits) },
+		{ "strata_cache_layer_misses_total", "counter", "Layers a pull or mount had to fetch.", U(misses) },
+		{ "strata_cache_layers", "gauge", "Layers whose content is stored.", U(layers) },
+		{ "strata_cache_layers_compressed_bytes", "gauge", "Compressed size of the stored layers.",
+		  U(compressed_bytes) },
+		{ "strata_cache_chunks", "gauge", "Distinct chunks stored.", U(chunks) },
+		{ "strata_cache_logical_bytes", "gauge", "Uncompressed size of the stored layers.", U(logical_bytes) },
+		{ "strata_cache_store_bytes", "gauge", "Bytes the store takes on disk.", U(store_bytes) },
+		{ "strata_cache_budget_bytes", "gauge", "The store's budget (0: none).", U(budget) },
+		{ "strata_cache_evictions_total", "counter", "Layers evicted.", U(evictions) },
+		{ "strata_cache_evicted_bytes_total", "counter", "Bytes freed by evictions.", U(bytes_evicted) },
+		{ "strata_cache_verify_runs_total", "counter", "cache verify runs since the daemon started.",
+		  U(verify_runs) },
+		{ "strata_cache_verify_failures_total", "counter",
+		  "Chunks cache verify found corrupt or missing, since the daemon started.", U(verify_bad_chunks) },
+		{ "strata_cache_dedup_ratio", "gauge", "Content bytes per unique chunk byte.", R(dedup_ratio) },
+		{ "strata_cache_compression_ratio", "gauge", "Unique chunk bytes per stored chunk byte.",
+		  R(compression_ratio) },
+#undef U
+#undef R
+	};
+	for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++) {
+		head(out, m[i].name, m[i].type, m[i].help);
+		const char *field = (const char *)s + m[i].offset;
+		if (m[i].ratio)
+			buf_addf(out, "%s %.4f\n", m[i].name, *(const double *)field);
+		else
+			buf_addf(out, "%s %lld\n", m[i].name, (long long)*(const uint64_t *)field);
+	}
 }

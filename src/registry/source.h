@@ -10,13 +10,11 @@
 #include "src/base/buf.h"
 #include "src/base/conf.h"
 #include "src/base/error.h"
+#include "blobcheck.h"
 #include "manifest.h"
 #include "ref.h"
 
 struct source;
-
-/* Receives a blob's bytes in order; return 0 to go on, a negative errno to abort. */
-typedef int (*blob_write_fn)(void *ctx, const void *data, size_t len);
 
 /* Opens the source ref names. The registry source makes no request yet.
  * Free with source_free. */
@@ -39,12 +37,5 @@ int source_fetch_blob(struct source *s, const struct descriptor *d, size_t max, 
  * transfer is resumed where the source allows it; write() never sees a byte twice. */
 int source_stream_blob(struct source *s, const struct descriptor *d, blob_write_fn write,
 		       void *ctx, struct strata_error *err);
-/* Counters for tests and stats. */
-struct source_stats {
-	uint64_t requests;     /* HTTP requests made (0 for local sources) */
-	uint64_t bytes;        /* blob bytes received */
-	uint64_t resumes;      /* interrupted blobs resumed */
-};
-void source_get_stats(struct source *s, struct source_stats *out);
 
 #endif

@@ -7,7 +7,9 @@
 
 #include "src/base/buf.h"
 #include "index.h"
+#include "layers.h"
 #include "memo.h"
+#include "memokey.h"
 
 static int result_key(struct buf *k, const char *key)
 {
@@ -176,4 +178,51 @@ void memo_count(struct store *st, uint64_t *results, uint64_t *reports, uint64_t
 		}
 		index_iter_free(it);
 	}
+}
+
+/* Whether result key k (without the table byte) speaks of something
+ * stored; a key of another shape is kept. */
+static int key_live(const char *k, size_t kl, const struct layers_stored *live)
+{
+	struct memokey mk;
+	memokey_parse(k, kl, &mk);
+	if (mk.kind == MEMOKEY_LAYER)
+		return layers_stored_layer(live, mk.diff_id, mk.diff_id_len);
+	if (mk.kind == MEMOKEY_CONTENT)
+		return layers_stored_content(live, mk.sha256);
+	return 1;
+}
+
+#define GC_BATCH 10000 /* deletions committed at once */
+
+int memo_gc(struct store *st, uint64_t *removed, struct strata_error *err)
+{
+	struct layers_stored live;
+	struct index_batch *b = index_batch_new();
+	size_t pending = 0;
+	int r = layers_stored_init(st->idx, &live);
+	struct index_iter *it = r == 0 && b ? index_iter_new(st->idx, "A", 1) : NULL;
+	const void *k, *v;
+	size_t kl, vl;
+	*removed = 0;
+	if (!it)
+		r = -ENOMEM;
+	while (r == 0 && index_iter_next(it, &k, &kl, &v, &vl) == 1) {
+		if (kl < 2 || key_live((const char *)k + 1, kl - 1, &live))
+			continue;
+		index_batch_delete(b, k, kl);
+		(*removed)++;
+		if (++pending == GC_BATCH) {
+			r = storedir_commit(st->sd, b, 0, err);
+			pending = 0;
+		}
+	}
+	index_iter_free(it);
+	if (r == -ENOMEM)
+		error_set(err, r, "out of memory");
+	else if (r == 0 && pending)
+		r = storedir_commit(st->sd, b, 0, err);
+	index_batch_free(b);
+	layers_stored_release(&live);
+	return r;
 }
