@@ -379,7 +379,7 @@ static int summary_lookup(struct engine *g, struct strata_error *err)
 	return r;
 }
 
-static int memo_lookup(struct engine *g, struct strata_error *err)
+static int analyze_memo_lookup(struct engine *g, struct strata_error *err)
 {
 	const struct memo_ops *m = g->o->memo;
 	int r = summary_lookup(g, err);
@@ -409,7 +409,7 @@ static int memo_lookup(struct engine *g, struct strata_error *err)
 	return 0;
 }
 
-static int memo_store(struct engine *g, struct strata_error *err)
+static int analyze_memo_store(struct engine *g, struct strata_error *err)
 {
 	const struct memo_ops *m = g->o->memo;
 	json_t *batch = json_object();
@@ -743,7 +743,7 @@ int analyze_root(int rootfd, const struct analyze_opts *o, json_t *report, struc
 		goto out;
 	}
 	double mark = since(&t0);
-	if (o->memo && (r = memo_lookup(&g, err)) < 0)
+	if (o->memo && (r = analyze_memo_lookup(&g, err)) < 0)
 		goto out;
 	g.phase[1] = since(&t0) - mark;
 	mark = since(&t0);
@@ -756,7 +756,7 @@ int analyze_root(int rootfd, const struct analyze_opts *o, json_t *report, struc
 	}
 	g.phase[2] = since(&t0) - mark;
 	mark = since(&t0);
-	if (o->memo && (r = memo_store(&g, err)) < 0)
+	if (o->memo && (r = analyze_memo_store(&g, err)) < 0)
 		goto out;
 	g.phase[3] = since(&t0) - mark;
 	assemble(&g, report, distro, warnings);
