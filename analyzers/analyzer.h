@@ -73,6 +73,9 @@ int analyzer_parse_whole(const struct analyzer_file *f,
 			 int (*parse)(const char *data, size_t len, json_t *out, struct strata_error *err),
 			 json_t *out, struct strata_error *err);
 
+/* A new JSON string of s[0..len): as it is when it is UTF-8, else with every
+ * byte from 0x80 up as '?'. NULL when out of memory. */
+json_t *record_string(const char *s, size_t len);
 /* Helpers for building records: set key to a copy of s (or of the first len
  * bytes of s), skipping NULL. */
 void record_set_str(json_t *rec, const char *key, const char *s);

@@ -36,7 +36,7 @@ static json_t *licenses(const char *text)
 	int single;
 	if (!text || !strcmp(text, "NOASSERTION") || !strcmp(text, "NONE"))
 		return NULL;
-	int r = report_license_expression(text, &canon, &single);
+	int r = license_expression(text, &canon, &single);
 	json_t *l;
 	if (r > 0 && single)
 		l = json_pack("[{s:{s:s}}]", "license", "id", canon);
