@@ -17,6 +17,7 @@
 #include "digest.h"
 #include "distro.h"
 #include "purl.h"
+#include "relate.h"
 #include "rootfs.h"
 #include "walk.h"
 
@@ -103,7 +104,9 @@ int analyze_select(struct analyze_opts *o, const char *list, struct strata_error
 		}
 		for (size_t i = 0; analyzers[i]; i++) {
 			const struct analyzer *a = analyzers[i];
-			if ((group ? is_package_analyzer(a) : a == one) && enabled_index(o, a) < 0 && n < ANALYZE_MAX)
+			int pick = group ? is_package_analyzer(a)
+					 : a == one || (a->family && !strcmp(a->family, one->name));
+			if (pick && enabled_index(o, a) < 0 && n < ANALYZE_MAX)
 				o->enabled[n++] = a;
 		}
 	}
@@ -609,9 +612,12 @@ static void sort_array(json_t *arr, int (*cmp)(const void *, const void *))
 	free(v);
 }
 
-static void assemble(struct engine *g, json_t *report, json_t *distro, json_t *warnings)
+static int assemble(struct engine *g, json_t *report, json_t *distro, json_t *warnings)
 {
 	json_t *packages = json_array(), *secrets = json_array(), *list = json_array();
+	/* Facts (see analyzer.h) by the path of their file: records are kept
+	 * as they came, not copied (a file list is thousands of paths). */
+	json_t *facts = json_object();
 	for (int i = 0; g->o->enabled[i]; i++) {
 		const struct analyzer *a = g->o->enabled[i];
 		json_array_append_new(list, json_pack("{s:s, s:i, s:s*}", "name", a->name, "version", (int)a->version,
@@ -626,14 +632,20 @@ static void assemble(struct engine *g, json_t *report, json_t *distro, json_t *w
 		int secret = !strcmp(j->a->name, "secrets");
 		size_t k;
 		json_t *rec;
-		json_array_foreach(json_object_get(res, "records"), k, rec)
-			json_array_append_new(secret ? secrets : packages, place(rec, &g->walk, e, distro, !secret));
+		json_array_foreach(json_object_get(res, "records"), k, rec) {
+			if (json_object_get(rec, "fact"))
+				json_object_set(facts, e->path, rec);
+			else
+				json_array_append_new(secret ? secrets : packages, place(rec, &g->walk, e, distro, !secret));
+		}
 		const char *msg = json_string_value(json_object_get(res, "error"));
 		if (msg)
 			json_array_append_new(warnings, json_sprintf("%s '%s': %s", j->a->name, e->path, msg));
 	}
 	sort_array(packages, by_package);
 	sort_array(secrets, by_secret);
+	int r = relate_packages(packages, facts, &g->walk);
+	json_decref(facts);
 	json_object_set_new(report, "distro", json_incref(distro));
 	json_object_set_new(report, "analyzers", list);
 	if (g->o->files)
@@ -641,6 +653,7 @@ static void assemble(struct engine *g, json_t *report, json_t *distro, json_t *w
 	json_object_set_new(report, "packages", packages);
 	json_object_set_new(report, "secrets", secrets);
 	json_object_set_new(report, "warnings", json_incref(warnings));
+	return r;
 }
 
 static json_t *stats_of(struct engine *g, double seconds)
@@ -759,7 +772,10 @@ int analyze_root(int rootfd, const struct analyze_opts *o, json_t *report, struc
 	if (o->memo && (r = analyze_memo_store(&g, err)) < 0)
 		goto out;
 	g.phase[3] = since(&t0) - mark;
-	assemble(&g, report, distro, warnings);
+	if ((r = assemble(&g, report, distro, warnings)) < 0) {
+		error_set(err, r, "out of memory");
+		goto out;
+	}
 	json_object_set_new(report, "stats", stats_of(&g, since(&t0)));
 	/* The entries are the files section: handed over, not copied. */
 	if (o->files) {

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "apk.h"
+#include "license.h"
 
 struct slice {
 	const char *p;
@@ -17,6 +18,28 @@ struct entry {
 	struct slice name, version, arch, origin, license, maintainer;
 	int bad;
 };
+
+/* L: is an SPDX expression in today's Alpine ("MIT AND BSD-2-Clause"),
+ * older ones list licences separated by spaces ("MIT BSD GPL2+"): when the
+ * whole does not map, each word is a licence. */
+static int apk_licenses(json_t *rec, struct slice l)
+{
+	struct buf b = BUF_INIT;
+	int r = license_normalize(l.p, l.len, &b);
+	buf_release(&b);
+	if (r != 0 || !memchr(l.p, ' ', l.len))
+		return r < 0 ? r : license_add(rec, l.p, l.len);
+	for (const char *p = l.p, *end = l.p + l.len; p < end && r == 0;) {
+		while (p < end && *p == ' ')
+			p++;
+		const char *w = p;
+		while (p < end && *p != ' ')
+			p++;
+		if (p > w)
+			r = license_add(rec, w, (size_t)(p - w));
+	}
+	return r;
+}
 
 static int entry_emit(const struct entry *e, json_t *out)
 {
@@ -31,6 +54,10 @@ static int entry_emit(const struct entry *e, json_t *out)
 	record_set_strn(rec, "origin", e->origin.p, e->origin.len);
 	record_set_strn(rec, "license", e->license.p, e->license.len);
 	record_set_strn(rec, "maintainer", e->maintainer.p, e->maintainer.len);
+	if (e->license.len && apk_licenses(rec, e->license) < 0) {
+		json_decref(rec);
+		return -ENOMEM;
+	}
 	if (json_array_append_new(out, rec) < 0)
 		return -ENOMEM;
 	return 0;
@@ -103,7 +130,7 @@ static int apk_scan(const struct analyzer_file *f, json_t *out, struct strata_er
 
 const struct analyzer analyzer_apk = {
 	.name = "apk",
-	.version = 1,
+	.version = 2,
 	.patterns = apk_patterns,
 	.claims = NULL,
 	.keyed_by_name = 0,

@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "dpkg.h"
+#include "license.h"
 
 struct slice {
 	const char *p;
@@ -18,6 +19,8 @@ struct slice {
 
 struct stanza {
 	struct slice package, status, version, arch, source, maintainer, size;
+	struct slice depends, pre_depends, provides, license;
+	struct slice *cont; /* a relationship field that continuation lines extend */
 	int fields;     /* fields seen so far in this stanza */
 	int bad;        /* a malformed line: the stanza gives no record */
 };
@@ -70,6 +73,37 @@ static long long parse_size(struct slice s)
 	return v;
 }
 
+/* Sets key to the comma-separated items of a relationship field, each
+ * trimmed ("libc6 (>= 2.34)", "debconf | debconf-2.0"); nothing when the
+ * field is absent or empty. 0 or -ENOMEM. */
+static int list_field(json_t *rec, const char *key, struct slice v)
+{
+	if (!v.len)
+		return 0;
+	json_t *list = json_array();
+	if (!list || json_object_set_new(rec, key, list) < 0)
+		return -ENOMEM;
+	struct buf item = BUF_INIT;
+	int r = 0;
+	for (const char *p = v.p, *end = v.p + v.len; p <= end && r == 0; p++) {
+		if (p == end || *p == ',') {
+			/* A folded field's line breaks are white space too. */
+			while (item.len && item.data[item.len - 1] == ' ')
+				buf_setlen(&item, item.len - 1);
+			if (item.len)
+				r = json_array_append_new(list, record_string(item.data, item.len));
+			buf_reset(&item);
+		} else if (is_blank((unsigned char)*p) || *p == '\n') {
+			if (item.len && item.data[item.len - 1] != ' ')
+				r = buf_addch(&item, ' ');
+		} else {
+			r = buf_addch(&item, *p);
+		}
+	}
+	buf_release(&item);
+	return r < 0 ? -ENOMEM : 0;
+}
+
 /* Appends the record of a finished stanza; 0, or -ENOMEM. */
 static int stanza_emit(const struct stanza *st, json_t *out)
 {
@@ -102,6 +136,12 @@ static int stanza_emit(const struct stanza *st, json_t *out)
 	long long size = st->size.p ? parse_size(st->size) : -1;
 	if (size >= 0)
 		json_object_set_new(rec, "installed_size", json_integer(size));
+	if (list_field(rec, "depends", st->depends) < 0 || list_field(rec, "pre_depends", st->pre_depends) < 0 ||
+	    list_field(rec, "provides", st->provides) < 0 ||
+	    (st->license.len && license_add(rec, st->license.p, st->license.len) < 0)) {
+		json_decref(rec);
+		return -ENOMEM;
+	}
 	if (json_array_append_new(out, rec) < 0)
 		return -ENOMEM;
 	return 0;
@@ -134,8 +174,10 @@ int dpkg_status_parse(const char *data, size_t len, json_t *out, struct strata_e
 				return error_set(err, r, "dpkg status: out of memory");
 			memset(&st, 0, sizeof(st));
 		} else if (line[0] == ' ' || line[0] == '\t') {
-			/* A continuation line: the fields read here never continue, so
-			 * its text is skipped; it must follow a field though. */
+			/* A continuation line: only the relationship fields are read
+			 * on (a long Depends: may be folded); it must follow a field. */
+			if (st.cont)
+				st.cont->len = (size_t)(eol - st.cont->p);
 			if (!st.fields && !st.bad) {
 				st.bad = 1;
 				bad = error_set(err, -EBADMSG,
@@ -154,6 +196,12 @@ int dpkg_status_parse(const char *data, size_t len, json_t *out, struct strata_e
 			} else {
 				struct slice key = trim(line, (size_t)(colon - line));
 				struct slice v = trim(colon + 1, (size_t)(eol - colon - 1));
+				struct slice *rel = slice_is(key, "Depends") ? &st.depends
+						    : slice_is(key, "Pre-Depends") ? &st.pre_depends
+						    : slice_is(key, "Provides") ? &st.provides : NULL;
+				st.cont = rel && !rel->p ? rel : NULL;
+				if (!v.p)
+					v.p = colon + 1; /* an empty first line that continues */
 				if (slice_is(key, "Package"))
 					take(&st.package, v);
 				else if (slice_is(key, "Status"))
@@ -168,6 +216,10 @@ int dpkg_status_parse(const char *data, size_t len, json_t *out, struct strata_e
 					take(&st.maintainer, v);
 				else if (slice_is(key, "Installed-Size"))
 					take(&st.size, v);
+				else if (rel)
+					take(rel, v);
+				else if (slice_is(key, "License"))
+					take(&st.license, v);
 				st.fields++;
 			}
 		}
@@ -184,7 +236,11 @@ static int is_hex(int c)
 	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
 
-int dpkg_md5sums_parse(const char *data, size_t len, json_t *out, struct strata_error *err)
+/* Calls fn(path, plen, md5, ctx) for each well-formed line of an md5sums
+ * list; -EBADMSG (err set) at the end when a line was malformed. */
+static int md5sums_each(const char *data, size_t len,
+			int (*fn)(const char *path, size_t plen, const char *md5, void *ctx), void *ctx,
+			struct strata_error *err)
 {
 	const char *end = data + len;
 	size_t lineno = 0;
@@ -209,15 +265,79 @@ int dpkg_md5sums_parse(const char *data, size_t len, json_t *out, struct strata_
 			bad = error_set(err, -EBADMSG, "malformed dpkg md5sums: line %zu", lineno);
 			continue;
 		}
-		json_t *rec = json_object();
-		if (!rec)
-			return error_set(err, -ENOMEM, "dpkg md5sums: out of memory");
-		record_set_strn(rec, "path", l + 34, n - 34);
-		record_set_strn(rec, "md5", l, 32);
-		if (json_array_append_new(out, rec) < 0)
+		if (fn(l + 34, n - 34, l, ctx) < 0)
 			return error_set(err, -ENOMEM, "dpkg md5sums: out of memory");
 	}
 	return bad;
+}
+
+static int md5sums_row(const char *path, size_t plen, const char *md5, void *ctx)
+{
+	json_t *rec = json_object();
+	if (!rec)
+		return -ENOMEM;
+	record_set_strn(rec, "path", path, plen);
+	record_set_strn(rec, "md5", md5, 32);
+	return json_array_append_new(ctx, rec) < 0 ? -ENOMEM : 0;
+}
+
+int dpkg_md5sums_parse(const char *data, size_t len, json_t *out, struct strata_error *err)
+{
+	return md5sums_each(data, len, md5sums_row, out, err);
+}
+
+/* The fact's paths are absolute, as the walk writes them ("/usr/bin/x");
+ * md5 lowercase. */
+static int md5sums_fact_row(const char *path, size_t plen, const char *md5, void *ctx)
+{
+	json_t *rec = ctx;
+	char hex[33];
+	for (int i = 0; i < 32; i++)
+		hex[i] = (char)(md5[i] >= 'A' && md5[i] <= 'F' ? md5[i] + 32 : md5[i]);
+	hex[32] = '\0';
+	struct buf b = BUF_INIT;
+	int r = (plen && path[0] == '/') ? buf_add(&b, path, plen) : buf_addch(&b, '/');
+	if (r == 0 && !(plen && path[0] == '/'))
+		r = buf_add(&b, path, plen);
+	if (r == 0 && (json_array_append_new(json_object_get(rec, "paths"), record_string(b.data, b.len)) < 0 ||
+		       json_array_append_new(json_object_get(rec, "md5"), json_string(hex)) < 0))
+		r = -ENOMEM;
+	buf_release(&b);
+	return r;
+}
+
+int dpkg_md5sums_fact(const char *data, size_t len, json_t *out, struct strata_error *err)
+{
+	json_t *rec = json_pack("{s:s, s:[], s:[]}", "fact", "dpkg-md5sums", "paths", "md5");
+	if (!rec)
+		return error_set(err, -ENOMEM, "dpkg md5sums: out of memory");
+	int r = md5sums_each(data, len, md5sums_fact_row, rec, err);
+	if (r == -ENOMEM || json_array_append_new(out, rec) < 0)
+		return error_set(err, -ENOMEM, "dpkg md5sums: out of memory");
+	return r;
+}
+
+int dpkg_list_parse(const char *data, size_t len, json_t *out, struct strata_error *err)
+{
+	json_t *rec = json_pack("{s:s, s:[]}", "fact", "dpkg-list", "paths");
+	json_t *paths = json_object_get(rec, "paths");
+	if (!rec || json_array_append_new(out, rec) < 0)
+		return error_set(err, -ENOMEM, "dpkg file list: out of memory");
+	const char *end = data + len;
+	for (const char *line = data; line < end;) {
+		const char *nl = memchr(line, '\n', (size_t)(end - line));
+		size_t n = (size_t)((nl ? nl : end) - line);
+		const char *l = line;
+		line = nl ? nl + 1 : end;
+		if (n && l[n - 1] == '\r')
+			n--;
+		/* "/." stands for the root, which every package lists. */
+		if (!n || (n == 2 && !memcmp(l, "/.", 2)))
+			continue;
+		if (json_array_append_new(paths, record_string(l, n)) < 0)
+			return error_set(err, -ENOMEM, "dpkg file list: out of memory");
+	}
+	return 0;
 }
 
 /* The status file, and distroless per-package files; their .md5sums
@@ -247,9 +367,42 @@ static int dpkg_scan(const struct analyzer_file *f, json_t *out, struct strata_e
 
 const struct analyzer analyzer_dpkg = {
 	.name = "dpkg",
-	.version = 1,
+	.version = 2,
 	.patterns = dpkg_patterns,
 	.claims = dpkg_claims,
 	.keyed_by_name = 0,
 	.scan = dpkg_scan,
+};
+
+/* --- dpkg-files: each package's file list and md5sums ----------------------- */
+
+static const char *const files_patterns[] = {
+	"/var/lib/dpkg/info/*.list",
+	"/var/lib/dpkg/info/*.md5sums",
+	"/var/lib/dpkg/status.d/*.md5sums",
+	NULL,
+};
+
+static int files_claims(const char *path, uint64_t size, const struct analyzer_limits *limits)
+{
+	const char *base = strrchr(path, '/') + 1;
+	return path + strlen("/var/lib/dpkg/info/") == base || path + strlen("/var/lib/dpkg/status.d/") == base;
+}
+
+static int files_scan(const struct analyzer_file *f, json_t *out, struct strata_error *err)
+{
+	size_t n = strlen(f->path);
+	int list = n > 5 && !strcmp(f->path + n - 5, ".list");
+	return analyzer_parse_whole(f, list ? dpkg_list_parse : dpkg_md5sums_fact, out, err);
+}
+
+const struct analyzer analyzer_dpkg_files = {
+	.name = "dpkg-files",
+	.family = "dpkg",
+	.version = 1,
+	.patterns = files_patterns,
+	.claims = files_claims,
+	/* What the bytes are (a list or md5sums) is in the name. */
+	.keyed_by_name = 1,
+	.scan = files_scan,
 };

@@ -5,8 +5,19 @@
  * Records: {"type": "deb", "name", "version", "architecture",
  * "source", "source_version" (both only when a Source: field is present;
  * source_version only when it gives one in parentheses), "maintainer",
- * "installed_size" (integer, KiB)}; fields the stanza does not give are
- * absent, except name and version which are "" then. */
+ * "installed_size" (integer, KiB), "depends", "pre_depends", "provides"
+ * (the field's comma-separated items, each trimmed, white space made
+ * single: ["libc6 (>= 2.34)", "debconf | debconf-2.0"]), "licenses" (from
+ * a License: field, which opkg's databases have; Debian's licences are in
+ * copyright files, see dpkg-copyright.h)}; fields the stanza does not give
+ * are absent, except name and version which are "" then.
+ *
+ * The sibling analyzer dpkg-files reads each package's file list,
+ * /var/lib/dpkg/info/<package>[:<arch>].list, and md5sums, info/<package>
+ * [:<arch>].md5sums and distroless status.d/<package>.md5sums, into facts:
+ * {"fact": "dpkg-list", "paths": [...]} and {"fact": "dpkg-md5sums",
+ * "paths": [...], "md5": [...]} (paths absolute; md5 lowercase hex, same
+ * order). The package is in the file's name, which is part of its memo key. */
 #ifndef STRATA_DPKG_H
 #define STRATA_DPKG_H
 
@@ -16,7 +27,7 @@
 #include "analyzer.h"
 #include "error.h"
 
-extern const struct analyzer analyzer_dpkg;
+extern const struct analyzer analyzer_dpkg, analyzer_dpkg_files;
 
 /* Parses a status file (RFC 822-style stanzas) and appends one record per
  * installed package to the array out: stanzas with an empty Package: and
@@ -31,5 +42,9 @@ int dpkg_status_parse(const char *data, size_t len, json_t *out, struct strata_e
  * {"path", "md5"}, path as written. Malformed lines are skipped and give
  * -EBADMSG at the end. */
 int dpkg_md5sums_parse(const char *data, size_t len, json_t *out, struct strata_error *err);
+/* The same list as one dpkg-md5sums fact (paths made absolute). */
+int dpkg_md5sums_fact(const char *data, size_t len, json_t *out, struct strata_error *err);
+/* A .list file (one path per line; "/." left out) as one dpkg-list fact. */
+int dpkg_list_parse(const char *data, size_t len, json_t *out, struct strata_error *err);
 
 #endif

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "gem.h"
+#include "license.h"
 #include "digest.h"
 
 static void skip_ws(const char **p, const char *end)
@@ -348,10 +349,14 @@ int gem_spec_parse(const char *data, size_t len, json_t *out, struct strata_erro
 	}
 	record_set_strn(rec, "name", val[ATTR_NAME].data, val[ATTR_NAME].len);
 	record_set_strn(rec, "version", val[ATTR_VERSION].data, val[ATTR_VERSION].len);
-	if (have[ATTR_LICENSE])
-		record_set_strn(rec, "license", val[ATTR_LICENSE].data, val[ATTR_LICENSE].len);
 	r = 0;
-	if (json_array_append_new(out, rec) < 0)
+	if (have[ATTR_LICENSE]) {
+		record_set_strn(rec, "license", val[ATTR_LICENSE].data, val[ATTR_LICENSE].len);
+		r = license_add(rec, val[ATTR_LICENSE].data, val[ATTR_LICENSE].len);
+	}
+	if (r < 0)
+		json_decref(rec);
+	if (r < 0 || json_array_append_new(out, rec) < 0)
 		r = error_set(err, -ENOMEM, "gemspec: out of memory");
 done:
 	for (int i = 0; i < ATTR_N; i++)
@@ -373,7 +378,7 @@ static int gem_scan(const struct analyzer_file *f, json_t *out, struct strata_er
 
 const struct analyzer analyzer_gem = {
 	.name = "gem",
-	.version = 1,
+	.version = 2,
 	.patterns = gem_patterns,
 	.claims = NULL,
 	.keyed_by_name = 0,

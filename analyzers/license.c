@@ -460,6 +460,21 @@ static int key_read(const char *s, size_t len, struct key *k)
 	return k->n > 0;
 }
 
+/* DEP-5's own short names (its "Short name" table): Artistic is Perl's,
+ * the one in /usr/share/common-licenses. */
+static const struct name dep5_names[] = {
+	{ "ARTISTIC", "Artistic-1.0-Perl", 0 },
+	{ "ARTISTIC-1.0", "Artistic-1.0-Perl", 0 },
+};
+
+static const struct name *dep5_find(const char *s)
+{
+	for (size_t i = 0; i < sizeof(dep5_names) / sizeof(dep5_names[0]); i++)
+		if (!strcmp(dep5_names[i].key, s))
+			return &dep5_names[i];
+	return NULL;
+}
+
 static const struct name *name_find(const char *s)
 {
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
@@ -471,7 +486,7 @@ static const struct name *name_find(const char *s)
 /* The identifier a key names (*plus set when the name implies "or later"),
  * or NULL: a listed identifier, a name of the table, either of them with
  * ".0" added ("GPL-2" is GPL-2.0), or the same without a leading "GNU ". */
-static const char *key_id(struct key *k, int *plus)
+static const char *key_id(struct key *k, int *plus, int dialect)
 {
 	const char *id = license_id(k->raw, strlen(k->raw));
 	if (id) {
@@ -505,6 +520,8 @@ static const char *key_id(struct key *k, int *plus)
 				return id;
 			}
 			const struct name *nm = name_find(t);
+			if (!nm && dialect == LICENSE_DEP5)
+				nm = dep5_find(t);
 			if (nm) {
 				*plus = nm->plus;
 				return nm->id;
@@ -588,11 +605,11 @@ static const char *exception_id(const char *s, size_t len, int gpl)
 	return NULL;
 }
 
-static int name_simple(const char *s, size_t len, struct buf *out, int depth);
+static int name_simple(const char *s, size_t len, struct buf *out, int depth, int dialect);
 
 /* "NAME (ALIAS)": the alias when the name does not map ("MIT License
  * (MIT)", trove classifiers' "(GPLv2+)"). */
-static int name_alias(const char *s, size_t len, struct buf *out, int depth)
+static int name_alias(const char *s, size_t len, struct buf *out, int depth, int dialect)
 {
 	while (len && is_blank((unsigned char)s[len - 1]))
 		len--;
@@ -606,15 +623,15 @@ static int name_alias(const char *s, size_t len, struct buf *out, int depth)
 		}
 	if (!open || open == s)
 		return 0;
-	int r = name_simple(s, (size_t)(open - s), out, depth + 1);
+	int r = name_simple(s, (size_t)(open - s), out, depth + 1, dialect);
 	if (r)
 		return r;
-	return name_simple(open + 1, (size_t)(s + len - 1 - open - 1), out, depth + 1);
+	return name_simple(open + 1, (size_t)(s + len - 1 - open - 1), out, depth + 1, dialect);
 }
 
 /* One licence name, possibly "X with Y exception": 1 with its SPDX form
  * appended, 0 with nothing appended, -ENOMEM. */
-static int name_simple(const char *s, size_t len, struct buf *out, int depth)
+static int name_simple(const char *s, size_t len, struct buf *out, int depth, int dialect)
 {
 	/* " with " splits off an exception ("GPL-2+ with OpenSSL exception"). */
 	for (size_t i = 0; i + 6 <= len; i++) {
@@ -622,7 +639,7 @@ static int name_simple(const char *s, size_t len, struct buf *out, int depth)
 			continue;
 		struct key k;
 		int plus = 0;
-		const char *id = key_read(s, i, &k) ? key_id(&k, &plus) : NULL;
+		const char *id = key_read(s, i, &k) ? key_id(&k, &plus, dialect) : NULL;
 		if (!id)
 			return 0;
 		int gpl = strstr(id, "-3") ? 3 : 2;
@@ -642,9 +659,9 @@ static int name_simple(const char *s, size_t len, struct buf *out, int depth)
 	}
 	struct key k;
 	int plus = 0;
-	const char *id = key_read(s, len, &k) ? key_id(&k, &plus) : NULL;
+	const char *id = key_read(s, len, &k) ? key_id(&k, &plus, dialect) : NULL;
 	if (!id)
-		return name_alias(s, len, out, depth);
+		return name_alias(s, len, out, depth, dialect);
 	const char *exc = NULL;
 	size_t mark = out->len;
 	int r = emit_id(out, id, plus || k.plus, &exc);
@@ -669,6 +686,7 @@ struct expr {
 	struct buf *out;
 	unsigned depth, licenses, operators, parens, plus;
 	int lenient;         /* words are names ("GPLv2+"), not only identifiers */
+	int dialect;         /* lenient: enum license_dialect */
 	int nomem;
 };
 
@@ -715,7 +733,7 @@ static int identifier(struct expr *e, int plus_ok)
 		/* A comma is DEP-5's AND of lowest precedence: joined() reads it. */
 		if (memchr(e->word, ',', e->len))
 			return 0;
-		int r = name_simple(e->word, e->len, e->out, 0);
+		int r = name_simple(e->word, e->len, e->out, 0, e->dialect);
 		if (r < 0)
 			e->nomem = 1;
 		if (r <= 0)
@@ -787,7 +805,7 @@ static int compound(struct expr *e)
 
 /* Parses s[0..len) into out; 1, 0 (not an expression; out as it was) or
  * -ENOMEM. */
-static int parse(const char *s, size_t len, int lenient, struct buf *out, struct expr *e)
+static int parse(const char *s, size_t len, int lenient, int dialect, struct buf *out, struct expr *e)
 {
 	size_t mark = out->len;
 	memset(e, 0, sizeof(*e));
@@ -795,6 +813,7 @@ static int parse(const char *s, size_t len, int lenient, struct buf *out, struct
 	e->end = s + len;
 	e->out = out;
 	e->lenient = lenient;
+	e->dialect = dialect;
 	next(e);
 	int ok = compound(e) && e->tok == T_END;
 	if (e->nomem || !ok)
@@ -808,7 +827,7 @@ int license_expression(const char *s, char **canon, int *single)
 	struct expr e;
 	*canon = NULL;
 	*single = 0;
-	int r = parse(s ? s : "", s ? strlen(s) : 0, 0, &out, &e);
+	int r = parse(s ? s : "", s ? strlen(s) : 0, 0, LICENSE_ANY, &out, &e);
 	if (r <= 0) {
 		buf_release(&out);
 		return r;
@@ -841,13 +860,13 @@ static const char *find_sep(const char *s, size_t len, size_t from, const char *
  * commas (AND), 1 at "or" (OR), 2 at "and" (AND), 3 is one name; an operand
  * that joins several names is put in parentheses. Returns 1 with the
  * expression appended, 0 with nothing appended, -ENOMEM. */
-static int joined(const char *s, size_t len, int level, struct buf *out)
+static int joined(const char *s, size_t len, int level, int dialect, struct buf *out)
 {
 	static const char *const commas[] = { ", and ", ", or ", ", " };
 	static const char *const ors[] = { " or " };
-	static const char *const ands[] = { " and ", " & " };
+	static const char *const ands[] = { " and " };
 	static const struct { const char *const *v; size_t n; const char *op; } lv[] = {
-		{ commas, 3, " AND " }, { ors, 1, " OR " }, { ands, 2, " AND " },
+		{ commas, 3, " AND " }, { ors, 1, " OR " }, { ands, 1, " AND " },
 	};
 	while (len && is_blank((unsigned char)*s))
 		s++, len--;
@@ -856,11 +875,11 @@ static int joined(const char *s, size_t len, int level, struct buf *out)
 	if (!len)
 		return 0;
 	if (level == 3)
-		return name_simple(s, len, out, 0);
+		return name_simple(s, len, out, 0, dialect);
 	size_t seplen = 0;
 	const char *sep = find_sep(s, len, 0, lv[level].v, lv[level].n, &seplen);
 	if (!sep)
-		return joined(s, len, level + 1, out);
+		return joined(s, len, level + 1, dialect, out);
 	size_t mark = out->len;
 	struct buf one = BUF_INIT;
 	const char *start = s, *end = s + len;
@@ -868,7 +887,7 @@ static int joined(const char *s, size_t len, int level, struct buf *out)
 	for (int first = 1; r == 1; first = 0) {
 		const char *stop = sep ? sep : end;
 		buf_reset(&one);
-		r = joined(start, (size_t)(stop - start), level + 1, &one);
+		r = joined(start, (size_t)(stop - start), level + 1, dialect, &one);
 		if (r != 1)
 			break;
 		int wrap = strstr(one.data, " AND ") || strstr(one.data, " OR ");
@@ -894,7 +913,7 @@ static int has_prefix_ci(const char *s, size_t len, const char *p)
 	return len >= n && !strncasecmp(s, p, n);
 }
 
-int license_normalize(const char *s, size_t len, struct buf *out)
+int license_normalize_as(const char *s, size_t len, enum license_dialect dialect, struct buf *out)
 {
 	while (len && is_blank((unsigned char)*s))
 		s++, len--;
@@ -911,11 +930,11 @@ int license_normalize(const char *s, size_t len, struct buf *out)
 			return r;
 	} else if (len <= 4 * KEY_MAX) {
 		struct expr e;
-		if ((r = parse(s, len, 1, out, &e)) != 0)
+		if ((r = parse(s, len, 1, dialect, out, &e)) != 0)
 			return r;
-		if ((r = name_simple(s, len, out, 0)) != 0)
+		if ((r = name_simple(s, len, out, 0, dialect)) != 0)
 			return r;
-		if ((r = joined(s, len, 0, out)) != 0)
+		if ((r = joined(s, len, 0, dialect, out)) != 0)
 			return r;
 	}
 	/* Not a licence we know by name: the text, white space made single. */
@@ -930,6 +949,11 @@ int license_normalize(const char *s, size_t len, struct buf *out)
 		}
 	}
 	return 0;
+}
+
+int license_normalize(const char *s, size_t len, struct buf *out)
+{
+	return license_normalize_as(s, len, LICENSE_ANY, out);
 }
 
 /* --- URLs and classifiers ------------------------------------------------ */
@@ -1023,7 +1047,7 @@ int license_from_url(const char *s, size_t len, struct buf *out)
 			}
 		}
 		size_t mark = out->len;
-		int r = i == 3 ? parse(t, tn, 1, out, &(struct expr){ 0 }) : name_simple(t, tn, out, 0);
+		int r = i == 3 ? parse(t, tn, 1, LICENSE_ANY, out, &(struct expr){ 0 }) : name_simple(t, tn, out, 0, LICENSE_ANY);
 		if (r == 0)
 			buf_setlen(out, mark);
 		return r;
@@ -1050,7 +1074,7 @@ int license_from_classifier(const char *s, size_t len, struct buf *out)
 	if (!n || (n == 12 && !memcmp(last, "OSI Approved", 12)))
 		return 0;
 	size_t mark = out->len;
-	int r = name_simple(last, n, out, 0);
+	int r = name_simple(last, n, out, 0, LICENSE_ANY);
 	if (r != 0)
 		return r;
 	buf_setlen(out, mark);
@@ -1084,12 +1108,76 @@ int license_add_raw(json_t *rec, const char *s, size_t len)
 	return add_text(rec, s, len);
 }
 
-int license_add(json_t *rec, const char *s, size_t len)
+/* Adds s[0..len), normalized; when it does not map and joins names with
+ * "and" only (no "or"), its names one by one. */
+static int add_and_parts(json_t *rec, const char *s, size_t len, enum license_dialect dialect, struct buf *b)
+{
+	static const char *const ors[] = { " or ", "/or " };
+	static const char *const ands[] = { " and " };
+	size_t seplen;
+	buf_reset(b);
+	int r = license_normalize_as(s, len, dialect, b);
+	if (r < 0)
+		return r;
+	if (r == 1 || find_sep(s, len, 0, ors, 2, &seplen) || !find_sep(s, len, 0, ands, 1, &seplen))
+		return add_text(rec, b->data, b->len);
+	for (const char *start = s, *end = s + len; start < end;) {
+		const char *sep = find_sep(s, len, (size_t)(start - s), ands, 1, &seplen);
+		const char *stop = sep ? sep : end;
+		buf_reset(b);
+		if (license_normalize_as(start, (size_t)(stop - start), dialect, b) < 0 ||
+		    add_text(rec, b->data, b->len) < 0)
+			return -ENOMEM;
+		start = sep ? sep + seplen : end;
+	}
+	return 0;
+}
+
+/* A declaration that does not map as a whole: its parts joined by AND at
+ * the top (DEP-5's commas: "GPL-1+ or Artistic, and BSD-4-clause-POWERDOG"),
+ * each added as add_and_parts does, since a package's licences apply
+ * together anyway ("MIT and Custom" gives MIT and "Custom"). 1 when it
+ * was split, 0 when it has no such part, -ENOMEM. */
+static int add_parts(json_t *rec, const char *s, size_t len, enum license_dialect dialect, struct buf *b)
+{
+	static const char *const commas[] = { ", and ", ", " };
+	static const char *const ors[] = { " or ", "/or " };
+	static const char *const ands[] = { " and " };
+	size_t seplen;
+	if (find_sep(s, len, 0, (const char *const[]){ ", or " }, 1, &seplen))
+		return 0;
+	if (!find_sep(s, len, 0, commas, 2, &seplen)) {
+		/* No comma: names joined by "and" alone. */
+		if (!find_sep(s, len, 0, ands, 1, &seplen) || find_sep(s, len, 0, ors, 2, &seplen))
+			return 0;
+		return add_and_parts(rec, s, len, dialect, b) < 0 ? -ENOMEM : 1;
+	}
+	for (const char *start = s, *end = s + len; start < end;) {
+		const char *sep = find_sep(s, len, (size_t)(start - s), commas, 2, &seplen);
+		const char *stop = sep ? sep : end;
+		if (add_and_parts(rec, start, (size_t)(stop - start), dialect, b) < 0)
+			return -ENOMEM;
+		start = sep ? sep + seplen : end;
+	}
+	return 1;
+}
+
+int license_add_as(json_t *rec, const char *s, size_t len, enum license_dialect dialect)
 {
 	struct buf b = BUF_INIT;
-	int r = license_normalize(s, len, &b);
-	if (r >= 0)
+	int r = license_normalize_as(s, len, dialect, &b), split = 0;
+	if (r == 0 && len <= 4 * KEY_MAX) {
+		struct buf part = BUF_INIT;
+		split = r = add_parts(rec, s, len, dialect, &part);
+		buf_release(&part);
+	}
+	if (r >= 0 && !split)
 		r = add_text(rec, b.data, b.len);
 	buf_release(&b);
 	return r < 0 ? r : 0;
+}
+
+int license_add(json_t *rec, const char *s, size_t len)
+{
+	return license_add_as(rec, s, len, LICENSE_ANY);
 }

@@ -43,6 +43,11 @@ int license_expression(const char *s, char **canon, int *single);
  * license_from_url does. */
 int license_normalize(const char *s, size_t len, struct buf *out);
 
+/* Where a declaration comes from, when that changes what a name means:
+ * DEP-5 (Debian copyright files) reads "Artistic" as Perl's. */
+enum license_dialect { LICENSE_ANY, LICENSE_DEP5 };
+int license_normalize_as(const char *s, size_t len, enum license_dialect dialect, struct buf *out);
+
 /* The licence a URL names (apache.org/licenses/LICENSE-2.0,
  * opensource.org/licenses/MIT, gnu.org/licenses/gpl-3.0, spdx.org/licenses/X,
  * licenses.nuget.org/EXPR, ...), appended to out: 1. 0 and nothing
@@ -56,9 +61,13 @@ int license_from_url(const char *s, size_t len, struct buf *out);
 int license_from_classifier(const char *s, size_t len, struct buf *out);
 
 /* Normalizes the declaration s[0..len) and appends it to rec's "licenses"
- * array (made when missing) unless it is empty or already there. Returns
- * 0 or -ENOMEM. */
+ * array (made when missing) unless it is empty or already there. A
+ * declaration that does not map as a whole but only joins names with "and"
+ * (or DEP-5's comma) is added part by part ("MIT and Custom" gives "MIT"
+ * and "Custom"), since a package's licences apply together anyway; one
+ * with an "or" is kept whole. Returns 0 or -ENOMEM. */
 int license_add(json_t *rec, const char *s, size_t len);
+int license_add_as(json_t *rec, const char *s, size_t len, enum license_dialect dialect);
 
 /* Appends text, as it is, to rec's "licenses" unless empty or there. 0 or
  * -ENOMEM. */

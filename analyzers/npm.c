@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "license.h"
 #include "npm.h"
 
 /* Appends the licence named by v (a string, or an object's "type") to b,
@@ -71,8 +72,10 @@ int npm_package_json_parse(const char *data, size_t len, json_t *out, struct str
 	r = add_licenses(&lic, json_object_get(root, "license"));
 	if (r == 0 && !lic.len)
 		r = add_licenses(&lic, json_object_get(root, "licenses"));
-	if (r == 0 && lic.len)
+	if (r == 0 && lic.len) {
 		record_set_strn(rec, "license", lic.data, lic.len);
+		r = license_add(rec, lic.data, lic.len);
+	}
 	buf_release(&lic);
 	if (r < 0)
 		json_decref(rec);
@@ -124,7 +127,7 @@ static int npm_scan(const struct analyzer_file *f, json_t *out, struct strata_er
 
 const struct analyzer analyzer_npm = {
 	.name = "npm",
-	.version = 1,
+	.version = 2,
 	.patterns = npm_patterns,
 	.claims = npm_claims,
 	.keyed_by_name = 0,

@@ -27,26 +27,52 @@ static json_t *property(const char *name, const char *value)
 	return json_pack("{s:s, s:s}", "name", name, "value", value);
 }
 
-/* licenses for a license text: [{license:{id}}] for one listed identifier,
- * [{expression}] for an SPDX expression of listed identifiers, else
- * [{license:{name}}] with the text as found. NULL when there is no text. */
-static json_t *licenses(const char *text)
+/* licenses for a package: its "licenses" (or, in a report stored by an
+ * older strata, "license") as [{license:{id}}] for listed identifiers and
+ * [{license:{name}}] for texts; when one of them is an expression (AND,
+ * OR, WITH) and all are SPDX, the tuple [{expression}] of them joined with
+ * AND, since the schema takes one expression or a list, not both. NULL
+ * when there is none. */
+static json_t *licenses(const json_t *pkg)
 {
-	char *canon;
-	int single;
-	if (!text || !strcmp(text, "NOASSERTION") || !strcmp(text, "NONE"))
-		return NULL;
-	int r = license_expression(text, &canon, &single);
-	json_t *l;
-	if (r > 0 && single)
-		l = json_pack("[{s:{s:s}}]", "license", "id", canon);
-	else if (r > 0)
-		l = json_pack("[{s:s}]", "expression", canon);
-	else
-		l = json_pack("[{s:{s:s}}]", "license", "name", text);
-	if (r > 0)
+	const json_t *list = json_object_get(pkg, "licenses");
+	json_t *one = NULL;
+	if (!json_array_size(list)) {
+		const char *text = str(pkg, "license");
+		if (!text || !strcmp(text, "NOASSERTION") || !strcmp(text, "NONE"))
+			return NULL;
+		one = json_pack("[s]", text);
+		list = one;
+	}
+	json_t *out = json_array();
+	struct buf expr = BUF_INIT;
+	int compound = 0, texts = 0;
+	size_t i;
+	const json_t *v;
+	json_array_foreach(list, i, v) {
+		const char *text = json_string_value(v);
+		char *canon = NULL;
+		int single = 0;
+		int r = text ? license_expression(text, &canon, &single) : 0;
+		if (r > 0 && single)
+			json_array_append_new(out, json_pack("{s:{s:s}}", "license", "id", canon));
+		else
+			json_array_append_new(out, json_pack("{s:{s:s}}", "license", "name", text ? text : ""));
+		compound |= r > 0 && !single;
+		texts |= r <= 0;
+		if (r > 0) {
+			int wrap = json_array_size(list) > 1 && (strstr(canon, " AND ") || strstr(canon, " OR "));
+			buf_addf(&expr, "%s%s%s%s", i ? " AND " : "", wrap ? "(" : "", canon, wrap ? ")" : "");
+		}
 		free(canon);
-	return l;
+	}
+	if (compound && !texts) {
+		json_decref(out);
+		out = json_pack("[{s:s}]", "expression", expr.data);
+	}
+	buf_release(&expr);
+	json_decref(one);
+	return out;
 }
 
 static json_t *image_component(const json_t *report)
@@ -111,7 +137,7 @@ static json_t *component(const json_t *report, const json_t *pkg, size_t index)
 	json_object_set_new(c, "name", json_string(name ? name : ""));
 	if (version)
 		json_object_set_new(c, "version", json_string(version));
-	json_t *l = licenses(str(pkg, "license"));
+	json_t *l = licenses(pkg);
 	if (l)
 		json_object_set_new(c, "licenses", l);
 	if (purl)

@@ -233,6 +233,36 @@ fail:
 	return NULL;
 }
 
+/* licenseDeclared for a package: its "licenses", each as declared() reads
+ * it, joined with AND (a part with AND or OR in parentheses); a report
+ * without them (one stored by an older strata) has "license". malloc'd. */
+static char *declared_all(struct licenses *l, const json_t *pkg)
+{
+	const json_t *list = json_object_get(pkg, "licenses");
+	if (!json_array_size(list))
+		return declared(l, str(pkg, "license"));
+	if (json_array_size(list) == 1)
+		return declared(l, json_string_value(json_array_get(list, 0)));
+	struct buf b = BUF_INIT;
+	size_t i;
+	const json_t *v;
+	json_array_foreach(list, i, v) {
+		char *one = declared(l, json_string_value(v));
+		if (!one) {
+			buf_release(&b);
+			return NULL;
+		}
+		int wrap = strstr(one, " AND ") || strstr(one, " OR ");
+		int r = buf_addf(&b, "%s%s%s%s", i ? " AND " : "", wrap ? "(" : "", one, wrap ? ")" : "");
+		free(one);
+		if (r < 0) {
+			buf_release(&b);
+			return NULL;
+		}
+	}
+	return buf_detach(&b, NULL);
+}
+
 static json_t *purl_ref(const char *purl)
 {
 	return json_pack("[{s:s, s:s, s:s}]", "referenceCategory", "PACKAGE-MANAGER", "referenceType",
@@ -286,7 +316,7 @@ static json_t *package(const json_t *report, const json_t *pkg, const char *id,
 		       struct licenses *l)
 {
 	const char *version = str(pkg, "version"), *path = str(pkg, "path"), *layer = str(pkg, "layer");
-	char *lic = declared(l, str(pkg, "license"));
+	char *lic = declared_all(l, pkg);
 	char *purl = report_package_purl(report, pkg);
 	json_t *p = json_pack("{s:s, s:s}", "SPDXID", id, "name", str(pkg, "name") ? str(pkg, "name") : "");
 	if (!p || !lic)

@@ -1,5 +1,6 @@
 /* report-table: the report as text for people. A header naming what was
- * scanned, the packages (sorted by type, name, version, path), the secrets
+ * scanned, the packages with their licences (sorted by type, name,
+ * version, licences, path), the secrets
  * (most severe first), the warnings, and a summary line. Columns are as wide
  * as their widest cell up to a cap; cells past the cap are cut with "...".
  * Control characters in names become '?', so hostile package metadata cannot
@@ -15,7 +16,7 @@
 #include "buf.h"
 #include "report.h"
 
-#define MAX_COLS 4
+#define MAX_COLS 5
 
 struct cell {
 	char *text;   /* sanitised, malloc'd */
@@ -184,18 +185,28 @@ static int severity_rank(const char *s)
 /* Prints the packages and puts "deb 5, npm 7" in by_type. */
 static int packages_section(FILE *out, const json_t *packages, struct buf *by_type)
 {
-	struct table t = { .head = { "TYPE", "NAME", "VERSION", "PATH" }, .cap = { 12, 60, 40, 0 } };
+	struct table t = { .head = { "TYPE", "NAME", "VERSION", "LICENSES", "PATH" }, .cap = { 12, 60, 40, 48, 0 } };
 	size_t n = json_array_size(packages), i;
-	if (table_init(&t, n, 4) < 0)
+	if (table_init(&t, n, 5) < 0)
 		return -ENOMEM;
 	const json_t *p;
+	struct buf lic = BUF_INIT;
 	json_array_foreach(packages, i, p) {
-		const char *cells[] = { str(p, "type"), str(p, "name"), str(p, "version"), str(p, "path") };
+		/* "MIT, GPL-2.0-or-later"; "-" when the package declares none. */
+		buf_reset(&lic);
+		size_t k;
+		const json_t *l;
+		json_array_foreach(json_object_get(p, "licenses"), k, l)
+			buf_addf(&lic, "%s%s", k ? ", " : "", json_string_value(l) ? json_string_value(l) : "");
+		const char *cells[] = { str(p, "type"), str(p, "name"), str(p, "version"),
+					lic.len ? lic.data : *str(p, "license") ? str(p, "license") : "-", str(p, "path") };
 		if (table_add(&t, cells) < 0) {
+			buf_release(&lic);
 			table_free(&t);
 			return -ENOMEM;
 		}
 	}
+	buf_release(&lic);
 	if (t.n > 1)
 		qsort(t.rows, t.n, sizeof(*t.rows), by_package);
 	for (i = 0; i < t.n;) {

@@ -10,6 +10,7 @@
 #include "buf.h"
 #include "rpm.h"
 #include "rpmdb.h"
+#include "license.h"
 
 #define RPM_TYPE_INT32 4
 #define RPM_TYPE_STRING 6
@@ -143,6 +144,10 @@ int rpm_header_parse(const void *blob, size_t len, json_t **rec, struct strata_e
 		else
 			record_set_strn(r, field_key[k], f[k].s, f[k].n);
 	}
+	if (f[F_LICENSE].found && license_add(r, f[F_LICENSE].s, f[F_LICENSE].n) < 0) {
+		json_decref(r);
+		return error_set(err, -ENOMEM, "rpm header: out of memory");
+	}
 	*rec = r;
 	return 0;
 }
@@ -222,7 +227,7 @@ static int rpm_scan(const struct analyzer_file *f, json_t *out, struct strata_er
 
 const struct analyzer analyzer_rpm = {
 	.name = "rpm",
-	.version = 1,
+	.version = 2,
 	.patterns = rpm_patterns,
 	.claims = NULL,
 	.keyed_by_name = 0,

@@ -152,7 +152,15 @@ check "deb packages name the layer of /var/lib/dpkg/status" jq -e --arg l "$(lay
 check "npm packages name the layer of their package.json" jq -e --arg l "$(layer_of /srv/app/node_modules/express/package.json)" \
 	'[.packages[] | select(.type == "npm" and (.path | startswith("/srv/app/node_modules/")))] | length > 70 and all(.[]; .layer == $l)' "$R"
 check "licenses where the metadata has one (express: MIT)" \
-	jq -e 'any(.packages[]; .type == "npm" and .name == "express" and .license == "MIT")' "$R"
+	jq -e 'any(.packages[]; .type == "npm" and .name == "express" and .license == "MIT" and .licenses == ["MIT"])' "$R"
+is "every deb package has licenses, from its copyright file (libstdc++6's through its doc symlink)" \
+	"$(jq -c '[.packages[] | select(.type == "deb" and ((.licenses // []) | length) == 0) | .name]' "$R")" '[]'
+is "libc6: its free-form copyright file's GNU notices" \
+	"$(jq -c '.packages[] | select(.type == "deb" and .name == "libc6") | .licenses' "$R")" \
+	'["LGPL-2.1-or-later","GPL-2.0-or-later","BSD-3-Clause"]'
+is "apt: its DEP-5 copyright file's License fields" \
+	"$(jq -c '.packages[] | select(.type == "deb" and .name == "apt") | .licenses' "$R")" \
+	'["GPL-2.0-or-later","GPL-2.0-only","BSD-3-Clause","MIT"]'
 
 check_py "secrets: every planted credential (rule, path, line), no decoy" check-secrets "$R" "$PLANTED"
 check "secrets name their layer and severity, and a masked match" jq -e --arg l "$(layer_of /srv/app/.env)" \
@@ -210,6 +218,11 @@ is "spdx-json holds every package (those with a purl other than pkg:oci)" \
 is "cyclonedx-json holds every package (components with a purl other than pkg:oci)" \
 	"$(jq '[.. | objects | select(has("purl") and has("name") and has("type") and
 		(.purl | startswith("pkg:oci/") | not))] | length' "$TMP/scan.cyclonedx-json")" "$npk"
+is "spdx-json declares a licence for every deb package (no NOASSERTION)" \
+	"$(jq '[.packages[] | select((.comment // "") == "strata package type: deb" and .licenseDeclared == "NOASSERTION")] | length' "$TMP/scan.spdx-json")" 0
+is "cyclonedx-json gives every deb component licences" \
+	"$(jq '[.components[] | select(any(.properties[]?; .name == "strata:type" and .value == "deb") and ((.licenses // []) | length) == 0)] | length' "$TMP/scan.cyclonedx-json")" 0
+check "the table shows licences" grep -qE '^deb +libc6 +[^ ]+ +LGPL-2.1-or-later, GPL-2.0-or-later' "$TMP/scan.table"
 missing=$(jq -r '[.packages[].name] | unique[]' "$R" | while read -r n; do grep -qF -- "$n" "$TMP/scan.table" || echo "$n"; done)
 is "the table names every package" "$missing" ""
 check "the table names the planted secrets' files" grep -qF /root/.aws/credentials "$TMP/scan.table"

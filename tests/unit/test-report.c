@@ -505,7 +505,7 @@ static void test_table_edges(void)
 	is_int(write_to(report_write_table, r, "edge.txt", msg, sizeof(msg)), 0, "a table with a long name");
 	char *t = slurp(path_in_tmp("edge.txt"));
 	buf_setlen(&name, 57 * 2);
-	buf_adds(&name, "...  1        /x\n");
+	buf_adds(&name, "...  1        -         /x\n");
 	ok(t && strstr(t, name.data), "a 100-character name is cut to 57 characters and '...'");
 	ok(t && strstr(t, "SECRETS (0)\n  none found\n"), "an empty section says none found");
 	ok(t && strstr(t, "DISTRO     unknown\n"), "no distro: unknown");
