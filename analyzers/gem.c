@@ -306,8 +306,21 @@ int gem_spec_parse(const char *data, size_t len, json_t *out, struct strata_erro
 	int r = 0;
 
 	const char *p = find_block(data, end, &var, &varlen);
-	if (!p)
+	json_t *deps = json_array(), *seen = json_object();
+	struct buf dep = BUF_INIT;
+	if (!p) {
+		json_decref(deps);
+		json_decref(seen);
 		return error_set(err, -EBADMSG, "malformed gemspec: no Gem::Specification.new block");
+	}
+	if (!deps || !seen) {
+		r = error_set(err, -ENOMEM, "gemspec: out of memory");
+		goto done;
+	}
+	int newer = 0;
+	for (const char *m = p; !newer && m < end && (m = memchr(m, '.', (size_t)(end - m))); m++)
+		newer = ((size_t)(end - m) > 23 && !memcmp(m, ".add_runtime_dependency", 23)) ||
+			((size_t)(end - m) > 27 && !memcmp(m, ".add_development_dependency", 27));
 	for (const char *line = p; line < end;) {
 		const char *nl = memchr(line, '\n', (size_t)(end - line));
 		const char *eol = nl ? nl : end;
@@ -319,6 +332,32 @@ int gem_spec_parse(const char *data, size_t len, json_t *out, struct strata_erro
 			continue;
 		q += varlen + 1;
 		size_t an = ident_len(q, eol);
+		/* VAR.add_runtime_dependency(%q<rack>.freeze, [...]) and its older
+		 * name add_dependency; development dependencies are not the gem's.
+		 * RubyGems writes both forms, the old one in an "else" branch
+		 * for a RubyGems too old to tell them apart, where it names the
+		 * development dependencies too: add_dependency counts only in a
+		 * gemspec that uses neither of the newer names. */
+		if ((an == 22 && !memcmp(q, "add_runtime_dependency", 22)) ||
+		    (an == 14 && !memcmp(q, "add_dependency", 14) && !newer)) {
+			q += an;
+			skip_ws(&q, eol);
+			eat(&q, eol, "(");
+			buf_reset(&dep);
+			r = ruby_value(&q, eol, &dep);
+			if (r < 0) {
+				error_set(err, r, "gemspec: out of memory");
+				goto done;
+			}
+			if (r == 1 && dep.len && !json_object_get(seen, dep.data) &&
+			    (json_object_set_new(seen, dep.data, json_true()) < 0 ||
+			     json_array_append_new(deps, record_string(dep.data, dep.len)) < 0)) {
+				r = error_set(err, -ENOMEM, "gemspec: out of memory");
+				goto done;
+			}
+			r = 0;
+			continue;
+		}
 		int a = -1;
 		for (int i = 0; i < 4; i++)
 			if (an == strlen(attrs[i]) && !memcmp(q, attrs[i], an))
@@ -354,6 +393,8 @@ int gem_spec_parse(const char *data, size_t len, json_t *out, struct strata_erro
 		record_set_strn(rec, "license", val[ATTR_LICENSE].data, val[ATTR_LICENSE].len);
 		r = license_add(rec, val[ATTR_LICENSE].data, val[ATTR_LICENSE].len);
 	}
+	if (r == 0 && json_array_size(deps) && json_object_set(rec, "requires", deps) < 0)
+		r = -ENOMEM;
 	if (r < 0)
 		json_decref(rec);
 	if (r < 0 || json_array_append_new(out, rec) < 0)
@@ -361,6 +402,9 @@ int gem_spec_parse(const char *data, size_t len, json_t *out, struct strata_erro
 done:
 	for (int i = 0; i < ATTR_N; i++)
 		buf_release(&val[i]);
+	buf_release(&dep);
+	json_decref(deps);
+	json_decref(seen);
 	return r;
 }
 
@@ -378,7 +422,7 @@ static int gem_scan(const struct analyzer_file *f, json_t *out, struct strata_er
 
 const struct analyzer analyzer_gem = {
 	.name = "gem",
-	.version = 2,
+	.version = 3,
 	.patterns = gem_patterns,
 	.claims = NULL,
 	.keyed_by_name = 0,

@@ -659,6 +659,9 @@ static int walk_archive(struct walk *w, struct archive *a, const struct level *l
 		if (json_array_size(out) > before)
 			own_at = before;
 	}
+	if (r == 0 && own_at < json_array_size(out) &&
+	    json_object_set_new(json_array_get(out, own_at), "own", json_true()) < 0)
+		r = walk_fail(w, -ENOMEM, "out of memory");
 	if (r == 0 && row_licenses(out, first, pom_lic, &mf, own_at) < 0)
 		r = walk_fail(w, -ENOMEM, "out of memory");
 	if (r == 0 && json_array_extend(out, nested) < 0)
@@ -733,7 +736,7 @@ static int java_scan(const struct analyzer_file *f, json_t *out, struct strata_e
 
 const struct analyzer analyzer_java = {
 	.name = "java",
-	.version = 2,
+	.version = 3,
 	.patterns = java_patterns,
 	.claims = NULL,
 	.keyed_by_name = 1,

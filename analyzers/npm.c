@@ -39,6 +39,23 @@ static int add_licenses(struct buf *b, json_t *v)
 	return 0;
 }
 
+/* The names of a dependencies object ({"name": "range", ...}), in file
+ * order, as key of rec; nothing when there are none. 0 or -ENOMEM. */
+static int dep_names(json_t *rec, const char *key, json_t *deps)
+{
+	if (!json_object_size(deps))
+		return 0;
+	json_t *list = json_array();
+	const char *name;
+	json_t *v;
+	if (!list || json_object_set_new(rec, key, list) < 0)
+		return -ENOMEM;
+	json_object_foreach(deps, name, v)
+		if (*name && json_array_append_new(list, record_string(name, strlen(name))) < 0)
+			return -ENOMEM;
+	return 0;
+}
+
 int npm_package_json_parse(const char *data, size_t len, json_t *out, struct strata_error *err)
 {
 	/* npm strips a byte order mark before parsing; so do we. */
@@ -76,6 +93,10 @@ int npm_package_json_parse(const char *data, size_t len, json_t *out, struct str
 		record_set_strn(rec, "license", lic.data, lic.len);
 		r = license_add(rec, lic.data, lic.len);
 	}
+	if (r == 0)
+		r = dep_names(rec, "requires", json_object_get(root, "dependencies"));
+	if (r == 0)
+		r = dep_names(rec, "requires_optional", json_object_get(root, "optionalDependencies"));
 	buf_release(&lic);
 	if (r < 0)
 		json_decref(rec);
@@ -127,7 +148,7 @@ static int npm_scan(const struct analyzer_file *f, json_t *out, struct strata_er
 
 const struct analyzer analyzer_npm = {
 	.name = "npm",
-	.version = 2,
+	.version = 3,
 	.patterns = npm_patterns,
 	.claims = npm_claims,
 	.keyed_by_name = 0,

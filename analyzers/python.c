@@ -92,7 +92,7 @@ int python_metadata_parse(const char *data, size_t len, json_t *out, struct stra
 	struct slice name = { NULL, 0 }, version = { NULL, 0 }, license = { NULL, 0 };
 	struct slice expr = { NULL, 0 };
 	int license_multiline = 0, in_license = 0;
-	json_t *classifiers = json_array();
+	json_t *classifiers = json_array(), *requires = json_array();
 	const char *end = data + len;
 
 	if (!trim(data, len).len)
@@ -130,14 +130,17 @@ int python_metadata_parse(const char *data, size_t len, json_t *out, struct stra
 		else if (slice_is(key, "License") && !license.p) {
 			license = v;
 			in_license = 1;
-		} else if (slice_is(key, "Classifier") && v.len > 10 && !memcmp(v.p, "License ::", 10))
+		} else if (slice_is(key, "Classifier") && v.len > 10 && !memcmp(v.p, "License ::", 10)) {
 			json_array_append_new(classifiers, record_string(v.p, v.len));
+		} else if (slice_is(key, "Requires-Dist") && v.len) {
+			json_array_append_new(requires, record_string(v.p, v.len));
+		}
 	}
 	json_t *rec = name.len ? record_package("python") : NULL;
 	int r = 0;
 	if (!name.len)
 		r = error_set(err, -EBADMSG, "malformed python metadata: no Name field");
-	else if (!rec || !classifiers)
+	else if (!rec || !classifiers || !requires)
 		r = -ENOMEM;
 	if (r == 0) {
 		record_set_strn(rec, "name", name.p, name.len);
@@ -149,8 +152,11 @@ int python_metadata_parse(const char *data, size_t len, json_t *out, struct stra
 		else if (license.len)
 			record_set_strn(rec, "license", license.p, license.len);
 		r = python_licenses(rec, expr, license, classifiers);
+		if (r == 0 && json_array_size(requires) && json_object_set(rec, "requires_dist", requires) < 0)
+			r = -ENOMEM;
 	}
 	json_decref(classifiers);
+	json_decref(requires);
 	if (r == 0 && json_array_append_new(out, rec) < 0)
 		r = -ENOMEM;
 	else if (r < 0)
@@ -324,7 +330,7 @@ static int python_scan(const struct analyzer_file *f, json_t *out, struct strata
 
 const struct analyzer analyzer_python = {
 	.name = "python",
-	.version = 2,
+	.version = 3,
 	.patterns = python_patterns,
 	.claims = python_claims,
 	.keyed_by_name = 0,

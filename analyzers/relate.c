@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #include "buf.h"
@@ -115,6 +116,465 @@ static int deb_licenses(json_t *pkg, const json_t *facts, const struct walk_resu
 	return 0;
 }
 
+
+/* --- the dependency graph ------------------------------------------------- */
+
+/* Maps from names to package indices, as JSON objects whose values are
+ * arrays of integers ("deb\x01libc6" -> [12]). */
+struct graph {
+	json_t *packages;
+	json_t *names;    /* "type\x01name" -> [i...] (python: the PEP 503 name) */
+	json_t *provides; /* "type\x01provided name" -> [i...] */
+	json_t *paths;    /* npm: package.json path -> i; maven: own row path -> i; rpm: file -> [i] */
+	struct buf key;
+	int nomem;
+};
+
+static void map_add(struct graph *g, json_t *map, const char *type, const char *name, size_t len, size_t i)
+{
+	buf_reset(&g->key);
+	if ((type && buf_addf(&g->key, "%s\x01", type) < 0) || buf_add(&g->key, name, len) < 0) {
+		g->nomem = 1;
+		return;
+	}
+	json_t *list = json_object_get(map, g->key.data);
+	if (!list && (!(list = json_array()) || json_object_set_new(map, g->key.data, list) < 0)) {
+		g->nomem = 1;
+		return;
+	}
+	/* Indices arrive in order: one check keeps each once. */
+	size_t n = json_array_size(list);
+	if (n && (size_t)json_integer_value(json_array_get(list, n - 1)) == i)
+		return;
+	if (json_array_append_new(list, json_integer((json_int_t)i)) < 0)
+		g->nomem = 1;
+}
+
+static const json_t *map_get(struct graph *g, const json_t *map, const char *type, const char *name, size_t len)
+{
+	buf_reset(&g->key);
+	if ((type && buf_addf(&g->key, "%s\x01", type) < 0) || buf_add(&g->key, name, len) < 0) {
+		g->nomem = 1;
+		return NULL;
+	}
+	return json_object_get(map, g->key.data);
+}
+
+/* PEP 503: lower case, runs of '-', '_', '.' as one '-'. */
+static void pep503(const char *s, size_t n, struct buf *out)
+{
+	buf_reset(out);
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (c == '-' || c == '_' || c == '.') {
+			if (out->len && out->data[out->len - 1] != '-')
+				buf_addch(out, '-');
+			continue;
+		}
+		buf_addch(out, (char)(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c));
+	}
+}
+
+/* The directory a python distribution's metadata lies in: the site
+ * directory ("/usr/lib/python3/dist-packages"). malloc'd. */
+static char *python_env(const char *path)
+{
+	char *d = strdup(path ? path : "");
+	for (int up = 0; d && up < 2; up++) {
+		char *slash = strrchr(d, '/');
+		if (!slash)
+			break;
+		const char *base = slash + 1;
+		size_t n = strlen(base);
+		int meta = !strcmp(base, "METADATA") || !strcmp(base, "PKG-INFO");
+		int info = n > 9 && (!strcasecmp(base + n - 9, "dist-info") || !strcasecmp(base + n - 8, "egg-info") ||
+				     !strcmp(base, "EGG-INFO"));
+		if (!meta && !info && up)
+			break;
+		*slash = '\0';
+		if (!meta)
+			break;
+	}
+	return d;
+}
+
+/* The directory that holds a package's own files, for resolving its
+ * dependencies near it first (gems: the specifications directory). */
+static char *dir_of(const char *path)
+{
+	const char *slash = path ? strrchr(path, '/') : NULL;
+	return strndup(path ? path : "", slash ? (size_t)(slash - path) : 0);
+}
+
+struct edges {
+	json_t *deps;       /* [i...] */
+	json_t *unresolved; /* ["item", ...] */
+};
+
+static void edge_add(struct graph *g, struct edges *e, size_t from, const json_t *to)
+{
+	size_t k;
+	const json_t *v;
+	json_array_foreach(to, k, v) {
+		json_int_t t = json_integer_value(v);
+		if ((size_t)t != from && json_array_append_new(e->deps, json_integer(t)) < 0)
+			g->nomem = 1;
+	}
+}
+
+static void unresolved(struct graph *g, struct edges *e, const char *item)
+{
+	if (json_array_append_new(e->unresolved, json_string(item)) < 0)
+		g->nomem = 1;
+}
+
+/* A dependency name: up to white space, '(' or an operator; deb's ":any"
+ * architecture qualifier dropped. */
+static size_t dep_name(const char *s, const char *stops)
+{
+	size_t n = 0;
+	while (s[n] == ' ')
+		n++;
+	return strcspn(s + n, stops) + n;
+}
+
+static const json_t *os_lookup(struct graph *g, const char *type, const char *name, size_t n)
+{
+	while (n && name[0] == ' ')
+		name++, n--;
+	const json_t *to = map_get(g, g->names, type, name, n);
+	return json_array_size(to) ? to : map_get(g, g->provides, type, name, n);
+}
+
+/* deb: Depends and Pre-Depends items, "a (>= 1) | b:any | c": the first
+ * alternative installed, as a package or as a virtual one some installed
+ * package provides. */
+static void deb_edges(struct graph *g, const json_t *pkg, size_t i, struct edges *e)
+{
+	static const char *const fields[] = { "pre_depends", "depends" };
+	for (int f = 0; f < 2; f++) {
+		size_t k;
+		const json_t *item;
+		json_array_foreach(json_object_get(pkg, fields[f]), k, item) {
+			const char *s = json_string_value(item);
+			const json_t *to = NULL;
+			while (s && *s && !to) {
+				size_t n = dep_name(s, " (:|");
+				to = os_lookup(g, "deb", s, n);
+				const char *bar = strchr(s, '|');
+				s = bar ? bar + 1 : NULL;
+			}
+			if (json_array_size(to))
+				edge_add(g, e, i, to);
+			else if (json_string_value(item))
+				unresolved(g, e, json_string_value(item));
+		}
+	}
+}
+
+/* rpm: Requires by name through Provides (every package provides its own
+ * name), a path through the file lists. */
+static void rpm_edges(struct graph *g, const json_t *pkg, size_t i, struct edges *e)
+{
+	size_t k;
+	const json_t *item;
+	json_array_foreach(json_object_get(pkg, "requires"), k, item) {
+		const char *s = json_string_value(item);
+		const json_t *to = s[0] == '/' ? map_get(g, g->paths, "rpm", s, strlen(s)) : os_lookup(g, "rpm", s, strlen(s));
+		if (json_array_size(to))
+			edge_add(g, e, i, to);
+		else
+			unresolved(g, e, s);
+	}
+}
+
+/* apk: D: words, "!x" (a conflict) left out, "name>=1" by name, "so:..."
+ * and "cmd:..." through p:. */
+static void apk_edges(struct graph *g, const json_t *pkg, size_t i, struct edges *e)
+{
+	size_t k;
+	const json_t *item;
+	json_array_foreach(json_object_get(pkg, "depends"), k, item) {
+		const char *s = json_string_value(item);
+		if (s[0] == '!')
+			continue;
+		const json_t *to = os_lookup(g, "apk", s, dep_name(s, "<>=~"));
+		if (json_array_size(to))
+			edge_add(g, e, i, to);
+		else
+			unresolved(g, e, s);
+	}
+}
+
+/* npm: each name as require() finds it, in node_modules from the package's
+ * own directory up to the root. */
+static void npm_edges(struct graph *g, const json_t *pkg, size_t i, struct edges *e)
+{
+	static const char *const fields[] = { "requires", "requires_optional" };
+	const char *path = str(pkg, "path");
+	if (!path)
+		return;
+	struct buf dir = BUF_INIT, cand = BUF_INIT;
+	for (int f = 0; f < 2; f++) {
+		size_t k;
+		const json_t *item;
+		json_array_foreach(json_object_get(pkg, fields[f]), k, item) {
+			const char *name = json_string_value(item);
+			const json_t *to = NULL;
+			buf_reset(&dir);
+			buf_adds(&dir, path);
+			for (char *slash; !to && (slash = strrchr(dir.data, '/'));) {
+				buf_setlen(&dir, (size_t)(slash - dir.data));
+				const char *base = strrchr(dir.data, '/');
+				if (base && !strcmp(base + 1, "node_modules"))
+					continue;
+				buf_reset(&cand);
+				buf_addf(&cand, "%s/node_modules/%s/package.json", dir.data, name);
+				to = json_object_get(g->paths, cand.data);
+			}
+			if (to)
+				edge_add(g, e, i, to);
+			else if (f == 0)
+				unresolved(g, e, name);
+			else {
+				buf_reset(&cand);
+				buf_addf(&cand, "%s (optional)", name);
+				unresolved(g, e, cand.data);
+			}
+		}
+	}
+	buf_release(&dir);
+	buf_release(&cand);
+}
+
+/* Of the packages to, those in place (a directory) when there are any. */
+static json_t *nearest(const json_t *to, const json_t *packages, const char *place, char *(*where)(const char *))
+{
+	json_t *near = json_array();
+	size_t k;
+	const json_t *v;
+	json_array_foreach(to, k, v) {
+		char *w = where(str(json_array_get(packages, (size_t)json_integer_value(v)), "path"));
+		if (w && place && !strcmp(w, place))
+			json_array_append(near, (json_t *)v);
+		free(w);
+	}
+	if (!json_array_size(near))
+		json_array_extend(near, (json_t *)to);
+	return near;
+}
+
+/* A Requires-Dist marker that only an extra, or a platform other than
+ * Linux, would install: "extra == 'socks'", "sys_platform == 'win32'"
+ * (markers on the Python version are kept: which one is installed is not
+ * known here; an unmet one shows as unresolved, with its marker). */
+static int marker_excludes(const char *m)
+{
+	if (strstr(m, "extra"))
+		return 1;
+	if (strstr(m, " or "))
+		return 0;
+	static const char *const other[] = {
+		"sys_platform == \"win32\"", "sys_platform == 'win32'", "sys_platform == \"darwin\"",
+		"sys_platform == 'darwin'", "sys_platform == \"cygwin\"", "sys_platform == 'cygwin'",
+		"platform_system == \"Windows\"", "platform_system == 'Windows'", "platform_system == \"Darwin\"",
+		"platform_system == 'Darwin'", "os_name == \"nt\"", "os_name == 'nt'",
+		"platform_python_implementation == \"PyPy\"", "platform_python_implementation == 'PyPy'",
+		"implementation_name == \"pypy\"", "implementation_name == 'pypy'",
+	};
+	for (size_t i = 0; i < sizeof(other) / sizeof(other[0]); i++)
+		if (strstr(m, other[i]))
+			return 1;
+	return 0;
+}
+
+static void python_edges(struct graph *g, const json_t *pkg, size_t i, struct edges *e)
+{
+	char *env = python_env(str(pkg, "path"));
+	struct buf name = BUF_INIT;
+	size_t k;
+	const json_t *item;
+	json_array_foreach(json_object_get(pkg, "requires_dist"), k, item) {
+		const char *s = json_string_value(item), *semi = strchr(s, ';');
+		if (semi && marker_excludes(semi + 1))
+			continue;
+		pep503(s, strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-"), &name);
+		const json_t *to = name.len ? map_get(g, g->names, "python", name.data, name.len) : NULL;
+		if (json_array_size(to)) {
+			json_t *near = nearest(to, g->packages, env, python_env);
+			edge_add(g, e, i, near);
+			json_decref(near);
+		} else {
+			unresolved(g, e, s);
+		}
+	}
+	buf_release(&name);
+	free(env);
+}
+
+static void gem_edges(struct graph *g, const json_t *pkg, size_t i, struct edges *e)
+{
+	char *here = dir_of(str(pkg, "path"));
+	size_t k;
+	const json_t *item;
+	json_array_foreach(json_object_get(pkg, "requires"), k, item) {
+		const char *s = json_string_value(item);
+		const json_t *to = map_get(g, g->names, "gem", s, strlen(s));
+		if (json_array_size(to)) {
+			json_t *near = nearest(to, g->packages, here, dir_of);
+			edge_add(g, e, i, near);
+			json_decref(near);
+		} else {
+			unresolved(g, e, s);
+		}
+	}
+	free(here);
+}
+
+/* maven: the archive's own row CONTAINS its other rows and the own rows of
+ * the archives nested one level down. */
+static void maven_contains(struct graph *g, const json_t *pkg, size_t i, json_t *contains)
+{
+	const char *path = str(pkg, "path");
+	if (!path)
+		return;
+	const json_t *parent = NULL;
+	if (!json_is_true(json_object_get(pkg, "own"))) {
+		parent = json_object_get(g->paths, path);
+	} else if (str(pkg, "archive")) {
+		const char *cut = NULL;
+		for (const char *p = path; (p = strstr(p, "!/")); p++)
+			cut = p;
+		if (cut) {
+			char *outer = strndup(path, (size_t)(cut - path));
+			parent = outer ? json_object_get(g->paths, outer) : NULL;
+			free(outer);
+		}
+	}
+	if (!json_array_size(parent))
+		return;
+	size_t p = (size_t)json_integer_value(json_array_get(parent, 0));
+	if (p == i)
+		return;
+	json_t *list = json_array_get(contains, p);
+	if (json_array_append_new(list, json_integer((json_int_t)i)) < 0)
+		g->nomem = 1;
+}
+
+static int by_int(const void *a, const void *b)
+{
+	json_int_t x = *(const json_int_t *)a, y = *(const json_int_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Sets key to list sorted, each index once; nothing when it is empty. */
+static int set_indices(json_t *pkg, const char *key, json_t *list)
+{
+	size_t n = json_array_size(list), m = 0;
+	if (!n)
+		return 0;
+	json_int_t *v = malloc(n * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	for (size_t k = 0; k < n; k++)
+		v[k] = json_integer_value(json_array_get(list, k));
+	qsort(v, n, sizeof(*v), by_int);
+	json_t *out = json_array();
+	for (size_t k = 0; out && k < n; k++)
+		if (!k || v[k] != v[k - 1])
+			m += json_array_append_new(out, json_integer(v[k])) == 0;
+	free(v);
+	return out && json_object_set_new(pkg, key, out) == 0 ? 0 : -ENOMEM;
+}
+
+static int graph_index(struct graph *g)
+{
+	size_t i;
+	json_t *pkg;
+	struct buf name = BUF_INIT;
+	json_array_foreach(g->packages, i, pkg) {
+		const char *type = str(pkg, "type"), *n = str(pkg, "name"), *path = str(pkg, "path");
+		if (!type || !n)
+			continue;
+		if (!strcmp(type, "python")) {
+			pep503(n, strlen(n), &name);
+			map_add(g, g->names, type, name.data, name.len, i);
+		} else {
+			map_add(g, g->names, type, n, strlen(n), i);
+		}
+		size_t k;
+		const json_t *v;
+		json_array_foreach(json_object_get(pkg, "provides"), k, v) {
+			/* deb "x (= 1)", apk "so:libz.so.1=1.2.13", rpm "x(y)" */
+			const char *p = json_string_value(v);
+			size_t len = !strcmp(type, "deb") ? dep_name(p, " (") : !strcmp(type, "apk") ? dep_name(p, "=") : strlen(p);
+			map_add(g, g->provides, type, p, len, i);
+		}
+		if (!strcmp(type, "rpm"))
+			json_array_foreach(json_object_get(pkg, "files"), k, v)
+				map_add(g, g->paths, "rpm", json_string_value(v), json_string_length(v), i);
+		if (path && (!strcmp(type, "npm") || (!strcmp(type, "maven") && json_is_true(json_object_get(pkg, "own")))))
+			map_add(g, g->paths, NULL, path, strlen(path), i);
+	}
+	buf_release(&name);
+	return g->nomem ? -ENOMEM : 0;
+}
+
+/* Sets each package's "dependencies" (indices into packages, sorted),
+ * "unresolved_dependencies" (what it names that nothing installed is) and,
+ * for Java archives, "contains". */
+static int graph_relate(json_t *packages)
+{
+	struct graph g = { .packages = packages, .names = json_object(), .provides = json_object(),
+			   .paths = json_object(), .key = BUF_INIT };
+	size_t n = json_array_size(packages), i;
+	json_t *contains = json_array(), *pkg;
+	int r = g.names && g.provides && g.paths && contains ? 0 : -ENOMEM;
+	for (i = 0; r == 0 && i < n; i++)
+		if (json_array_append_new(contains, json_array()) < 0)
+			r = -ENOMEM;
+	if (r == 0)
+		r = graph_index(&g);
+	json_array_foreach(packages, i, pkg) {
+		if (r < 0)
+			break;
+		const char *type = str(pkg, "type");
+		struct edges e = { json_array(), json_array() };
+		if (!type || !e.deps || !e.unresolved)
+			g.nomem = !type ? g.nomem : 1;
+		else if (!strcmp(type, "deb"))
+			deb_edges(&g, pkg, i, &e);
+		else if (!strcmp(type, "rpm"))
+			rpm_edges(&g, pkg, i, &e);
+		else if (!strcmp(type, "apk"))
+			apk_edges(&g, pkg, i, &e);
+		else if (!strcmp(type, "npm"))
+			npm_edges(&g, pkg, i, &e);
+		else if (!strcmp(type, "python"))
+			python_edges(&g, pkg, i, &e);
+		else if (!strcmp(type, "gem"))
+			gem_edges(&g, pkg, i, &e);
+		else if (!strcmp(type, "maven"))
+			maven_contains(&g, pkg, i, contains);
+		if (!g.nomem && set_indices(pkg, "dependencies", e.deps) < 0)
+			g.nomem = 1;
+		if (!g.nomem && json_array_size(e.unresolved) &&
+		    json_object_set(pkg, "unresolved_dependencies", e.unresolved) < 0)
+			g.nomem = 1;
+		json_decref(e.deps);
+		json_decref(e.unresolved);
+		r = g.nomem ? -ENOMEM : 0;
+	}
+	for (i = 0; r == 0 && i < n; i++)
+		r = set_indices(json_array_get(packages, i), "contains", json_array_get(contains, i));
+	json_decref(contains);
+	json_decref(g.names);
+	json_decref(g.provides);
+	json_decref(g.paths);
+	buf_release(&g.key);
+	return r;
+}
+
 int relate_packages(json_t *packages, const json_t *facts, const struct walk_result *walk)
 {
 	size_t i;
@@ -124,5 +584,12 @@ int relate_packages(json_t *packages, const json_t *facts, const struct walk_res
 		if (type && !strcmp(type, "deb") && str(pkg, "name") && deb_licenses(pkg, facts, walk) < 0)
 			return -ENOMEM;
 	}
-	return 0;
+	int r = graph_relate(packages);
+	/* What the records carry for the join alone stays out of the report
+	 * (an rpm's file list is its files section's business). */
+	static const char *const internal[] = { "own", "files", "file_digests", "file_digest_algo" };
+	json_array_foreach(packages, i, pkg)
+		for (size_t k = 0; k < sizeof(internal) / sizeof(internal[0]); k++)
+			json_object_del(pkg, internal[k]);
+	return r;
 }

@@ -3,8 +3,8 @@
  * the directory (type "file"); components are the distribution (type
  * "operating-system", when the report names one) and one "library" per
  * report package with its purl, licenses and where it was found as
- * strata:path and strata:layer properties. Secrets and files stay out: a BOM
- * lists components. The serial number is a name-based UUID of the digest (or
+ * strata:path and strata:layer properties; dependencies, the graph the
+ * report resolved. Secrets and files stay out: a BOM lists components. The serial number is a name-based UUID of the digest (or
  * directory) and the report's time, so the same report gives the same BOM. */
 #include "config.h"
 
@@ -123,13 +123,76 @@ static json_t *os_component(const json_t *distro)
 	return c;
 }
 
-static json_t *component(const json_t *report, const json_t *pkg, size_t index)
+/* The bom-ref of package index: unique by the index; the purl (or name)
+ * makes it readable. malloc'd. */
+static char *bom_ref(const json_t *report, const json_t *pkg, size_t index)
+{
+	char *purl = report_package_purl(report, pkg), *ref = NULL;
+	const char *name = str(pkg, "name");
+	if (asprintf(&ref, "pkg-%zu:%s", index, purl ? purl : name ? name : "") < 0)
+		ref = NULL;
+	free(purl);
+	return ref;
+}
+
+static int is_os_type(const char *type)
+{
+	return type && (!strcmp(type, "deb") || !strcmp(type, "rpm") || !strcmp(type, "apk"));
+}
+
+/* The dependencies section: every component with what it depends on (a
+ * package's dependencies, and for a Java archive the archives it
+ * contains), the distribution depending on its packages, and the image
+ * on the distribution and on every other package nothing else pulls in. */
+static void dependencies(struct report_json *j, const json_t *packages, char **refs, int with_os)
+{
+	size_t n = json_array_size(packages), i, k;
+	char *pulled = calloc(n + 1, 1);
+	const json_t *pkg, *v;
+	static const char *const keys[] = { "dependencies", "contains" };
+	json_array_foreach(packages, i, pkg)
+		for (int f = 0; f < 2; f++)
+			json_array_foreach(json_object_get(pkg, keys[f]), k, v)
+				if (pulled && (size_t)json_integer_value(v) < n)
+					pulled[json_integer_value(v)] = 1;
+	json_t *root = json_array(), *os = json_array();
+	if (with_os)
+		json_array_append_new(root, json_string("os"));
+	json_array_foreach(packages, i, pkg) {
+		if (!refs[i])
+			continue;
+		if (with_os && is_os_type(str(pkg, "type")))
+			json_array_append_new(os, json_string(refs[i]));
+		else if (pulled && !pulled[i])
+			json_array_append_new(root, json_string(refs[i]));
+	}
+	report_json_array(j, "dependencies");
+	report_json_item(j, json_pack("{s:s, s:o}", "ref", "root", "dependsOn", root));
+	if (with_os)
+		report_json_item(j, json_pack("{s:s, s:o}", "ref", "os", "dependsOn", os));
+	else
+		json_decref(os);
+	json_array_foreach(packages, i, pkg) {
+		if (!refs[i] || report_json_failed(j))
+			continue;
+		json_t *on = json_array();
+		for (int f = 0; f < 2; f++)
+			json_array_foreach(json_object_get(pkg, keys[f]), k, v) {
+				size_t t = (size_t)json_integer_value(v);
+				if (t < n && refs[t])
+					json_array_append_new(on, json_string(refs[t]));
+			}
+		report_json_item(j, json_pack("{s:s, s:o}", "ref", refs[i], "dependsOn", on));
+	}
+	report_json_array_end(j);
+	free(pulled);
+}
+
+static json_t *component(const json_t *report, const json_t *pkg, const char *ref)
 {
 	const char *name = str(pkg, "name"), *version = str(pkg, "version"), *type = str(pkg, "type");
 	char *purl = report_package_purl(report, pkg);
-	/* Unique by the index; the purl (or name) makes it readable. */
-	json_t *c = json_pack("{s:s, s:o}", "type", "library", "bom-ref",
-			      json_sprintf("pkg-%zu:%s", index, purl ? purl : name ? name : ""));
+	json_t *c = json_pack("{s:s, s:s}", "type", "library", "bom-ref", ref);
 	if (!c)
 		goto out;
 	if (type && !strcmp(type, "maven") && str(pkg, "group"))
@@ -190,12 +253,25 @@ int report_write_cyclonedx(const json_t *report, const struct report_files *file
 
 	report_json_array(&j, "components");
 	json_t *os = os_component(json_object_get(report, "distro"));
+	int with_os = os != NULL;
 	if (os)
 		report_json_item(&j, os);
-	size_t i;
+	size_t i, n = json_array_size(packages);
 	const json_t *pkg;
-	json_array_foreach(packages, i, pkg)
-		report_json_item(&j, component(report, pkg, i));
+	char **refs = calloc(n + 1, sizeof(*refs));
+	if (!refs) {
+		report_json_array_end(&j);
+		report_json_end(&j, err);
+		return error_set(err, -ENOMEM, "cannot write cyclonedx-json: out of memory");
+	}
+	json_array_foreach(packages, i, pkg) {
+		refs[i] = bom_ref(report, pkg, i);
+		report_json_item(&j, refs[i] ? component(report, pkg, refs[i]) : NULL);
+	}
 	report_json_array_end(&j);
+	dependencies(&j, packages, refs, with_os);
+	for (i = 0; i < n; i++)
+		free(refs[i]);
+	free(refs);
 	return report_json_end(&j, err);
 }

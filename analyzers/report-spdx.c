@@ -461,6 +461,20 @@ int report_write_spdx(const json_t *report, const struct report_files *files, FI
 	for (i = 0; i < npkg; i++)
 		if (ids[i])
 			report_json_item(&j, relationship(root_id, "CONTAINS", ids[i]));
+	/* The graph the report resolved: DEPENDS_ON, and a Java archive
+	 * CONTAINS the archives inside it. */
+	json_array_foreach(packages, i, pkg) {
+		static const char *const keys[] = { "dependencies", "contains" }, *const types[] = { "DEPENDS_ON", "CONTAINS" };
+		for (int which = 0; which < 2 && ids[i]; which++) {
+			size_t e;
+			const json_t *v;
+			json_array_foreach(json_object_get(pkg, keys[which]), e, v) {
+				size_t t = (size_t)json_integer_value(v);
+				if (t < npkg && ids[t])
+					report_json_item(&j, relationship(ids[i], types[which], ids[t]));
+			}
+		}
+	}
 	for (size_t n = 0; n < k; n++) {
 		char fid[48];
 		snprintf(fid, sizeof(fid), "SPDXRef-File-%zu", n);

@@ -131,6 +131,15 @@ check_py "maven: each jar with pom.properties (nested ones too) is exactly its p
 check "the fat jar's nested jars name the nesting" jq -e '[.packages[] | select(.type == "maven" and
 	(.path == "/opt/scan/fat.jar!/BOOT-INF/lib/commons-lang3-3.12.0.jar" and .group == "org.apache.commons" and .name == "commons-lang3")
 	or (.path == "/opt/scan/fat.jar!/BOOT-INF/lib/commons-io-2.11.0.jar" and .group == "commons-io" and .name == "commons-io"))] | length == 2' "$R"
+check_py "deb dependencies: dpkg-query's Pre-Depends and Depends, first installed alternative or provider" \
+	check-edges deb "$R" "$TMP/truth.json"
+check_py "npm dependencies: the package.json paths npm ls resolved" check-edges npm "$R" "$TMP/truth.json"
+is "the fat jar contains its nested jars" \
+	"$(jq -c '.packages as $p | [.packages[] | select(.type == "maven" and .path == "/opt/scan/fat.jar") |
+		(.contains // [])[] | $p[.].name] | sort' "$R")" '["commons-io","commons-lang3"]'
+is "no unresolved dependency but typeprof's vscode extension (not installed: a manifest inside a gem)" \
+	"$(jq -c '[.packages[] | select(.unresolved_dependencies) | "\(.type) \(.name): \(.unresolved_dependencies | join(","))"]' "$R")" \
+	'["npm ruby-typeprof: vscode-languageclient"]'
 check "rack, from ruby-rack, is a gem" jq -e 'any(.packages[]; .type == "gem" and .name == "rack" and
 	(.path | startswith("/usr/share/rubygems-integration/all/specifications/rack-")))' "$R"
 # The purl spec leaves ':' unencoded (its own example: pkg:deb/debian/attr@1:2.4.47-2%2Bb1).
@@ -222,6 +231,15 @@ is "spdx-json declares a licence for every deb package (no NOASSERTION)" \
 	"$(jq '[.packages[] | select((.comment // "") == "strata package type: deb" and .licenseDeclared == "NOASSERTION")] | length' "$TMP/scan.spdx-json")" 0
 is "cyclonedx-json gives every deb component licences" \
 	"$(jq '[.components[] | select(any(.properties[]?; .name == "strata:type" and .value == "deb") and ((.licenses // []) | length) == 0)] | length' "$TMP/scan.cyclonedx-json")" 0
+is "spdx-json: one DEPENDS_ON per dependency, one CONTAINS per nested jar" \
+	"$(jq -c '[.relationships[] | select(.relationshipType == "DEPENDS_ON")] | length' "$TMP/scan.spdx-json") $(jq -c '[.relationships[] |
+		select(.relationshipType == "CONTAINS" and (.spdxElementId | startswith("SPDXRef-Package-maven")))] | length' "$TMP/scan.spdx-json")" \
+	"$(jq '[.packages[].dependencies // [] | length] | add' "$R") 2"
+is "cyclonedx-json: a dependencies entry per component, the image's and the distribution's" \
+	"$(jq -c '[(.dependencies | length), ([.dependencies[].dependsOn | length] | add)]' "$TMP/scan.cyclonedx-json")" \
+	"$(jq -c '[(.packages | length) + 2, ([.packages[] | (.dependencies // [] | length) + (.contains // [] | length)] | add) + 1 +
+		([.packages[] | select(.type == "deb")] | length) + ([.packages as $p | $p | to_entries[] | .key as $i |
+		select(.value.type != "deb" and ([$p[] | (.dependencies // []) + (.contains // []) | index($i)] | map(select(.)) | length) == 0)] | length)]' "$R")"
 check "the table shows licences" grep -qE '^deb +libc6 +[^ ]+ +LGPL-2.1-or-later, GPL-2.0-or-later' "$TMP/scan.table"
 missing=$(jq -r '[.packages[].name] | unique[]' "$R" | while read -r n; do grep -qF -- "$n" "$TMP/scan.table" || echo "$n"; done)
 is "the table names every package" "$missing" ""

@@ -633,6 +633,51 @@ static void cleanup(void)
 	rmdir(tmpdir);
 }
 
+/* The graph in the SBOMs: DEPENDS_ON and CONTAINS relationships in SPDX,
+ * the dependencies section of CycloneDX, both valid. */
+static void test_graph(const json_t *sample)
+{
+	json_t *r = json_deep_copy(sample);
+	json_t *pk = json_object_get(r, "packages");
+	size_t n = json_array_size(pk);
+	json_object_set_new(json_array_get(pk, 1), "dependencies", json_pack("[i, i]", 0, 2));
+	json_object_set_new(json_array_get(pk, 2), "dependencies", json_pack("[i]", 0));
+	json_object_set_new(json_array_get(pk, n - 1), "contains", json_pack("[i]", (int)n - 2));
+	char msg[1100];
+	is_int(write_to(report_write_spdx, r, "graph.spdx.json", msg, sizeof(msg)), 0, "spdx with a graph");
+	is_int(write_to(report_write_cyclonedx, r, "graph.cdx.json", msg, sizeof(msg)), 0, "cyclonedx with a graph");
+	if (have_validator) {
+		ok(validate("spdx", "graph.spdx.json"), "  the spdx validates");
+		ok(validate("cyclonedx", "graph.cdx.json"), "  the cyclonedx validates");
+	}
+	json_t *doc = json_load_file(path_in_tmp("graph.spdx.json"), 0, NULL);
+	size_t i, deps = 0, contains = 0;
+	const json_t *rel;
+	json_array_foreach(json_object_get(doc, "relationships"), i, rel) {
+		deps += !strcmp(sget(rel, "relationshipType"), "DEPENDS_ON");
+		contains += !strcmp(sget(rel, "relationshipType"), "CONTAINS") &&
+			    !strncmp(sget(rel, "spdxElementId"), "SPDXRef-Package-", 16);
+	}
+	is_int(deps, 3, "spdx: a DEPENDS_ON per dependency");
+	is_int(contains, 1, "spdx: a package CONTAINS a package");
+	json_decref(doc);
+	doc = json_load_file(path_in_tmp("graph.cdx.json"), 0, NULL);
+	const json_t *d = json_object_get(doc, "dependencies");
+	/* root, os, then one per component in order */
+	is_int(json_array_size(d), n + 2, "cyclonedx: root, os and every component in dependencies");
+	is_str(sget(json_array_get(d, 0), "ref"), "root", "  the image first");
+	is_int(json_array_size(json_object_get(json_array_get(d, 3), "dependsOn")), 2, "  package 1 depends on two");
+	const char *ref0 = sget(json_array_get(d, 2), "ref");
+	is_str(json_string_value(json_array_get(json_object_get(json_array_get(d, 3), "dependsOn"), 0)), ref0,
+	       "  by their bom-refs");
+	size_t rooted = 0;
+	json_array_foreach(json_object_get(json_array_get(d, 0), "dependsOn"), i, rel)
+		rooted += !strcmp(json_string_value(rel), ref0) || !strcmp(json_string_value(rel), sget(json_array_get(d, n), "ref"));
+	is_int(rooted, 0, "  the image does not depend directly on what a package pulls in");
+	json_decref(doc);
+	json_decref(r);
+}
+
 int main(void)
 {
 	srcdir = getenv("TEST_SRCDIR");
@@ -665,6 +710,7 @@ int main(void)
 	test_table_edges();
 	test_files_source(report);
 	test_large(report);
+	test_graph(report);
 	json_decref(report);
 	return tap_done();
 }

@@ -276,11 +276,11 @@ char *vec_licenses_text(const json_t *rec)
 	return buf_detach(&b, NULL);
 }
 
-char ***vec_licenses_rows(const char *eco, size_t *n)
+char ***vec_tsv_rows(const char *rel, size_t *n)
 {
 	char path[4096], *tsv;
 	size_t len;
-	snprintf(path, sizeof(path), "%s/vectors/%s/licenses.tsv", vec_srcdir(), eco);
+	snprintf(path, sizeof(path), "%s/vectors/%s", vec_srcdir(), rel);
 	vec_slurp(path, &tsv, &len);
 	char ***rows = NULL;
 	*n = 0;

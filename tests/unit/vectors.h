@@ -108,10 +108,12 @@ typedef json_t *(*vec_records_fn)(const char *rel, int *rc, struct strata_error 
 /* "a; b" for a record's "licenses" (malloc'd; "" when it has none). */
 char *vec_licenses_text(const json_t *rec);
 
-/* The rows of tests/vectors/<eco>/licenses.tsv (input, name, licenses,
- * peer, peer_licenses, note), each a NULL-terminated array of 6 malloc'd
- * cells; vec_tsv_free frees them. */
-char ***vec_licenses_rows(const char *eco, size_t *n);
+/* The rows after the header of a six-column TSV under tests/vectors/
+ * (licenses.tsv: input, name, licenses, peer, peer_licenses, note;
+ * relationships.tsv: input, name, dependencies, peer, peer_dependencies,
+ * note), each a NULL-terminated array of 6 malloc'd cells; vec_tsv_free
+ * frees them. */
+char ***vec_tsv_rows(const char *rel, size_t *n);
 void vec_tsv_free(char ***rows, size_t n);
 
 /* Whether the peer's licences, each read by license_normalize, are the
@@ -148,7 +150,9 @@ static inline int vec_check_vector(json_t *got, const char *rel)
 static inline void vec_check_licenses(const char *eco, vec_records_fn fn)
 {
 	size_t n, i;
-	char ***rows = vec_licenses_rows(eco, &n);
+	char rel[256];
+	snprintf(rel, sizeof(rel), "%s/licenses.tsv", eco);
+	char ***rows = vec_tsv_rows(rel, &n);
 	ok(n > 0, "%s/licenses.tsv: %zu rows", eco, n);
 	for (i = 0; i < n; i++) {
 		char **c = rows[i];
