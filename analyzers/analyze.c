@@ -48,6 +48,7 @@ struct engine {
 	size_t nhash;
 	struct counters count[ANALYZE_MAX];
 	double phase[4];             /* seconds: walk, memo lookup, scans, memo store */
+	struct relate_owners owners; /* which packages own which entry */
 	pthread_mutex_t lock;        /* protects count[].opened */
 	size_t next;                 /* the pool's cursor; protected by lock */
 };
@@ -456,10 +457,12 @@ static const char *type_name(uint32_t mode)
 	}
 }
 
-/* Record i of the files section, made from the walk entry. */
+/* Record i of the files section, made from the walk entry and its owners. */
 static json_t *file_record(const void *ctx, size_t i)
 {
-	const struct walk_result *w = ctx;
+	const struct analyze_files *af = ctx;
+	const struct walk_result *w = &af->walk;
+	const struct relate_owners *o = &af->owners;
 	const struct walk_entry *e = &w->v[i];
 	const char *layer = walk_layer(w, e);
 	json_t *f = json_object();
@@ -486,6 +489,14 @@ static json_t *file_record(const void *ctx, size_t i)
 	}
 	if (layer)
 		json_object_set_new(f, "layer", json_string(layer));
+	if (o->off && i < o->n && o->off[i + 1] > o->off[i]) {
+		json_t *owners = json_array();
+		for (uint32_t k = o->off[i]; k < o->off[i + 1]; k++)
+			json_array_append_new(owners, json_integer(o->pkg[k]));
+		json_object_set_new(f, "packages", owners);
+		if (o->modified[i])
+			json_object_set_new(f, "modified", json_true());
+	}
 	return f;
 }
 
@@ -495,7 +506,9 @@ static json_t *file_record(const void *ctx, size_t i)
  * making and dumping its objects. */
 static int file_json(const void *ctx, size_t i, FILE *out)
 {
-	const struct walk_result *w = ctx;
+	const struct analyze_files *af = ctx;
+	const struct walk_result *w = &af->walk;
+	const struct relate_owners *o = &af->owners;
 	const struct walk_entry *e = &w->v[i];
 	const char *layer = walk_layer(w, e);
 	fputs("{\"path\": ", out);
@@ -523,6 +536,14 @@ static int file_json(const void *ctx, size_t i, FILE *out)
 		fputs(", \"layer\": ", out);
 		report_json_string(out, layer, strlen(layer));
 	}
+	if (o->off && i < o->n && o->off[i + 1] > o->off[i]) {
+		fputs(", \"packages\": [", out);
+		for (uint32_t k = o->off[i]; k < o->off[i + 1]; k++)
+			fprintf(out, "%s%u", k > o->off[i] ? ", " : "", (unsigned)o->pkg[k]);
+		fputc(']', out);
+		if (o->modified[i])
+			fputs(", \"modified\": true", out);
+	}
 	fputc('}', out);
 	return ferror(out) ? -EIO : 0;
 }
@@ -532,13 +553,14 @@ void analyze_files_iter(const struct analyze_files *files, struct report_files *
 	out->present = files->present;
 	out->n = files->present ? files->walk.n : 0;
 	out->record = file_record;
-	out->ctx = &files->walk;
+	out->ctx = files;
 	out->write_json = file_json;
 }
 
 void analyze_files_release(struct analyze_files *files)
 {
 	walk_result_release(&files->walk);
+	relate_owners_release(&files->owners);
 	files->present = 0;
 }
 
@@ -644,7 +666,7 @@ static int assemble(struct engine *g, json_t *report, json_t *distro, json_t *wa
 	}
 	sort_array(packages, by_package);
 	sort_array(secrets, by_secret);
-	int r = relate_packages(packages, facts, &g->walk);
+	int r = relate_packages(packages, facts, &g->walk, &g->owners);
 	json_decref(facts);
 	json_object_set_new(report, "distro", json_incref(distro));
 	json_object_set_new(report, "analyzers", list);
@@ -780,8 +802,10 @@ int analyze_root(int rootfd, const struct analyze_opts *o, json_t *report, struc
 	/* The entries are the files section: handed over, not copied. */
 	if (o->files) {
 		files->walk = g.walk;
+		files->owners = g.owners;
 		files->present = 1;
 		memset(&g.walk, 0, sizeof(g.walk));
+		memset(&g.owners, 0, sizeof(g.owners));
 	}
 out:
 	for (size_t i = 0; i < g.njobs; i++) {
@@ -791,6 +815,7 @@ out:
 	free(g.jobs);
 	free(g.hash_todo);
 	walk_result_release(&g.walk);
+	relate_owners_release(&g.owners);
 	json_decref(distro);
 	json_decref(warnings);
 	pthread_mutex_destroy(&g.lock);

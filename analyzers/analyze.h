@@ -13,6 +13,7 @@
 #include "analyzer.h"
 #include "digest.h"
 #include "error.h"
+#include "relate.h"
 #include "report.h"
 #include "walk.h"
 
@@ -65,6 +66,7 @@ char *analyze_layer_summary_key(const struct analyzer *a, const char *layer);
 struct analyze_files {
 	int present;            /* the files section was selected */
 	struct walk_result walk;
+	struct relate_owners owners; /* which packages own each entry */
 };
 
 /* The records of files for the report writers; valid while files is. */

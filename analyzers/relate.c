@@ -461,6 +461,11 @@ static void maven_contains(struct graph *g, const json_t *pkg, size_t i, json_t 
 		g->nomem = 1;
 }
 
+static int by_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 static int by_int(const void *a, const void *b)
 {
 	json_int_t x = *(const json_int_t *)a, y = *(const json_int_t *)b;
@@ -575,7 +580,302 @@ static int graph_relate(json_t *packages)
 	return r;
 }
 
-int relate_packages(json_t *packages, const json_t *facts, const struct walk_result *walk)
+/* --- which package owns which file ------------------------------------------ */
+
+/* The walk entry of an image path, following links on the way (never the
+ * last component: a package owns a link as a link), inside the root, a few
+ * hops at most: "/bin/bash" is "/usr/bin/bash" where /bin -> usr/bin. */
+static const struct walk_entry *entry_resolved(const struct walk_result *w, const char *path, struct buf *b)
+{
+	const struct walk_entry *e = entry_of(w, path);
+	if (e)
+		return e;
+	buf_reset(b);
+	if (buf_adds(b, path) < 0)
+		return NULL;
+	for (int hops = 0; hops < 8; hops++) {
+		/* The longest proper prefix that is a link. */
+		size_t at = b->len;
+		const struct walk_entry *link = NULL;
+		while (!link && at > 1) {
+			char *slash = memrchr(b->data, '/', at - 1);
+			if (!slash || slash == b->data)
+				break;
+			at = (size_t)(slash - b->data);
+			b->data[at] = '\0';
+			link = entry_of(w, b->data);
+			b->data[at] = '/';
+			if (link && (!S_ISLNK(link->mode) || !link->link))
+				return NULL; /* a real directory, and the path is not in it */
+		}
+		if (!link)
+			return NULL;
+		struct buf t = BUF_INIT;
+		char *rest = strdup(b->data + at);
+		b->data[at] = '\0';
+		char *slash = strrchr(b->data, '/');
+		*slash = '\0';
+		int r = rest ? join_path(&t, b->data, link->link) : -ENOMEM;
+		if (r == 0)
+			r = buf_adds(&t, rest);
+		free(rest);
+		buf_reset(b);
+		if (r < 0 || buf_add(b, t.data, t.len) < 0) {
+			buf_release(&t);
+			return NULL;
+		}
+		buf_release(&t);
+		if ((e = entry_of(w, b->data)))
+			return e;
+	}
+	return NULL;
+}
+
+struct pair {
+	uint32_t entry, pkg;
+};
+
+struct owning {
+	const struct walk_result *w;
+	struct pair *v;
+	size_t n, alloc;
+	uint8_t *modified;
+	json_t **changed; /* per package: its modified files, or NULL */
+	struct buf b;
+	int nomem;
+};
+
+/* Notes that package p owns path; returns its entry, or NULL. */
+static const struct walk_entry *own(struct owning *o, const char *path, size_t p)
+{
+	const struct walk_entry *e = entry_resolved(o->w, path, &o->b);
+	if (!e || S_ISDIR(e->mode))
+		return NULL;
+	if (o->n == o->alloc) {
+		size_t na = o->alloc ? o->alloc * 2 : 4096;
+		struct pair *nv = realloc(o->v, na * sizeof(*nv));
+		if (!nv) {
+			o->nomem = 1;
+			return NULL;
+		}
+		o->v = nv;
+		o->alloc = na;
+	}
+	o->v[o->n++] = (struct pair){ (uint32_t)(e - o->w->v), (uint32_t)p };
+	return e;
+}
+
+static int hexval(int c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* Whether hex (of n bytes' worth) spells want. */
+static int same_hex(const char *hex, const uint8_t *want, size_t n)
+{
+	if (strlen(hex) != 2 * n)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		int a = hexval((unsigned char)hex[2 * i]), b = hexval((unsigned char)hex[2 * i + 1]);
+		if (a < 0 || b < 0)
+			return -1;
+		if ((uint8_t)(a * 16 + b) != want[i])
+			return 0;
+	}
+	return 1;
+}
+
+/* apk's Z: "Q1" + base64 of the SHA-1. */
+static int same_q1(const char *z, const uint8_t sha1[20])
+{
+	static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	if (strncmp(z, "Q1", 2) || strlen(z) != 30)
+		return -1;
+	uint8_t out[21];
+	size_t n = 0;
+	uint32_t acc = 0;
+	int bits = 0;
+	for (const char *p = z + 2; *p && *p != '='; p++) {
+		const char *c = strchr(b64, *p);
+		if (!c)
+			return -1;
+		acc = acc << 6 | (uint32_t)(c - b64);
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			if (n < sizeof(out))
+				out[n++] = (uint8_t)(acc >> bits);
+		}
+	}
+	return n == 20 ? !memcmp(out, sha1, 20) : -1;
+}
+
+/* Notes a file whose content is not what package p shipped. */
+static void changed(struct owning *o, const struct walk_entry *e, const char *path, size_t p)
+{
+	o->modified[e - o->w->v] = 1;
+	if (!o->changed[p] && !(o->changed[p] = json_array()))
+		o->nomem = 1;
+	else if (json_array_append_new(o->changed[p], json_string(path)) < 0)
+		o->nomem = 1;
+}
+
+/* The deb package a dpkg info file is about ("libc6:amd64.list"). */
+static int info_package(const json_t *debs, const json_t *packages, const char *path)
+{
+	const char *base = strrchr(path, '/') + 1, *dot = strrchr(base, '.');
+	const char *colon = memchr(base, ':', (size_t)(dot - base));
+	char *name = strndup(base, (size_t)((colon ? colon : dot) - base));
+	const json_t *list = name ? json_object_get(debs, name) : NULL;
+	free(name);
+	size_t k;
+	const json_t *v;
+	json_array_foreach(list, k, v) {
+		const char *arch = str(json_array_get(packages, (size_t)json_integer_value(v)), "architecture");
+		if (!colon || (arch && strlen(arch) == (size_t)(dot - colon - 1) && !memcmp(arch, colon + 1, strlen(arch))))
+			return (int)json_integer_value(v);
+	}
+	return -1;
+}
+
+static int by_pair(const void *a, const void *b)
+{
+	const struct pair *x = a, *y = b;
+	if (x->entry != y->entry)
+		return x->entry < y->entry ? -1 : 1;
+	return x->pkg < y->pkg ? -1 : x->pkg > y->pkg;
+}
+
+static int owners_find(json_t *packages, const json_t *facts, const struct walk_result *w, struct relate_owners *out)
+{
+	size_t np = json_array_size(packages), i, k;
+	struct owning o = { .w = w, .b = BUF_INIT };
+	json_t *debs = json_object(), *pkg;
+	o.modified = calloc(w->n + 1, 1);
+	o.changed = calloc(np + 1, sizeof(*o.changed));
+	if (!debs || !o.modified || !o.changed)
+		o.nomem = 1;
+	json_array_foreach(packages, i, pkg) {
+		const char *type = str(pkg, "type"), *name = str(pkg, "name");
+		if (!o.nomem && type && name && !strcmp(type, "deb")) {
+			json_t *l = json_object_get(debs, name);
+			if (!l && (!(l = json_array()) || json_object_set_new(debs, name, l) < 0))
+				o.nomem = 1;
+			else if (json_array_append_new(l, json_integer((json_int_t)i)) < 0)
+				o.nomem = 1;
+		}
+	}
+	/* dpkg: the .list names what a package installed; md5sums what it
+	 * shipped, conffiles left out (they are meant to change). */
+	const char *path;
+	json_t *fact;
+	json_object_foreach((json_t *)facts, path, fact) {
+		const char *kind = str(fact, "fact");
+		int list = kind && !strcmp(kind, "dpkg-list"), sums = kind && !strcmp(kind, "dpkg-md5sums");
+		int p = list || sums ? info_package(debs, packages, path) : -1;
+		if (p < 0 || o.nomem)
+			continue;
+		const json_t *paths = json_object_get(fact, "paths"), *md5 = json_object_get(fact, "md5"), *v;
+		/* A list names the package's directories too: a path another
+		 * one is under is a directory of the package, even where the
+		 * image has a link there (/bin on a merged /usr). */
+		json_t *dirs = json_object();
+		json_array_foreach(paths, k, v) {
+			const char *s = json_string_value(v), *slash = strrchr(s, '/');
+			if (slash && slash > s) {
+				char *d = strndup(s, (size_t)(slash - s));
+				if (!d || !dirs || json_object_set_new(dirs, d, json_true()) < 0)
+					o.nomem = 1;
+				free(d);
+			}
+		}
+		json_array_foreach(paths, k, v) {
+			if (json_object_get(dirs, json_string_value(v)))
+				continue;
+			const struct walk_entry *e = own(&o, json_string_value(v), (size_t)p);
+			const char *want = sums ? json_string_value(json_array_get(md5, k)) : NULL;
+			if (e && want && S_ISREG(e->mode) && e->digests && same_hex(want, e->md5, 16) == 0)
+				changed(&o, e, json_string_value(v), (size_t)p);
+		}
+		json_decref(dirs);
+	}
+	/* rpm and apk carry their file lists in their records. */
+	json_array_foreach(packages, i, pkg) {
+		const char *type = str(pkg, "type");
+		int rpm = type && !strcmp(type, "rpm"), apk = type && !strcmp(type, "apk");
+		if (o.nomem || (!rpm && !apk))
+			continue;
+		json_int_t algo = json_integer_value(json_object_get(pkg, "file_digest_algo"));
+		const json_t *sums = json_object_get(pkg, "file_digests"), *v;
+		json_array_foreach(json_object_get(pkg, "files"), k, v) {
+			const struct walk_entry *e = own(&o, json_string_value(v), i);
+			const char *want = json_string_value(json_array_get(sums, k));
+			if (!e || !want || !*want || !S_ISREG(e->mode) || !e->digests)
+				continue;
+			int same = apk ? same_q1(want, e->sha1) : algo == 8 ? same_hex(want, e->sha256, 32) :
+				   algo == 2 ? same_hex(want, e->sha1, 20) : algo == 1 ? same_hex(want, e->md5, 16) : -1;
+			if (same == 0)
+				changed(&o, e, json_string_value(v), i);
+		}
+	}
+	if (!o.nomem && o.n) {
+		qsort(o.v, o.n, sizeof(*o.v), by_pair);
+		out->n = w->n;
+		out->off = calloc(w->n + 1, sizeof(*out->off));
+		out->pkg = malloc(o.n * sizeof(*out->pkg));
+		if (!out->off || !out->pkg)
+			o.nomem = 1;
+		size_t m = 0;
+		for (size_t x = 0; !o.nomem && x < o.n; x++) {
+			if (x && o.v[x].entry == o.v[x - 1].entry && o.v[x].pkg == o.v[x - 1].pkg)
+				continue;
+			out->pkg[m++] = o.v[x].pkg;
+			out->off[o.v[x].entry + 1]++;
+		}
+		for (size_t x = 0; !o.nomem && x < w->n; x++)
+			out->off[x + 1] += out->off[x];
+		out->modified = o.modified;
+		o.modified = NULL;
+	}
+	for (i = 0; o.changed && i < np; i++) {
+		if (!o.nomem && o.changed[i]) {
+			/* Sorted, each once (a file listed twice). */
+			json_t *l = o.changed[i];
+			size_t n = json_array_size(l);
+			const char **v = malloc(n * sizeof(*v));
+			json_t *sorted = json_array();
+			for (k = 0; v && k < n; k++)
+				v[k] = json_string_value(json_array_get(l, k));
+			if (v && sorted) {
+				qsort(v, n, sizeof(*v), by_str);
+				for (k = 0; k < n; k++)
+					if (!k || strcmp(v[k], v[k - 1]))
+						json_array_append_new(sorted, json_string(v[k]));
+			}
+			if (!v || !sorted || json_object_set_new(json_array_get(packages, i), "modified_files", sorted) < 0)
+				o.nomem = 1;
+			free(v);
+		}
+		json_decref(o.changed[i]);
+	}
+	free(o.changed);
+	free(o.modified);
+	free(o.v);
+	buf_release(&o.b);
+	json_decref(debs);
+	return o.nomem ? -ENOMEM : 0;
+}
+
+void relate_owners_release(struct relate_owners *o)
+{
+	free(o->off);
+	free(o->pkg);
+	free(o->modified);
+	memset(o, 0, sizeof(*o));
+}
+
+int relate_packages(json_t *packages, const json_t *facts, const struct walk_result *walk,
+		    struct relate_owners *owners)
 {
 	size_t i;
 	json_t *pkg;
@@ -585,6 +885,10 @@ int relate_packages(json_t *packages, const json_t *facts, const struct walk_res
 			return -ENOMEM;
 	}
 	int r = graph_relate(packages);
+	struct relate_owners none = { 0 };
+	if (r == 0 && walk)
+		r = owners_find(packages, facts, walk, owners ? owners : &none);
+	relate_owners_release(&none);
 	/* What the records carry for the join alone stays out of the report
 	 * (an rpm's file list is its files section's business). */
 	static const char *const internal[] = { "own", "files", "file_digests", "file_digest_algo" };

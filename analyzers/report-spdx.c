@@ -4,7 +4,10 @@
  * The document: a root package for the image (or directory) that the
  * document DESCRIBES and that CONTAINS one package per report package (purl
  * as a PACKAGE-MANAGER external reference) and one file per regular file of
- * the files section (SHA1, SHA256 and MD5 checksums). Licenses that are SPDX
+ * the files section (SHA1, SHA256 and MD5 checksums); each package
+ * CONTAINS the files it owns (a file that differs from what it shipped
+ * says so in its comment), DEPENDS_ON its dependencies, and a Java archive
+ * CONTAINS the archives inside it. Licenses that are SPDX
  * expressions of listed identifiers are declared as such; any other license
  * text becomes a LicenseRef- with the text in hasExtractedLicensingInfos. */
 #include "config.h"
@@ -125,53 +128,81 @@ static int cmp_sha1(const void *a, const void *b)
 	return memcmp(a, b, 40);
 }
 
-/* The package verification code (SPDX 2.3 clause 7.9): the SHA1 of the
- * sorted, concatenated SHA1s of the package's files, lowercase. out: 41
- * bytes. 1 when there is an SPDX file (and out is set), 0 when none. */
-static int verification_code(const struct report_files *files, char out[41])
+/* The SHA1 of n sorted, concatenated lowercase SHA1s, into out (41 bytes). */
+static int code_of(char (*v)[40], size_t n, char out[41])
 {
-	size_t n = 0, alloc = 0;
-	char (*v)[40] = NULL;
-	int r = 0;
-	for (size_t i = 0; i < files->n; i++) {
+	struct filehash *h = filehash_new();
+	if (!h)
+		return -ENOMEM;
+	qsort(v, n, sizeof(*v), cmp_sha1);
+	for (size_t i = 0; i < n; i++)
+		filehash_update(h, v[i], 40);
+	uint8_t s256[SHA256_LEN], s1[SHA1_LEN], m5[MD5_LEN];
+	filehash_final(h, s256, s1, m5);
+	filehash_free(h);
+	hex_encode(s1, SHA1_LEN, out);
+	return 0;
+}
+
+struct sha1s {
+	char (*v)[40];
+	size_t n, alloc;
+};
+
+static int sha1s_add(struct sha1s *l, const char *s)
+{
+	if (l->n == l->alloc) {
+		size_t na = l->alloc ? l->alloc * 2 : 16;
+		char (*nv)[40] = realloc(l->v, na * sizeof(*nv));
+		if (!nv)
+			return -ENOMEM;
+		l->v = nv;
+		l->alloc = na;
+	}
+	for (int k = 0; k < 40; k++)
+		l->v[l->n][k] = (s[k] >= 'A' && s[k] <= 'F') ? (char)(s[k] + 32) : s[k];
+	l->n++;
+	return 0;
+}
+
+/* The package verification codes (SPDX 2.3 clause 7.9): the SHA1 of the
+ * sorted, concatenated SHA1s of a package's files, lowercase; for the
+ * root, of every SPDX file, and for each of the npkg report packages, of
+ * the files it owns ("packages" of a file record). Each out is "" when the
+ * package has no file. 0 or -ENOMEM. */
+static int verification_codes(const struct report_files *files, size_t npkg, char root[41], char (*codes)[41])
+{
+	struct sha1s all = { NULL, 0, 0 }, *per = calloc(npkg + 1, sizeof(*per));
+	int r = per ? 0 : -ENOMEM;
+	root[0] = '\0';
+	for (size_t i = 0; r == 0 && i < files->n; i++) {
 		json_t *f = files->record(files->ctx, i);
 		if (!f) {
 			r = -ENOMEM;
 			break;
 		}
 		if (spdx_file(f)) {
-			if (n == alloc) {
-				size_t na = alloc ? alloc * 2 : 1024;
-				char (*nv)[40] = realloc(v, na * sizeof(*v));
-				if (!nv) {
-					json_decref(f);
-					r = -ENOMEM;
-					break;
-				}
-				v = nv;
-				alloc = na;
+			r = sha1s_add(&all, str(f, "sha1"));
+			size_t k;
+			const json_t *v;
+			json_array_foreach(json_object_get(f, "packages"), k, v) {
+				size_t p = (size_t)json_integer_value(v);
+				if (r == 0 && p < npkg)
+					r = sha1s_add(&per[p], str(f, "sha1"));
 			}
-			const char *s = str(f, "sha1");
-			for (int k = 0; k < 40; k++)
-				v[n][k] = (s[k] >= 'A' && s[k] <= 'F') ? (char)(s[k] + 32) : s[k];
-			n++;
 		}
 		json_decref(f);
 	}
-	struct filehash *h = r == 0 && n ? filehash_new() : NULL;
-	if (r == 0 && n && !h)
-		r = -ENOMEM;
-	if (h) {
-		qsort(v, n, sizeof(*v), cmp_sha1);
-		for (size_t i = 0; i < n; i++)
-			filehash_update(h, v[i], 40);
-		uint8_t s256[SHA256_LEN], s1[SHA1_LEN], m5[MD5_LEN];
-		filehash_final(h, s256, s1, m5);
-		filehash_free(h);
-		hex_encode(s1, SHA1_LEN, out);
-		r = 1;
+	if (r == 0 && all.n)
+		r = code_of(all.v, all.n, root);
+	for (size_t p = 0; per && p < npkg; p++) {
+		codes[p][0] = '\0';
+		if (r == 0 && per[p].n)
+			r = code_of(per[p].v, per[p].n, codes[p]);
+		free(per[p].v);
 	}
-	free(v);
+	free(per);
+	free(all.v);
 	return r;
 }
 
@@ -270,7 +301,7 @@ static json_t *purl_ref(const char *purl)
 }
 
 static json_t *root_package(const json_t *report, const char *root_id, const char *name,
-			    const struct report_files *files, int *with_files)
+			    const char code[41], int *with_files)
 {
 	const json_t *image = json_object_get(report, "image");
 	const char *digest = str(image, "digest");
@@ -280,14 +311,8 @@ static json_t *root_package(const json_t *report, const char *root_id, const cha
 	if (digest)
 		json_object_set_new(p, "versionInfo", json_string(digest));
 	json_object_set_new(p, "downloadLocation", json_string("NOASSERTION"));
-	char code[41];
-	int r = verification_code(files, code);
-	if (r < 0) {
-		json_decref(p);
-		return NULL;
-	}
 	/* A package with filesAnalyzed false must contain no files (clause 7.8). */
-	*with_files = r == 1;
+	*with_files = code[0] != '\0';
 	if (*with_files) {
 		json_object_set_new(p, "filesAnalyzed", json_true());
 		json_object_set_new(p, "packageVerificationCode",
@@ -313,7 +338,7 @@ static json_t *root_package(const json_t *report, const char *root_id, const cha
 }
 
 static json_t *package(const json_t *report, const json_t *pkg, const char *id,
-		       struct licenses *l)
+		       struct licenses *l, const char code[41])
 {
 	const char *version = str(pkg, "version"), *path = str(pkg, "path"), *layer = str(pkg, "layer");
 	char *lic = declared_all(l, pkg);
@@ -324,7 +349,10 @@ static json_t *package(const json_t *report, const json_t *pkg, const char *id,
 	if (version)
 		json_object_set_new(p, "versionInfo", json_string(version));
 	json_object_set_new(p, "downloadLocation", json_string("NOASSERTION"));
-	json_object_set_new(p, "filesAnalyzed", json_false());
+	/* A package that CONTAINS files must say it analyzed them (7.8). */
+	json_object_set_new(p, "filesAnalyzed", json_boolean(code[0]));
+	if (code[0])
+		json_object_set_new(p, "packageVerificationCode", json_pack("{s:s}", "packageVerificationCodeValue", code));
 	json_object_set_new(p, "licenseConcluded", json_string("NOASSERTION"));
 	json_object_set_new(p, "licenseDeclared", json_string(lic));
 	json_object_set_new(p, "copyrightText", json_string("NOASSERTION"));
@@ -346,7 +374,31 @@ out:
 	return NULL;
 }
 
-static json_t *file(const json_t *f, size_t k)
+/* The files a package owns, as (package, file number) pairs, for its
+ * CONTAINS relationships. */
+struct owned {
+	size_t (*v)[2];
+	size_t n, alloc;
+	int nomem;
+};
+
+static void owned_add(struct owned *o, size_t pkg, size_t file)
+{
+	if (o->n == o->alloc) {
+		size_t na = o->alloc ? o->alloc * 2 : 1024;
+		size_t (*nv)[2] = realloc(o->v, na * sizeof(*nv));
+		if (!nv) {
+			o->nomem = 1;
+			return;
+		}
+		o->v = nv;
+		o->alloc = na;
+	}
+	o->v[o->n][0] = pkg;
+	o->v[o->n++][1] = file;
+}
+
+static json_t *file(const json_t *f, size_t k, const json_t *packages, size_t npkg, struct owned *owned)
 {
 	const char *path = str(f, "path"), *layer = str(f, "layer");
 	json_t *sums = json_pack("[{s:s, s:s}]", "algorithm", "SHA1", "checksumValue", str(f, "sha1"));
@@ -363,8 +415,24 @@ static json_t *file(const json_t *f, size_t k)
 			      path[0] == '/' ? "" : "/", path, "checksums", sums);
 	if (!o)
 		return NULL;
+	struct buf c = BUF_INIT;
 	if (layer)
-		json_object_set_new(o, "comment", json_sprintf("layer %s", layer));
+		buf_addf(&c, "layer %s", layer);
+	size_t i;
+	const json_t *v;
+	json_array_foreach(json_object_get(f, "packages"), i, v) {
+		size_t p = (size_t)json_integer_value(v);
+		if (p >= npkg)
+			continue;
+		owned_add(owned, p, k);
+		/* Its content is not what the package shipped. */
+		if (json_is_true(json_object_get(f, "modified")))
+			buf_addf(&c, "%sdiffers from what package %s shipped", c.len ? "; " : "",
+				 str(json_array_get(packages, p), "name") ? str(json_array_get(packages, p), "name") : "?");
+	}
+	if (c.len)
+		json_object_set_new(o, "comment", json_string(c.data));
+	buf_release(&c);
 	return o;
 }
 
@@ -415,6 +483,7 @@ int report_write_spdx(const json_t *report, const struct report_files *files, FI
 	buf_addf(&ns, "/%s", uuid);
 
 	struct licenses l = { json_object(), json_object(), json_object(), json_array() };
+	struct owned owned = { NULL, 0, 0, 0 };
 	struct report_json j;
 	int with_files = 0;
 	size_t npkg = json_array_size(packages), i;
@@ -434,13 +503,21 @@ int report_write_spdx(const json_t *report, const struct report_files *files, FI
 			   json_pack("{s:s, s:[s+], s:s}", "created", created, "creators", "Tool: strata-",
 				     tv ? tv : PACKAGE_VERSION, "licenseListVersion", LICENSE_LIST_VERSION));
 
+	char root_code[41];
+	char (*codes)[41] = calloc(npkg + 1, sizeof(*codes));
+	if (!codes || verification_codes(files, npkg, root_code, codes) < 0) {
+		free(codes);
+		r = -ENOMEM;
+		goto out;
+	}
 	report_json_array(&j, "packages");
-	report_json_item(&j, root_package(report, root_id, name, files, &with_files));
+	report_json_item(&j, root_package(report, root_id, name, root_code, &with_files));
 	const json_t *pkg;
 	json_array_foreach(packages, i, pkg) {
 		ids[i] = package_id(pkg, i);
-		report_json_item(&j, ids[i] ? package(report, pkg, ids[i], &l) : NULL);
+		report_json_item(&j, ids[i] ? package(report, pkg, ids[i], &l, codes[i]) : NULL);
 	}
+	free(codes);
 	report_json_array_end(&j);
 
 	size_t k = 0;
@@ -450,7 +527,7 @@ int report_write_spdx(const json_t *report, const struct report_files *files, FI
 		for (i = 0; i < files->n && !report_json_failed(&j); i++) {
 			json_t *rec = files->record(files->ctx, i);
 			if (!rec || spdx_file(rec))
-				report_json_item(&j, rec ? file(rec, k++) : NULL);
+				report_json_item(&j, rec ? file(rec, k++, packages, npkg, &owned) : NULL);
 			json_decref(rec);
 		}
 		report_json_array_end(&j);
@@ -480,6 +557,15 @@ int report_write_spdx(const json_t *report, const struct report_files *files, FI
 		snprintf(fid, sizeof(fid), "SPDXRef-File-%zu", n);
 		report_json_item(&j, relationship(root_id, "CONTAINS", fid));
 	}
+	/* And each package the files it installed. */
+	for (size_t n = 0; n < owned.n && !report_json_failed(&j); n++) {
+		char fid[48];
+		snprintf(fid, sizeof(fid), "SPDXRef-File-%zu", owned.v[n][1]);
+		if (ids[owned.v[n][0]])
+			report_json_item(&j, relationship(ids[owned.v[n][0]], "CONTAINS", fid));
+	}
+	if (owned.nomem)
+		report_json_item(&j, NULL);
 	report_json_array_end(&j);
 
 	if (json_array_size(l.infos)) {
@@ -495,6 +581,7 @@ out:
 	for (i = 0; ids && i < npkg; i++)
 		free(ids[i]);
 	free(ids);
+	free(owned.v);
 	json_decref(l.by_text);
 	json_decref(l.taken);
 	json_decref(l.next);

@@ -1,6 +1,7 @@
 /* report-table: the report as text for people. A header naming what was
  * scanned, the packages with their licences (sorted by type, name,
- * version, licences, path), the secrets
+ * version, licences, path), the files that differ from what their
+ * package shipped (when there are any), the secrets
  * (most severe first), the warnings, and a summary line. Columns are as wide
  * as their widest cell up to a cap; cells past the cap are cut with "...".
  * Control characters in names become '?', so hostile package metadata cannot
@@ -266,6 +267,33 @@ static int secrets_section(FILE *out, const json_t *secrets)
 	return 0;
 }
 
+/* Files whose content is not what their package shipped; nothing when
+ * there are none. */
+static int modified_section(FILE *out, const json_t *packages)
+{
+	struct table t = { .head = { "PACKAGE", "MODIFIED FILE" }, .cap = { 60, 0 } };
+	size_t n = 0, i, k;
+	const json_t *p, *f;
+	json_array_foreach(packages, i, p)
+		n += json_array_size(json_object_get(p, "modified_files"));
+	if (!n)
+		return 0;
+	if (table_init(&t, n, 2) < 0)
+		return -ENOMEM;
+	json_array_foreach(packages, i, p)
+		json_array_foreach(json_object_get(p, "modified_files"), k, f) {
+			const char *cells[] = { str(p, "name"), json_string_value(f) ? json_string_value(f) : "" };
+			if (table_add(&t, cells) < 0) {
+				table_free(&t);
+				return -ENOMEM;
+			}
+		}
+	fprintf(out, "\nMODIFIED FILES (%zu)\n", n);
+	table_print(out, &t);
+	table_free(&t);
+	return 0;
+}
+
 static int warnings_section(FILE *out, const json_t *warnings)
 {
 	size_t n = json_array_size(warnings), i;
@@ -320,6 +348,8 @@ int report_write_table(const json_t *report, const struct report_files *files, F
 	struct buf by_type = BUF_INIT;
 	header(out, report);
 	int r = packages_section(out, packages, &by_type);
+	if (r == 0)
+		r = modified_section(out, packages);
 	if (r == 0)
 		r = secrets_section(out, secrets);
 	if (r == 0)

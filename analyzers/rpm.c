@@ -44,6 +44,7 @@ enum {
 static const uint32_t array_tag[A_COUNT] = { 1047, 1048, 1049, 1035, 1037, 1116, 1117, 1118, 5011 };
 
 #define RPMSENSE_RPMLIB (1u << 24) /* rpmlib(...) features, not packages */
+#define RPMFILE_CONFIG (1u << 0)   /* %config: expected to be edited */
 #define RPMFILE_GHOST (1u << 6)    /* listed, never installed */
 
 static uint32_t be32(const uint8_t *p)
@@ -122,7 +123,8 @@ static int add_strings(json_t *r, const char *key, const char *const *v, size_t 
 
 /* "provides", "requires" (names; rpmlib features left out), "files"
  * (DIRNAMES[DIRINDEXES[i]] + BASENAMES[i], %ghost entries left out),
- * "file_digests" (hex, "" for what has none) and "file_digest_algo" (rpm's
+ * "file_digests" (hex, "" for what has none and for %config files) and
+ * "file_digest_algo" (rpm's
  * PGPHASHALGO: 1 md5, 2 sha1, 8 sha256). */
 static int relations(json_t *r, const struct field *arr, const uint8_t *store, uint32_t dl,
 		     struct strata_error *err)
@@ -170,9 +172,11 @@ static int relations(json_t *r, const struct field *arr, const uint8_t *store, u
 			if (have_flags && (fflags[i] & RPMFILE_GHOST))
 				continue;
 			buf_reset(&path);
+			/* A %config file's digest is left out: editing it is its purpose. */
+			const char *sum = have_flags && (fflags[i] & RPMFILE_CONFIG) ? "" : digests[i];
 			if (buf_adds(&path, dirs[didx[i]]) < 0 || buf_adds(&path, s[i]) < 0 ||
 			    json_array_append_new(files, record_string(path.data, path.len)) < 0 ||
-			    (have_sums && json_array_append_new(sums, record_string(digests[i], strlen(digests[i]))) < 0))
+			    (have_sums && json_array_append_new(sums, record_string(sum, strlen(sum))) < 0))
 				rc = -ENOMEM;
 		}
 		if (rc == 0 && json_array_size(files)) {
@@ -384,7 +388,7 @@ static int rpm_scan(const struct analyzer_file *f, json_t *out, struct strata_er
 
 const struct analyzer analyzer_rpm = {
 	.name = "rpm",
-	.version = 3,
+	.version = 4,
 	.patterns = rpm_patterns,
 	.claims = NULL,
 	.keyed_by_name = 0,

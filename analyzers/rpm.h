@@ -8,7 +8,8 @@
  *    "licenses": (see license.h), "provides": [PROVIDENAME...],
  *    "requires": [REQUIRENAME..., rpmlib() features left out],
  *    "files": [the paths the package installs, %ghost ones left out],
- *    "file_digests": [hex FILEDIGESTS, "" for entries without],
+ *    "file_digests": [hex FILEDIGESTS, "" for entries without and for
+ *                     %config files],
  *    "file_digest_algo": 1 (md5) | 2 (sha1) | 8 (sha256) ...}
  * where all but name and version are present only when the header has
  * them. The gpg-pubkey pseudo-packages (imported signing keys) are not

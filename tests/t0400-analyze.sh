@@ -198,6 +198,8 @@ if [ $? -eq 0 ]; then ok "no planted token appears unmasked in the report"; else
 
 check_py "files: every entry of the tree (type, mode, owner, size, link); 300 sha256 and layers" \
 	check-files "$R" "$U/rootfs" "$TMP/layers.tsv" 300
+check_py "file owners: the packages whose info/*.list name each file (links in /bin resolved); none modified" \
+	check-owners "$R" "$TMP/truth.json"
 check "regular files carry sha1 and md5 too" \
 	jq -e '[.files[] | select(.type == "file")] | all(.[]; (.sha1 | length) == 40 and (.md5 | length) == 32)' "$R"
 is "/usr/lib/os-release's sha1" "$(jq -r '.files[] | select(.path == "/usr/lib/os-release") | .sha1' "$R")" \
@@ -311,6 +313,45 @@ is "and all of scan's packages" \
 	"$(jq -c '[.packages[] | [.type, .name, .version, .path]] | sort' "$R")"
 is "and scan's secrets" "$(jq -c '[.secrets[] | [.rule, .path, .line, .layer]] | sort' "$TMP/scan2.json")" \
 	"$(jq -c '[.secrets[] | [.rule, .path, .line, .layer]] | sort' "$R")"
+
+# --- 5b. a file changed after its package installed it ------------------------------
+# scan plus a layer that rewrites /usr/bin/hostname (which dpkg's md5sums
+# knows as bin/hostname: /bin is a link to usr/bin), deletes one of its
+# docs and edits a conffile (dpkg's md5sums leave conffiles out).
+M=$TMP/mod-layout
+skopeo copy --quiet "oci:$IMAGES:scan" "oci:$M:scan" >"$TMP/skopeo.log" 2>&1 || { sed 's/^/#   /' "$TMP/skopeo.log"; exit 99; }
+python3 - "$TMP/mod-layer.tar" <<'PY'
+import io, sys, tarfile
+with tarfile.open(sys.argv[1], "w", format=tarfile.PAX_FORMAT) as t:
+    for name, data, mode in (("usr/bin/hostname", b"#!/bin/sh\necho not the real hostname\n", 0o755),
+                             ("usr/share/doc/hostname/.wh.changelog.gz", b"", 0o644),
+                             ("etc/debian_version", b"12.99 edited\n", 0o644)):
+        ti = tarfile.TarInfo(name)
+        ti.size, ti.mode = len(data), mode
+        t.addfile(ti, io.BytesIO(data))
+PY
+umoci raw add-layer --image "$M:scan" --tag mod "$TMP/mod-layer.tar" >"$TMP/umoci.log" 2>&1 || { sed 's/^/#   /' "$TMP/umoci.log"; exit 99; }
+skopeo copy --quiet --dest-tls-verify=false "oci:$M:mod" "docker://$REGISTRY/strata/scan-mod:latest" >"$TMP/skopeo.log" 2>&1 ||
+	{ sed 's/^/#   /' "$TMP/skopeo.log"; exit 99; }
+MR=$TMP/mod.json
+check "analyze scan plus a layer that changes a Debian package's file" \
+	"$STRATA" analyze "$REGISTRY/strata/scan-mod" --format json -o "$MR"
+is "hostname's modified_files: bin/hostname, as its md5sums name it" \
+	"$(jq -c '.packages[] | select(.type == "deb" and .name == "hostname") | .modified_files' "$MR")" '["/bin/hostname"]'
+is "no other package has one (a deleted doc, an edited conffile are not modified files)" \
+	"$(jq -c '[.packages[] | select(.modified_files) | .name]' "$MR")" '["hostname"]'
+is "its file entry: /usr/bin/hostname, owned by hostname, modified" \
+	"$(jq -c '.packages as $p | .files[] | select(.modified) | [.path, ([.packages[] | $p[.].name])]' "$MR")" \
+	'["/usr/bin/hostname",["hostname"]]'
+check "and at most the new layer's two files were opened" test "$(jq '[.stats.analyzers[].opened] | add' "$MR")" -le 2
+"$STRATA" analyze "$REGISTRY/strata/scan-mod" --format table -o "$TMP/mod.table"
+check "the table lists it under MODIFIED FILES" grep -qE '^hostname +/bin/hostname$' "$TMP/mod.table"
+"$STRATA" analyze "$REGISTRY/strata/scan-mod" --format spdx-json -o "$TMP/mod.spdx.json"
+is "spdx: the file's comment says so, and hostname CONTAINS it" \
+	"$(jq -c '(.packages[] | select(.name == "hostname") | .SPDXID) as $h | (.files[] | select(.fileName == "./usr/bin/hostname")) as $f |
+		[($f.comment | test("differs from what package hostname shipped")),
+		 any(.relationships[]; .spdxElementId == $h and .relationshipType == "CONTAINS" and .relatedSpdxElement == $f.SPDXID)]' \
+		"$TMP/mod.spdx.json")" '[true,true]'
 
 # --- 6. strata run -------------------------------------------------------------------
 out=$("$STRATA" run "$REF" -- find {} -name os-release 2>"$TMP/run.err"); rc=$?

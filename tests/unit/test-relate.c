@@ -43,7 +43,7 @@ static json_t *relate_text(const char *text, int apk)
 	int rc;
 	json_t *out = vec_parse_text(apk ? apk_installed_parse : dpkg_status_parse, text, &rc, &err);
 	json_t *facts = json_object();
-	is_int(relate_packages(out, facts, NULL), 0, "relate");
+	is_int(relate_packages(out, facts, NULL, NULL), 0, "relate");
 	json_decref(facts);
 	return out;
 }
@@ -167,7 +167,7 @@ static void test_languages(void)
 	json_array_append_new(p, pkg("maven", "lib", "/opt/fat.jar!/BOOT-INF/lib/lib.jar", "{\"own\": true, \"archive\": \"BOOT-INF/lib/lib.jar\"}"));
 	json_array_append_new(p, pkg("maven", "deeper", "/opt/fat.jar!/BOOT-INF/lib/lib.jar!/x.jar", "{\"own\": true, \"archive\": \"BOOT-INF/lib/lib.jar!/x.jar\"}"));
 	json_t *facts = json_object();
-	is_int(relate_packages(p, facts, NULL), 0, "relate");
+	is_int(relate_packages(p, facts, NULL, NULL), 0, "relate");
 	json_decref(facts);
 	static const struct { size_t i; const char *key, *want; } c[] = {
 		{ 0, "dependencies", "express" },
@@ -220,11 +220,77 @@ static void test_deb_licenses(void)
 	e[1].mode = S_IFLNK | 0777;
 	e[1].link = "../doc/./loop";
 	struct walk_result w = { e, 2, NULL, 0 };
-	is_int(relate_packages(p, facts, &w), 0, "relate");
+	is_int(relate_packages(p, facts, &w, NULL), 0, "relate");
 	char *s = json_dumps(json_object_get(json_array_get(p, 1), "licenses"), 0);
 	is_str(s, "[\"Own\", \"GPL-3.0-or-later\"]", "through the doc symlink, each licence once");
 	free(s);
 	ok(!json_object_get(json_array_get(p, 2), "licenses"), "a symlink loop gives nothing and ends");
+	json_decref(facts);
+	json_decref(p);
+}
+
+/* Which package owns which file, and which files differ from what their
+ * package shipped: dpkg lists and md5sums (facts), a merged /usr's links
+ * followed, rpm's sha256 file digests, apk's Z: SHA-1s. */
+static void test_owners(void)
+{
+	json_t *p = json_array();
+	json_array_append_new(p, pkg("apk", "busybox", "/lib/apk/db/installed",
+				     "{\"files\": [\"/bin/busybox\"], \"file_digests\": [\"Q1AQIDBAUGBwgJCgsMDQ4PEBESExQ=\"]}"));
+	json_array_append_new(p, pkg("deb", "bash", "/var/lib/dpkg/status", "{\"architecture\": \"amd64\"}"));
+	json_array_append_new(p, pkg("deb", "base-files", "/var/lib/dpkg/status", "{\"architecture\": \"amd64\"}"));
+	json_array_append_new(p, pkg("rpm", "glibc", "/var/lib/rpm/rpmdb.sqlite",
+				     "{\"files\": [\"/usr/lib/libc.so\", \"/etc/ld.so.conf\"], \"file_digest_algo\": 8, "
+				     "\"file_digests\": [\"00000000000000000000000000000000000000000000000000000000000000ff\", \"\"]}"));
+	/* Every file's md5 is 0102...10: bash's md5sums say otherwise for
+	 * /bin/bash, and agree for its README. */
+	json_t *facts = json_pack("{s:{s:s, s:[s, s, s, s]}, s:{s:s, s:[s, s], s:[s, s]}, s:{s:s, s:[s]}}",
+				  "/var/lib/dpkg/info/bash:amd64.list", "fact", "dpkg-list", "paths", "/bin", "/bin/bash",
+				  "/usr/share/doc/bash/README", "/etc/bash.bashrc",
+				  "/var/lib/dpkg/info/bash:amd64.md5sums", "fact", "dpkg-md5sums", "paths", "/bin/bash",
+				  "/usr/share/doc/bash/README", "md5", "00000000000000000000000000000000",
+				  "0102030405060708090a0b0c0d0e0f10",
+				  "/var/lib/dpkg/info/base-files.list", "fact", "dpkg-list", "paths", "/etc/bash.bashrc");
+	struct walk_entry e[8];
+	memset(e, 0, sizeof(e));
+	const char *paths[] = { "/bin", "/bin/busybox", "/etc/bash.bashrc", "/etc/ld.so.conf", "/usr/bin/bash",
+				"/usr/lib/libc.so", "/usr/share/doc/bash/README", "/usr/share/doc/bash/other" };
+	for (int k = 0; k < 8; k++) {
+		e[k].path = (char *)paths[k];
+		e[k].mode = S_IFREG | 0644;
+		e[k].digests = 1;
+		memcpy(e[k].md5, "\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e\x0f\x10", 16);
+	}
+	e[0].mode = S_IFLNK | 0777;
+	e[0].link = "usr/bin";
+	struct walk_result w = { e, 8, NULL, 0 };
+	struct relate_owners o = { 0 };
+	is_int(relate_packages(p, facts, &w, &o), 0, "relate");
+	ok(o.off != NULL, "owners found");
+	char got[512] = "";
+	for (size_t k = 0; o.off && k < 8; k++) {
+		size_t len = strlen(got);
+		snprintf(got + len, sizeof(got) - len, "%s%s:", k ? " " : "", paths[k]);
+		for (uint32_t x = o.off[k]; x < o.off[k + 1]; x++) {
+			len = strlen(got);
+			snprintf(got + len, sizeof(got) - len, "%s%s", x > o.off[k] ? "," : "",
+				 json_string_value(json_object_get(json_array_get(p, o.pkg[x]), "name")));
+		}
+		if (o.modified[k]) {
+			len = strlen(got);
+			snprintf(got + len, sizeof(got) - len, "!");
+		}
+	}
+	is_str(got, "/bin: /bin/busybox:busybox! /etc/bash.bashrc:bash,base-files /etc/ld.so.conf:glibc "
+		    "/usr/bin/bash:bash! /usr/lib/libc.so:glibc! /usr/share/doc/bash/README:bash /usr/share/doc/bash/other:",
+	       "owners ('!': differs from what it shipped; /bin/bash through the /bin link; a %%config file's digest not checked)");
+	char *s = json_dumps(json_object_get(json_array_get(p, 1), "modified_files"), 0);
+	is_str(s, "[\"/bin/bash\"]", "bash's modified_files, as the list names them");
+	free(s);
+	ok(!json_object_get(json_array_get(p, 2), "modified_files"), "base-files: none");
+	ok(!json_object_get(json_array_get(p, 3), "files") && !json_object_get(json_array_get(p, 3), "file_digests"),
+	   "the file lists stay out of the report");
+	relate_owners_release(&o);
 	json_decref(facts);
 	json_decref(p);
 }
@@ -237,5 +303,6 @@ int main(void)
 	test_apk();
 	test_languages();
 	test_deb_licenses();
+	test_owners();
 	return tap_done();
 }
