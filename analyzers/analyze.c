@@ -14,6 +14,7 @@
 
 #include "analyze.h"
 #include "buf.h"
+#include "cpe.h"
 #include "digest.h"
 #include "distro.h"
 #include "purl.h"
@@ -565,7 +566,7 @@ void analyze_files_release(struct analyze_files *files)
 }
 
 /* Adds where a record was found: path (with the archive nesting for
- * maven), layer, and the purl of a package. */
+ * maven), layer, and the purl and CPEs of a package. */
 static json_t *place(json_t *rec, const struct walk_result *w, const struct walk_entry *e, const json_t *distro,
 		     int package)
 {
@@ -588,6 +589,11 @@ static json_t *place(json_t *rec, const struct walk_result *w, const struct walk
 		if (purl)
 			json_object_set_new(out, "purl", json_string(purl));
 		free(purl);
+		json_t *cpes = cpe_generate(out);
+		if (json_array_size(cpes))
+			json_object_set_new(out, "cpes", cpes);
+		else
+			json_decref(cpes);
 	}
 	return out;
 }

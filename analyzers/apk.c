@@ -15,7 +15,7 @@ struct slice {
 };
 
 struct entry {
-	struct slice name, version, arch, origin, license, maintainer, depends, provides;
+	struct slice name, version, arch, origin, license, maintainer, depends, provides, url;
 	json_t *files;   /* R: paths, each under the F: before it */
 	json_t *digests; /* Z: of each file ("Q1" + base64 sha1), "" when none */
 	struct buf dir;  /* the current F: */
@@ -86,6 +86,7 @@ static int entry_emit(const struct entry *e, json_t *out)
 	record_set_strn(rec, "origin", e->origin.p, e->origin.len);
 	record_set_strn(rec, "license", e->license.p, e->license.len);
 	record_set_strn(rec, "maintainer", e->maintainer.p, e->maintainer.len);
+	record_set_strn(rec, "url", e->url.p, e->url.len);
 	if ((e->license.len && apk_licenses(rec, e->license) < 0) || words(rec, "depends", e->depends) < 0 ||
 	    words(rec, "provides", e->provides) < 0) {
 		json_decref(rec);
@@ -146,6 +147,7 @@ int apk_installed_parse(const char *data, size_t len, json_t *out, struct strata
 		case 'L': take(&e.license, v, vn); break;
 		case 'm': take(&e.maintainer, v, vn); break;
 		case 'D': take(&e.depends, v, vn); break;
+		case 'U': take(&e.url, v, vn); break;
 		case 'p': take(&e.provides, v, vn); break;
 		case 'F':
 			buf_reset(&e.dir);
@@ -194,7 +196,7 @@ static int apk_scan(const struct analyzer_file *f, json_t *out, struct strata_er
 
 const struct analyzer analyzer_apk = {
 	.name = "apk",
-	.version = 3,
+	.version = 4,
 	.patterns = apk_patterns,
 	.claims = NULL,
 	.keyed_by_name = 0,

@@ -215,8 +215,8 @@ static int ruby_value(const char **pp, const char *end, struct buf *out)
 	return 1;
 }
 
-/* [ "a".freeze, 'b' ] or a single string: the licences joined by " OR ". */
-static int ruby_licenses(const char **pp, const char *end, struct buf *out)
+/* [ "a".freeze, 'b' ] or a single string: the values joined by sep. */
+static int ruby_strings(const char **pp, const char *end, struct buf *out, const char *sep)
 {
 	const char *p = *pp;
 	struct buf one = BUF_INIT;
@@ -232,7 +232,7 @@ static int ruby_licenses(const char **pp, const char *end, struct buf *out)
 		r = ruby_value(&p, end, &one);
 		if (r <= 0)
 			goto done;
-		if (one.len && out->len && (r = buf_adds(out, " OR ")) < 0)
+		if (one.len && out->len && (r = buf_adds(out, sep)) < 0)
 			goto done;
 		if ((r = buf_add(out, one.data, one.len)) < 0)
 			goto done;
@@ -294,15 +294,20 @@ static const char *find_block(const char *data, const char *end, const char **va
 	return NULL;
 }
 
-enum { ATTR_NAME, ATTR_VERSION, ATTR_LICENSE, ATTR_N };
+enum { ATTR_NAME, ATTR_VERSION, ATTR_LICENSE, ATTR_AUTHORS, ATTR_HOMEPAGE, ATTR_N };
 
 int gem_spec_parse(const char *data, size_t len, json_t *out, struct strata_error *err)
 {
-	static const char *const attrs[] = { "name", "version", "license", "licenses" };
+	/* attribute names and the value each sets */
+	static const struct { const char *name; int attr; } attrs[] = {
+		{ "name", ATTR_NAME }, { "version", ATTR_VERSION }, { "license", ATTR_LICENSE },
+		{ "licenses", ATTR_LICENSE }, { "authors", ATTR_AUTHORS }, { "author", ATTR_AUTHORS },
+		{ "homepage", ATTR_HOMEPAGE },
+	};
 	const char *end = data + len, *var;
 	size_t varlen;
-	struct buf val[ATTR_N] = { BUF_INIT, BUF_INIT, BUF_INIT };
-	int have[ATTR_N] = { 0, 0, 0 };
+	struct buf val[ATTR_N] = { BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT };
+	int have[ATTR_N] = { 0, 0, 0, 0, 0 };
 	int r = 0;
 
 	const char *p = find_block(data, end, &var, &varlen);
@@ -359,9 +364,9 @@ int gem_spec_parse(const char *data, size_t len, json_t *out, struct strata_erro
 			continue;
 		}
 		int a = -1;
-		for (int i = 0; i < 4; i++)
-			if (an == strlen(attrs[i]) && !memcmp(q, attrs[i], an))
-				a = i < ATTR_LICENSE ? i : ATTR_LICENSE;
+		for (size_t i = 0; i < sizeof(attrs) / sizeof(attrs[0]); i++)
+			if (an == strlen(attrs[i].name) && !memcmp(q, attrs[i].name, an))
+				a = attrs[i].attr;
 		if (a < 0 || have[a])
 			continue;
 		q += an;
@@ -369,7 +374,8 @@ int gem_spec_parse(const char *data, size_t len, json_t *out, struct strata_erro
 		if (!eat(&q, eol, "=") || (q < eol && (*q == '=' || *q == '~')))
 			continue; /* a comparison, not an assignment */
 		buf_reset(&val[a]);
-		r = a == ATTR_LICENSE ? ruby_licenses(&q, eol, &val[a]) : ruby_value(&q, eol, &val[a]);
+		r = a == ATTR_LICENSE ? ruby_strings(&q, eol, &val[a], " OR ")
+		    : a == ATTR_AUTHORS ? ruby_strings(&q, eol, &val[a], "\n") : ruby_value(&q, eol, &val[a]);
 		if (r < 0) {
 			error_set(err, r, "gemspec: out of memory");
 			goto done;
@@ -395,6 +401,20 @@ int gem_spec_parse(const char *data, size_t len, json_t *out, struct strata_erro
 	}
 	if (r == 0 && json_array_size(deps) && json_object_set(rec, "requires", deps) < 0)
 		r = -ENOMEM;
+	/* Who made it and where it lives, for its CPE vendors (cpe.h). */
+	if (r == 0 && have[ATTR_HOMEPAGE])
+		record_set_strn(rec, "homepage", val[ATTR_HOMEPAGE].data, val[ATTR_HOMEPAGE].len);
+	if (r == 0 && have[ATTR_AUTHORS]) {
+		json_t *authors = json_array();
+		for (const char *a = val[ATTR_AUTHORS].data; authors && *a;) {
+			size_t n = strcspn(a, "\n");
+			if (n)
+				json_array_append_new(authors, record_string(a, n));
+			a += n + (a[n] == '\n');
+		}
+		if (!authors || json_object_set_new(rec, "authors", authors) < 0)
+			r = -ENOMEM;
+	}
 	if (r < 0)
 		json_decref(rec);
 	if (r < 0 || json_array_append_new(out, rec) < 0)
@@ -422,7 +442,7 @@ static int gem_scan(const struct analyzer_file *f, json_t *out, struct strata_er
 
 const struct analyzer analyzer_gem = {
 	.name = "gem",
-	.version = 3,
+	.version = 4,
 	.patterns = gem_patterns,
 	.claims = NULL,
 	.keyed_by_name = 0,

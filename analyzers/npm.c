@@ -93,6 +93,14 @@ int npm_package_json_parse(const char *data, size_t len, json_t *out, struct str
 		record_set_strn(rec, "license", lic.data, lic.len);
 		r = license_add(rec, lic.data, lic.len);
 	}
+	/* Where the project lives, for its CPE vendor (cpe.h). */
+	json_t *home = json_object_get(root, "homepage"), *repo = json_object_get(root, "repository");
+	if (json_is_object(repo))
+		repo = json_object_get(repo, "url");
+	if (json_is_string(home))
+		record_set_strn(rec, "homepage", json_string_value(home), json_string_length(home));
+	if (json_is_string(repo))
+		record_set_strn(rec, "repository_url", json_string_value(repo), json_string_length(repo));
 	if (r == 0)
 		r = dep_names(rec, "requires", json_object_get(root, "dependencies"));
 	if (r == 0)
@@ -148,7 +156,7 @@ static int npm_scan(const struct analyzer_file *f, json_t *out, struct strata_er
 
 const struct analyzer analyzer_npm = {
 	.name = "npm",
-	.version = 3,
+	.version = 4,
 	.patterns = npm_patterns,
 	.claims = npm_claims,
 	.keyed_by_name = 0,

@@ -90,7 +90,7 @@ static int python_licenses(json_t *rec, struct slice expr, struct slice license,
 int python_metadata_parse(const char *data, size_t len, json_t *out, struct strata_error *err)
 {
 	struct slice name = { NULL, 0 }, version = { NULL, 0 }, license = { NULL, 0 };
-	struct slice expr = { NULL, 0 };
+	struct slice expr = { NULL, 0 }, author = { NULL, 0 }, email = { NULL, 0 };
 	int license_multiline = 0, in_license = 0;
 	json_t *classifiers = json_array(), *requires = json_array();
 	const char *end = data + len;
@@ -127,6 +127,10 @@ int python_metadata_parse(const char *data, size_t len, json_t *out, struct stra
 			version = v;
 		else if (slice_is(key, "License-Expression") && !expr.p)
 			expr = v;
+		else if (slice_is(key, "Author") && !author.p)
+			author = v;
+		else if (slice_is(key, "Author-email") && !email.p)
+			email = v;
 		else if (slice_is(key, "License") && !license.p) {
 			license = v;
 			in_license = 1;
@@ -145,6 +149,10 @@ int python_metadata_parse(const char *data, size_t len, json_t *out, struct stra
 	if (r == 0) {
 		record_set_strn(rec, "name", name.p, name.len);
 		record_set_strn(rec, "version", version.p, version.len);
+		if (author.len)
+			record_set_strn(rec, "author", author.p, author.len);
+		if (email.len)
+			record_set_strn(rec, "author_email", email.p, email.len);
 		if (license.len && (license_multiline || slice_is(license, "UNKNOWN")))
 			license.len = 0;
 		if (expr.len)
@@ -330,7 +338,7 @@ static int python_scan(const struct analyzer_file *f, json_t *out, struct strata
 
 const struct analyzer analyzer_python = {
 	.name = "python",
-	.version = 3,
+	.version = 4,
 	.patterns = python_patterns,
 	.claims = python_claims,
 	.keyed_by_name = 0,

@@ -4,7 +4,7 @@
  * single-file <egg>.egg-info (distutils, Debian's python packages).
  *
  * Records: {"type": "python", "name", "version", "license", "licenses",
- * "requires_dist"}: name and version as written with white space trimmed
+ * "requires_dist", "author", "author_email" (when given)}: name and version as written with white space trimmed
  * (normalising the name is the purl's business); license from
  * License-Expression, else from a one-line License that is not "UNKNOWN",
  * absent otherwise; licenses as license.h says; requires_dist the

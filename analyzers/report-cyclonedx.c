@@ -205,7 +205,16 @@ static json_t *component(const json_t *report, const json_t *pkg, const char *re
 		json_object_set_new(c, "licenses", l);
 	if (purl)
 		json_object_set_new(c, "purl", json_string(purl));
+	/* The most specific CPE as "cpe", the others as properties. */
+	const json_t *cpes = json_object_get(pkg, "cpes");
+	if (json_string_value(json_array_get(cpes, 0)))
+		json_object_set_new(c, "cpe", json_string(json_string_value(json_array_get(cpes, 0))));
 	json_t *props = json_array();
+	size_t k;
+	const json_t *cv;
+	json_array_foreach(cpes, k, cv)
+		if (k && json_string_value(cv))
+			json_array_append_new(props, property("strata:cpe23", json_string_value(cv)));
 	if (type)
 		json_array_append_new(props, property("strata:type", type));
 	if (str(pkg, "path"))

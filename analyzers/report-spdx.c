@@ -300,6 +300,19 @@ static json_t *purl_ref(const char *purl)
 			 "purl", "referenceLocator", purl);
 }
 
+/* The package's CPEs as SECURITY references, after its purl: matchers
+ * (Grype, Dependency-Track) read them from there. */
+static void cpe_refs(json_t *refs, const json_t *pkg)
+{
+	size_t i;
+	const json_t *c;
+	json_array_foreach(json_object_get(pkg, "cpes"), i, c)
+		if (json_string_value(c))
+			json_array_append_new(refs, json_pack("{s:s, s:s, s:s}", "referenceCategory", "SECURITY",
+							      "referenceType", "cpe23Type", "referenceLocator",
+							      json_string_value(c)));
+}
+
 static json_t *root_package(const json_t *report, const char *root_id, const char *name,
 			    const char code[41], int *with_files)
 {
@@ -356,8 +369,12 @@ static json_t *package(const json_t *report, const json_t *pkg, const char *id,
 	json_object_set_new(p, "licenseConcluded", json_string("NOASSERTION"));
 	json_object_set_new(p, "licenseDeclared", json_string(lic));
 	json_object_set_new(p, "copyrightText", json_string("NOASSERTION"));
-	if (purl)
-		json_object_set_new(p, "externalRefs", purl_ref(purl));
+	json_t *refs = purl ? purl_ref(purl) : json_array();
+	cpe_refs(refs, pkg);
+	if (json_array_size(refs))
+		json_object_set_new(p, "externalRefs", refs);
+	else
+		json_decref(refs);
 	if (path)
 		json_object_set_new(p, "sourceInfo", layer ? json_sprintf("found in %s (layer %s)", path, layer)
 							   : json_sprintf("found in %s", path));

@@ -143,10 +143,16 @@ is "no unresolved dependency but typeprof's vscode extension (not installed: a m
 check "rack, from ruby-rack, is a gem" jq -e 'any(.packages[]; .type == "gem" and .name == "rack" and
 	(.path | startswith("/usr/share/rubygems-integration/all/specifications/rack-")))' "$R"
 # The purl spec leaves ':' unencoded (its own example: pkg:deb/debian/attr@1:2.4.47-2%2Bb1).
-is "deb purls are pkg:deb/debian/NAME@VERSION?arch=ARCH&distro=debian-12, percent-encoded (first 3 that are not)" \
+is "deb purls are pkg:deb/debian/NAME@VERSION?arch=ARCH&distro=debian-12[&upstream=SOURCE[@VERSION]], percent-encoded (first 3 that are not)" \
 	"$(jq -r '[.packages[] | select(.type == "deb") | ("pkg:deb/debian/" + (.name | @uri) + "@" + (.version | @uri | gsub("%3A"; ":")) +
-	"?arch=" + (.architecture | @uri) + "&distro=debian-12") as $want | select(.purl != $want) |
-	"\(.purl) (want \($want))"] | .[:3][]' "$R")" ""
+	"?arch=" + (.architecture | @uri) + "&distro=debian-12" + (if .source then "&upstream=" + ((.source +
+	(if .source_version then "@" + .source_version else "" end)) | @uri | gsub("%3A"; ":")) else "" end)) as $want |
+	select(.purl != $want) | "\(.purl) (want \($want))"] | .[:3][]' "$R")" ""
+is "every package has CPEs, a CPE 2.3 formatted string each" \
+	"$(jq '[.packages[] | select(((.cpes // []) | length) == 0 or any(.cpes[]; test("^cpe:2\\.3:a:([^:\\\\]|\\\\.)+(:([^:\\\\]|\\\\.)+){9}$") | not))] | length' "$R")" 0
+is "express's CPE is the NVD dictionary's (openjsf), as syft's" \
+	"$(jq -r '.packages[] | select(.type == "npm" and .name == "express") | .cpes[0]' "$R")" \
+	"cpe:2.3:a:openjsf:express:$(jq -r '.packages[] | select(.type == "npm" and .name == "express") | .version' "$R"):*:*:*:*:node.js:*:*"
 is "a scoped npm purl" "$(jq -r '.packages[] | select(.type == "npm" and .name == "@babel/parser") | .purl' "$R")" \
 	"pkg:npm/%40babel/parser@7.26.3"
 is "a pypi purl is normalized" "$(jq -r '.packages[] | select(.type == "python" and .version == "3.0.1") | .purl' "$R")" \
@@ -242,6 +248,11 @@ is "cyclonedx-json: a dependencies entry per component, the image's and the dist
 	"$(jq -c '[(.packages | length) + 2, ([.packages[] | (.dependencies // [] | length) + (.contains // [] | length)] | add) + 1 +
 		([.packages[] | select(.type == "deb")] | length) + ([.packages as $p | $p | to_entries[] | .key as $i |
 		select(.value.type != "deb" and ([$p[] | (.dependencies // []) + (.contains // []) | index($i)] | map(select(.)) | length) == 0)] | length)]' "$R")"
+is "spdx-json: each package's CPEs as SECURITY cpe23Type references" \
+	"$(jq '[.packages[].externalRefs[]? | select(.referenceCategory == "SECURITY" and .referenceType == "cpe23Type")] | length' "$TMP/scan.spdx-json")" \
+	"$(jq '[.packages[].cpes | length] | add' "$R")"
+is "cyclonedx-json: every library component has a cpe" \
+	"$(jq '[.components[] | select(.type == "library" and (.cpe | not))] | length' "$TMP/scan.cyclonedx-json")" 0
 check "the table shows licences" grep -qE '^deb +libc6 +[^ ]+ +LGPL-2.1-or-later, GPL-2.0-or-later' "$TMP/scan.table"
 missing=$(jq -r '[.packages[].name] | unique[]' "$R" | while read -r n; do grep -qF -- "$n" "$TMP/scan.table" || echo "$n"; done)
 is "the table names every package" "$missing" ""

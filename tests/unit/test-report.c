@@ -194,9 +194,9 @@ static void check_spdx(const json_t *report, const char *file, int dir)
 		ok(strstr(sget(sp, "sourceInfo"), "/app/node_modules/lodash/package.json") &&
 		   strstr(sget(sp, "sourceInfo"), "layer sha256:"), "sourceInfo names path and layer: %s",
 		   sget(sp, "sourceInfo"));
-		sp = spdx_by_purl(doc, "pkg:rpm/debian/bash@5.1.8-6.el9?arch=x86_64&distro=debian-12");
+		sp = spdx_by_purl(doc, "pkg:rpm/debian/bash@5.1.8-6.el9?arch=x86_64&distro=debian-12&upstream=bash-5.1.8-6.el9.src.rpm");
 		is_str(sget(sp, "licenseDeclared"), "LicenseRef-GPLv3plus", "a non-SPDX license becomes a LicenseRef");
-		sp = spdx_by_purl(doc, "pkg:deb/debian/libc6@2.36-9%2Bdeb12u4?arch=amd64&distro=debian-12");
+		sp = spdx_by_purl(doc, "pkg:deb/debian/libc6@2.36-9%2Bdeb12u4?arch=amd64&distro=debian-12&upstream=glibc%402.36-9%2Bdeb12u4");
 		is_str(sget(sp, "licenseDeclared"), "NOASSERTION", "no license: NOASSERTION");
 		const json_t *infos = json_object_get(doc, "hasExtractedLicensingInfos"), *li;
 		int found = 0;
