@@ -15,9 +15,14 @@
  * The sibling analyzer dpkg-files reads each package's file list,
  * /var/lib/dpkg/info/<package>[:<arch>].list, and md5sums, info/<package>
  * [:<arch>].md5sums and distroless status.d/<package>.md5sums, into facts:
- * {"fact": "dpkg-list", "paths": [...]} and {"fact": "dpkg-md5sums",
- * "paths": [...], "md5": [...]} (paths absolute; md5 lowercase hex, same
- * order). The package is in the file's name, which is part of its memo key. */
+ * {"fact": "dpkg-list", "paths": "<path>\n..."} and {"fact": "dpkg-md5sums",
+ * "sums": "<md5> <path>\n..."}: one string each, a line per file, md5
+ * lowercase hex, each path directory-coded: absolute ("/usr/share/doc/x"),
+ * or a tab and a name in the directory of the last absolute one before it
+ * ("\tREADME" is /usr/share/doc/README after it); most of a list's bytes
+ * are directories named again and again, and the memo carries these facts
+ * for every analysis. The package is in the file's name, which is part of
+ * its memo key. */
 #ifndef STRATA_DPKG_H
 #define STRATA_DPKG_H
 
@@ -42,7 +47,7 @@ int dpkg_status_parse(const char *data, size_t len, json_t *out, struct strata_e
  * {"path", "md5"}, path as written. Malformed lines are skipped and give
  * -EBADMSG at the end. */
 int dpkg_md5sums_parse(const char *data, size_t len, json_t *out, struct strata_error *err);
-/* The same list as one dpkg-md5sums fact (paths made absolute). */
+/* The same list as one dpkg-md5sums fact (see above). */
 int dpkg_md5sums_fact(const char *data, size_t len, json_t *out, struct strata_error *err);
 /* A .list file (one path per line; "/." left out) as one dpkg-list fact. */
 int dpkg_list_parse(const char *data, size_t len, json_t *out, struct strata_error *err);

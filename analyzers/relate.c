@@ -642,27 +642,100 @@ struct owning {
 	uint8_t *modified;
 	json_t **changed; /* per package: its modified files, or NULL */
 	struct buf b;
+	struct buf from, to; /* the last directory resolved through a link, and where it leads */
 	int nomem;
 };
 
-/* Notes that package p owns path; returns its entry, or NULL. */
-static const struct walk_entry *own(struct owning *o, const char *path, size_t p)
+/* The walk entry of path, as entry_resolved finds it, remembering where the
+ * last directory that needed a link led: a package's files come directory
+ * by directory, and on a merged /usr most of /bin, /lib and /sbin do. */
+static const struct walk_entry *entry_cached(struct owning *o, const char *path)
 {
-	const struct walk_entry *e = entry_resolved(o->w, path, &o->b);
+	const struct walk_entry *e = entry_of(o->w, path);
+	if (e)
+		return e;
+	const char *slash = strrchr(path, '/');
+	size_t d = slash ? (size_t)(slash - path) : 0;
+	if (slash && o->from.len == d && d && !memcmp(o->from.data, path, d)) {
+		size_t keep = o->to.len;
+		if (buf_adds(&o->to, slash) < 0) {
+			o->nomem = 1;
+			return NULL;
+		}
+		e = entry_of(o->w, o->to.data);
+		buf_setlen(&o->to, keep);
+		return e;
+	}
+	e = entry_resolved(o->w, path, &o->b);
+	/* o->b holds where path led: its directory is where path's leads. */
+	if (e && slash && o->b.len) {
+		const char *ts = strrchr(o->b.data, '/');
+		buf_reset(&o->from);
+		buf_reset(&o->to);
+		if (ts && (buf_add(&o->from, path, d) < 0 || buf_add(&o->to, o->b.data, (size_t)(ts - o->b.data)) < 0))
+			o->nomem = 1;
+	}
+	return e;
+}
+
+/* Notes that package p owns entry e (not a directory: those are shared);
+ * returns whether it does. */
+static int own(struct owning *o, const struct walk_entry *e, size_t p)
+{
 	if (!e || S_ISDIR(e->mode))
-		return NULL;
+		return 0;
 	if (o->n == o->alloc) {
 		size_t na = o->alloc ? o->alloc * 2 : 4096;
 		struct pair *nv = realloc(o->v, na * sizeof(*nv));
 		if (!nv) {
 			o->nomem = 1;
-			return NULL;
+			return 0;
 		}
 		o->v = nv;
 		o->alloc = na;
 	}
 	o->v[o->n++] = (struct pair){ (uint32_t)(e - o->w->v), (uint32_t)p };
-	return e;
+	return 1;
+}
+
+#define PATH_LIMIT 4096
+
+/* A directory-coded path of a dpkg fact (dpkg.h) into out, dir the
+ * directory of the last absolute one (updated). 0 when it does not fit. */
+static int decode_path(const char *s, size_t n, char *dir, char *out)
+{
+	if (n && s[0] == '\t') {
+		size_t d = strlen(dir);
+		if (d + n + 1 >= PATH_LIMIT)
+			return 0;
+		memcpy(out, dir, d);
+		out[d] = '/';
+		memcpy(out + d + 1, s + 1, n - 1);
+		out[d + n] = '\0';
+		return 1;
+	}
+	if (!n || n >= PATH_LIMIT || s[0] != '/')
+		return 0;
+	memcpy(out, s, n);
+	out[n] = '\0';
+	const char *slash = memrchr(s, '/', n);
+	memcpy(dir, s, (size_t)(slash - s));
+	dir[slash - s] = '\0';
+	return 1;
+}
+
+/* Whether a path of a list (directory-coded) is under dir ("dir/..."). */
+static int listed_under(const char *text, const char *dir)
+{
+	size_t n = strlen(dir);
+	char d[PATH_LIMIT] = "", p[PATH_LIMIT];
+	for (const char *l = text; *l;) {
+		size_t k = strcspn(l, "\n");
+		if (decode_path(l, k, d, p) && !strncmp(p, dir, n) && p[n] == '/')
+			return 1;
+		l += k + (l[k] == '\n');
+	}
+	return 0;
 }
 
 static int hexval(int c)
@@ -683,6 +756,15 @@ static int same_hex(const char *hex, const uint8_t *want, size_t n)
 			return 0;
 	}
 	return 1;
+}
+
+/* The first 32 bytes of hex (an md5sums line) against want. */
+static int same_md5(const char *hex, const uint8_t want[16])
+{
+	char h[33];
+	memcpy(h, hex, 32);
+	h[32] = '\0';
+	return same_hex(h, want, 16);
 }
 
 /* apk's Z: "Q1" + base64 of the SHA-1. */
@@ -749,7 +831,7 @@ static int by_pair(const void *a, const void *b)
 static int owners_find(json_t *packages, const json_t *facts, const struct walk_result *w, struct relate_owners *out)
 {
 	size_t np = json_array_size(packages), i, k;
-	struct owning o = { .w = w, .b = BUF_INIT };
+	struct owning o = { .w = w, .b = BUF_INIT, .from = BUF_INIT, .to = BUF_INIT };
 	json_t *debs = json_object(), *pkg;
 	o.modified = calloc(w->n + 1, 1);
 	o.changed = calloc(np + 1, sizeof(*o.changed));
@@ -775,29 +857,27 @@ static int owners_find(json_t *packages, const json_t *facts, const struct walk_
 		int p = list || sums ? info_package(debs, packages, path) : -1;
 		if (p < 0 || o.nomem)
 			continue;
-		const json_t *paths = json_object_get(fact, "paths"), *md5 = json_object_get(fact, "md5"), *v;
-		/* A list names the package's directories too: a path another
-		 * one is under is a directory of the package, even where the
-		 * image has a link there (/bin on a merged /usr). */
-		json_t *dirs = json_object();
-		json_array_foreach(paths, k, v) {
-			const char *s = json_string_value(v), *slash = strrchr(s, '/');
-			if (slash && slash > s) {
-				char *d = strndup(s, (size_t)(slash - s));
-				if (!d || !dirs || json_object_set_new(dirs, d, json_true()) < 0)
-					o.nomem = 1;
-				free(d);
-			}
-		}
-		json_array_foreach(paths, k, v) {
-			if (json_object_get(dirs, json_string_value(v)))
+		/* Lines: "<path>" (list) or "<md5> <path>" (md5sums). */
+		const char *text = json_string_value(json_object_get(fact, list ? "paths" : "sums"));
+		if (!text)
+			continue;
+		char dir[PATH_LIMIT] = "", fpath[PATH_LIMIT];
+		for (const char *l = text; !o.nomem && *l;) {
+			size_t n = strcspn(l, "\n");
+			const char *want = sums && n > 33 ? l : NULL, *coded = want ? l + 33 : l;
+			size_t cn = want ? n - 33 : n;
+			l += n + (l[n] == '\n');
+			if ((sums && !want) || !decode_path(coded, cn, dir, fpath))
 				continue;
-			const struct walk_entry *e = own(&o, json_string_value(v), (size_t)p);
-			const char *want = sums ? json_string_value(json_array_get(md5, k)) : NULL;
-			if (e && want && S_ISREG(e->mode) && e->digests && same_hex(want, e->md5, 16) == 0)
-				changed(&o, e, json_string_value(v), (size_t)p);
+			const struct walk_entry *e = entry_cached(&o, fpath);
+			/* A list names the package's directories too: a path others
+			 * are under is one, even where the image has a link there
+			 * (/bin on a merged /usr). */
+			if (e && S_ISLNK(e->mode) && list && listed_under(text, fpath))
+				e = NULL;
+			if (e && own(&o, e, (size_t)p) && want && S_ISREG(e->mode) && e->digests && same_md5(want, e->md5) == 0)
+				changed(&o, e, fpath, (size_t)p);
 		}
-		json_decref(dirs);
 	}
 	/* rpm and apk carry their file lists in their records. */
 	json_array_foreach(packages, i, pkg) {
@@ -808,9 +888,9 @@ static int owners_find(json_t *packages, const json_t *facts, const struct walk_
 		json_int_t algo = json_integer_value(json_object_get(pkg, "file_digest_algo"));
 		const json_t *sums = json_object_get(pkg, "file_digests"), *v;
 		json_array_foreach(json_object_get(pkg, "files"), k, v) {
-			const struct walk_entry *e = own(&o, json_string_value(v), i);
+			const struct walk_entry *e = entry_cached(&o, json_string_value(v));
 			const char *want = json_string_value(json_array_get(sums, k));
-			if (!e || !want || !*want || !S_ISREG(e->mode) || !e->digests)
+			if (!own(&o, e, i) || !want || !*want || !S_ISREG(e->mode) || !e->digests)
 				continue;
 			int same = apk ? same_q1(want, e->sha1) : algo == 8 ? same_hex(want, e->sha256, 32) :
 				   algo == 2 ? same_hex(want, e->sha1, 20) : algo == 1 ? same_hex(want, e->md5, 16) : -1;
@@ -862,6 +942,8 @@ static int owners_find(json_t *packages, const json_t *facts, const struct walk_
 	free(o.modified);
 	free(o.v);
 	buf_release(&o.b);
+	buf_release(&o.from);
+	buf_release(&o.to);
 	json_decref(debs);
 	return o.nomem ? -ENOMEM : 0;
 }

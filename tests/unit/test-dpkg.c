@@ -309,14 +309,24 @@ static void test_relationships(void)
 			       dpkg_md5sums_fact, &rc, &err);
 	rec = json_array_get(out, 0);
 	is_str(json_string_value(json_object_get(rec, "fact")), "dpkg-md5sums", "md5sums fact");
-	is_int(json_array_size(json_object_get(rec, "paths")), 6, "  6 paths");
-	is_int(json_array_size(json_object_get(rec, "md5")), 6, "  6 digests");
-	ok(json_string_value(json_array_get(json_object_get(rec, "paths"), 0))[0] == '/', "  paths made absolute");
+	const char *sums = json_string_value(json_object_get(rec, "sums"));
+	size_t lines = 0;
+	for (const char *p = sums; p && *p; p++)
+		lines += *p == '\n';
+	is_int(lines, 6, "  6 lines");
+	ok(sums && strlen(sums) > 34 && sums[32] == ' ' && sums[33] == '/', "  '<md5> <absolute path>'");
+	json_decref(out);
+	out = vec_parse_text(dpkg_md5sums_fact, "0123456789ABCDEF0123456789abcdef *usr/bin/x\n", &rc, &err);
+	is_str(json_string_value(json_object_get(json_array_get(out, 0), "sums")),
+	       "0123456789abcdef0123456789abcdef /usr/bin/x\n", "  md5 lower case, binary mode's '*' read");
 	json_decref(out);
 	out = vec_parse_text(dpkg_list_parse, "/.\n/usr\n/usr/bin/a\r\n\n", &rc, &err);
-	s = json_dumps(json_object_get(json_array_get(out, 0), "paths"), 0);
-	is_str(s, "[\"/usr\", \"/usr/bin/a\"]", "list fact: /. and blank lines left out");
-	free(s);
+	is_str(json_string_value(json_object_get(json_array_get(out, 0), "paths")), "/usr\n/usr/bin/a\n",
+	       "list fact: /. and blank lines left out");
+	json_decref(out);
+	out = vec_parse_text(dpkg_list_parse, "/usr/bin\n/usr/bin/a\n/usr/bin/b\n/usr/lib/c\nusr/lib/d\n", &rc, &err);
+	is_str(json_string_value(json_object_get(json_array_get(out, 0), "paths")),
+	       "/usr/bin\n/usr/bin/a\n\tb\n/usr/lib/c\n\td\n", "  a name in the directory before: a tab and the name");
 	json_decref(out);
 	ok(vec_claimed(&analyzer_dpkg_files, "/var/lib/dpkg/info/libc6:amd64.list"), "claims a .list");
 	ok(vec_claimed(&analyzer_dpkg_files, "/var/lib/dpkg/info/libc6:amd64.md5sums"), "claims a .md5sums");

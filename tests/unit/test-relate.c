@@ -243,14 +243,16 @@ static void test_owners(void)
 				     "{\"files\": [\"/usr/lib/libc.so\", \"/etc/ld.so.conf\"], \"file_digest_algo\": 8, "
 				     "\"file_digests\": [\"00000000000000000000000000000000000000000000000000000000000000ff\", \"\"]}"));
 	/* Every file's md5 is 0102...10: bash's md5sums say otherwise for
-	 * /bin/bash, and agree for its README. */
-	json_t *facts = json_pack("{s:{s:s, s:[s, s, s, s]}, s:{s:s, s:[s, s], s:[s, s]}, s:{s:s, s:[s]}}",
-				  "/var/lib/dpkg/info/bash:amd64.list", "fact", "dpkg-list", "paths", "/bin", "/bin/bash",
-				  "/usr/share/doc/bash/README", "/etc/bash.bashrc",
-				  "/var/lib/dpkg/info/bash:amd64.md5sums", "fact", "dpkg-md5sums", "paths", "/bin/bash",
-				  "/usr/share/doc/bash/README", "md5", "00000000000000000000000000000000",
-				  "0102030405060708090a0b0c0d0e0f10",
-				  "/var/lib/dpkg/info/base-files.list", "fact", "dpkg-list", "paths", "/etc/bash.bashrc");
+	 * /bin/bash, and agree for its README (named as dpkg.h codes it: a
+	 * tab and a name in the directory of the line before). */
+	json_t *facts = json_pack("{s:{s:s, s:s}, s:{s:s, s:s}, s:{s:s, s:s}}",
+				  "/var/lib/dpkg/info/bash:amd64.list", "fact", "dpkg-list", "paths",
+				  "/bin\n/bin/bash\n/usr/share/doc/bash/changelog\n\tREADME\n/etc/bash.bashrc\n",
+				  "/var/lib/dpkg/info/bash:amd64.md5sums", "fact", "dpkg-md5sums", "sums",
+				  "00000000000000000000000000000000 /bin/bash\n"
+				  "0102030405060708090a0b0c0d0e0f10 /usr/share/doc/bash/changelog\n"
+				  "0102030405060708090a0b0c0d0e0f10 \tREADME\n",
+				  "/var/lib/dpkg/info/base-files.list", "fact", "dpkg-list", "paths", "/etc/bash.bashrc\n");
 	struct walk_entry e[8];
 	memset(e, 0, sizeof(e));
 	const char *paths[] = { "/bin", "/bin/busybox", "/etc/bash.bashrc", "/etc/ld.so.conf", "/usr/bin/bash",
