@@ -63,6 +63,16 @@ static void set_add(struct set *s, const char *v, int no_sub, int no_delim)
 	s->c[s->n++] = (struct cand){ copy, (uint8_t)no_sub, (uint8_t)no_delim };
 }
 
+/* The n bytes at v as a candidate. */
+static void set_add_n(struct set *s, const char *v, size_t n)
+{
+	char *copy = strndup(v, n);
+	if (!copy)
+		s->nomem = 1;
+	set_add(s, copy, 0, 0);
+	free(copy);
+}
+
 static void set_remove(struct set *s, const char *v)
 {
 	size_t k = 0;
@@ -477,6 +487,23 @@ static int java_forbidden(const char *f, size_t n, int product)
 
 /* A Maven artifactId and groupId: the artifactId, and the groupId's parts
  * past the second that begin or end it (for a groupId alone, all of them). */
+/* The next dot-separated field of a groupId at *p, blanks around it cut;
+ * 0 at the end. */
+static int group_field(const char **p, const char **f, size_t *fn)
+{
+	if (!**p)
+		return 0;
+	size_t n = strcspn(*p, ".");
+	*f = *p;
+	*fn = n;
+	while (*fn && **f == ' ')
+		(*f)++, (*fn)--;
+	while (*fn && (*f)[*fn - 1] == ' ')
+		(*fn)--;
+	*p += n + ((*p)[n] == '.');
+	return 1;
+}
+
 static void java_products(struct set *s, const char *artifact, const char *group)
 {
 	if (artifact && *artifact)
@@ -484,26 +511,12 @@ static void java_products(struct set *s, const char *artifact, const char *group
 	if (!group || !*group)
 		return;
 	int plugin = (artifact && strstr(artifact, "plugin")) || strstr(group, "plugin");
-	int i = 0;
-	for (const char *p = group; *p; i++) {
-		size_t n = strcspn(p, ".");
-		const char *f = p;
-		size_t fn = n;
-		while (fn && *f == ' ')
-			f++, fn--;
-		while (fn && f[fn - 1] == ' ')
-			fn--;
-		char *field = strndup(f, fn);
-		if (!field) {
-			s->nomem = 1;
-			return;
-		}
-		size_t al = artifact ? strlen(artifact) : 0;
-		int project = al >= fn && (!strncmp(artifact, field, fn) || !strcmp(artifact + al - fn, field));
+	size_t al = artifact ? strlen(artifact) : 0, fn;
+	const char *p = group, *f;
+	for (int i = 0; group_field(&p, &f, &fn); i++) {
+		int project = al >= fn && (!strncmp(artifact, f, fn) || !strncmp(artifact + al - fn, f, fn));
 		if (fn && !java_forbidden(f, fn, 1) && i > 1 && (!al || (project && !plugin)))
-			set_add(s, field, 0, 0);
-		free(field);
-		p += n + (p[n] == '.');
+			set_add_n(s, f, fn);
 	}
 }
 
@@ -512,25 +525,11 @@ static void java_vendors(struct set *s, const char *group)
 	if (!group || !*group)
 		return;
 	set_add(s, group, 1, 1);
-	int i = 0;
-	for (const char *p = group; *p; i++) {
-		size_t n = strcspn(p, ".");
-		const char *f = p;
-		size_t fn = n;
-		while (fn && *f == ' ')
-			f++, fn--;
-		while (fn && f[fn - 1] == ' ')
-			fn--;
-		if (fn && i && !java_forbidden(f, fn, 0)) {
-			char *field = strndup(f, fn);
-			if (field)
-				set_add(s, field, 0, 0);
-			else
-				s->nomem = 1;
-			free(field);
-		}
-		p += n + (p[n] == '.');
-	}
+	size_t fn;
+	const char *p = group, *f;
+	for (int i = 0; group_field(&p, &f, &fn); i++)
+		if (fn && i && !java_forbidden(f, fn, 0))
+			set_add_n(s, f, fn);
 }
 
 /* An artifactId that is really a groupId ("org.foo.bar") names no product. */
