@@ -286,11 +286,11 @@ int dpkg_md5sums_parse(const char *data, size_t len, json_t *out, struct strata_
 	return md5sums_each(data, len, md5sums_row, out, err);
 }
 
-/* A fact's text holds paths directory-coded (dpkg.h): an absolute path,
- * or a tab and a name in the directory of the path before. */
+/* A fact's text holds paths front-coded (dpkg.h): absolute, or how many
+ * bytes they share with the path before, a space, and the rest. */
 struct coded {
 	struct buf text;
-	struct buf dir; /* the directory of the last absolute path */
+	struct buf prev; /* the path before, absolute */
 };
 
 static int code_path(struct coded *c, const char *path, size_t n)
@@ -303,33 +303,52 @@ static int code_path(struct coded *c, const char *path, size_t n)
 		path = abs.data;
 		n = abs.len;
 	}
-	const char *slash = r == 0 ? memrchr(path, '/', n) : NULL;
-	size_t d = slash ? (size_t)(slash - path) : 0;
-	if (r == 0 && slash && c->dir.len == d && d && !memcmp(c->dir.data, path, d)) {
-		r = buf_addch(&c->text, '\t');
-		if (r == 0)
-			r = buf_add(&c->text, slash + 1, n - d - 1);
-	} else if (r == 0) {
-		r = buf_add(&c->text, path, n);
-		buf_reset(&c->dir);
-		if (r == 0)
-			r = buf_add(&c->dir, path, d);
-	}
+	size_t k = 0;
+	while (r == 0 && k < n && k < c->prev.len && c->prev.data[k] == path[k])
+		k++;
+	/* "/usr/" shared gains nothing over writing it. */
+	if (r == 0 && k > 5)
+		r = buf_addf(&c->text, "%zu ", k);
+	else
+		k = 0;
+	if (r == 0)
+		r = buf_add(&c->text, path + k, n - k);
 	if (r == 0)
 		r = buf_addch(&c->text, '\n');
+	if (r == 0) {
+		buf_reset(&c->prev);
+		r = buf_add(&c->prev, path, n);
+	}
 	buf_release(&abs);
 	return r;
 }
 
-/* The fact's lines: "<md5> <path>", md5 lowercase, the path coded. */
+static int hexval(int c)
+{
+	return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10;
+}
+
+/* The fact's lines: "<md5> <path>", the md5 as 22 characters of base64
+ * (RFC 4648, no padding: 16 bytes), the path coded. */
 static int md5sums_fact_row(const char *path, size_t plen, const char *md5, void *ctx)
 {
+	static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 	struct coded *c = ctx;
-	int r = 0;
-	for (int i = 0; i < 32 && r == 0; i++)
-		r = buf_addch(&c->text, (char)(md5[i] >= 'A' && md5[i] <= 'F' ? md5[i] + 32 : md5[i]));
-	if (r == 0)
-		r = buf_addch(&c->text, ' ');
+	char out[23];
+	uint32_t acc = 0;
+	int bits = 0;
+	size_t o = 0;
+	for (int i = 0; i < 32; i++) {
+		acc = acc << 4 | (uint32_t)hexval((unsigned char)md5[i]);
+		bits += 4;
+		if (bits >= 6) {
+			bits -= 6;
+			out[o++] = b64[(acc >> bits) & 63];
+		}
+	}
+	out[o++] = b64[(acc << (6 - bits)) & 63]; /* the last 2 bits */
+	out[o++] = ' ';
+	int r = buf_add(&c->text, out, o);
 	return r < 0 ? r : code_path(c, path, plen);
 }
 
@@ -351,7 +370,7 @@ int dpkg_md5sums_fact(const char *data, size_t len, json_t *out, struct strata_e
 	if (r != -ENOMEM && text_fact(out, "dpkg-md5sums", "sums", &c.text) < 0)
 		r = -ENOMEM;
 	buf_release(&c.text);
-	buf_release(&c.dir);
+	buf_release(&c.prev);
 	if (r == -ENOMEM)
 		return error_set(err, -ENOMEM, "dpkg md5sums: out of memory");
 	return r;
@@ -377,7 +396,7 @@ int dpkg_list_parse(const char *data, size_t len, json_t *out, struct strata_err
 	if (r == 0)
 		r = text_fact(out, "dpkg-list", "paths", &c.text);
 	buf_release(&c.text);
-	buf_release(&c.dir);
+	buf_release(&c.prev);
 	return r < 0 ? error_set(err, -ENOMEM, "dpkg file list: out of memory") : 0;
 }
 
@@ -440,7 +459,7 @@ static int files_scan(const struct analyzer_file *f, json_t *out, struct strata_
 const struct analyzer analyzer_dpkg_files = {
 	.name = "dpkg-files",
 	.family = "dpkg",
-	.version = 2,
+	.version = 3,
 	.patterns = files_patterns,
 	.claims = files_claims,
 	/* What the bytes are (a list or md5sums) is in the name. */

@@ -16,13 +16,13 @@
  * /var/lib/dpkg/info/<package>[:<arch>].list, and md5sums, info/<package>
  * [:<arch>].md5sums and distroless status.d/<package>.md5sums, into facts:
  * {"fact": "dpkg-list", "paths": "<path>\n..."} and {"fact": "dpkg-md5sums",
- * "sums": "<md5> <path>\n..."}: one string each, a line per file, md5
- * lowercase hex, each path directory-coded: absolute ("/usr/share/doc/x"),
- * or a tab and a name in the directory of the last absolute one before it
- * ("\tREADME" is /usr/share/doc/README after it); most of a list's bytes
- * are directories named again and again, and the memo carries these facts
- * for every analysis. The package is in the file's name, which is part of
- * its memo key. */
+ * "sums": "<md5> <path>\n..."}: one string each, a line per file, the md5
+ * as 22 characters of base64 (RFC 4648, unpadded), each path absolute
+ * ("/usr/share/doc/x/README") or front-coded: how many bytes it shares with
+ * the path before, a space, and the rest ("15 y/README" after that one is
+ * /usr/share/doc/y/README). Paths are most of a list's bytes, and the memo
+ * hands these facts to every analysis. The package is in the file's name,
+ * which is part of its memo key. */
 #ifndef STRATA_DPKG_H
 #define STRATA_DPKG_H
 

@@ -643,15 +643,62 @@ struct owning {
 	json_t **changed; /* per package: its modified files, or NULL */
 	struct buf b;
 	struct buf from, to; /* the last directory resolved through a link, and where it leads */
+	size_t last;         /* the walk entry found last */
 	int nomem;
 };
+
+/* The walk entry of path, searched for from the last one found: a list's
+ * paths come in about the walk's order (both sorted, mostly), so a few
+ * steps forward find most. */
+static const struct walk_entry *entry_near(struct owning *o, const char *path)
+{
+	const struct walk_result *w = o->w;
+	size_t lo = 0, hi = w->n;
+	if (o->last < w->n) {
+		int c = strcmp(path, w->v[o->last].path);
+		if (!c)
+			return &w->v[o->last];
+		if (c < 0) {
+			hi = o->last;
+		} else {
+			lo = o->last + 1;
+			for (size_t step = 1; lo < hi; step *= 2) {
+				size_t probe = o->last + step < hi ? o->last + step : hi - 1;
+				c = strcmp(path, w->v[probe].path);
+				if (!c) {
+					o->last = probe;
+					return &w->v[probe];
+				}
+				if (c < 0) {
+					hi = probe;
+					break;
+				}
+				lo = probe + 1;
+			}
+		}
+	}
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(path, w->v[mid].path);
+		if (!c) {
+			o->last = mid;
+			return &w->v[mid];
+		}
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	o->last = lo < w->n ? lo : o->last;
+	return NULL;
+}
 
 /* The walk entry of path, as entry_resolved finds it, remembering where the
  * last directory that needed a link led: a package's files come directory
  * by directory, and on a merged /usr most of /bin, /lib and /sbin do. */
 static const struct walk_entry *entry_cached(struct owning *o, const char *path)
 {
-	const struct walk_entry *e = entry_of(o->w, path);
+	const struct walk_entry *e = entry_near(o, path);
 	if (e)
 		return e;
 	const char *slash = strrchr(path, '/');
@@ -662,7 +709,7 @@ static const struct walk_entry *entry_cached(struct owning *o, const char *path)
 			o->nomem = 1;
 			return NULL;
 		}
-		e = entry_of(o->w, o->to.data);
+		e = entry_near(o, o->to.data);
 		buf_setlen(&o->to, keep);
 		return e;
 	}
@@ -700,42 +747,27 @@ static int own(struct owning *o, const struct walk_entry *e, size_t p)
 
 #define PATH_LIMIT 4096
 
-/* A directory-coded path of a dpkg fact (dpkg.h) into out, dir the
- * directory of the last absolute one (updated). 0 when it does not fit. */
-static int decode_path(const char *s, size_t n, char *dir, char *out)
+/* The next path of a dpkg fact's text (dpkg.h: front-coded) from the n
+ * bytes at s into path, which holds the path before (*len bytes). 0 when
+ * the line is malformed or too long; path is then as it was. */
+static int decode_path(const char *s, size_t n, char *path, size_t *len)
 {
-	if (n && s[0] == '\t') {
-		size_t d = strlen(dir);
-		if (d + n + 1 >= PATH_LIMIT)
+	size_t k = 0, i = 0;
+	if (n && s[0] != '/') {
+		while (i < n && s[i] >= '0' && s[i] <= '9' && k <= PATH_LIMIT)
+			k = k * 10 + (size_t)(s[i++] - '0');
+		if (!i || i == n || s[i] != ' ' || k > *len)
 			return 0;
-		memcpy(out, dir, d);
-		out[d] = '/';
-		memcpy(out + d + 1, s + 1, n - 1);
-		out[d + n] = '\0';
-		return 1;
-	}
-	if (!n || n >= PATH_LIMIT || s[0] != '/')
+		i++;
+	} else if (!n) {
 		return 0;
-	memcpy(out, s, n);
-	out[n] = '\0';
-	const char *slash = memrchr(s, '/', n);
-	memcpy(dir, s, (size_t)(slash - s));
-	dir[slash - s] = '\0';
-	return 1;
-}
-
-/* Whether a path of a list (directory-coded) is under dir ("dir/..."). */
-static int listed_under(const char *text, const char *dir)
-{
-	size_t n = strlen(dir);
-	char d[PATH_LIMIT] = "", p[PATH_LIMIT];
-	for (const char *l = text; *l;) {
-		size_t k = strcspn(l, "\n");
-		if (decode_path(l, k, d, p) && !strncmp(p, dir, n) && p[n] == '/')
-			return 1;
-		l += k + (l[k] == '\n');
 	}
-	return 0;
+	if (k + n - i >= PATH_LIMIT)
+		return 0;
+	memcpy(path + k, s + i, n - i);
+	*len = k + n - i;
+	path[*len] = '\0';
+	return 1;
 }
 
 static int hexval(int c)
@@ -758,38 +790,46 @@ static int same_hex(const char *hex, const uint8_t *want, size_t n)
 	return 1;
 }
 
-/* The first 32 bytes of hex (an md5sums line) against want. */
-static int same_md5(const char *hex, const uint8_t want[16])
+/* Decodes the n characters of base64 at s (RFC 4648, padding ends it)
+ * into out; how many bytes, or -1 when a character is not base64 or
+ * there are more than cap bytes. */
+static int base64_decode(const char *s, size_t n, uint8_t *out, size_t cap)
 {
-	char h[33];
-	memcpy(h, hex, 32);
-	h[32] = '\0';
-	return same_hex(h, want, 16);
+	size_t o = 0;
+	uint32_t acc = 0;
+	int bits = 0;
+	for (size_t i = 0; i < n && s[i] != '='; i++) {
+		int c = s[i];
+		int v = c >= 'A' && c <= 'Z' ? c - 'A' : c >= 'a' && c <= 'z' ? c - 'a' + 26 : c >= '0' && c <= '9' ? c - '0' + 52 :
+			c == '+' ? 62 : c == '/' ? 63 : -1;
+		if (v < 0)
+			return -1;
+		acc = acc << 6 | (uint32_t)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			if (o == cap)
+				return -1;
+			out[o++] = (uint8_t)(acc >> bits);
+		}
+	}
+	return (int)o;
+}
+
+/* An md5sums fact's digest (22 characters of base64) against want. */
+static int same_md5(const char *b64, const uint8_t want[16])
+{
+	uint8_t md5[16];
+	return base64_decode(b64, 22, md5, sizeof(md5)) == 16 ? !memcmp(md5, want, 16) : -1;
 }
 
 /* apk's Z: "Q1" + base64 of the SHA-1. */
 static int same_q1(const char *z, const uint8_t sha1[20])
 {
-	static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	uint8_t out[20];
 	if (strncmp(z, "Q1", 2) || strlen(z) != 30)
 		return -1;
-	uint8_t out[21];
-	size_t n = 0;
-	uint32_t acc = 0;
-	int bits = 0;
-	for (const char *p = z + 2; *p && *p != '='; p++) {
-		const char *c = strchr(b64, *p);
-		if (!c)
-			return -1;
-		acc = acc << 6 | (uint32_t)(c - b64);
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			if (n < sizeof(out))
-				out[n++] = (uint8_t)(acc >> bits);
-		}
-	}
-	return n == 20 ? !memcmp(out, sha1, 20) : -1;
+	return base64_decode(z + 2, 28, out, sizeof(out)) == 20 ? !memcmp(out, sha1, 20) : -1;
 }
 
 /* Notes a file whose content is not what package p shipped. */
@@ -820,12 +860,124 @@ static int info_package(const json_t *debs, const json_t *packages, const char *
 	return -1;
 }
 
-static int by_pair(const void *a, const void *b)
+static int by_string(const void *a, const void *b)
 {
-	const struct pair *x = a, *y = b;
-	if (x->entry != y->entry)
-		return x->entry < y->entry ? -1 : 1;
-	return x->pkg < y->pkg ? -1 : x->pkg > y->pkg;
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The first of the n sorted strings of v not before key. */
+static size_t lower_bound(char **v, size_t n, const char *key)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (strcmp(v[mid], key) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Package p owns those of a list's links (the nlinks paths in links,
+ * each ending in a NUL, their entries in le) that are no directory of
+ * the list: a link the image has where the package has a directory
+ * (/bin on a merged /usr) is not the package's. The list's directories
+ * are those its paths are in, sorted once. */
+static void own_links(struct owning *o, const char *text, const struct buf *links,
+		      const struct walk_entry *const *le, size_t nlinks, size_t p)
+{
+	struct buf dirs = BUF_INIT;
+	size_t *at = NULL, n = 0, alloc = 0, plen = 0, last = (size_t)-1;
+	char path[PATH_LIMIT];
+	for (const char *l = text; *l && !o->nomem;) {
+		size_t k = strcspn(l, "\n");
+		int ok = decode_path(l, k, path, &plen);
+		l += k + (l[k] == '\n');
+		const char *slash = ok ? strrchr(path, '/') : NULL;
+		size_t d = slash ? (size_t)(slash - path) : 0;
+		if (!d || (last != (size_t)-1 && !strncmp(dirs.data + last, path, d) && dirs.data[last + d] == '\0'))
+			continue;
+		if (n == alloc) {
+			size_t na = alloc ? 2 * alloc : 64;
+			size_t *nv = realloc(at, na * sizeof(*nv));
+			if (!nv) {
+				o->nomem = 1;
+				break;
+			}
+			at = nv;
+			alloc = na;
+		}
+		at[n++] = last = dirs.len;
+		if (buf_add(&dirs, path, d) < 0 || buf_addch(&dirs, '\0') < 0)
+			o->nomem = 1;
+	}
+	char **v = o->nomem ? NULL : malloc((n + 1) * sizeof(*v));
+	if (!o->nomem && !v)
+		o->nomem = 1;
+	for (size_t i = 0; v && i < n; i++)
+		v[i] = dirs.data + at[i];
+	if (v)
+		qsort(v, n, sizeof(*v), by_string);
+	const char *name = links->data;
+	for (size_t i = 0; v && i < nlinks; name += strlen(name) + 1, i++) {
+		size_t len = strlen(name), k = lower_bound(v, n, name);
+		/* name itself, or a directory under it: name/... sorts after
+		 * name, after name-x and name.x too, so look past those. */
+		int dir = k < n && !strcmp(v[k], name);
+		if (!dir && len + 1 < PATH_LIMIT) {
+			memcpy(path, name, len);
+			memcpy(path + len, "/", 2);
+			k = lower_bound(v, n, path);
+			dir = k < n && !strncmp(v[k], path, len + 1);
+		}
+		if (!dir)
+			own(o, le[i], p);
+	}
+	free(v);
+	free(at);
+	buf_release(&dirs);
+}
+
+/* The files of a dpkg fact (a .list, or md5sums: then sums) that package
+ * p owns, and those of md5sums whose content is not what it shipped. */
+static void own_listed(struct owning *o, const char *text, int sums, size_t p)
+{
+	char path[PATH_LIMIT];
+	size_t plen = 0, nlinks = 0, alloc = 0;
+	struct buf links = BUF_INIT;
+	const struct walk_entry **le = NULL;
+	for (const char *l = text; !o->nomem && *l;) {
+		/* "<path>", or "<md5> <path>" with 22 characters of md5. */
+		size_t n = strcspn(l, "\n");
+		const char *want = sums && n > 23 ? l : NULL, *coded = want ? l + 23 : l;
+		size_t cn = want ? n - 23 : n;
+		l += n + (l[n] == '\n');
+		if ((sums && !want) || !decode_path(coded, cn, path, &plen))
+			continue;
+		const struct walk_entry *e = entry_cached(o, path);
+		if (e && !sums && S_ISLNK(e->mode)) {
+			if (nlinks == alloc) {
+				size_t na = alloc ? 2 * alloc : 16;
+				const struct walk_entry **nv = realloc(le, na * sizeof(*nv));
+				if (!nv) {
+					o->nomem = 1;
+					break;
+				}
+				le = nv;
+				alloc = na;
+			}
+			le[nlinks++] = e;
+			if (buf_add(&links, path, plen + 1) < 0)
+				o->nomem = 1;
+		} else if (e && own(o, e, p) && want && S_ISREG(e->mode) && e->digests && same_md5(want, e->md5) == 0) {
+			changed(o, e, path, p);
+		}
+	}
+	if (nlinks && !o->nomem)
+		own_links(o, text, &links, le, nlinks, p);
+	free(le);
+	buf_release(&links);
 }
 
 static int owners_find(json_t *packages, const json_t *facts, const struct walk_result *w, struct relate_owners *out)
@@ -857,27 +1009,9 @@ static int owners_find(json_t *packages, const json_t *facts, const struct walk_
 		int p = list || sums ? info_package(debs, packages, path) : -1;
 		if (p < 0 || o.nomem)
 			continue;
-		/* Lines: "<path>" (list) or "<md5> <path>" (md5sums). */
 		const char *text = json_string_value(json_object_get(fact, list ? "paths" : "sums"));
-		if (!text)
-			continue;
-		char dir[PATH_LIMIT] = "", fpath[PATH_LIMIT];
-		for (const char *l = text; !o.nomem && *l;) {
-			size_t n = strcspn(l, "\n");
-			const char *want = sums && n > 33 ? l : NULL, *coded = want ? l + 33 : l;
-			size_t cn = want ? n - 33 : n;
-			l += n + (l[n] == '\n');
-			if ((sums && !want) || !decode_path(coded, cn, dir, fpath))
-				continue;
-			const struct walk_entry *e = entry_cached(&o, fpath);
-			/* A list names the package's directories too: a path others
-			 * are under is one, even where the image has a link there
-			 * (/bin on a merged /usr). */
-			if (e && S_ISLNK(e->mode) && list && listed_under(text, fpath))
-				e = NULL;
-			if (e && own(&o, e, (size_t)p) && want && S_ISREG(e->mode) && e->digests && same_md5(want, e->md5) == 0)
-				changed(&o, e, fpath, (size_t)p);
-		}
+		if (text)
+			own_listed(&o, text, sums, (size_t)p);
 	}
 	/* rpm and apk carry their file lists in their records. */
 	json_array_foreach(packages, i, pkg) {
@@ -899,21 +1033,40 @@ static int owners_find(json_t *packages, const json_t *facts, const struct walk_
 		}
 	}
 	if (!o.nomem && o.n) {
-		qsort(o.v, o.n, sizeof(*o.v), by_pair);
+		/* Grouped by entry (a counting sort: entries are indices), each
+		 * entry's packages in order, each once. */
 		out->n = w->n;
 		out->off = calloc(w->n + 1, sizeof(*out->off));
 		out->pkg = malloc(o.n * sizeof(*out->pkg));
-		if (!out->off || !out->pkg)
+		uint32_t *start = calloc(w->n + 1, sizeof(*start)), *by = malloc(o.n * sizeof(*by));
+		if (!out->off || !out->pkg || !start || !by)
 			o.nomem = 1;
-		size_t m = 0;
-		for (size_t x = 0; !o.nomem && x < o.n; x++) {
-			if (x && o.v[x].entry == o.v[x - 1].entry && o.v[x].pkg == o.v[x - 1].pkg)
-				continue;
-			out->pkg[m++] = o.v[x].pkg;
-			out->off[o.v[x].entry + 1]++;
-		}
+		for (size_t x = 0; !o.nomem && x < o.n; x++)
+			start[o.v[x].entry + 1]++;
 		for (size_t x = 0; !o.nomem && x < w->n; x++)
-			out->off[x + 1] += out->off[x];
+			start[x + 1] += start[x];
+		for (size_t x = 0; !o.nomem && x < o.n; x++)
+			by[start[o.v[x].entry]++] = o.v[x].pkg;
+		/* start[x] is now where entry x's packages end. */
+		uint32_t m = 0, from = 0;
+		for (size_t x = 0; !o.nomem && x < w->n; x++) {
+			out->off[x] = m;
+			for (uint32_t y = from; y < start[x]; y++) {
+				uint32_t pk = by[y], at = m;
+				while (at > out->off[x] && out->pkg[at - 1] > pk)
+					at--;
+				if (at > out->off[x] && out->pkg[at - 1] == pk)
+					continue;
+				memmove(out->pkg + at + 1, out->pkg + at, (m - at) * sizeof(*out->pkg));
+				out->pkg[at] = pk;
+				m++;
+			}
+			from = start[x];
+		}
+		if (!o.nomem)
+			out->off[w->n] = m;
+		free(start);
+		free(by);
 		out->modified = o.modified;
 		o.modified = NULL;
 	}

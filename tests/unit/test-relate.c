@@ -243,15 +243,15 @@ static void test_owners(void)
 				     "{\"files\": [\"/usr/lib/libc.so\", \"/etc/ld.so.conf\"], \"file_digest_algo\": 8, "
 				     "\"file_digests\": [\"00000000000000000000000000000000000000000000000000000000000000ff\", \"\"]}"));
 	/* Every file's md5 is 0102...10: bash's md5sums say otherwise for
-	 * /bin/bash, and agree for its README (named as dpkg.h codes it: a
-	 * tab and a name in the directory of the line before). */
+	 * /bin/bash, and agree for its README (named as dpkg.h codes it: the
+	 * bytes shared with the path before, and the rest). */
 	json_t *facts = json_pack("{s:{s:s, s:s}, s:{s:s, s:s}, s:{s:s, s:s}}",
 				  "/var/lib/dpkg/info/bash:amd64.list", "fact", "dpkg-list", "paths",
-				  "/bin\n/bin/bash\n/usr/share/doc/bash/changelog\n\tREADME\n/etc/bash.bashrc\n",
+				  "/bin\n/bin/bash\n/usr/share/doc/bash/changelog\n20 README\n20 other\n/etc/bash.bashrc\n16 \n",
 				  "/var/lib/dpkg/info/bash:amd64.md5sums", "fact", "dpkg-md5sums", "sums",
-				  "00000000000000000000000000000000 /bin/bash\n"
-				  "0102030405060708090a0b0c0d0e0f10 /usr/share/doc/bash/changelog\n"
-				  "0102030405060708090a0b0c0d0e0f10 \tREADME\n",
+				  "AAAAAAAAAAAAAAAAAAAAAA /bin/bash\n"
+				  "AQIDBAUGBwgJCgsMDQ4PEA /usr/share/doc/bash/changelog\n"
+				  "AQIDBAUGBwgJCgsMDQ4PEA 20 README\n",
 				  "/var/lib/dpkg/info/base-files.list", "fact", "dpkg-list", "paths", "/etc/bash.bashrc\n");
 	struct walk_entry e[8];
 	memset(e, 0, sizeof(e));
@@ -265,6 +265,8 @@ static void test_owners(void)
 	}
 	e[0].mode = S_IFLNK | 0777;
 	e[0].link = "usr/bin";
+	e[7].mode = S_IFLNK | 0777; /* a link bash ships, not a directory */
+	e[7].link = "README";
 	struct walk_result w = { e, 8, NULL, 0 };
 	struct relate_owners o = { 0 };
 	is_int(relate_packages(p, facts, &w, &o), 0, "relate");
@@ -284,8 +286,9 @@ static void test_owners(void)
 		}
 	}
 	is_str(got, "/bin: /bin/busybox:busybox! /etc/bash.bashrc:bash,base-files /etc/ld.so.conf:glibc "
-		    "/usr/bin/bash:bash! /usr/lib/libc.so:glibc! /usr/share/doc/bash/README:bash /usr/share/doc/bash/other:",
-	       "owners ('!': differs from what it shipped; /bin/bash through the /bin link; a %%config file's digest not checked)");
+		    "/usr/bin/bash:bash! /usr/lib/libc.so:glibc! /usr/share/doc/bash/README:bash /usr/share/doc/bash/other:bash",
+	       "owners ('!': differs from what it shipped; /bin/bash through the /bin link, which is no file of bash's; "
+	       "a %%config file's digest not checked)");
 	char *s = json_dumps(json_object_get(json_array_get(p, 1), "modified_files"), 0);
 	is_str(s, "[\"/bin/bash\"]", "bash's modified_files, as the list names them");
 	free(s);
@@ -293,6 +296,25 @@ static void test_owners(void)
 	ok(!json_object_get(json_array_get(p, 3), "files") && !json_object_get(json_array_get(p, 3), "file_digests"),
 	   "the file lists stay out of the report");
 	relate_owners_release(&o);
+	/* The coded texts above are what dpkg-files writes for these files
+	 * (bash's list names /etc/bash.bashrc twice: it is owned once). */
+	struct strata_error err = STRATA_ERROR_INIT;
+	int rc;
+	json_t *out = vec_parse_text(dpkg_list_parse,
+				     "/.\n/bin\n/bin/bash\n/usr/share/doc/bash/changelog\n/usr/share/doc/bash/README\n"
+				     "/usr/share/doc/bash/other\n/etc/bash.bashrc\n/etc/bash.bashrc\n", &rc, &err);
+	is_str(json_string_value(json_object_get(json_array_get(out, 0), "paths")),
+	       json_string_value(json_object_get(json_object_get(facts, "/var/lib/dpkg/info/bash:amd64.list"), "paths")),
+	       "the list, as dpkg-files codes it");
+	json_decref(out);
+	out = vec_parse_text(dpkg_md5sums_fact,
+			     "00000000000000000000000000000000  bin/bash\n"
+			     "0102030405060708090a0b0c0d0e0f10  usr/share/doc/bash/changelog\n"
+			     "0102030405060708090A0B0C0D0E0F10  usr/share/doc/bash/README\n", &rc, &err);
+	is_str(json_string_value(json_object_get(json_array_get(out, 0), "sums")),
+	       json_string_value(json_object_get(json_object_get(facts, "/var/lib/dpkg/info/bash:amd64.md5sums"), "sums")),
+	       "the md5sums, as dpkg-files codes them");
+	json_decref(out);
 	json_decref(facts);
 	json_decref(p);
 }
