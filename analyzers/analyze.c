@@ -146,16 +146,41 @@ static const char *base_name(const char *path)
 	return s ? s + 1 : path;
 }
 
-static int claims(const struct analyzer *a, const struct walk_entry *e, const struct analyzer_limits *l)
+static int is_wild(char c)
+{
+	return c == '*' || c == '?' || c == '[' || c == ']' || c == '\\';
+}
+
+/* Whether path (len bytes) can match pattern at all: it must begin with
+ * the text before the pattern's first wildcard and end with the text after
+ * its last one. Most paths differ from these in their first or last bytes,
+ * which is much less work than fnmatch's. */
+static int may_match(const char *pattern, const char *path, size_t len)
+{
+	size_t i = 0;
+	for (; pattern[i] && !is_wild(pattern[i]); i++)
+		if (pattern[i] != path[i])
+			return 0;
+	if (!pattern[i])
+		return path[i] == '\0';
+	const char *p = pattern + strlen(pattern), *q = path + len;
+	for (; !is_wild(p[-1]); p--, q--)
+		if (q == path || p[-1] != q[-1])
+			return 0;
+	return 1;
+}
+
+int analyze_claims(const struct analyzer *a, const char *path, uint64_t size, const struct analyzer_limits *l)
 {
 	if (a->patterns) {
 		int hit = 0;
+		size_t len = strlen(path);
 		for (size_t i = 0; a->patterns[i] && !hit; i++)
-			hit = fnmatch(a->patterns[i], e->path, 0) == 0;
+			hit = may_match(a->patterns[i], path, len) && fnmatch(a->patterns[i], path, 0) == 0;
 		if (!hit)
 			return 0;
 	}
-	return !a->claims || a->claims(e->path, e->size, l);
+	return !a->claims || a->claims(path, size, l);
 }
 
 /* --- the distribution, read inside the root as a chroot would ---------- */
@@ -350,7 +375,7 @@ static int summary_lookup(struct engine *g, struct strata_error *err)
 		na++;
 	if (!nl || !na)
 		return 0;
-	json_t *keys = json_array(), *found = NULL, *none = json_array();
+	json_t *keys = json_array(), *found = NULL, *none = json_pack("{s:[]}", "records");
 	char **names = calloc(na * nl, sizeof(*names));
 	int r = keys && none && names ? 0 : error_set(err, -ENOMEM, "out of memory");
 	for (size_t i = 0; r == 0 && i < na * nl; i++) {
@@ -371,8 +396,10 @@ static int summary_lookup(struct engine *g, struct strata_error *err)
 		hex_encode(e->sha256, SHA256_LEN, hex);
 		if (!json_is_object(sum) || json_object_get(json_object_get(sum, "unscanned"), hex))
 			continue;
+		/* Most of a layer's files have no records: they share one
+		 * result (results are not changed once made). */
 		json_t *rec = json_object_get(json_object_get(sum, "found"), hex);
-		j->result = json_pack("{s:O}", "records", json_is_array(rec) ? rec : none);
+		j->result = json_is_array(rec) ? json_pack("{s:O}", "records", rec) : json_incref(none);
 		j->hit = j->result != NULL;
 	}
 	for (size_t i = 0; names && i < na * nl; i++)
@@ -538,12 +565,22 @@ static int file_json(const void *ctx, size_t i, FILE *out)
 		report_json_string(out, layer, strlen(layer));
 	}
 	if (o->off && i < o->n && o->off[i + 1] > o->off[i]) {
+		/* Written by hand: printf is most of a record's cost. */
+		char num[16];
 		fputs(", \"packages\": [", out);
-		for (uint32_t k = o->off[i]; k < o->off[i + 1]; k++)
-			fprintf(out, "%s%u", k > o->off[i] ? ", " : "", (unsigned)o->pkg[k]);
-		fputc(']', out);
-		if (o->modified[i])
-			fputs(", \"modified\": true", out);
+		for (uint32_t k = o->off[i]; k < o->off[i + 1]; k++) {
+			size_t n = sizeof(num);
+			uint32_t v = o->pkg[k];
+			do
+				num[--n] = (char)('0' + v % 10);
+			while ((v /= 10) && n > 2);
+			if (k > o->off[i]) {
+				num[--n] = ' ';
+				num[--n] = ',';
+			}
+			fwrite(num + n, 1, sizeof(num) - n, out);
+		}
+		fputs(o->modified[i] ? "], \"modified\": true" : "]", out);
 	}
 	fputc('}', out);
 	return ferror(out) ? -EIO : 0;
@@ -756,7 +793,7 @@ int analyze_root(int rootfd, const struct analyze_opts *o, json_t *report, struc
 		if (o->files && !e->digests)
 			g.hash_todo[g.nhash++] = i;
 		for (int k = 0; o->enabled[k]; k++) {
-			if (!claims(o->enabled[k], e, &o->limits))
+			if (!analyze_claims(o->enabled[k], e->path, e->size, &o->limits))
 				continue;
 			if ((r = add_job(&g, &alloc, i, o->enabled[k])) < 0) {
 				error_set(err, r, "out of memory");

@@ -43,6 +43,10 @@ void analyze_opts_init(struct analyze_opts *o);
  * every package analyzer, or an analyzer's name). -EINVAL with err set on an
  * unknown name. */
 int analyze_select(struct analyze_opts *o, const char *list, struct strata_error *err);
+/* Whether analyzer a reads the file at path (image-absolute) of size bytes:
+ * one of its patterns matches and its claims hook agrees (limits may be
+ * NULL for the hook's defaults, as the hook allows). */
+int analyze_claims(const struct analyzer *a, const char *path, uint64_t size, const struct analyzer_limits *l);
 /* What the report depends on besides the image: analyzer names, versions and
  * configuration, "files,dpkg@1,...". malloc'd. */
 char *analyze_config_id(const struct analyze_opts *o);

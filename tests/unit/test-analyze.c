@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -209,8 +210,40 @@ static void test_report(void)
 	json_decref(report);
 }
 
+/* analyze_claims tries a pattern's literal head and tail before fnmatch:
+ * it must agree with fnmatch alone. */
+static void test_claims(void)
+{
+	static const char *const patterns[] = {
+		"/var/lib/dpkg/info/*.list", "*/package.json", "*.[jJ][aA][rR]", "/lib/apk/db/installed",
+		"a\\*b", "x[]]y", "*/site-packages/*.dist-info/METADATA", "??c*", "/d/[!a]*z", NULL,
+	};
+	static const char *const paths[] = {
+		"/var/lib/dpkg/info/bash.list", "/var/lib/dpkg/info/.list", "/var/lib/dpkg/info/bash.lis",
+		"/var/lib/dpkg/infobash.list", "/srv/app/node_modules/x/package.json", "/package.json", "package.json",
+		"/a/b.JaR", "/a/b.jar.txt", ".jar", "/lib/apk/db/installed", "/lib/apk/db/installed2", "a*b", "axb",
+		"x]y", "xy", "/usr/lib/python3/site-packages/idna-3.4.dist-info/METADATA", "abc", "abcdef", "ab", "/d/bz",
+		"/d/az", "/d/z", "",
+	};
+	int agree = 1;
+	for (size_t p = 0; patterns[p]; p++) {
+		const char *one[] = { patterns[p], NULL };
+		const struct analyzer a = { .name = "t", .patterns = one };
+		for (size_t k = 0; k < sizeof(paths) / sizeof(paths[0]); k++) {
+			int want = fnmatch(patterns[p], paths[k], 0) == 0, got = analyze_claims(&a, paths[k], 1, NULL);
+			if (want != got) {
+				printf("# '%s' against '%s': fnmatch %d, analyze_claims %d\n", patterns[p], paths[k], want, got);
+				agree = 0;
+			}
+		}
+	}
+	ok(agree, "analyze_claims agrees with fnmatch on %zu paths and %zu patterns",
+	   sizeof(paths) / sizeof(paths[0]), sizeof(patterns) / sizeof(patterns[0]) - 1);
+}
+
 int main(void)
 {
+	test_claims();
 	test_entries();
 	test_random();
 	test_report();

@@ -2,7 +2,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <fnmatch.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "analyze.h"
 #include "license.h"
 #include "vectors.h"
 
@@ -218,11 +218,7 @@ void vec_list_release(struct vec_list *l)
 
 int vec_claimed(const struct analyzer *a, const char *path)
 {
-	int hit = a->patterns == NULL;
-	for (size_t i = 0; a->patterns && a->patterns[i]; i++)
-		if (fnmatch(a->patterns[i], path, 0) == 0)
-			hit = 1;
-	return hit && (!a->claims || a->claims(path, 100, NULL));
+	return analyze_claims(a, path, 100, NULL);
 }
 
 json_t *vec_scan_text(const struct analyzer *a, const char *path, const char *text, size_t len,
