@@ -7,11 +7,13 @@
 
 #include "analyzer.h"
 
-extern const struct analyzer analyzer_dpkg, analyzer_rpm, analyzer_apk, analyzer_npm,
+extern const struct analyzer analyzer_dpkg, analyzer_dpkg_copyright, analyzer_dpkg_files, analyzer_rpm, analyzer_apk, analyzer_npm,
 	analyzer_python, analyzer_gem, analyzer_java, analyzer_nuget, analyzer_secrets;
 
 const struct analyzer *const analyzers[] = {
 	&analyzer_dpkg,
+	&analyzer_dpkg_copyright,
+	&analyzer_dpkg_files,
 	&analyzer_rpm,
 	&analyzer_apk,
 	&analyzer_npm,

