@@ -40,11 +40,6 @@
 #define SMALL_BODY (64u << 10)
 #define LARGE_BODY (64u << 20)
 
-char *daemon_socket_path(const char *store)
-{
-	return path_join(store, "strata.sock");
-}
-
 void daemon_caller(const struct daemon *d, const struct http_request *req, struct caller *out)
 {
 	caller_of(req, d->admin_gid, out);
