@@ -12,7 +12,7 @@ PACKAGES=(
 	libsqlite3-dev libhyperscan-dev libpcre2-dev
 	docker-registry skopeo umoci debootstrap apache2-utils
 	python3 jq curl openssl attr zstd clang libclang-rt-14-dev time
-	python3-jsonschema python3-yaml prometheus systemd sqlite3 rpm socat rsync
+	python3-jsonschema python3-yaml prometheus systemd sqlite3 rpm socat rsync hyperfine
 )
 
 # The scan test image runs a real `npm install`: nodejs from wherever it
