@@ -141,12 +141,34 @@ static const char *base_name(const char *path)
 	return s ? s + 1 : path;
 }
 
+/* Whether a path ending in last can match pattern, judged by the pattern's
+ * last element (a literal, or a bracket expression of literals): most paths
+ * fail it, and fnmatch(3) is asked of every file for some 25 patterns. */
+static int may_match(const char *pattern, char last)
+{
+	size_t n = strlen(pattern);
+	char c = n ? pattern[n - 1] : 0;
+	if (c == '*' || c == '?' || c == '\\')
+		return 1;
+	if (c != ']')
+		return c == last;
+	const char *open = n > 1 ? memrchr(pattern, '[', n - 1) : NULL;
+	const char *set = open ? open + 1 : NULL;
+	size_t sl = set ? (size_t)(pattern + n - 1 - set) : 0;
+	if (!sl || memchr(set, '!', sl) || memchr(set, '^', sl) || memchr(set, '-', sl) ||
+	    memchr(set, '[', sl) || memchr(set, '\\', sl))
+		return 1; /* ranges, negation, classes: fnmatch decides */
+	return memchr(set, last, sl) != NULL;
+}
+
 static int claims(const struct analyzer *a, const struct walk_entry *e, const struct analyzer_limits *l)
 {
 	if (a->patterns) {
 		int hit = 0;
+		size_t pl = strlen(e->path);
+		char last = pl ? e->path[pl - 1] : 0;
 		for (size_t i = 0; a->patterns[i] && !hit; i++)
-			hit = fnmatch(a->patterns[i], e->path, 0) == 0;
+			hit = may_match(a->patterns[i], last) && fnmatch(a->patterns[i], e->path, 0) == 0;
 		if (!hit)
 			return 0;
 	}

@@ -20,14 +20,12 @@ void hex_encode(const uint8_t *in, size_t len, char *out)
 	out[2 * len] = '\0';
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
+/* 0..15 for a lowercase hexadecimal digit, else -1: a table, since the
+ * analysis decodes three digests for each of thousands of files. */
+static const signed char hexval[256] = {
+	['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5, ['5'] = 6, ['6'] = 7, ['7'] = 8, ['8'] = 9,
+	['9'] = 10, ['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
+}; /* value + 1: 0 is "not a digit" */
 
 int hex_digit_value(int c)
 {
@@ -45,10 +43,10 @@ int hex_decode(const char *in, size_t hexlen, uint8_t *out)
 	if (hexlen % 2)
 		return -EINVAL;
 	for (size_t i = 0; i < hexlen / 2; i++) {
-		int hi = hexval(in[2 * i]), lo = hexval(in[2 * i + 1]);
-		if (hi < 0 || lo < 0)
+		int hi = hexval[(unsigned char)in[2 * i]], lo = hexval[(unsigned char)in[2 * i + 1]];
+		if (!hi || !lo)
 			return -EINVAL;
-		out[i] = (uint8_t)(hi << 4 | lo);
+		out[i] = (uint8_t)((hi - 1) << 4 | (lo - 1));
 	}
 	return 0;
 }
