@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <malloc.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -320,9 +319,6 @@ void mount_stop(struct mount *m)
 	pthread_mutex_destroy(&m->init_lock);
 	pthread_cond_destroy(&m->init_cond);
 	free(m);
-	/* A walked million-entry tree leaves hundreds of megabytes free in
-	 * the FUSE threads' arenas: hand them back to the system. */
-	malloc_trim(0);
 }
 
 int mount_alive(struct mount *m)

@@ -15,7 +15,7 @@ PACKAGES=(
 	libsqlite3-dev libhyperscan-dev libpcre2-dev
 	docker-registry skopeo umoci debootstrap apache2-utils
 	python3 jq curl openssl attr zstd clang libclang-rt-14-dev time
-	python3-jsonschema python3-yaml prometheus systemd sqlite3 rpm socat rsync
+	python3-jsonschema python3-yaml prometheus systemd sqlite3 rpm socat rsync hyperfine
 	procps git bc openssl libcommons-lang3-java
 )
 # The last line: not in a minimal Debian (debootstrap --variant=minbase) but

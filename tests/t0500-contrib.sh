@@ -12,7 +12,10 @@ need_cmd umoci skopeo jq python3 curl
 CONTRIB=$(cd "$TEST_SRCDIR/../contrib" && pwd)
 UNIT_IN=$CONTRIB/systemd/strata.service.in
 BINDIR=$(cd "$(dirname "$STRATA")" && pwd)
-[ "$(basename "$STRATA")" = strata ] || skip_all "\$STRATA must be a file named strata (the unit runs @bindir@/strata)"
+[ "$(basename "$STRATA")" = strata ] || skip_all "\$STRATA must be a file named strata (built beside strata-serve)"
+# The build tree holds the helper programs beside strata: the unit's
+# @pkglibexecdir@ is the build directory here.
+[ -x "$BINDIR/strata-serve" ] || skip_all "no strata-serve beside $STRATA"
 test_images
 start_registry
 push_image base || exit 99
@@ -21,7 +24,7 @@ REF=$REGISTRY/strata/base
 # --- systemd -------------------------------------------------------------------
 UNIT=$TMP/unit/strata.service
 mkdir -p "$TMP/unit"
-sed "s|@bindir@|$BINDIR|g" "$UNIT_IN" >"$UNIT"
+sed "s|@pkglibexecdir@|$BINDIR|g" "$UNIT_IN" >"$UNIT"
 is "the unit has no @...@ left after substitution" "$(grep -c '@[a-z]*@' "$UNIT")" 0
 if command -v systemd-analyze >/dev/null 2>&1; then
 	# verify exits 0 on settings it ignores: any output at all is a finding.
@@ -35,7 +38,7 @@ fi
 unit_get() { sed -n "s/^$1=//p" "$UNIT" | tail -1; }
 is "Type=exec (the daemon does not speak sd_notify)" "$(unit_get Type)" exec
 is "KillMode=mixed" "$(unit_get KillMode)" mixed
-is "ExecStart runs the built binary" "$(unit_get ExecStart)" "$BINDIR/strata serve"
+is "ExecStart runs the built daemon program" "$(unit_get ExecStart)" "$BINDIR/strata-serve serve"
 check "/dev/fuse is allowed" grep -qx 'DeviceAllow=/dev/fuse rw' "$UNIT"
 check "CAP_SYS_ADMIN is kept" grep -q '^CapabilityBoundingSet=.*CAP_SYS_ADMIN' "$UNIT"
 # Each of these gives the unit a mount namespace of its own, from which no

@@ -19,6 +19,7 @@
 #include "analyzers/analyze.h"
 #include "src/base/buf.h"
 #include "cli.h"
+#include "src/base/log.h"
 #include "analyzers/report.h"
 #include "analyzers/secrets.h"
 #include "tempmount.h"
@@ -34,6 +35,18 @@ static void on_signal(int sig)
 {
 	(void)sig;
 	interrupted = 1;
+}
+
+/* With -vv, where an analysis spends its time: one line per step, the time
+ * since the previous one. */
+static uint64_t step_t0;
+
+static void step(const char *what)
+{
+	uint64_t now = now_ns();
+	if (step_t0)
+		log_debug("analyze: %s: %.1f ms", what, (double)(now - step_t0) / 1e6);
+	step_t0 = now;
 }
 
 /* --- the memo, through the daemon ------------------------------------------ */
@@ -89,7 +102,9 @@ static int write_report(enum format f, const json_t *report, const struct report
 }
 
 /* To FILE through a temporary beside it, so that a failure leaves no half
- * report; or to stdout. */
+ * report; or to stdout. Not fsync'd: a report can be made again, and a
+ * sync of megabytes is a tenth of an analysis that finds its files
+ * memoized. */
 static int emit(enum format f, const json_t *report, const struct report_files *files, const struct buf *text,
 		const char *path, struct strata_error *err)
 {
@@ -125,8 +140,6 @@ static int emit(enum format f, const json_t *report, const struct report_files *
 	int r = out ? write_report(f, report, files, text, out, err) :
 		      error_errno(err, -errno, "cannot write '%s'", path);
 	if (out && fflush(out) == EOF && !r)
-		r = error_errno(err, -errno, "cannot write '%s'", path);
-	if (out && fsync(fileno(out)) < 0 && !r)
 		r = error_errno(err, -errno, "cannot write '%s'", path);
 	if (out)
 		fclose(out);
@@ -408,18 +421,24 @@ static int analyze_image(struct cli *cli, const char *ref, const struct tempmoun
 	json_t *image = NULL;
 	char *config = analyze_config_id(o);
 	int r = cli_connect(cli, &client, err);
+	step("connect");
 	if (r < 0)
 		goto out;
 	client_set_timeout(client, 0);
 	/* A stored image with a stored report needs no mount at all. */
 	r = mo->platform ? -ENOENT : image_of(client, ref, NULL, &image, err);
+	step("image lookup");
 	if (r == 0 && use_memo) {
 		const char *digest = json_string_value(json_object_get(image, "digest"));
-		if (cached(client, digest, config, image, o, t0, post, report) == 0)
+		r = cached(client, digest, config, image, o, t0, post, report);
+		step("stored report lookup");
+		if (r == 0)
 			goto out;
 	}
 	error_clear(err);
-	if ((r = tempmount_open(cli, client, ref, mo, &tm, err)) < 0)
+	r = tempmount_open(cli, client, ref, mo, &tm, err);
+	step("mount (and pull)");
+	if (r < 0)
 		goto out;
 	if (!image && (r = image_of(client, ref, tm.digest, &image, err)) < 0)
 		goto out;
@@ -432,7 +451,9 @@ static int analyze_image(struct cli *cli, const char *ref, const struct tempmoun
 	o->memo = use_memo ? &memo : NULL;
 	*report = report_new();
 	json_object_set(*report, "image", image);
+	step("before the walk");
 	r = analyze_root(rootfd, o, *report, files, err);
+	step("walk, memo and analyzers");
 	o->memo = NULL;
 	/* A mount that went away under the walk (its daemon stopped) left
 	 * errors where files were: that is no report of the image. */
@@ -445,6 +466,7 @@ static int analyze_image(struct cli *cli, const char *ref, const struct tempmoun
 		analyze_files_iter(files, &rf);
 		post->cli = cli;
 		remember_report(tm.digest, config, *report, &rf, post);
+		step("report written");
 	}
 out:
 	if (client) {
@@ -454,11 +476,13 @@ out:
 				       r == 0 && !tm.dir, "ok", r == 0);
 		client_call(client, "POST", "/v1/analysis/observe", ob, NULL, NULL, &oerr);
 		json_decref(ob);
+		step("observe");
 	}
 	if (tm.dir) {
 		struct strata_error uerr = STRATA_ERROR_INIT;
 		if (tempmount_close(client, &tm, &uerr) < 0 && r == 0)
 			r = error_set(err, uerr.code, "cannot unmount the image: %s", uerr.msg);
+		step("unmount");
 	}
 	if (r < 0) {
 		json_decref(*report);
@@ -542,6 +566,7 @@ static int run_analyze(struct cli *cli, int argc, char **argv)
 	if (argc - optind != 1)
 		return cli_usage(&cmd_analyze, "one image or directory is needed");
 	const char *target = argv[optind];
+	step(NULL);
 	struct sigaction sa = { .sa_handler = on_signal };
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
@@ -564,7 +589,9 @@ static int run_analyze(struct cli *cli, int argc, char **argv)
 	const struct buf *text = post.want_text && post.text.len ? &post.text : NULL;
 	if (r == 0)
 		r = emit(fmt, report, files.present ? &rf : NULL, text, output, &err);
+	step("output");
 	report_post_finish(&post);
+	step("report stored");
 	json_decref(report);
 	analyze_files_release(&files);
 	if (r < 0) {

@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -166,12 +167,15 @@ void daemon_mounts_reap(struct daemon *d)
 	if (dead)
 		save_locked(d);
 	pthread_mutex_unlock(&d->lock);
+	int trim = dead != NULL;
 	while (dead) {
 		struct served_mount *m = dead;
 		dead = m->next;
 		log_info("%s was unmounted from outside", m->mountpoint);
 		free_served(d, m);
 	}
+	if (trim)
+		malloc_trim(0);
 }
 
 /* --- handlers --------------------------------------------------------------- */
@@ -351,6 +355,10 @@ void daemon_umount(void *ctx, const struct http_request *req, json_t *body, stru
 	json_t *out = json_pack("{s:s}", "mountpoint", canon);
 	http_reply_json(c, 200, out);
 	json_decref(out);
+	/* What the mount's tree took, back to the system once the caller has
+	 * its answer (mount.h). */
+	if (found)
+		malloc_trim(0);
 out:
 	close(fd);
 	free(canon);

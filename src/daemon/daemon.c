@@ -39,11 +39,6 @@
 #define SMALL_BODY (64u << 10)
 #define LARGE_BODY (64u << 20)
 
-char *daemon_socket_path(const char *store)
-{
-	return path_join(store, "strata.sock");
-}
-
 /* --- small routes ---------------------------------------------------------- */
 
 static void handle_version(void *ctx, const struct http_request *req, json_t *body, struct http_conn *c)
