@@ -35,7 +35,7 @@ command -v "$CC" >/dev/null || die "$CC is not installed"
 case "$BUILD" in "$SRC"/*) die "FUZZ_BUILD must be outside the source tree" ;; esac
 mkdir -p "$BUILD/obj" "$BUILD/bin" || die "cannot create $BUILD"
 
-PKGS="libcurl zlib libzstd libarchive libcrypto rocksdb jansson sqlite3 libhs libpcre2-8"
+PKGS="libcurl zlib libzstd libarchive libcrypto rocksdb jansson sqlite3 libhs libpcre2-8 hiredis"
 pkg-config --exists libisal && PKGS="$PKGS libisal"
 PKG_CFLAGS=$(pkg-config --cflags $PKGS) || die "pkg-config $PKGS failed"
 PKG_LIBS=$(pkg-config --libs $PKGS) || die "pkg-config $PKGS failed"
