@@ -263,3 +263,30 @@ at_exit stop_daemons
 # tree_listing DIR: a listing of the tree for comparisons, one line per
 # entry: path type mode uid gid size target sha256 (tests/tree-listing.py).
 tree_listing() { python3 "$TEST_SRCDIR/tree-listing.py" "$1"; }
+
+# start_redis [NAME] [PORT] [ARGS...]: Debian's redis-server on loopback
+# (a free port unless PORT is given: a restart keeps its address), no
+# persistence, DEBUG allowed from loopback; sets REDIS_PORT, REDIS_URL
+# and REDIS_PID (stopped at exit). redis_cli ARGS... talks to it.
+start_redis() {
+	need_cmd redis-server redis-cli
+	local name=${1:-redis} port=${2:-}
+	[ $# -gt 0 ] && shift
+	[ $# -gt 0 ] && shift
+	[ -n "$port" ] || port=$(free_port)
+	mkdir -p "$TMP/$name"
+	redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --dir "$TMP/$name" \
+		--enable-debug-command local "$@" >"$TMP/$name/log" 2>&1 &
+	REDIS_PID=$!
+	at_exit "kill $REDIS_PID; wait $REDIS_PID"
+	REDIS_PORT=$port
+	REDIS_URL=redis://127.0.0.1:$port
+	local i
+	for ((i = 0; i < 100; i++)); do
+		[ "$(redis-cli -p "$port" PING 2>/dev/null)" = PONG ] && return 0
+		sleep 0.1
+	done
+	echo "# redis-server did not start:"; sed 's/^/#   /' "$TMP/$name/log" | tail -5
+	exit 99
+}
+redis_cli() { redis-cli -p "$REDIS_PORT" "$@"; }

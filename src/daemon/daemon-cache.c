@@ -1,7 +1,8 @@
 /* daemon-cache: the cache endpoints — check the request, call the cache
  * module, reply with its JSON.
  *
- *   GET  /v1/cache/stats           cache_stats JSON; ?format=prometheus -> text
+ *   GET  /v1/cache/stats           cache_stats JSON (and "shared_memo", the shared
+ *                                  tier's, when memo.redis is set); ?format=prometheus -> text
  *   GET  /v1/cache/layers          [layer record]
  *   POST /v1/cache/prune           {max_size?, older_than?, all?, dry_run?} -> report   (admin)
  *   POST /v1/cache/gc              -> report                                             (admin)
@@ -13,6 +14,7 @@
 
 #include "src/base/buf.h"
 #include "src/store/cache.h"
+#include "src/store/sharedmemo.h"
 #include "daemon-impl.h"
 #include "src/base/log.h"
 
@@ -77,6 +79,12 @@ void daemon_cache_stats(void *ctx, const struct http_request *req, json_t *body,
 		return;
 	}
 	json_t *st = cache_stats(cache);
+	struct daemon *d = ctx;
+	if (st && d->shared) {
+		struct sharedmemo_stats ss;
+		sharedmemo_get_stats(d->shared, &ss);
+		json_object_set_new(st, "shared_memo", sharedmemo_stats_json(&ss));
+	}
 	reply_report(c, 0, st, NULL);
 }
 

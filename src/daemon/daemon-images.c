@@ -6,6 +6,9 @@
  *   GET    /v1/images/REF    inspect JSON; ?files=1 -> text/plain listing
  *   DELETE /v1/images/REF    {digest, freed, untagged}              (admin)
  *
+ * and daemon_image_resolve, a registry reference to its manifest digest
+ * without a pull (for /v1/analysis/report/find).
+ *
  * A local source (oci:DIR, docker-archive:FILE) is read with the rights of
  * whoever asked: the strata command opens it and passes the descriptor
  * (source_fd: its index among the request's descriptors); only an owner
@@ -351,4 +354,23 @@ int daemon_image_for_mount(struct daemon *d, const struct http_request *req, jso
 	if (r == 0)
 		snprintf(digest, DIGEST_STR_MAX, "%s", res.digest);
 	return r;
+}
+
+int daemon_image_resolve(struct daemon *d, const struct http_request *req, json_t *body, char *digest,
+			 struct strata_error *err)
+{
+	const char *ref = json_string_value(json_object_get(body, "ref"));
+	struct image_ref parsed;
+	struct req_conf rc;
+	if (!ref)
+		return error_set(err, -EINVAL, "no 'ref' given");
+	if (ref_parse(ref, &parsed, err) < 0)
+		return -EINVAL;
+	int remote = parsed.transport == REF_DOCKER;
+	ref_release(&parsed);
+	/* A local source is opened with the caller's rights, by a pull. */
+	if (!remote)
+		return error_set(err, -ENOENT, "'%s' is not in a registry", ref);
+	int r = req_conf_init(&rc, d, req, body, ref, err);
+	return r < 0 ? r : pull_resolve(&rc.conf, ref, json_string_value(json_object_get(body, "platform")), digest, err);
 }

@@ -18,6 +18,7 @@
 #include <jansson.h>
 
 #include "src/store/cache.h"
+#include "src/store/sharedmemo.h"
 #include "daemon-impl.h"
 #include "daemon-prescan.h"
 #include "daemon.h"
@@ -83,6 +84,11 @@ static void metrics_text(void *ctx, struct buf *b)
 	struct metrics_live live = { .op_names = mount_op_names, .n_ops = MOP_COUNT };
 	daemon_mounts_metrics(d, &live);
 	metrics_print(d->metrics, &live, b);
+	if (d->shared) {
+		struct sharedmemo_stats ss;
+		sharedmemo_get_stats(d->shared, &ss);
+		metrics_print_shared(&ss, b);
+	}
 	cache_stats_prometheus(d->cache, b);
 }
 
@@ -118,6 +124,7 @@ static const struct http_route routes[] = {
 	{ "POST", "/v1/analysis/store", HTTP_BODY_JSON, LARGE_BODY, ACCESS_ADMIN, daemon_analysis_store },
 	{ "GET", "/v1/analysis/report", HTTP_BODY_NONE, 0, ACCESS_ANY, daemon_analysis_report_get },
 	{ "POST", "/v1/analysis/report", HTTP_BODY_RAW, LARGE_BODY, ACCESS_ADMIN, daemon_analysis_report_put },
+	{ "POST", "/v1/analysis/report/find", HTTP_BODY_JSON, SMALL_BODY, ACCESS_ANY, daemon_analysis_report_find },
 	{ "POST", "/v1/analysis/observe", HTTP_BODY_JSON, SMALL_BODY, ACCESS_ANY, daemon_analysis_observe },
 	{ "GET", "/metrics", HTTP_BODY_NONE, 0, ACCESS_ANY, handle_metrics },
 };
@@ -213,6 +220,9 @@ int daemon_run(struct strata_conf *conf, struct strata_error *err)
 		goto out;
 	if ((r = cache_new(d.st, &d.cache, err)) < 0)
 		goto out;
+	if ((r = sharedmemo_open(conf, &d.shared, err)) < 0)
+		goto out;
+	d.st->shared = d.shared;
 	if (!(d.st->lists = layerlist_cache_new(LAYER_LISTS_BUDGET))) {
 		r = error_set(err, -ENOMEM, "out of memory");
 		goto out;
@@ -243,6 +253,11 @@ int daemon_run(struct strata_conf *conf, struct strata_error *err)
 			     sizeof(routes) / sizeof(routes[0]), &d, &d.httpd, err)) < 0)
 		goto out;
 	log_info("serving store '%s' on '%s'", conf->store, sock);
+	if (d.shared) {
+		struct sharedmemo_stats ss;
+		sharedmemo_get_stats(d.shared, &ss);
+		log_info("shared memo: %s%s", ss.address, ss.signing ? ", values signed" : "");
+	}
 	/* Signals, and every few seconds a look at the store's directory. */
 	const struct timespec every = { STORE_CHECK_SECONDS, 0 };
 	for (;;) {
@@ -281,6 +296,10 @@ out:
 		d.st->observer = NULL;
 	}
 	prescan_free(prescan);
+	/* After the last request and ingest: what they queued is written. */
+	if (d.st)
+		d.st->shared = NULL;
+	sharedmemo_free(d.shared);
 	store_close(d.st);
 	metrics_free(d.metrics);
 	pthread_mutex_destroy(&d.lock);

@@ -8,6 +8,7 @@
 
 #include "metrics.h"
 #include "src/registry/ref.h"
+#include "src/store/sharedmemo.h"
 
 static const double buckets[] = { 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300 };
 #define NBUCKETS (sizeof(buckets) / sizeof(buckets[0]))
@@ -187,4 +188,63 @@ void metrics_print(struct metrics *m, const struct metrics_live *live, struct bu
 		 (unsigned long long)m->refused[METRICS_REFUSED_FORBIDDEN],
 		 (unsigned long long)m->refused[METRICS_REFUSED_BUSY]);
 	pthread_mutex_unlock(&m->lock);
+}
+
+void metrics_print_shared(const struct sharedmemo_stats *st, struct buf *out)
+{
+	static const char *const kinds[SHAREDMEMO_KINDS] = { "result", "report" };
+	static const char *const ops[SHAREDMEMO_OPS] = { "read", "write" };
+	head(out, "strata_shared_memo_up", "gauge",
+	     "1 while the shared memo (memo.redis) answers, 0 from a failed call until one succeeds.");
+	buf_addf(out, "strata_shared_memo_up %d\n", st->up);
+	head(out, "strata_shared_memo_hits_total", "counter", "Values found in the shared memo, by kind.");
+	for (int k = 0; k < SHAREDMEMO_KINDS; k++)
+		buf_addf(out, "strata_shared_memo_hits_total{kind=\"%s\"} %llu\n", kinds[k],
+			 (unsigned long long)st->hits[k]);
+	head(out, "strata_shared_memo_misses_total", "counter", "Values asked of the shared memo and not there, by kind.");
+	for (int k = 0; k < SHAREDMEMO_KINDS; k++)
+		buf_addf(out, "strata_shared_memo_misses_total{kind=\"%s\"} %llu\n", kinds[k],
+			 (unsigned long long)st->misses[k]);
+	head(out, "strata_shared_memo_rejected_total", "counter",
+	     "Values read from the shared memo and refused, by reason: malformed, checksum (damaged), unsigned, "
+	     "signature (another key, or forged), unverifiable (signed, and no key here).");
+	for (int w = 1; w < MEMOVAL_REJECTS; w++)
+		buf_addf(out, "strata_shared_memo_rejected_total{reason=\"%s\"} %llu\n", memoval_reject_name(w),
+			 (unsigned long long)st->rejected[w]);
+	head(out, "strata_shared_memo_errors_total", "counter",
+	     "Calls to the shared memo that failed (unreachable, timed out, not Redis), by direction.");
+	for (int o = 0; o < SHAREDMEMO_OPS; o++)
+		buf_addf(out, "strata_shared_memo_errors_total{op=\"%s\"} %llu\n", ops[o], (unsigned long long)st->errors[o]);
+	head(out, "strata_shared_memo_skipped_total", "counter",
+	     "Calls to the shared memo not made during an outage (it is probed once a second), by direction.");
+	for (int o = 0; o < SHAREDMEMO_OPS; o++)
+		buf_addf(out, "strata_shared_memo_skipped_total{op=\"%s\"} %llu\n", ops[o], (unsigned long long)st->skipped[o]);
+	head(out, "strata_shared_memo_outages_total", "counter", "Times the shared memo stopped answering.");
+	buf_addf(out, "strata_shared_memo_outages_total %llu\n", (unsigned long long)st->outages);
+	head(out, "strata_shared_memo_written_total", "counter", "Values written to the shared memo.");
+	buf_addf(out, "strata_shared_memo_written_total %llu\n", (unsigned long long)st->written);
+	head(out, "strata_shared_memo_write_refused_total", "counter",
+	     "Values the shared memo's server refused to write (full: maxmemory; read-only).");
+	buf_addf(out, "strata_shared_memo_write_refused_total %llu\n", (unsigned long long)st->write_errors);
+	head(out, "strata_shared_memo_dropped_total", "counter", "Values not written: the write queue was full.");
+	buf_addf(out, "strata_shared_memo_dropped_total %llu\n", (unsigned long long)st->dropped);
+	head(out, "strata_shared_memo_queue_items", "gauge", "Values waiting to be written to the shared memo.");
+	buf_addf(out, "strata_shared_memo_queue_items %llu\n", (unsigned long long)st->queue_items);
+	head(out, "strata_shared_memo_queue_bytes", "gauge", "Bytes of the values waiting to be written.");
+	buf_addf(out, "strata_shared_memo_queue_bytes %llu\n", (unsigned long long)st->queue_bytes);
+	head(out, "strata_shared_memo_request_seconds", "histogram",
+	     "Duration of calls to the shared memo (one round trip of batched commands), by direction.");
+	for (int o = 0; o < SHAREDMEMO_OPS; o++) {
+		uint64_t cum = 0;
+		for (int b = 0; b < SHAREDMEMO_BUCKETS; b++) {
+			cum += st->hist[o][b];
+			buf_addf(out, "strata_shared_memo_request_seconds_bucket{op=\"%s\",le=\"%g\"} %llu\n", ops[o],
+				 sharedmemo_buckets[b], (unsigned long long)cum);
+		}
+		buf_addf(out, "strata_shared_memo_request_seconds_bucket{op=\"%s\",le=\"+Inf\"} %llu\n", ops[o],
+			 (unsigned long long)st->calls[o]);
+		buf_addf(out, "strata_shared_memo_request_seconds_sum{op=\"%s\"} %.6f\n", ops[o], st->seconds[o]);
+		buf_addf(out, "strata_shared_memo_request_seconds_count{op=\"%s\"} %llu\n", ops[o],
+			 (unsigned long long)st->calls[o]);
+	}
 }

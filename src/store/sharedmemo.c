@@ -818,3 +818,27 @@ void sharedmemo_get_stats(struct sharedmemo *sm, struct sharedmemo_stats *out)
 	*out = sm->st;
 	pthread_mutex_unlock(&sm->lock);
 }
+
+json_t *sharedmemo_stats_json(const struct sharedmemo_stats *st)
+{
+	json_t *rej = json_object();
+	for (int w = 1; w < MEMOVAL_REJECTS; w++)
+		json_object_set_new(rej, memoval_reject_name(w), json_integer((json_int_t)st->rejected[w]));
+	double mean = st->calls[SHAREDMEMO_READ] ? st->seconds[SHAREDMEMO_READ] / (double)st->calls[SHAREDMEMO_READ] : 0;
+	return json_pack("{s:s, s:s, s:b, s:{s:I, s:I}, s:{s:I, s:I}, s:o, s:{s:I, s:I}, s:{s:I, s:I}, s:I, s:I, s:I, "
+			 "s:I, s:I, s:I, s:f}",
+			 "address", st->address, "state", st->up ? "up" : "down", "signed", st->signing,
+			 "hits", "result", (json_int_t)st->hits[SHAREDMEMO_RESULT], "report",
+			 (json_int_t)st->hits[SHAREDMEMO_REPORT],
+			 "misses", "result", (json_int_t)st->misses[SHAREDMEMO_RESULT], "report",
+			 (json_int_t)st->misses[SHAREDMEMO_REPORT],
+			 "rejected", rej,
+			 "errors", "read", (json_int_t)st->errors[SHAREDMEMO_READ], "write",
+			 (json_int_t)st->errors[SHAREDMEMO_WRITE],
+			 "skipped", "read", (json_int_t)st->skipped[SHAREDMEMO_READ], "write",
+			 (json_int_t)st->skipped[SHAREDMEMO_WRITE],
+			 "outages", (json_int_t)st->outages, "written", (json_int_t)st->written,
+			 "write_refused", (json_int_t)st->write_errors, "dropped", (json_int_t)st->dropped,
+			 "queue_items", (json_int_t)st->queue_items, "queue_bytes", (json_int_t)st->queue_bytes,
+			 "read_seconds_mean", mean);
+}

@@ -90,5 +90,12 @@ struct sharedmemo_stats {
 	uint64_t calls[SHAREDMEMO_OPS];
 };
 void sharedmemo_get_stats(struct sharedmemo *sm, struct sharedmemo_stats *out);
+/* The stats as `cache stats --json` shows them under "shared_memo":
+ * {address, state: "up"|"down", signed, hits: {result, report}, misses: {...},
+ *  rejected: {reason: n}, errors: {read, write}, skipped: {read, write},
+ *  outages, written, write_refused, dropped, queue_items, queue_bytes,
+ *  read_seconds_mean}. New reference; NULL when out of memory. */
+struct json_t;
+struct json_t *sharedmemo_stats_json(const struct sharedmemo_stats *st);
 
 #endif

@@ -19,12 +19,14 @@ struct cache;
 struct layerlist_cache;
 
 struct ingest_observer;
+struct sharedmemo;
 
 struct store {
 	const struct strata_conf *conf;
 	struct cache *cache;      /* set by cache_new in the daemon; NULL otherwise */
 	struct layerlist_cache *lists; /* set by the daemon; NULL: image views read the index */
 	const struct ingest_observer *observer; /* set by the daemon; NULL: no one sees file bytes */
+	struct sharedmemo *shared; /* the memo's shared tier, set by the daemon; NULL: none */
 	char *dir;
 	struct index *idx;
 	struct chunkstore *cs;
