@@ -290,3 +290,20 @@ start_redis() {
 	exit 99
 }
 redis_cli() { redis-cli -p "$REDIS_PORT" "$@"; }
+
+# metric_of STORE NAME[{LABELS}]: the sum of the samples of that name (all
+# labels, or those given) in the /metrics of STORE's daemon.
+metric_of() {
+	curl -s --unix-socket "$1/strata.sock" http://strata/metrics | awk -v m="$2" \
+		'index($1, m) == 1 && (length($1) == length(m) || substr($1, length(m) + 1, 1) == "{") { s += $2 } END { print s + 0 }'
+}
+# shared_memo_drained STORE: waits (10 s at most) until STORE's daemon has
+# written to Redis what it queued for the shared memo.
+shared_memo_drained() {
+	local i
+	for ((i = 0; i < 200; i++)); do
+		[ "$(metric_of "$1" strata_shared_memo_queue_items)" = 0 ] && return 0
+		sleep 0.05
+	done
+	return 1
+}

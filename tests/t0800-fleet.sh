@@ -22,18 +22,8 @@ REF2=$REGISTRY/strata/scan2
 
 # on NODE strata ARGS...: a node of the fleet, with its own store and daemon.
 on() { local n=$1; shift; STRATA_STORE="$TMP/$n" STRATA_MEMO_REDIS=$REDIS_URL "$STRATA" "$@"; }
-metrics() { curl -s --unix-socket "$TMP/$1/strata.sock" http://strata/metrics; }
-# metric NODE NAME[{LABELS}]: the sum of the samples of that name.
-metric() { metrics "$1" | awk -v m="$2" 'index($1, m) == 1 && (length($1) == length(m) || substr($1, length(m) + 1, 1) == "{") { s += $2 } END { print s + 0 }'; }
-# drained NODE: until everything NODE queued for Redis is written.
-drained() {
-	local i
-	for ((i = 0; i < 200; i++)); do
-		[ "$(metric "$1" strata_shared_memo_queue_items)" = 0 ] && return 0
-		sleep 0.05
-	done
-	return 1
-}
+metric() { metric_of "$TMP/$1" "$2"; }
+drained() { shared_memo_drained "$TMP/$1"; }
 blob_gets() { grep -c '"GET /v2/[^ ]*/blobs/sha256:' "$REGISTRY_LOG"; }
 # layer_gets: blob GETs but those of image configs.
 layer_gets() { grep '"GET /v2/[^ ]*/blobs/sha256:' "$REGISTRY_LOG" | grep -cvF -f "$TMP/configs"; }

@@ -16,18 +16,8 @@ export STRATA_MEMO_REDIS_TIMEOUT=200ms STRATA_LOG_LEVEL=info
 
 # on NODE strata ARGS...: a node of the fleet, with its own store and daemon.
 on() { local n=$1; shift; STRATA_STORE="$TMP/$n" STRATA_MEMO_REDIS=${URL:-$REDIS_URL} "$STRATA" "$@"; }
-metric() {
-	curl -s --unix-socket "$TMP/$1/strata.sock" http://strata/metrics | awk -v m="$2" \
-		'index($1, m) == 1 && (length($1) == length(m) || substr($1, length(m) + 1, 1) == "{") { s += $2 } END { print s + 0 }'
-}
-drained() {
-	local i
-	for ((i = 0; i < 200; i++)); do
-		[ "$(metric "$1" strata_shared_memo_queue_items)" = 0 ] && return 0
-		sleep 0.05
-	done
-	return 1
-}
+metric() { metric_of "$TMP/$1" "$2"; }
+drained() { shared_memo_drained "$TMP/$1"; }
 warnings() { grep -c 'shared memo redis://.*analyses go on' "$TMP/$1/daemon.log"; }
 answers() { jq -cS '{distro, packages, secrets, files}' "$1" | sha256sum | cut -c1-16; }
 # analyze NODE IMAGE WHAT: analyzes, and checks the answers against the reference.

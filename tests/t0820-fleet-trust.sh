@@ -15,17 +15,15 @@ start_redis
 REF=$REGISTRY/strata/app
 
 on() { local n=$1; shift; STRATA_STORE="$TMP/$n" STRATA_MEMO_REDIS=$REDIS_URL "$STRATA" "$@"; }
-metric() {
-	curl -s --unix-socket "$TMP/$1/strata.sock" http://strata/metrics | awk -v m="$2" \
-		'index($1, m) == 1 && (length($1) == length(m) || substr($1, length(m) + 1, 1) == "{") { s += $2 } END { print s + 0 }'
-}
-drained() {
-	local i
-	for ((i = 0; i < 200; i++)); do
-		[ "$(metric "$1" strata_shared_memo_queue_items)" = 0 ] && return 0
-		sleep 0.05
-	done
-	return 1
+metric() { metric_of "$TMP/$1" "$2"; }
+drained() { shared_memo_drained "$TMP/$1"; }
+# refused_all NODE REASON WHAT: NODE refused values for REASON, and every
+# value it asked Redis for was refused or not there.
+refused_all() {
+	local n=$1 reason=$2 what=$3 r
+	r=$(metric "$n" "strata_shared_memo_rejected_total{reason=\"$reason\"}")
+	check "$n refused $what ($r, $reason)" test "$r" -gt 0
+	is "every value $n asked for was refused or not there" "$((r + $(metric "$n" strata_shared_memo_misses_total)))" "$asked"
 }
 answers() { jq -cS '{distro, packages, secrets, files}' "$1" | sha256sum | cut -c1-16; }
 (umask 077; openssl rand -hex 32 >"$TMP/k1"; openssl rand -hex 32 >"$TMP/k2")
@@ -43,9 +41,7 @@ export STRATA_MEMO_REDIS_HMAC_KEY_FILE=$TMP/k1
 check "node s1 (key 1): analyze app" on s1 analyze "$REF" -o "$TMP/s1.json"
 is "s1 did not believe p's unsigned report" "$(jq -r .stats.report_cached "$TMP/s1.json")" false
 is "s1 made the same report" "$(answers "$TMP/s1.json")" "$(answers "$TMP/p.json")"
-refused=$(metric s1 'strata_shared_memo_rejected_total{reason="unsigned"}')
-check "s1 refused p's unsigned values ($refused)" test "$refused" -gt 0
-is "every value s1 asked for was refused or not there" "$((refused + $(metric s1 strata_shared_memo_misses_total)))" "$asked"
+refused_all s1 unsigned "p's unsigned values"
 is "and took no value of p's" "$(metric s1 strata_shared_memo_hits_total)" 0
 is "cache stats says the values are signed" "$(on s1 cache stats --json | jq .shared_memo.signed)" true
 check "node s1: written, signed" drained s1
@@ -63,9 +59,7 @@ export STRATA_MEMO_REDIS_HMAC_KEY_FILE=$TMP/k2
 check "node s2 (key 2): analyze app" on s2 analyze "$REF" -o "$TMP/s2.json"
 is "s2 did not believe the report signed under key 1" "$(jq -r .stats.report_cached "$TMP/s2.json")" false
 is "s2 made the same report" "$(answers "$TMP/s2.json")" "$(answers "$TMP/p.json")"
-refused=$(metric s2 'strata_shared_memo_rejected_total{reason="signature"}')
-check "s2 refused the values signed under key 1 ($refused)" test "$refused" -gt 0
-is "every value s2 asked for was refused or not there" "$((refused + $(metric s2 strata_shared_memo_misses_total)))" "$asked"
+refused_all s2 signature "the values signed under key 1"
 check "node s2: written" drained s2
 
 # --- a forger who knows the format but not the key ----------------------------------------------------
@@ -81,9 +75,7 @@ is "it is counted" "$(metric s4 'strata_shared_memo_rejected_total{reason="signa
 unset STRATA_MEMO_REDIS_HMAC_KEY_FILE
 check "node p2 (no key): analyze app" on p2 analyze "$REF" -o "$TMP/p2.json"
 is "p2 did not believe signed values" "$(jq -r .stats.report_cached "$TMP/p2.json")" false
-refused=$(metric p2 'strata_shared_memo_rejected_total{reason="unverifiable"}')
-check "and counted them as unverifiable ($refused)" test "$refused" -gt 0
-is "every value p2 asked for was refused or not there" "$((refused + $(metric p2 strata_shared_memo_misses_total)))" "$asked"
+refused_all p2 unverifiable "the signed values"
 
 # --- keys that cannot be used ---------------------------------------------------------------------------
 openssl rand -hex 32 >"$TMP/loose"

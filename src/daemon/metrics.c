@@ -190,35 +190,39 @@ void metrics_print(struct metrics *m, const struct metrics_live *live, struct bu
 	pthread_mutex_unlock(&m->lock);
 }
 
+/* A counter with one sample per label value: name{label="labels[i]"} v[i]. */
+static void labelled(struct buf *out, const char *name, const char *help, const char *label,
+		     const char *const *labels, const uint64_t *v, int n)
+{
+	head(out, name, "counter", help);
+	for (int i = 0; i < n; i++)
+		buf_addf(out, "%s{%s=\"%s\"} %llu\n", name, label, labels[i], (unsigned long long)v[i]);
+}
+
 void metrics_print_shared(const struct sharedmemo_stats *st, struct buf *out)
 {
 	static const char *const kinds[SHAREDMEMO_KINDS] = { "result", "report" };
 	static const char *const ops[SHAREDMEMO_OPS] = { "read", "write" };
+	const char *reasons[MEMOVAL_REJECTS];
+	for (int w = 0; w < MEMOVAL_REJECTS; w++)
+		reasons[w] = memoval_reject_name(w);
 	head(out, "strata_shared_memo_up", "gauge",
 	     "1 while the shared memo (memo.redis) answers, 0 from a failed call until one succeeds.");
 	buf_addf(out, "strata_shared_memo_up %d\n", st->up);
-	head(out, "strata_shared_memo_hits_total", "counter", "Values found in the shared memo, by kind.");
-	for (int k = 0; k < SHAREDMEMO_KINDS; k++)
-		buf_addf(out, "strata_shared_memo_hits_total{kind=\"%s\"} %llu\n", kinds[k],
-			 (unsigned long long)st->hits[k]);
-	head(out, "strata_shared_memo_misses_total", "counter", "Values asked of the shared memo and not there, by kind.");
-	for (int k = 0; k < SHAREDMEMO_KINDS; k++)
-		buf_addf(out, "strata_shared_memo_misses_total{kind=\"%s\"} %llu\n", kinds[k],
-			 (unsigned long long)st->misses[k]);
-	head(out, "strata_shared_memo_rejected_total", "counter",
-	     "Values read from the shared memo and refused, by reason: malformed, checksum (damaged), unsigned, "
-	     "signature (another key, or forged), unverifiable (signed, and no key here).");
-	for (int w = 1; w < MEMOVAL_REJECTS; w++)
-		buf_addf(out, "strata_shared_memo_rejected_total{reason=\"%s\"} %llu\n", memoval_reject_name(w),
-			 (unsigned long long)st->rejected[w]);
-	head(out, "strata_shared_memo_errors_total", "counter",
-	     "Calls to the shared memo that failed (unreachable, timed out, not Redis), by direction.");
-	for (int o = 0; o < SHAREDMEMO_OPS; o++)
-		buf_addf(out, "strata_shared_memo_errors_total{op=\"%s\"} %llu\n", ops[o], (unsigned long long)st->errors[o]);
-	head(out, "strata_shared_memo_skipped_total", "counter",
-	     "Calls to the shared memo not made during an outage (it is probed once a second), by direction.");
-	for (int o = 0; o < SHAREDMEMO_OPS; o++)
-		buf_addf(out, "strata_shared_memo_skipped_total{op=\"%s\"} %llu\n", ops[o], (unsigned long long)st->skipped[o]);
+	labelled(out, "strata_shared_memo_hits_total", "Values found in the shared memo, by kind.", "kind", kinds,
+		 st->hits, SHAREDMEMO_KINDS);
+	labelled(out, "strata_shared_memo_misses_total", "Values asked of the shared memo and not there, by kind.",
+		 "kind", kinds, st->misses, SHAREDMEMO_KINDS);
+	labelled(out, "strata_shared_memo_rejected_total",
+		 "Values read from the shared memo and refused, by reason: malformed, checksum (damaged), unsigned, "
+		 "signature (another key, or forged), unverifiable (signed, and no key here).",
+		 "reason", reasons + 1, st->rejected + 1, MEMOVAL_REJECTS - 1);
+	labelled(out, "strata_shared_memo_errors_total",
+		 "Calls to the shared memo that failed (unreachable, timed out, not Redis), by direction.", "op", ops,
+		 st->errors, SHAREDMEMO_OPS);
+	labelled(out, "strata_shared_memo_skipped_total",
+		 "Calls to the shared memo not made during an outage (it is probed once a second), by direction.", "op",
+		 ops, st->skipped, SHAREDMEMO_OPS);
 	head(out, "strata_shared_memo_outages_total", "counter", "Times the shared memo stopped answering.");
 	buf_addf(out, "strata_shared_memo_outages_total %llu\n", (unsigned long long)st->outages);
 	head(out, "strata_shared_memo_written_total", "counter", "Values written to the shared memo.");
