@@ -139,8 +139,11 @@ static void last_log_line(const char *store, char *out, size_t len)
 	if (path && read_file(path, 1 << 20, &text, &n) == 0) {
 		while (n && text[n - 1] == '\n')
 			text[--n] = '\0';
-		char *nl = strrchr(text, '\n');
-		snprintf(out, len, "%s", nl ? nl + 1 : text);
+		char *nl = strrchr(text, '\n'), *line = nl ? nl + 1 : text;
+		/* Its own "strata: " would follow ours. */
+		if (!strncmp(line, "strata: ", 8))
+			line += 8;
+		snprintf(out, len, "%s", line);
 	}
 	free(text);
 	free(path);

@@ -315,10 +315,25 @@ static void refresh_stats(json_t *stats, const struct analyze_opts *o, double se
 	json_object_set_new(stats, "analyzers", per);
 }
 
-/* A stored report, as if made now: the asker's reference, no file opened. */
-static void refresh_cached(json_t *report, json_t *image, const struct analyze_opts *o, double seconds)
+/* The image of a report found by reference (made on another node): the
+ * stored one, as the asker named it. New reference. */
+static json_t *image_as_asked(const json_t *stored, const char *ref)
 {
-	json_object_set(report, "image", image);
+	json_t *img = json_deep_copy(stored);
+	if (json_is_object(img))
+		json_object_set_new(img, "ref", json_string(ref));
+	return img;
+}
+
+/* A stored report, as if made now: the asker's reference, no file opened.
+ * image NULL: the report's own, named ref. */
+static void refresh_cached(json_t *report, json_t *image, const char *ref, const struct analyze_opts *o,
+			   double seconds)
+{
+	if (image)
+		json_object_set(report, "image", image);
+	else
+		json_object_set_new(report, "image", image_as_asked(json_object_get(report, "image"), ref));
 	refresh_stats(json_object_get(report, "stats"), o, seconds);
 }
 
@@ -349,10 +364,10 @@ static int member_value(const struct buf *text, const char *key, json_t **value,
  * it, into out: "image" and "stats" made anew, the rest (the files section:
  * megabytes) copied, not parsed and written again. -EINVAL when the text
  * is not laid out as strata's writer lays it: the caller parses it then. */
-static int refresh_text(const struct buf *stored, json_t *image, const struct analyze_opts *o, double seconds,
-			struct buf *out)
+static int refresh_text(const struct buf *stored, json_t *image, const char *ref, const struct analyze_opts *o,
+			double seconds, struct buf *out)
 {
-	json_t *old = NULL, *stats = NULL;
+	json_t *old = NULL, *stats = NULL, *mine = NULL;
 	size_t ia, il, sa, sl;
 	char *is = NULL, *ss = NULL;
 	int r = -EINVAL;
@@ -361,6 +376,8 @@ static int refresh_text(const struct buf *stored, json_t *image, const struct an
 	    sa < ia + il)
 		goto out;
 	refresh_stats(stats, o, seconds);
+	if (!image)
+		image = mine = image_as_asked(old, ref);
 	is = json_dumps(image, JSON_ENCODE_ANY);
 	ss = json_dumps(stats, JSON_ENCODE_ANY);
 	if (!is || !ss || buf_add(out, stored->data, ia) < 0 || buf_adds(out, is) < 0 ||
@@ -374,15 +391,35 @@ static int refresh_text(const struct buf *stored, json_t *image, const struct an
 out:
 	free(is);
 	free(ss);
+	json_decref(mine);
 	json_decref(old);
 	json_decref(stats);
 	return r;
 }
 
-/* The stored report, fetched once: as text, refreshed (refresh_text), into
+/* A stored report's text (fetched once), refreshed (refresh_text), into
  * post->text when the output is that text and it is laid out as strata's
- * writer lays it; parsed into *hit otherwise. 0 when found, else -ENOENT
- * or another negative errno (a miss either way). */
+ * writer lays it; parsed into *hit otherwise. image NULL: the report's
+ * own, named ref. 0, or -EINVAL when it is no report (a miss). */
+static int use_stored(const struct buf *stored, json_t *image, const char *ref, const struct analyze_opts *o,
+		      uint64_t t0, struct report_post *post, json_t **hit)
+{
+	*hit = NULL;
+	if (post->want_text && refresh_text(stored, image, ref, o, seconds_since(t0), &post->text) == 0)
+		return 0;
+	*hit = json_loadb(stored->data, stored->len, 0, NULL);
+	if (json_is_object(json_object_get(*hit, "stats")) && (image || json_is_object(json_object_get(*hit, "image")))) {
+		refresh_cached(*hit, image, ref, o, seconds_since(t0));
+		return 0;
+	}
+	json_decref(*hit);
+	*hit = NULL;
+	return -EINVAL;
+}
+
+/* The stored report of a stored image (this node's memo, else the
+ * fleet's): 0 when found, else -ENOENT or another negative errno (a miss
+ * either way). */
 static int cached(struct client *client, const char *digest, const char *config, json_t *image,
 		  const struct analyze_opts *o, uint64_t t0, struct report_post *post, json_t **hit)
 {
@@ -391,18 +428,32 @@ static int cached(struct client *client, const char *digest, const char *config,
 	struct buf stored = BUF_INIT;
 	int r = path ? client_call_text(client, "GET", path, NULL, &stored, &err) : -ENOMEM;
 	*hit = NULL;
-	if (r == 0 && (!post->want_text || refresh_text(&stored, image, o, seconds_since(t0), &post->text) < 0)) {
-		*hit = json_loadb(stored.data, stored.len, 0, NULL);
-		if (json_is_object(json_object_get(*hit, "stats"))) {
-			refresh_cached(*hit, image, o, seconds_since(t0));
-		} else {
-			json_decref(*hit);
-			*hit = NULL;
-			r = -EINVAL;
-		}
-	}
+	if (r == 0)
+		r = use_stored(&stored, image, NULL, o, t0, post, hit);
 	buf_release(&stored);
 	free(path);
+	return r;
+}
+
+/* The fleet's report of an image this node has not stored: the daemon
+ * resolves ref to its manifest digest (one registry request) and asks the
+ * shared memo, before anything is pulled. 0 when found, else a miss. */
+static int fleet_cached(struct cli *cli, struct client *client, const char *ref, const char *platform,
+			const char *config, const struct analyze_opts *o, uint64_t t0, struct report_post *post,
+			json_t **hit)
+{
+	struct strata_error err = STRATA_ERROR_INIT;
+	struct buf stored = BUF_INIT;
+	json_t *body = json_pack("{s:s, s:s, s:s?}", "ref", ref, "config", config, "platform", platform);
+	if (body)
+		cli_add_auth(cli, ref, body);
+	int r = body ? client_call_json_text(client, "POST", "/v1/analysis/report/find", body, NULL, &stored, &err)
+		     : -ENOMEM;
+	*hit = NULL;
+	if (r == 0)
+		r = use_stored(&stored, NULL, ref, o, t0, post, hit);
+	json_decref(body);
+	buf_release(&stored);
 	return r;
 }
 
@@ -434,6 +485,10 @@ static int analyze_image(struct cli *cli, const char *ref, const struct tempmoun
 		step("stored report lookup");
 		if (r == 0)
 			goto out;
+	} else if (r == -ENOENT && use_memo &&
+		   fleet_cached(cli, client, ref, mo->platform, config, o, t0, post, report) == 0) {
+		r = 0;
+		goto out;
 	}
 	error_clear(err);
 	r = tempmount_open(cli, client, ref, mo, &tm, err);

@@ -1,7 +1,8 @@
 /* daemon-cache: the cache endpoints — check the request, call the cache,
  * gc or verify module, reply with JSON.
  *
- *   GET  /v1/cache/stats           cache_stats JSON; ?format=prometheus -> text
+ *   GET  /v1/cache/stats           cache_stats JSON (and "shared_memo", the shared
+ *                                  tier's, when memo.redis is set); ?format=prometheus -> text
  *   GET  /v1/cache/layers          [layer record]
  *   POST /v1/cache/prune           {max_size?, older_than?, all?, dry_run?} -> report   (admin)
  *   POST /v1/cache/gc              -> report                                             (admin)
@@ -15,6 +16,7 @@
 #include "src/store/cache.h"
 #include "src/store/gc.h"
 #include "src/store/verify.h"
+#include "src/store/sharedmemo.h"
 #include "daemon-impl.h"
 #include "src/base/log.h"
 
@@ -96,8 +98,15 @@ void daemon_cache_stats(void *ctx, const struct http_request *req, json_t *body,
 		buf_release(&b);
 		return;
 	}
-	cache_get_stats(((struct daemon *)ctx)->st->cache, &stats);
-	reply_report(c, 0, stats_json(&stats), NULL);
+	struct daemon *d = ctx;
+	cache_get_stats(d->st->cache, &stats);
+	json_t *st = stats_json(&stats);
+	if (st && d->shared) {
+		struct sharedmemo_stats ss;
+		sharedmemo_get_stats(d->shared, &ss);
+		json_object_set_new(st, "shared_memo", sharedmemo_stats_json(&ss));
+	}
+	reply_report(c, 0, st, NULL);
 }
 
 void daemon_cache_layers(void *ctx, const struct http_request *req, json_t *body, struct http_conn *c)

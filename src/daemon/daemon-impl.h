@@ -20,12 +20,14 @@
 #include "src/store/store.h"
 
 struct served_mount;
+struct sharedmemo;
 
 struct daemon {
 	struct strata_conf *conf;
 	struct store *st;
 	struct httpd *httpd;
 	struct metrics *metrics;
+	struct sharedmemo *shared;     /* memo.redis; NULL: none */
 	gid_t admin_gid;               /* daemon.admin_group, (gid_t)-1 for none */
 	pthread_mutex_t lock;          /* protects mounts, mounts_total and recovered */
 	struct served_mount *mounts;
@@ -56,6 +58,11 @@ void daemon_pull(void *ctx, const struct http_request *req, json_t *body, struct
  * with err set (status from http_status_of). */
 int daemon_image_for_mount(struct daemon *d, const struct http_request *req, json_t *body, char *digest,
 			   struct strata_error *err);
+/* The manifest digest body's registry "ref" names (for its "platform"),
+ * with the caller's "auth", by one manifest request: nothing is pulled.
+ * -ENOENT for a local source (oci:, docker-archive:). */
+int daemon_image_resolve(struct daemon *d, const struct http_request *req, json_t *body, char *digest,
+			 struct strata_error *err);
 
 /* daemon-images.c: the stored images. */
 void daemon_images(void *ctx, const struct http_request *req, json_t *body, struct http_conn *c);
@@ -93,6 +100,7 @@ void daemon_analysis_lookup(void *ctx, const struct http_request *req, json_t *b
 void daemon_analysis_store(void *ctx, const struct http_request *req, json_t *body, struct http_conn *c);
 void daemon_analysis_report_get(void *ctx, const struct http_request *req, json_t *body, struct http_conn *c);
 void daemon_analysis_report_put(void *ctx, const struct http_request *req, json_t *body, struct http_conn *c);
+void daemon_analysis_report_find(void *ctx, const struct http_request *req, json_t *body, struct http_conn *c);
 void daemon_analysis_observe(void *ctx, const struct http_request *req, json_t *body, struct http_conn *c);
 
 #endif

@@ -1,5 +1,6 @@
 /* daemon-pull: pulls on behalf of a caller — the POST /v1/pull stream, and
- * what a mount needs stored (daemon-mounts.c).
+ * what a mount needs stored (daemon-mounts.c), and a registry reference's
+ * manifest digest without a pull (daemon-analysis.c's report/find).
  *
  *   POST   /v1/pull          {ref, platform?, auth?{host,username,password}, source_fd?}
  *                            -> NDJSON: start, layer..., done|error
@@ -240,4 +241,23 @@ int daemon_image_for_mount(struct daemon *d, const struct http_request *req, jso
 	if (r == 0)
 		snprintf(digest, DIGEST_STR_MAX, "%s", res.digest);
 	return r;
+}
+
+int daemon_image_resolve(struct daemon *d, const struct http_request *req, json_t *body, char *digest,
+			 struct strata_error *err)
+{
+	const char *ref = json_string_value(json_object_get(body, "ref"));
+	struct image_ref parsed;
+	struct req_conf rc;
+	if (!ref)
+		return error_set(err, -EINVAL, "no 'ref' given");
+	if (ref_parse(ref, &parsed, err) < 0)
+		return -EINVAL;
+	int remote = parsed.transport == REF_DOCKER;
+	ref_release(&parsed);
+	/* A local source is opened with the caller's rights, by a pull. */
+	if (!remote)
+		return error_set(err, -ENOENT, "'%s' is not in a registry", ref);
+	int r = req_conf_init(&rc, d, req, body, ref, err);
+	return r < 0 ? r : pull_resolve(&rc.conf, ref, json_string_value(json_object_get(body, "platform")), digest, err);
 }

@@ -18,6 +18,7 @@
 #include <jansson.h>
 
 #include "src/store/cache.h"
+#include "src/store/sharedmemo.h"
 #include "daemon-impl.h"
 #include "daemon-prescan.h"
 #include "daemon.h"
@@ -62,6 +63,11 @@ static void metrics_text(void *ctx, struct buf *b)
 	struct cache_stats cs;
 	daemon_mounts_metrics(d, &live);
 	metrics_print(d->metrics, &live, b);
+	if (d->shared) {
+		struct sharedmemo_stats ss;
+		sharedmemo_get_stats(d->shared, &ss);
+		metrics_print_shared(&ss, b);
+	}
 	cache_get_stats(d->st->cache, &cs);
 	metrics_print_cache(&cs, b);
 }
@@ -98,6 +104,7 @@ static const struct http_route routes[] = {
 	{ "POST", "/v1/analysis/store", HTTP_BODY_JSON, LARGE_BODY, ACCESS_ADMIN, daemon_analysis_store },
 	{ "GET", "/v1/analysis/report", HTTP_BODY_NONE, 0, ACCESS_ANY, daemon_analysis_report_get },
 	{ "POST", "/v1/analysis/report", HTTP_BODY_RAW, LARGE_BODY, ACCESS_ADMIN, daemon_analysis_report_put },
+	{ "POST", "/v1/analysis/report/find", HTTP_BODY_JSON, SMALL_BODY, ACCESS_ANY, daemon_analysis_report_find },
 	{ "POST", "/v1/analysis/observe", HTTP_BODY_JSON, SMALL_BODY, ACCESS_ANY, daemon_analysis_observe },
 	{ "GET", "/metrics", HTTP_BODY_NONE, 0, ACCESS_ANY, handle_metrics },
 };
@@ -189,11 +196,13 @@ int daemon_run(struct strata_conf *conf, struct strata_error *err)
 	if ((r = gid_of("daemon.admin_group", conf->admin_group, &d.admin_gid, err)) < 0 ||
 	    (r = gid_of("daemon.socket_group", conf->socket_group, &socket_gid, err)) < 0)
 		goto out;
+	if ((r = sharedmemo_open(conf, &d.shared, err)) < 0)
+		goto out;
 	if (conf->prescan_secrets && !(prescan = prescan_new())) {
 		r = error_set(err, -ENOMEM, "out of memory");
 		goto out;
 	}
-	struct store_options so = { .layer_lists = LAYER_LISTS_BUDGET, .observer = prescan };
+	struct store_options so = { .layer_lists = LAYER_LISTS_BUDGET, .observer = prescan, .shared = d.shared };
 	if ((r = store_open(conf, &so, &d.st, err)) < 0)
 		goto out;
 	daemon_mounts_recover(&d);
@@ -217,6 +226,11 @@ int daemon_run(struct strata_conf *conf, struct strata_error *err)
 			     sizeof(routes) / sizeof(routes[0]), &d, &d.httpd, err)) < 0)
 		goto out;
 	log_info("serving store '%s' on '%s'", conf->store, sock);
+	if (d.shared) {
+		struct sharedmemo_stats ss;
+		sharedmemo_get_stats(d.shared, &ss);
+		log_info("shared memo: %s%s", ss.address, ss.signing ? ", values signed" : "");
+	}
 	/* Signals, and every few seconds a look at the store's directory. */
 	const struct timespec every = { STORE_CHECK_SECONDS, 0 };
 	for (;;) {
@@ -250,6 +264,8 @@ out:
 	/* Every view (mount) is gone: nothing holds a listing now. */
 	store_close(d.st);
 	prescan_free(prescan);
+	/* After the last request and ingest: what they queued is written. */
+	sharedmemo_free(d.shared);
 	metrics_free(d.metrics);
 	pthread_mutex_destroy(&d.lock);
 	free(sock);

@@ -10,6 +10,7 @@
 #include "metrics.h"
 #include "src/registry/ref.h"
 #include "src/store/cache.h"
+#include "src/store/sharedmemo.h"
 
 static const double buckets[] = { 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300 };
 #define NBUCKETS (sizeof(buckets) / sizeof(buckets[0]))
@@ -229,5 +230,68 @@ void metrics_print_cache(const struct cache_stats *s, struct buf *out)
 			buf_addf(out, "%s %.4f\n", m[i].name, *(const double *)field);
 		else
 			buf_addf(out, "%s %lld\n", m[i].name, (long long)*(const uint64_t *)field);
+	}
+}
+
+/* A counter with one sample per label value: name{label="labels[i]"} v[i]. */
+static void labelled(struct buf *out, const char *name, const char *help, const char *label,
+		     const char *const *labels, const uint64_t *v, int n)
+{
+	head(out, name, "counter", help);
+	for (int i = 0; i < n; i++)
+		buf_addf(out, "%s{%s=\"%s\"} %llu\n", name, label, labels[i], (unsigned long long)v[i]);
+}
+
+void metrics_print_shared(const struct sharedmemo_stats *st, struct buf *out)
+{
+	static const char *const kinds[SHAREDMEMO_KINDS] = { "result", "report" };
+	static const char *const ops[SHAREDMEMO_OPS] = { "read", "write" };
+	const char *reasons[MEMOVAL_REJECTS];
+	for (int w = 0; w < MEMOVAL_REJECTS; w++)
+		reasons[w] = memoval_reject_name(w);
+	head(out, "strata_shared_memo_up", "gauge",
+	     "1 while the shared memo (memo.redis) answers, 0 from a failed call until one succeeds.");
+	buf_addf(out, "strata_shared_memo_up %d\n", st->up);
+	labelled(out, "strata_shared_memo_hits_total", "Values found in the shared memo, by kind.", "kind", kinds,
+		 st->hits, SHAREDMEMO_KINDS);
+	labelled(out, "strata_shared_memo_misses_total", "Values asked of the shared memo and not there, by kind.",
+		 "kind", kinds, st->misses, SHAREDMEMO_KINDS);
+	labelled(out, "strata_shared_memo_rejected_total",
+		 "Values read from the shared memo and refused, by reason: malformed, checksum (damaged), unsigned, "
+		 "signature (another key, or forged), unverifiable (signed, and no key here).",
+		 "reason", reasons + 1, st->rejected + 1, MEMOVAL_REJECTS - 1);
+	labelled(out, "strata_shared_memo_errors_total",
+		 "Calls to the shared memo that failed (unreachable, timed out, not Redis), by direction.", "op", ops,
+		 st->errors, SHAREDMEMO_OPS);
+	labelled(out, "strata_shared_memo_skipped_total",
+		 "Calls to the shared memo not made during an outage (it is probed once a second), by direction.", "op",
+		 ops, st->skipped, SHAREDMEMO_OPS);
+	head(out, "strata_shared_memo_outages_total", "counter", "Times the shared memo stopped answering.");
+	buf_addf(out, "strata_shared_memo_outages_total %llu\n", (unsigned long long)st->outages);
+	head(out, "strata_shared_memo_written_total", "counter", "Values written to the shared memo.");
+	buf_addf(out, "strata_shared_memo_written_total %llu\n", (unsigned long long)st->written);
+	head(out, "strata_shared_memo_write_refused_total", "counter",
+	     "Values the shared memo's server refused to write (full: maxmemory; read-only).");
+	buf_addf(out, "strata_shared_memo_write_refused_total %llu\n", (unsigned long long)st->write_errors);
+	head(out, "strata_shared_memo_dropped_total", "counter", "Values not written: the write queue was full.");
+	buf_addf(out, "strata_shared_memo_dropped_total %llu\n", (unsigned long long)st->dropped);
+	head(out, "strata_shared_memo_queue_items", "gauge", "Values waiting to be written to the shared memo.");
+	buf_addf(out, "strata_shared_memo_queue_items %llu\n", (unsigned long long)st->queue_items);
+	head(out, "strata_shared_memo_queue_bytes", "gauge", "Bytes of the values waiting to be written.");
+	buf_addf(out, "strata_shared_memo_queue_bytes %llu\n", (unsigned long long)st->queue_bytes);
+	head(out, "strata_shared_memo_request_seconds", "histogram",
+	     "Duration of calls to the shared memo (one round trip of batched commands), by direction.");
+	for (int o = 0; o < SHAREDMEMO_OPS; o++) {
+		uint64_t cum = 0;
+		for (int b = 0; b < SHAREDMEMO_BUCKETS; b++) {
+			cum += st->hist[o][b];
+			buf_addf(out, "strata_shared_memo_request_seconds_bucket{op=\"%s\",le=\"%g\"} %llu\n", ops[o],
+				 sharedmemo_buckets[b], (unsigned long long)cum);
+		}
+		buf_addf(out, "strata_shared_memo_request_seconds_bucket{op=\"%s\",le=\"+Inf\"} %llu\n", ops[o],
+			 (unsigned long long)st->calls[o]);
+		buf_addf(out, "strata_shared_memo_request_seconds_sum{op=\"%s\"} %.6f\n", ops[o], st->seconds[o]);
+		buf_addf(out, "strata_shared_memo_request_seconds_count{op=\"%s\"} %llu\n", ops[o],
+			 (unsigned long long)st->calls[o]);
 	}
 }

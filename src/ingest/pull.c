@@ -465,3 +465,44 @@ int pull_image(struct store *st, const struct strata_conf *conf, const char *ref
 	pull_release(&p);
 	return r;
 }
+
+int pull_resolve(const struct strata_conf *conf, const char *refstr, const char *platform, char *digest,
+		 struct strata_error *err)
+{
+	struct image_ref ref = { 0 };
+	struct source *src = NULL;
+	struct buf body = BUF_INIT;
+	struct manifest m = { 0 };
+	char *ctype = NULL;
+	uint8_t raw[SHA256_LEN];
+	int r;
+	if (!platform)
+		platform = conf->platform ? conf->platform : platform_host();
+	if ((r = ref_parse(refstr, &ref, err)) < 0)
+		return r;
+	buf_init(&body, conf->limits.max_manifest);
+	if ((r = source_open(&ref, conf, &src, err)) < 0 ||
+	    (r = source_fetch_manifest(src, NULL, &body, &ctype, err)) < 0 ||
+	    (r = manifest_parse(body.data, body.len, ctype, &m, err)) < 0)
+		goto out;
+	if (m.kind == MANIFEST_INDEX) {
+		/* The index names the platform's manifest by its digest: no
+		 * second request. */
+		const struct descriptor *d;
+		if ((r = manifest_select_platform(&m, platform, &d, err)) < 0)
+			goto out;
+		snprintf(digest, DIGEST_STR_MAX, "%s", d->digest);
+	} else {
+		sha256_once(body.data, body.len, raw);
+		digest_format(raw, digest);
+	}
+out:
+	if (r < 0)
+		error_prefix(err, "resolve '%s': ", refstr);
+	manifest_release(&m);
+	free(ctype);
+	buf_release(&body);
+	source_free(src);
+	ref_release(&ref);
+	return r;
+}

@@ -7,7 +7,11 @@
  * that shares content with stored ones parses only what is new. Values are
  * JSON text. Results are small and content-addressed, so they are kept when
  * layers are evicted, until `cache gc` finds no stored layer holding their
- * content (memo_gc); an image's reports go with the image (rmi). */
+ * content (memo_gc); an image's reports go with the image (rmi).
+ *
+ * With a shared tier (store.h's shared, sharedmemo.h), a lookup asks it for what
+ * is not here, and keeps the results it gets; a report not here is asked
+ * for there and not kept; what is stored here is queued for it too. */
 #ifndef STRATA_MEMO_H
 #define STRATA_MEMO_H
 
@@ -25,7 +29,8 @@
  * for an empty, overlong or NUL-holding key. */
 int memo_lookup(struct store *st, size_t n, const char *const *keys, const size_t *lens, struct buf *out,
 		struct strata_error *err);
-/* Stores every key -> value of results (values must be objects). */
+/* Stores every key -> value of results (values must be objects), and
+ * queues them for the shared tier. */
 int memo_store(struct store *st, json_t *results, struct strata_error *err);
 /* A report is stored and returned as the JSON text the client sent: the
  * daemon never parses a report, which can be tens of megabytes. */

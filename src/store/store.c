@@ -28,6 +28,7 @@ int store_open(const struct strata_conf *conf, const struct store_options *o, st
 		goto fail;
 	}
 	st->observer = o ? o->observer : NULL;
+	st->shared = o ? o->shared : NULL;
 	*out = st;
 	return 0;
 fail:

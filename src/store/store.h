@@ -1,8 +1,8 @@
 /* store: a store as its owner holds it — the directory (storedir.h: lock,
  * index, chunks, commits) with what is built on it: the cache (budget,
  * pins, ingest claims; cache.h), the layer listings kept in memory for
- * image views (layerlist.h), and the observer that sees every file an
- * ingest stores. store_open builds all of it and store_close frees it;
+ * image views (layerlist.h), the observer that sees every file an ingest
+ * stores, and the memo's shared tier (sharedmemo.h). store_open builds all of it and store_close frees it;
  * nothing is attached afterwards. */
 #ifndef STRATA_STORE_H
 #define STRATA_STORE_H
@@ -18,10 +18,12 @@
 struct cache;
 struct layerlist_cache;
 struct ingest_observer; /* src/ingest/ingest.h: the store only holds it for ingests */
+struct sharedmemo;      /* sharedmemo.h */
 
 struct store_options {
 	size_t layer_lists;    /* bytes of layer listings kept in memory; 0: none, views read the index */
 	const struct ingest_observer *observer; /* NULL: none; borrowed, outlives the store */
+	struct sharedmemo *shared;     /* the memo's shared tier; NULL: none; borrowed, outlives the store */
 };
 
 struct store {
@@ -35,6 +37,7 @@ struct store {
 	struct cache *cache;                     /* never NULL */
 	struct layerlist_cache *lists;           /* NULL: image views read the index */
 	const struct ingest_observer *observer;  /* NULL: no one sees file bytes */
+	struct sharedmemo *shared;               /* NULL: no shared tier (memo.c) */
 };
 
 /* Opens conf->store (creating it) for this process alone, and builds its
