@@ -36,7 +36,8 @@ static int words(json_t *rec, const char *key, struct slice v)
 {
 	json_t *list = json_array();
 	int r = list ? 0 : -ENOMEM;
-	for (const char *p = v.p, *end = v.p + v.len; r == 0 && p < end;) {
+	/* An absent field is { NULL, 0 }: no words, and no arithmetic on NULL. */
+	for (const char *p = v.p, *end = v.len ? v.p + v.len : v.p; r == 0 && p < end;) {
 		while (p < end && (*p == ' ' || *p == '\t'))
 			p++;
 		const char *w = p;

@@ -355,7 +355,8 @@ int gem_spec_parse(const char *data, size_t len, json_t *out, struct strata_erro
 				goto done;
 			}
 			if (r == 1 && dep.len && !json_object_get(seen, dep.data) &&
-			    (json_object_set_new(seen, dep.data, json_true()) < 0 ||
+			    /* seen is never written out: any bytes are a key */
+			    (json_object_set_new_nocheck(seen, dep.data, json_true()) < 0 ||
 			     json_array_append_new(deps, record_string(dep.data, dep.len)) < 0)) {
 				r = error_set(err, -ENOMEM, "gemspec: out of memory");
 				goto done;

@@ -92,11 +92,11 @@ int python_metadata_parse(const char *data, size_t len, json_t *out, struct stra
 	struct slice name = { NULL, 0 }, version = { NULL, 0 }, license = { NULL, 0 };
 	struct slice expr = { NULL, 0 }, author = { NULL, 0 }, email = { NULL, 0 };
 	int license_multiline = 0, in_license = 0;
-	json_t *classifiers = json_array(), *requires = json_array();
 	const char *end = data + len;
 
 	if (!trim(data, len).len)
 		return 0; /* an empty file: no distribution, and nothing wrong */
+	json_t *classifiers = json_array(), *requires = json_array();
 	for (const char *line = data; line < end;) {
 		const char *nl = memchr(line, '\n', (size_t)(end - line));
 		size_t n = (size_t)((nl ? nl : end) - line);
