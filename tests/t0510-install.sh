@@ -12,8 +12,10 @@
 need_cmd make jq curl
 top=${TEST_BUILDDIR:-$(dirname "$0")}/..
 [ -f "$top/Makefile" ] || skip_all "no configured build tree at $top"
-# make expands ${prefix} and friends as the install rules do.
-mkvar() { make -s -C "$top" --no-print-directory -f Makefile -f - print-var VAR="$1" <<'MK'
+# make expands ${prefix} and friends as the install rules do. Not as a
+# sub-make of `make -j2 check`: with its MAKEFLAGS, make announces the
+# directory it enters whatever --no-print-directory says.
+mkvar() { env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s -C "$top" --no-print-directory -f Makefile -f - print-var VAR="$1" <<'MK'
 print-var:
 	@echo $($(VAR))
 MK
