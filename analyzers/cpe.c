@@ -664,8 +664,10 @@ static json_t *finish(struct one *v, size_t n)
 			json_decref(out);
 			out = NULL;
 		}
-		free(v[i].s);
 	}
+	/* Only now: each string is compared with the one before it. */
+	for (size_t i = 0; i < n; i++)
+		free(v[i].s);
 	free(v);
 	return out;
 }
