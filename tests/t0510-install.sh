@@ -42,10 +42,13 @@ done
 is "nothing but strata in $prefix/bin" "$(cd "$dest$prefix/bin" && ls)" strata
 # What every command pays before it says a word: no RocksDB, libcurl,
 # libarchive, OpenSSL or libstdc++ in the command itself.
+# A sanitizer build adds the sanitizers' runtimes and what they need.
+runtime=()
+[ -n "${STRATA_TEST_SANITIZED:-}" ] && runtime=(-e libasan -e libubsan -e libm -e libgcc_s -e libstdc++)
 if command -v ldd >/dev/null 2>&1; then
 	is "the command loads only libc and jansson" \
 		"$(ldd "$bin" | awk '{ print $1 }' | sed 's|.*/||; s|\.so.*||' | grep -v -x -e linux-vdso -e ld-linux-x86-64 \
-			-e ld-linux-aarch64 -e libc -e libjansson | tr '\n' ' ')" ""
+			-e ld-linux-aarch64 -e libc -e libjansson "${runtime[@]}" | tr '\n' ' ')" ""
 else
 	skip "ldd is not installed"
 fi
