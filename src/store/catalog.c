@@ -77,28 +77,31 @@ void catalog_delete_image(struct index_batch *b, json_t *image)
 	buf_release(&k);
 }
 
+struct each_user {
+	int (*fn)(const char *diff_id, const char *name, void *ctx);
+	void *ctx;
+};
+
+/* 'U' diff_id NUL name -> name: the key's diff_id and the value's name. */
+static int each_user_record(const void *k, size_t kl, const void *v, size_t vl, void *ctx)
+{
+	struct each_user *e = ctx;
+	char d[DIGEST_STR_MAX], name[1024];
+	const char *key = (const char *)k + 1, *nul = memchr(key, 0, kl - 1);
+	if (!nul || (size_t)(nul - key) >= sizeof(d) || vl >= sizeof(name))
+		return 0;
+	memcpy(d, key, (size_t)(nul - key));
+	d[nul - key] = 0;
+	memcpy(name, v, vl);
+	name[vl] = 0;
+	return e->fn(d, name, e->ctx);
+}
+
 int catalog_each_layer_user(struct index *idx, int (*fn)(const char *diff_id, const char *name, void *ctx),
 			    void *ctx)
 {
-	struct index_iter *it = index_iter_new(idx, "U", 1);
-	const void *k, *v;
-	size_t kl, vl;
-	int r = 0;
-	if (!it)
-		return -ENOMEM;
-	while (!r && index_iter_next(it, &k, &kl, &v, &vl)) {
-		char d[DIGEST_STR_MAX], name[1024];
-		const char *key = (const char *)k + 1, *nul = memchr(key, 0, kl - 1);
-		if (!nul || (size_t)(nul - key) >= sizeof(d) || vl >= sizeof(name))
-			continue;
-		memcpy(d, key, (size_t)(nul - key));
-		d[nul - key] = 0;
-		memcpy(name, v, vl);
-		name[vl] = 0;
-		r = fn(d, name, ctx);
-	}
-	index_iter_free(it);
-	return r;
+	struct each_user e = { fn, ctx };
+	return index_each(idx, "U", 1, each_user_record, &e);
 }
 
 static int add_users(json_t *image, void *ctx)
@@ -123,22 +126,25 @@ int catalog_index_layer_users(struct index *idx, struct strata_error *err)
 	return r;
 }
 
+struct each_image {
+	int (*fn)(json_t *image, void *ctx);
+	void *ctx;
+};
+
+static int each_image_record(const void *k, size_t kl, const void *v, size_t vl, void *ctx)
+{
+	struct each_image *e = ctx;
+	json_t *img = json_loadb(v, vl, 0, NULL);
+	int r = json_is_object(img) ? e->fn(img, e->ctx) : 0;
+	(void)k, (void)kl;
+	json_decref(img);
+	return r;
+}
+
 int catalog_each_image(struct index *idx, int (*fn)(json_t *image, void *ctx), void *ctx)
 {
-	struct index_iter *it = index_iter_new(idx, "I", 1);
-	const void *k, *v;
-	size_t kl, vl;
-	int r = 0;
-	if (!it)
-		return -ENOMEM;
-	while (!r && index_iter_next(it, &k, &kl, &v, &vl)) {
-		json_t *img = json_loadb(v, vl, 0, NULL);
-		if (json_is_object(img))
-			r = fn(img, ctx);
-		json_decref(img);
-	}
-	index_iter_free(it);
-	return r;
+	struct each_image e = { fn, ctx };
+	return index_each(idx, "I", 1, each_image_record, &e);
 }
 
 int catalog_image_complete(struct index *idx, const char *digest)

@@ -427,44 +427,49 @@ void chunkstore_get_totals(struct chunkstore *cs, struct chunkstore_totals *out)
 	pthread_mutex_unlock(&cs->totals_lock);
 }
 
+static int count_record(const void *k, size_t kl, const void *v, size_t vl, void *ctx)
+{
+	struct chunkstore_totals *t = ctx;
+	struct chunk_info ci;
+	const uint8_t *payload;
+	if (kl != 1 + SHA256_LEN || decode_record(v, vl, &ci, &payload) < 0)
+		return 0;
+	t->chunks++;
+	t->ulen += ci.ulen;
+	if (ci.flags & CHUNK_F_FILE)
+		t->file_bytes += (ci.clen + 4095) & ~4095ull;
+	else
+		t->inline_bytes += ci.clen;
+	return 0;
+}
+
 int chunkstore_recount(struct chunkstore *cs, struct strata_error *err)
 {
 	struct chunkstore_totals t = { 0 };
-	struct index_iter *it = index_iter_new(cs->idx, "K", 1);
-	const void *k, *v;
-	size_t kl, vl;
-	if (!it)
+	if (index_each(cs->idx, "K", 1, count_record, &t) < 0)
 		return error_set(err, -ENOMEM, "out of memory");
-	while (index_iter_next(it, &k, &kl, &v, &vl)) {
-		struct chunk_info ci;
-		const uint8_t *payload;
-		if (kl != 1 + SHA256_LEN || decode_record(v, vl, &ci, &payload) < 0)
-			continue;
-		t.chunks++;
-		t.ulen += ci.ulen;
-		if (ci.flags & CHUNK_F_FILE)
-			t.file_bytes += (ci.clen + 4095) & ~4095ull;
-		else
-			t.inline_bytes += ci.clen;
-	}
-	index_iter_free(it);
 	pthread_mutex_lock(&cs->totals_lock);
 	cs->totals = t;
 	pthread_mutex_unlock(&cs->totals_lock);
 	return 0;
 }
 
+struct each_chunk {
+	int (*fn)(const uint8_t id[SHA256_LEN], void *ctx);
+	void *ctx;
+};
+
+static int each_chunk_key(const void *k, size_t kl, const void *v, size_t vl, void *ctx)
+{
+	struct each_chunk *e = ctx;
+	(void)v, (void)vl;
+	return kl == 1 + SHA256_LEN ? e->fn((const uint8_t *)k + 1, e->ctx) : 0;
+}
+
 int chunkstore_each(struct chunkstore *cs, int (*fn)(const uint8_t id[SHA256_LEN], void *ctx), void *ctx)
 {
-	struct index_iter *it = index_iter_new(cs->idx, "K", 1);
-	const void *k, *v;
-	size_t kl, vl;
-	int r = it ? 0 : -ENOMEM;
-	while (r == 0 && index_iter_next(it, &k, &kl, &v, &vl))
-		if (kl == 1 + SHA256_LEN)
-			r = fn((const uint8_t *)k + 1, ctx);
-	index_iter_free(it);
-	return r;
+	struct each_chunk e = { fn, ctx };
+	return index_each(cs->idx, "K", 1, each_chunk_key, &e);
 }
 
 int chunkstore_unlink(struct chunkstore *cs, const uint8_t id[SHA256_LEN])

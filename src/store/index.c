@@ -389,6 +389,18 @@ int index_iter_next(struct index_iter *it, const void **key, size_t *klen, const
 	return 1;
 }
 
+int index_each(struct index *idx, const void *prefix, size_t plen, index_each_fn *fn, void *ctx)
+{
+	struct index_iter *it = index_iter_new(idx, prefix, plen);
+	const void *k, *v;
+	size_t kl, vl;
+	int r = it ? 0 : -ENOMEM;
+	while (r == 0 && index_iter_next(it, &k, &kl, &v, &vl))
+		r = fn(k, kl, v, vl, ctx);
+	index_iter_free(it);
+	return r;
+}
+
 void index_compact(struct index *idx)
 {
 	/* Down to the bottom level too (kForceOptimized = 3): by default RocksDB

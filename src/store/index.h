@@ -87,6 +87,12 @@ int index_iter_next(struct index_iter *it, const void **key, size_t *klen, const
 /* Positions at the first key >= prefix+suffix within the prefix. */
 void index_iter_seek(struct index_iter *it, const void *suffix, size_t slen);
 
+/* The loop most table owners need: fn sees every key starting with prefix
+ * and its value, in order, until it returns non-zero; that value is
+ * returned (-ENOMEM when no iterator could be made). */
+typedef int index_each_fn(const void *key, size_t klen, const void *val, size_t vlen, void *ctx);
+int index_each(struct index *idx, const void *prefix, size_t plen, index_each_fn *fn, void *ctx);
+
 /* Compacts the whole database, so that deleted keys give their space back. */
 void index_compact(struct index *idx);
 

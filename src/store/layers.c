@@ -203,21 +203,23 @@ int layers_for_blob(struct index *idx, const char *blob_digest, char diff_id[DIG
 	return index_get_str_at(idx, 'B', blob_digest, diff_id, DIGEST_STR_MAX);
 }
 
+struct each_layer {
+	int (*fn)(const struct layer_record *l, void *ctx);
+	void *ctx;
+};
+
+static int each_layer_record(const void *k, size_t kl, const void *v, size_t vl, void *ctx)
+{
+	struct each_layer *e = ctx;
+	struct layer_record l;
+	(void)k, (void)kl;
+	return layer_from_value(v, vl, &l) == 0 ? e->fn(&l, e->ctx) : 0;
+}
+
 int layers_each(struct index *idx, int (*fn)(const struct layer_record *l, void *ctx), void *ctx)
 {
-	struct index_iter *it = index_iter_new(idx, "L", 1);
-	const void *k, *v;
-	size_t kl, vl;
-	int r = 0;
-	if (!it)
-		return -ENOMEM;
-	while (!r && index_iter_next(it, &k, &kl, &v, &vl)) {
-		struct layer_record l;
-		if (layer_from_value(v, vl, &l) == 0)
-			r = fn(&l, ctx);
-	}
-	index_iter_free(it);
-	return r;
+	struct each_layer e = { fn, ctx };
+	return index_each(idx, "L", 1, each_layer_record, &e);
 }
 
 /* The diff_id of the layer lid belongs to: 0, or -ENOENT. */
@@ -250,20 +252,26 @@ void layers_add_ref(struct index_batch *b, uint32_t lid, const uint8_t id[SHA256
 
 /* Calls fn with the lid of every reference to chunk id; stops at fn's first
  * non-zero return (returned). */
+struct each_lid {
+	int (*fn)(uint32_t lid, void *ctx);
+	void *ctx;
+};
+
+/* 'R' chunk lid: the lid at the end of the key. */
+static int each_ref_lid(const void *k, size_t kl, const void *v, size_t vl, void *ctx)
+{
+	struct each_lid *e = ctx;
+	(void)v, (void)vl;
+	return kl == REF_KEY_LEN ? e->fn(be32_get((const uint8_t *)k + 1 + SHA256_LEN), e->ctx) : 0;
+}
+
 static int each_user(struct index *idx, const uint8_t id[SHA256_LEN], int (*fn)(uint32_t lid, void *ctx),
 		     void *ctx)
 {
 	uint8_t rp[1 + SHA256_LEN] = { 'R' };
+	struct each_lid e = { fn, ctx };
 	memcpy(rp + 1, id, SHA256_LEN);
-	struct index_iter *it = index_iter_new(idx, rp, sizeof(rp));
-	const void *k, *v;
-	size_t kl, vl;
-	int r = it ? 0 : -ENOMEM;
-	while (r == 0 && index_iter_next(it, &k, &kl, &v, &vl))
-		if (kl == REF_KEY_LEN)
-			r = fn(be32_get((const uint8_t *)k + sizeof(rp)), ctx);
-	index_iter_free(it);
-	return r;
+	return index_each(idx, rp, sizeof(rp), each_ref_lid, &e);
 }
 
 struct used {
@@ -303,17 +311,26 @@ int layers_of_chunk(struct index *idx, const uint8_t id[SHA256_LEN],
 	return each_user(idx, id, name_user, &n);
 }
 
+struct each_ref {
+	struct index *idx;
+	int (*fn)(const uint8_t id[SHA256_LEN], void *ctx);
+	void *ctx;
+};
+
+/* 'P' lid chunk: the chunk, when its layer is complete. */
+static int each_complete_ref(const void *k, size_t kl, const void *v, size_t vl, void *ctx)
+{
+	struct each_ref *e = ctx;
+	(void)v, (void)vl;
+	if (kl != REF_KEY_LEN || !lid_complete(e->idx, be32_get((const uint8_t *)k + 1)))
+		return 0;
+	return e->fn((const uint8_t *)k + 5, e->ctx);
+}
+
 int layers_each_ref(struct index *idx, int (*fn)(const uint8_t id[SHA256_LEN], void *ctx), void *ctx)
 {
-	struct index_iter *it = index_iter_new(idx, "P", 1);
-	const void *k, *v;
-	size_t kl, vl;
-	int r = it ? 0 : -ENOMEM;
-	while (r == 0 && index_iter_next(it, &k, &kl, &v, &vl))
-		if (kl == REF_KEY_LEN && lid_complete(idx, be32_get((const uint8_t *)k + 1)))
-			r = fn((const uint8_t *)k + 5, ctx);
-	index_iter_free(it);
-	return r;
+	struct each_ref e = { idx, fn, ctx };
+	return index_each(idx, "P", 1, each_complete_ref, &e);
 }
 
 void layers_forget_chunk(struct index_batch *b, const uint8_t id[SHA256_LEN])
