@@ -191,6 +191,53 @@ fail:
 	return r;
 }
 
+int cli_get(struct cli *cli, const char *path, json_t **out)
+{
+	struct strata_error err = STRATA_ERROR_INIT;
+	struct client *client = NULL;
+	struct buf text = BUF_INIT;
+	int status, r = cli_connect(cli, &client, &err);
+	if (r == 0 && out)
+		r = client_call(client, "GET", path, NULL, &status, out, &err);
+	else if (r == 0)
+		r = client_call_text(client, "GET", path, &status, &text, &err);
+	/* Written as it came: with ten thousand layers, parsing and printing
+	 * the JSON again would cost more than making it. */
+	if (r == 0 && !out &&
+	    (fwrite(text.data, 1, text.len, stdout) != text.len ||
+	     ((!text.len || text.data[text.len - 1] != '\n') && putchar('\n') == EOF)))
+		r = error_set(&err, -EIO, "cannot write the answer");
+	buf_release(&text);
+	client_free(client);
+	return r < 0 ? cli_fail_err(&err) : 0;
+}
+
+int cli_delete_each(struct cli *cli, const char *verb, char **operands, int n, char *(*path_of)(const char *operand),
+		    void (*done)(struct cli *cli, const char *operand, json_t *answer))
+{
+	struct strata_error err = STRATA_ERROR_INIT;
+	struct client *client = NULL;
+	int rc = 0;
+	if (cli_connect(cli, &client, &err) < 0)
+		return cli_fail_err(&err);
+	for (int i = 0; i < n; i++) {
+		char *path = path_of(operands[i]);
+		json_t *answer = NULL;
+		int status;
+		error_clear(&err);
+		if (!path)
+			error_set(&err, -ENOMEM, "out of memory");
+		if (!path || client_call(client, "DELETE", path, NULL, &status, &answer, &err) < 0)
+			rc = cli_fail("%s '%s': %s", verb, operands[i], err.msg);
+		else if (done)
+			done(cli, operands[i], answer);
+		json_decref(answer);
+		free(path);
+	}
+	client_free(client);
+	return rc;
+}
+
 void cli_add_auth(struct cli *cli, const char *refstr, json_t *body)
 {
 	struct image_ref ref;

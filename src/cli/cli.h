@@ -70,6 +70,17 @@ int cli_usage(const struct cli_command *cmd, const char *fmt, ...) __attribute__
 /* Connects to the store's daemon, starting one (detached, logging to
  * STORE/daemon.log) when none answers. Free *out with client_free. */
 int cli_connect(struct cli *cli, struct client **out, struct strata_error *err);
+/* The listing commands' one request: connects, GETs path and gives its JSON
+ * answer (json_decref it), or, with out NULL, copies the answer's body to
+ * stdout as it came, ending it with a newline. 0, or the exit status after
+ * saying why. */
+int cli_get(struct cli *cli, const char *path, json_t **out);
+/* The removing commands' loop: DELETEs, for each of the n operands, the
+ * path path_of makes of it (malloc'ed), and hands every answer to done (if not NULL).
+ * A failure says "<verb> '<operand>': why" and the loop goes on; returns
+ * 0, or 1 when any operand failed. */
+int cli_delete_each(struct cli *cli, const char *verb, char **operands, int n, char *(*path_of)(const char *operand),
+		    void (*done)(struct cli *cli, const char *operand, json_t *answer));
 /* Adds the caller's registry credentials for ref (from Docker's config.json
  * or the configured credentials file) to a request body, so that the daemon
  * pulls with the rights of whoever asked. */

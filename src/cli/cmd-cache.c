@@ -149,7 +149,7 @@ static int run_stats(struct cli *cli, int argc, char **argv)
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' }, { "prometheus", no_argument, NULL, 'p' }, { 0 }
 	};
-	int json = 0, prom = 0, c, status;
+	int json = 0, prom = 0, c;
 	optind = 0;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -165,26 +165,12 @@ static int run_stats(struct cli *cli, int argc, char **argv)
 	if (json && prom)
 		return sub_usage(sub_named("stats"), "%s", "--json and --prometheus exclude each other");
 
-	struct strata_error err = STRATA_ERROR_INIT;
-	struct client *client = NULL;
-	if (cli_connect(cli, &client, &err) < 0)
-		return cli_fail_err(&err);
-	int rc = 0;
-	if (prom) {
-		struct buf out = BUF_INIT;
-		if (client_call_text(client, "GET", "/v1/cache/stats?format=prometheus", &status, &out, &err) < 0)
-			rc = cli_fail_err(&err);
-		else
-			fwrite(out.data, 1, out.len, stdout);
-		buf_release(&out);
-		client_free(client);
-		return rc;
-	}
+	if (prom)
+		return cli_get(cli, "/v1/cache/stats?format=prometheus", NULL);
 	json_t *st = NULL;
-	if (client_call(client, "GET", "/v1/cache/stats", NULL, &status, &st, &err) < 0) {
-		client_free(client);
-		return cli_fail_err(&err);
-	}
+	int rc = cli_get(cli, "/v1/cache/stats", &st);
+	if (rc)
+		return rc;
 	if (json) {
 		cli_print_json(st);
 	} else {
@@ -216,7 +202,6 @@ static int run_stats(struct cli *cli, int argc, char **argv)
 		}
 	}
 	json_decref(st);
-	client_free(client);
 	return 0;
 }
 
@@ -224,31 +209,14 @@ static int run_stats(struct cli *cli, int argc, char **argv)
 
 static int run_ls(struct cli *cli, int argc, char **argv)
 {
-	int json, rc, status;
+	int json, rc;
 	if (json_only(sub_named("ls"), argc, argv, &json, &rc) < 0)
 		return rc;
-	struct strata_error err = STRATA_ERROR_INIT;
-	struct client *client = NULL;
 	json_t *all = NULL;
-	if (cli_connect(cli, &client, &err) < 0) {
-		client_free(client);
-		return cli_fail_err(&err);
-	}
-	if (json) {
-		/* The daemon's JSON as it is: with ten thousand layers, parsing and
-		 * printing it again would cost more than making it. */
-		struct buf text = BUF_INIT;
-		int r = client_call_text(client, "GET", "/v1/cache/layers", &status, &text, &err);
-		if (r == 0 && (fwrite(text.data, 1, text.len, stdout) != text.len || putchar('\n') == EOF))
-			r = error_set(&err, -EIO, "cannot write the listing");
-		buf_release(&text);
-		client_free(client);
-		return r < 0 ? cli_fail_err(&err) : 0;
-	}
-	if (client_call(client, "GET", "/v1/cache/layers", NULL, &status, &all, &err) < 0) {
-		client_free(client);
-		return cli_fail_err(&err);
-	}
+	if (json)
+		return cli_get(cli, "/v1/cache/layers", NULL);
+	if ((rc = cli_get(cli, "/v1/cache/layers", &all)) != 0)
+		return rc;
 	{
 		size_t i;
 		json_t *l;
@@ -277,7 +245,6 @@ static int run_ls(struct cli *cli, int argc, char **argv)
 		}
 	}
 	json_decref(all);
-	client_free(client);
 	return 0;
 }
 

@@ -21,15 +21,10 @@ static int run_images(struct cli *cli, int argc, char **argv)
 	if (optind < argc)
 		return cli_usage(&cmd_images, "unexpected argument '%s'", argv[optind]);
 
-	struct strata_error err = STRATA_ERROR_INIT;
-	struct client *client = NULL;
 	json_t *all = NULL;
-	int status;
-	if (cli_connect(cli, &client, &err) < 0 ||
-	    client_call(client, "GET", "/v1/images", NULL, &status, &all, &err) < 0) {
-		client_free(client);
-		return cli_fail_err(&err);
-	}
+	int rc = cli_get(cli, "/v1/images", &all);
+	if (rc)
+		return rc;
 	if (json) {
 		cli_print_json(all);
 	} else {
@@ -53,7 +48,6 @@ static int run_images(struct cli *cli, int argc, char **argv)
 		}
 	}
 	json_decref(all);
-	client_free(client);
 	return 0;
 }
 

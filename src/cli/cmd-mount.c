@@ -69,6 +69,18 @@ static int run_mount(struct cli *cli, int argc, char **argv)
 	return rc;
 }
 
+static char *mount_path(const char *mountpoint)
+{
+	/* A mount whose daemon died cannot be resolved: then the path made
+	 * absolute as it is spelt; the daemon resolves it again. */
+	char *mp = cli_absolute_path(mountpoint);
+	char *esc = mp ? client_escape(mp) : NULL;
+	char *path = esc ? str_printf("/v1/mounts?path=%s", esc) : NULL;
+	free(esc);
+	free(mp);
+	return path;
+}
+
 static int run_umount(struct cli *cli, int argc, char **argv)
 {
 	int c;
@@ -77,29 +89,7 @@ static int run_umount(struct cli *cli, int argc, char **argv)
 		return cli_usage(&cmd_umount, "unknown option");
 	if (optind >= argc)
 		return cli_usage(&cmd_umount, "no mount point given");
-	struct strata_error err = STRATA_ERROR_INIT;
-	struct client *client = NULL;
-	if (cli_connect(cli, &client, &err) < 0)
-		return cli_fail_err(&err);
-	int rc = 0;
-	for (int i = optind; i < argc; i++) {
-		/* A mount whose daemon died cannot be resolved: then the path
-		 * made absolute as it is spelt; the daemon resolves it again. */
-		char *mp = cli_absolute_path(argv[i]);
-		char *esc = mp ? client_escape(mp) : NULL;
-		char *path = esc ? str_printf("/v1/mounts?path=%s", esc) : NULL;
-		json_t *out = NULL;
-		int status;
-		error_clear(&err);
-		if (!path || client_call(client, "DELETE", path, NULL, &status, &out, &err) < 0)
-			rc = cli_fail("umount '%s': %s", argv[i], err.msg);
-		json_decref(out);
-		free(path);
-		free(esc);
-		free(mp);
-	}
-	client_free(client);
-	return rc;
+	return cli_delete_each(cli, "umount", argv + optind, argc - optind, mount_path, NULL);
 }
 
 static int run_mounts(struct cli *cli, int argc, char **argv)
@@ -112,15 +102,10 @@ static int run_mounts(struct cli *cli, int argc, char **argv)
 			return cli_usage(&cmd_mounts, "unknown option");
 		json = 1;
 	}
-	struct strata_error err = STRATA_ERROR_INIT;
-	struct client *client = NULL;
 	json_t *all = NULL;
-	int status;
-	if (cli_connect(cli, &client, &err) < 0 ||
-	    client_call(client, "GET", "/v1/mounts", NULL, &status, &all, &err) < 0) {
-		client_free(client);
-		return cli_fail_err(&err);
-	}
+	int rc = cli_get(cli, "/v1/mounts", &all);
+	if (rc)
+		return rc;
 	if (json) {
 		cli_print_json(all);
 	} else {
@@ -139,7 +124,6 @@ static int run_mounts(struct cli *cli, int argc, char **argv)
 		}
 	}
 	json_decref(all);
-	client_free(client);
 	return 0;
 }
 

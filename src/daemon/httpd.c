@@ -1034,6 +1034,22 @@ out:
 	return r;
 }
 
+/* Frees what httpd_start made; the acceptor and connections are gone. */
+static void httpd_release(struct httpd *h)
+{
+	if (h->lfd >= 0)
+		close(h->lfd);
+	if (h->wake[0] >= 0) {
+		close(h->wake[0]);
+		close(h->wake[1]);
+	}
+	pthread_cond_destroy(&h->idle);
+	pthread_mutex_destroy(&h->lock);
+	free(h->per_uid);
+	free(h->path);
+	free(h);
+}
+
 int httpd_start(const char *path, mode_t mode, const struct httpd_options *opts, const struct http_route *routes,
 		size_t n_routes, void *ctx, struct httpd **out, struct strata_error *err)
 {
@@ -1082,17 +1098,7 @@ int httpd_start(const char *path, mode_t mode, const struct httpd_options *opts,
 fail_listen:
 	unlink(h->path);
 fail_init:
-	if (h->lfd >= 0)
-		close(h->lfd);
-	if (h->wake[0] >= 0) {
-		close(h->wake[0]);
-		close(h->wake[1]);
-	}
-	pthread_cond_destroy(&h->idle);
-	pthread_mutex_destroy(&h->lock);
-	free(h->per_uid);
-	free(h->path);
-	free(h);
+	httpd_release(h);
 	return r;
 }
 
@@ -1110,18 +1116,13 @@ void httpd_stop(struct httpd *h)
 	if (lstat(h->path, &st) == 0 && st.st_dev == h->dev && st.st_ino == h->ino)
 		unlink(h->path);
 	close(h->lfd);
+	h->lfd = -1;
 	pthread_mutex_lock(&h->lock);
 	while (h->nconns)
 		pthread_cond_wait(&h->idle, &h->lock);
 	pthread_mutex_unlock(&h->lock);
 	reap(h);
-	close(h->wake[0]);
-	close(h->wake[1]);
-	pthread_cond_destroy(&h->idle);
-	pthread_mutex_destroy(&h->lock);
-	free(h->per_uid);
-	free(h->path);
-	free(h);
+	httpd_release(h);
 }
 
 int http_status_of(int r)

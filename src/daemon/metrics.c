@@ -137,6 +137,13 @@ static void head(struct buf *out, const char *name, const char *type, const char
 	buf_addf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+/* A metric with one sample and no labels. */
+static void single(struct buf *out, const char *name, const char *type, const char *help, uint64_t v)
+{
+	head(out, name, type, help);
+	buf_addf(out, "%s %llu\n", name, (unsigned long long)v);
+}
+
 void metrics_print(struct metrics *m, const struct metrics_live *live, struct buf *out)
 {
 	pthread_mutex_lock(&m->lock);
@@ -155,10 +162,9 @@ void metrics_print(struct metrics *m, const struct metrics_live *live, struct bu
 	     "Chunks of ingested layers: hit (already stored, deduplicated) or miss (stored new).");
 	buf_addf(out, "strata_ingest_chunks_total{result=\"hit\"} %llu\nstrata_ingest_chunks_total{result=\"miss\"} %llu\n",
 		 (unsigned long long)(m->chunks - m->new_chunks), (unsigned long long)m->new_chunks);
-	head(out, "strata_mounts_active", "gauge", "Images mounted now.");
-	buf_addf(out, "strata_mounts_active %llu\n", (unsigned long long)live->active_mounts);
-	head(out, "strata_mount_read_bytes_total", "counter", "Bytes read through mounts.");
-	buf_addf(out, "strata_mount_read_bytes_total %llu\n", (unsigned long long)(m->bytes_read + live->bytes_read));
+	single(out, "strata_mounts_active", "gauge", "Images mounted now.", live->active_mounts);
+	single(out, "strata_mount_read_bytes_total", "counter",
+	       "Bytes read through mounts.", m->bytes_read + live->bytes_read);
 	head(out, "strata_fuse_requests_total", "counter", "FUSE requests served by mounts, by operation.");
 	for (unsigned i = 0; i < live->n_ops; i++)
 		buf_addf(out, "strata_fuse_requests_total{op=\"%s\"} %llu\n", live->op_names[i],
@@ -266,19 +272,18 @@ void metrics_print_shared(const struct sharedmemo_stats *st, struct buf *out)
 	labelled(out, "strata_shared_memo_skipped_total",
 		 "Calls to the shared memo not made during an outage (it is probed once a second), by direction.", "op",
 		 ops, st->skipped, SHAREDMEMO_OPS);
-	head(out, "strata_shared_memo_outages_total", "counter", "Times the shared memo stopped answering.");
-	buf_addf(out, "strata_shared_memo_outages_total %llu\n", (unsigned long long)st->outages);
-	head(out, "strata_shared_memo_written_total", "counter", "Values written to the shared memo.");
-	buf_addf(out, "strata_shared_memo_written_total %llu\n", (unsigned long long)st->written);
-	head(out, "strata_shared_memo_write_refused_total", "counter",
-	     "Values the shared memo's server refused to write (full: maxmemory; read-only).");
-	buf_addf(out, "strata_shared_memo_write_refused_total %llu\n", (unsigned long long)st->write_errors);
-	head(out, "strata_shared_memo_dropped_total", "counter", "Values not written: the write queue was full.");
-	buf_addf(out, "strata_shared_memo_dropped_total %llu\n", (unsigned long long)st->dropped);
-	head(out, "strata_shared_memo_queue_items", "gauge", "Values waiting to be written to the shared memo.");
-	buf_addf(out, "strata_shared_memo_queue_items %llu\n", (unsigned long long)st->queue_items);
-	head(out, "strata_shared_memo_queue_bytes", "gauge", "Bytes of the values waiting to be written.");
-	buf_addf(out, "strata_shared_memo_queue_bytes %llu\n", (unsigned long long)st->queue_bytes);
+	single(out, "strata_shared_memo_outages_total", "counter",
+	       "Times the shared memo stopped answering.", st->outages);
+	single(out, "strata_shared_memo_written_total", "counter",
+	       "Values written to the shared memo.", st->written);
+	single(out, "strata_shared_memo_write_refused_total", "counter",
+	       "Values the shared memo's server refused to write (full: maxmemory; read-only).", st->write_errors);
+	single(out, "strata_shared_memo_dropped_total", "counter",
+	       "Values not written: the write queue was full.", st->dropped);
+	single(out, "strata_shared_memo_queue_items", "gauge",
+	       "Values waiting to be written to the shared memo.", st->queue_items);
+	single(out, "strata_shared_memo_queue_bytes", "gauge",
+	       "Bytes of the values waiting to be written.", st->queue_bytes);
 	head(out, "strata_shared_memo_request_seconds", "histogram",
 	     "Duration of calls to the shared memo (one round trip of batched commands), by direction.");
 	for (int o = 0; o < SHAREDMEMO_OPS; o++) {
