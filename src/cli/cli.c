@@ -62,15 +62,49 @@ int cli_fail_err(const struct strata_error *err)
 	return cli_fail("%s", err->msg[0] ? err->msg : strerror(err->code ? -err->code : EIO));
 }
 
+int cli_vusage(const char *name, const char *usage, const char *fmt, va_list ap)
+{
+	fprintf(stderr, "strata %s: ", name);
+	vfprintf(stderr, fmt, ap);
+	fprintf(stderr, "\nusage: strata %s %s\n", name, usage);
+	return EXIT_USAGE;
+}
+
 int cli_usage(const struct cli_command *cmd, const char *fmt, ...)
 {
 	va_list ap;
-	fprintf(stderr, "strata %s: ", cmd->name);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	int rc = cli_vusage(cmd->name, cmd->usage, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\nusage: strata %s %s\n", cmd->name, cmd->usage);
-	return EXIT_USAGE;
+	return rc;
+}
+
+static int usage_of(const char *name, const char *usage, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int usage_of(const char *name, const char *usage, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int rc = cli_vusage(name, usage, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+int cli_json_only(const char *name, const char *usage, int argc, char **argv, int *json)
+{
+	static const struct option opts[] = { { "json", no_argument, NULL, 'j' }, { 0 } };
+	int c;
+	*json = 0;
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c != 'j')
+			return usage_of(name, usage, "unknown option '%s'", argv[optind - 1]);
+		*json = 1;
+	}
+	if (optind < argc)
+		return usage_of(name, usage, "unexpected argument '%s'", argv[optind]);
+	return 0;
 }
 
 /* 1 when a daemon answers on the socket; 0 when none does; a negative

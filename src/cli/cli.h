@@ -13,6 +13,7 @@
 #ifndef STRATA_CLI_H
 #define STRATA_CLI_H
 
+#include <stdarg.h>
 #include <stdio.h>
 
 #include <jansson.h>
@@ -66,6 +67,11 @@ int cli_fail_err(const struct strata_error *err);
 void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Prints "strata <cmd>: <msg>" and the usage line; returns 2. */
 int cli_usage(const struct cli_command *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The same for a command or subcommand named name ("cache ls"). */
+int cli_vusage(const char *name, const char *usage, const char *fmt, va_list ap);
+/* Reads the arguments of a command whose one option is --json and which
+ * takes no operand. 0, or the usage exit status after saying what is wrong. */
+int cli_json_only(const char *name, const char *usage, int argc, char **argv, int *json);
 
 /* Connects to the store's daemon, starting one (detached, logging to
  * STORE/daemon.log) when none answers. Free *out with client_free. */

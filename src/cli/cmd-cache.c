@@ -25,13 +25,21 @@ extern const struct cli_command cmd_cache;
 static int sub_usage(const struct cache_sub *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int sub_usage(const struct cache_sub *s, const char *fmt, ...)
 {
+	char name[32];
 	va_list ap;
-	fprintf(stderr, "strata cache %s: ", s->name);
+	snprintf(name, sizeof(name), "cache %s", s->name);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	int rc = cli_vusage(name, s->usage, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\nusage: strata cache %s %s\n", s->name, s->usage);
-	return EXIT_USAGE;
+	return rc;
+}
+
+/* cli_json_only for a subcommand. */
+static int json_only(const struct cache_sub *s, int argc, char **argv, int *json)
+{
+	char name[32];
+	snprintf(name, sizeof(name), "cache %s", s->name);
+	return cli_json_only(name, s->usage, argc, argv, json);
 }
 
 static const struct cache_sub *sub_named(const char *name)
@@ -86,27 +94,6 @@ static int connect_long(struct cli *cli, struct client **out, struct strata_erro
 
 /* Parses the options that take no argument but --json; returns -1 on an
  * unknown option or argument (usage printed, *rc set). */
-static int json_only(const struct cache_sub *s, int argc, char **argv, int *json, int *rc)
-{
-	static const struct option opts[] = { { "json", no_argument, NULL, 'j' }, { 0 } };
-	int c;
-	*json = 0;
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (c != 'j') {
-			*rc = sub_usage(s, "unknown option '%s'", argv[optind - 1]);
-			return -1;
-		}
-		*json = 1;
-	}
-	if (optind < argc) {
-		*rc = sub_usage(s, "unexpected argument '%s'", argv[optind]);
-		return -1;
-	}
-	return 0;
-}
-
 /* --- stats -------------------------------------------------------------- */
 
 static int is_size_key(const char *k)
@@ -210,7 +197,7 @@ static int run_stats(struct cli *cli, int argc, char **argv)
 static int run_ls(struct cli *cli, int argc, char **argv)
 {
 	int json, rc;
-	if (json_only(sub_named("ls"), argc, argv, &json, &rc) < 0)
+	if ((rc = json_only(sub_named("ls"), argc, argv, &json)) != 0)
 		return rc;
 	json_t *all = NULL;
 	if (json)
@@ -331,7 +318,7 @@ static int run_prune(struct cli *cli, int argc, char **argv)
 static int run_gc(struct cli *cli, int argc, char **argv)
 {
 	int json, rc = 0, status;
-	if (json_only(sub_named("gc"), argc, argv, &json, &rc) < 0)
+	if ((rc = json_only(sub_named("gc"), argc, argv, &json)) != 0)
 		return rc;
 	struct strata_error err = STRATA_ERROR_INIT;
 	struct client *client = NULL;

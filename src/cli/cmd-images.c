@@ -10,19 +10,12 @@
 
 static int run_images(struct cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = { { "json", no_argument, NULL, 'j' }, { 0 } };
-	int json = 0, c;
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (c != 'j')
-			return cli_usage(&cmd_images, "unknown option");
-		json = 1;
-	}
-	if (optind < argc)
-		return cli_usage(&cmd_images, "unexpected argument '%s'", argv[optind]);
+	int json, rc = cli_json_only(cmd_images.name, cmd_images.usage, argc, argv, &json);
+	if (rc)
+		return rc;
 
 	json_t *all = NULL;
-	int rc = cli_get(cli, "/v1/images", &all);
+	rc = cli_get(cli, "/v1/images", &all);
 	if (rc)
 		return rc;
 	if (json) {

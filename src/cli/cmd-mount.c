@@ -94,16 +94,11 @@ static int run_umount(struct cli *cli, int argc, char **argv)
 
 static int run_mounts(struct cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = { { "json", no_argument, NULL, 'j' }, { 0 } };
-	int json = 0, c;
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (c != 'j')
-			return cli_usage(&cmd_mounts, "unknown option");
-		json = 1;
-	}
+	int json, rc = cli_json_only(cmd_mounts.name, cmd_mounts.usage, argc, argv, &json);
+	if (rc)
+		return rc;
 	json_t *all = NULL;
-	int rc = cli_get(cli, "/v1/mounts", &all);
+	rc = cli_get(cli, "/v1/mounts", &all);
 	if (rc)
 		return rc;
 	if (json) {
