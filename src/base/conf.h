@@ -32,6 +32,7 @@ struct strata_conf {
 	int compression_level;     /* zstd level for chunks */
 	int jobs;                  /* layers ingested at once */
 	int prescan_secrets;       /* the daemon scans small files for secrets as it ingests */
+	uint64_t checkpoint_interval; /* uncompressed bytes between a layer's checkpoints */
 	int retries;               /* attempts per registry request */
 	int stall_timeout;         /* seconds without a byte before a transfer counts as cut */
 	uint64_t cache_max_size;   /* store budget in bytes; 0 = unbounded */

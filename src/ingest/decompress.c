@@ -32,7 +32,7 @@
  * Past a checkpoint position it is given this many bytes a call until it
  * stops at a boundary: small enough that a dynamic block header (tens of
  * bytes) is cut, large enough to keep the calls few. */
-#define DECOMPRESS_HUNT_IN 48u
+#define DECOMPRESS_HUNT_IN 128u
 #endif
 
 struct decompressor {
@@ -184,6 +184,12 @@ static void cp_window_add(struct decompressor *d, const uint8_t *p, size_t n)
 {
 	if (!d->win)
 		return;
+	/* Bytes that end a window before the next checkpoint can start are
+	 * never needed: count them, copy nothing. */
+	if (d->out_total + n + DECOMPRESS_WINDOW < d->cp_next) {
+		d->win_fill += n;
+		return;
+	}
 	if (n > DECOMPRESS_WINDOW) {
 		d->win_fill += n - DECOMPRESS_WINDOW;
 		p += n - DECOMPRESS_WINDOW;

@@ -17,6 +17,7 @@
 
 #include "chunker.h"
 #include "chunkqueue.h"
+#include "ckpt.h"
 #include "decompress.h"
 #include "src/store/entry.h"
 #include "src/base/hashset.h"
@@ -50,6 +51,13 @@ struct ingest {
 	struct buf chunklist;
 	struct filehash *fh;
 	uint32_t nchunks;
+	uint64_t data_off;            /* the file's bytes in the uncompressed stream; */
+	int located;                  /* 0 when not one run there (a sparse file) */
+	uint64_t fpos;                /* bytes of the file fed so far */
+	uint64_t chunk_off;           /* where the chunk being cut starts in the file */
+
+	struct ckpt_table ckpt;       /* checkpoints taken so far */
+	struct buf wbuf;              /* a packed window */
 
 	struct chunkqueue *queue;     /* compresses and stores chunks in its own thread */
 	uint64_t chunk_bytes;         /* every chunk occurrence, for shared_bytes */
@@ -190,7 +198,11 @@ static int emit_chunk(struct ingest *in, const uint8_t *id)
 		pk[0] = 'P';
 		be32_put(pk + 1, in->lid);
 		memcpy(pk + 5, id, SHA256_LEN);
-		index_batch_put(in->batch, rk, sizeof(rk), "", 0);
+		/* R's value: where the chunk's bytes start in the layer's
+		 * uncompressed stream, from which an evicted chunk is rebuilt. */
+		uint8_t loc[8];
+		be64_put(loc, in->data_off + in->chunk_off);
+		index_batch_put(in->batch, rk, sizeof(rk), loc, in->located ? sizeof(loc) : 0);
 		index_batch_put(in->batch, pk, sizeof(pk), "", 0);
 	}
 	in->chunk_bytes += in->chunk.len;
@@ -201,6 +213,7 @@ static int emit_chunk(struct ingest *in, const uint8_t *id)
 		return error_set(in->err, -ENOMEM, "out of memory");
 	in->nchunks++;
 	buf_reset(&in->chunk);
+	in->chunk_off = in->fpos;
 	return 0;
 }
 
@@ -216,6 +229,7 @@ static int feed(struct ingest *in, const uint8_t *data, size_t len)
 			return error_set(in->err, -ENOMEM, "out of memory");
 		data += n;
 		len -= n;
+		in->fpos += n;
 		if (cut) {
 			int r = emit_chunk(in, NULL);
 			if (r < 0)
@@ -225,7 +239,8 @@ static int feed(struct ingest *in, const uint8_t *data, size_t len)
 	return 0;
 }
 
-static int read_file_data(struct archive *a, struct ingest *in, struct entry *e, const char *name)
+static int read_file_data(struct archive *a, struct archive_entry *ae, struct ingest *in,
+			  struct entry *e, const char *name)
 {
 	static const uint8_t zeros[4096];
 	const void *blk;
@@ -239,6 +254,11 @@ static int read_file_data(struct archive *a, struct ingest *in, struct entry *e,
 	buf_reset(&in->chunk);
 	buf_reset(&in->chunklist);
 	in->nchunks = 0;
+	in->fpos = in->chunk_off = 0;
+	/* The tar reader has consumed the headers: the data starts here, one
+	 * run unless the entry is sparse. */
+	in->data_off = (uint64_t)archive_filter_bytes(a, 0);
+	in->located = archive_entry_sparse_count(ae) == 0;
 	if (in->obs)
 		in->obs->file_begin(in->obs_layer, e->size);
 	for (;;) {
@@ -392,7 +412,7 @@ static int ingest_entry(struct archive *a, struct archive_entry *ae, struct inge
 		goto out;
 	if (e.type == ENTRY_REG) {
 		e.size = (uint64_t)archive_entry_size(ae);
-		if ((r = read_file_data(a, in, &e, raw)) < 0)
+		if ((r = read_file_data(a, ae, in, &e, raw)) < 0)
 			goto out;
 	}
 	if ((r = put_entry(in, path, plen, &e)) < 0)
@@ -513,6 +533,8 @@ int ingest_drop_lid(struct store *st, uint32_t lid, int drop_chunks, uint64_t *f
 	uint8_t eprefix[5] = { 'E' };
 	be32_put(eprefix + 1, lid);
 	index_batch_delete_prefix(b, eprefix, sizeof(eprefix));
+	eprefix[0] = 'Z';
+	index_batch_delete_prefix(b, eprefix, sizeof(eprefix));
 	if ((r = store_commit(st, b, 1, err)) < 0 || !drop_chunks)
 		goto out;
 
@@ -546,6 +568,43 @@ out:
 	return r;
 }
 
+/* A checkpoint: its window goes to the index at once ('Z' lid seq), the
+ * table entry waits for the layer's end. */
+static int keep_checkpoint(void *ctx, const struct decompress_checkpoint *cp)
+{
+	struct ingest *in = ctx;
+	struct ckpt_entry e = { .uoff = cp->uoff, .cbit = cp->cbit, .member = (uint8_t)!!cp->member,
+				.wlen = (uint32_t)cp->wlen };
+	if (cp->wlen) {
+		uint8_t key[1 + 4 + 4] = { 'Z' };
+		be32_put(key + 1, in->lid);
+		be32_put(key + 5, (uint32_t)in->ckpt.n);
+		buf_reset(&in->wbuf);
+		if (ckpt_window_pack(cp->window, cp->wlen, &in->wbuf) < 0)
+			return -ENOMEM;
+		index_batch_put(in->batch, key, sizeof(key), in->wbuf.data, in->wbuf.len);
+	}
+	return ckpt_table_add(&in->ckpt, &e);
+}
+
+/* The table, into the layer's last batch. */
+static int put_checkpoints(struct ingest *in)
+{
+	uint8_t key[1 + 4] = { 'Z' };
+	be32_put(key + 1, in->lid);
+	in->ckpt.kind = decompress_kind(in->dec);
+	in->ckpt.interval = in->st->conf->checkpoint_interval;
+	in->ckpt.csize = decompress_consumed(in->dec);
+	in->ckpt.usize = in->usize;
+	if (in->ckpt.kind == COMP_NONE)
+		in->ckpt.n = 0; /* any offset is its own checkpoint */
+	buf_reset(&in->wbuf);
+	if (ckpt_table_encode(&in->ckpt, &in->wbuf) < 0)
+		return error_set(in->err, -ENOMEM, "out of memory");
+	index_batch_put(in->batch, key, sizeof(key), in->wbuf.data, in->wbuf.len);
+	return 0;
+}
+
 int ingest_stream(struct store *st, ssize_t (*read)(void *ctx, void *buf, size_t len), void *rctx,
 		  const struct descriptor *blob, const char *diff_id, ingest_progress_fn progress,
 		  void *pctx, struct layer_record *out, struct strata_error *err)
@@ -567,6 +626,7 @@ int ingest_stream(struct store *st, ssize_t (*read)(void *ctx, void *buf, size_t
 	buf_init(&in.path, 0);
 	buf_init(&in.xattrs, 0);
 	buf_init(&in.hardlinks, 0);
+	buf_init(&in.wbuf, 0);
 	chunker_init(&in.chunker, CHUNK_MIN, CHUNK_AVG, CHUNK_MAX);
 	in.rbuf = malloc(READ_BUF);
 	in.diff = sha256_new();
@@ -583,6 +643,7 @@ int ingest_stream(struct store *st, ssize_t (*read)(void *ctx, void *buf, size_t
 	}
 	if ((r = store_alloc_lid(st, &in.lid, err)) < 0)
 		goto done;
+	decompress_set_checkpoints(in.dec, st->conf->checkpoint_interval, keep_checkpoint, &in);
 	if (st->observer && (in.obs_layer = st->observer->layer_begin(st->observer->ctx)))
 		in.obs = st->observer;
 
@@ -604,6 +665,8 @@ int ingest_stream(struct store *st, ssize_t (*read)(void *ctx, void *buf, size_t
 	}
 	if (r == 0)
 		r = count_links(&in);
+	if (r == 0)
+		r = put_checkpoints(&in);
 	if (r == 0)
 		r = flush_batch(&in, 1);
 	if (r == 0) {
@@ -647,6 +710,8 @@ done:
 	buf_release(&in.path);
 	buf_release(&in.xattrs);
 	buf_release(&in.hardlinks);
+	buf_release(&in.wbuf);
+	ckpt_table_release(&in.ckpt);
 	hashset_release(&in.paths);
 	hashset_release(&in.dirs);
 	hashset_release(&in.chunks);

@@ -11,9 +11,14 @@
  *   'E' lid(4, BE) parent '\0' name   -> entry record (entry.h); a directory's
  *                                        children are one prefix scan
  *   'K' chunk id(32)                  -> chunk record (chunkstore.h)
- *   'R' chunk id(32) lid(4, BE)       -> "" (layer lid references the chunk)
+ *   'R' chunk id(32) lid(4, BE)       -> "" or u64 BE: layer lid references the chunk,
+ *                                        whose bytes start at that offset of the
+ *                                        layer's uncompressed stream (empty: not
+ *                                        one run there, as in a sparse file)
  *   'P' lid(4, BE) chunk id(32)       -> "" (the same reference, by layer)
  *   'N' lid(4, BE)                    -> diff_id of the layer that owns lid
+ *   'Z' lid(4, BE)                    -> the layer's checkpoint table (src/ingest/ckpt.h)
+ *   'Z' lid(4, BE) n(4, BE)           -> the window of its checkpoint n, zstd-packed
  *   'U' diff_id '\0' image digest    -> that image's first name: who uses the layer
  *   'A' analyzer@version/sha256[/name] -> an analyzer's records for that content (memo.h)
  *   'Y' manifest digest '\0' config   -> a whole analysis report (memo.h)
@@ -100,6 +105,15 @@ static inline void be32_put(uint8_t *p, uint32_t v)
 static inline uint32_t be32_get(const uint8_t *p)
 {
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+static inline void be64_put(uint8_t *p, uint64_t v)
+{
+	be32_put(p, (uint32_t)(v >> 32));
+	be32_put(p + 4, (uint32_t)v);
+}
+static inline uint64_t be64_get(const uint8_t *p)
+{
+	return (uint64_t)be32_get(p) << 32 | be32_get(p + 4);
 }
 
 #endif
