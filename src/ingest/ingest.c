@@ -203,7 +203,12 @@ static int emit_chunk(struct ingest *in, const uint8_t *id)
 		uint8_t loc[8];
 		be64_put(loc, in->data_off + in->chunk_off);
 		index_batch_put(in->batch, rk, sizeof(rk), loc, in->located ? sizeof(loc) : 0);
-		index_batch_put(in->batch, pk, sizeof(pk), "", 0);
+		/* P's value: the same place and the chunk's length, so that the
+		 * chunks of one span of the layer are one prefix scan away. */
+		uint8_t span[12];
+		memcpy(span, loc, 8);
+		be32_put(span + 8, (uint32_t)in->chunk.len);
+		index_batch_put(in->batch, pk, sizeof(pk), span, in->located ? sizeof(span) : 0);
 	}
 	in->chunk_bytes += in->chunk.len;
 	in->rec.chunks++;

@@ -12,6 +12,9 @@ struct source_ops {
 			  struct buf *body, struct strata_error *err);
 	int (*stream_blob)(struct source *s, const struct descriptor *d, blob_write_fn write,
 			   void *ctx, struct strata_error *err);
+	/* NULL: the transport cannot fetch a piece of a blob (-ENOTSUP). */
+	int (*fetch_range)(struct source *s, const struct descriptor *d, uint64_t off,
+			   uint64_t len, struct buf *out, struct strata_error *err);
 	void (*get_stats)(struct source *s, struct source_stats *out);
 	void (*free)(struct source *s);
 };

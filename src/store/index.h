@@ -15,7 +15,8 @@
  *                                        whose bytes start at that offset of the
  *                                        layer's uncompressed stream (empty: not
  *                                        one run there, as in a sparse file)
- *   'P' lid(4, BE) chunk id(32)       -> "" (the same reference, by layer)
+ *   'P' lid(4, BE) chunk id(32)       -> "" or offset(8, BE) length(4, BE): the same
+ *                                        reference, by layer, with the chunk's place
  *   'N' lid(4, BE)                    -> diff_id of the layer that owns lid
  *   'Z' lid(4, BE)                    -> the layer's checkpoint table (src/ingest/ckpt.h)
  *   'Z' lid(4, BE) n(4, BE)           -> the window of its checkpoint n, zstd-packed

@@ -1,0 +1,676 @@
+/* refetch: evicted chunks rebuilt from their layer's blob by Range
+ * (refetch.h). */
+#include "config.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ckpt.h"
+#include "span.h"
+#include "refetch.h"
+#include "src/base/log.h"
+#include "src/base/util.h"
+#include "src/registry/ref.h"
+#include "src/registry/source.h"
+#include "src/store/catalog.h"
+#include "src/store/chunkstore.h"
+#include "src/store/index.h"
+
+/* A span longer than this (a single-frame zstd layer, a layer of one huge
+ * member without block boundaries) is decoded only as far as the chunk. */
+#define SPAN_KEEP_MAX (16u << 20)
+#define WINDOW_MAX (32u << 10)
+
+/* A chunk of a layer, where it lies in the uncompressed stream. */
+struct located {
+	uint8_t id[SHA256_LEN];
+	uint64_t off;
+	uint32_t len;
+};
+
+/* What a layer needs to be rebuilt; loaded once, kept until refetch_free. */
+struct rlayer {
+	uint32_t lid;
+	char diff_id[DIGEST_STR_MAX];
+	char blob_digest[DIGEST_STR_MAX];
+	char media_type[128];
+	struct descriptor blob;   /* points into the fields above */
+	struct ckpt_table t;
+	struct located *chunks;   /* by offset */
+	size_t n;
+	struct source *src;
+	uint64_t last_end;        /* rf->lock: where the last span fetched ended */
+	struct rlayer *next;      /* rf->lock */
+};
+
+/* One span being fetched; waiters hold references. */
+struct flight {
+	uint32_t lid;
+	uint64_t ustart;
+	int done, rc, refs;       /* rf->lock */
+	char msg[1024];
+	struct flight *next;      /* rf->lock */
+};
+
+struct refetcher {
+	struct store *st;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct rlayer *layers;    /* lock */
+	struct flight *flights;   /* lock */
+	int ahead_running;        /* lock: fetches ahead still running */
+	int closing;              /* lock */
+	void (*stored_hook)(void *ctx, uint64_t bytes);
+	void *stored_ctx;
+	_Atomic uint64_t spans, bytes, chunks, failures, waits, ahead, latency_ns;
+};
+
+/* A span of a layer: decode [ustart, uend) from entry at (SIZE_MAX: the
+ * layer is uncompressed), fetching the blob's bytes [cbeg, cend); keep
+ * [kstart, kend) of it. */
+struct span_plan {
+	size_t at;
+	uint64_t ustart, uend, cbeg, cend, kstart, kend;
+};
+
+int refetch_new(struct store *st, struct refetcher **out, struct strata_error *err)
+{
+	struct refetcher *rf = calloc(1, sizeof(*rf));
+	*out = NULL;
+	if (!rf)
+		return error_set(err, -ENOMEM, "out of memory");
+	rf->st = st;
+	pthread_mutex_init(&rf->lock, NULL);
+	pthread_cond_init(&rf->cond, NULL);
+	*out = rf;
+	return 0;
+}
+
+static void rlayer_free(struct rlayer *l)
+{
+	if (!l)
+		return;
+	ckpt_table_release(&l->t);
+	free(l->chunks);
+	source_free(l->src);
+	free(l);
+}
+
+void refetch_free(struct refetcher *rf)
+{
+	if (!rf)
+		return;
+	pthread_mutex_lock(&rf->lock);
+	rf->closing = 1;
+	while (rf->ahead_running)
+		pthread_cond_wait(&rf->cond, &rf->lock);
+	pthread_mutex_unlock(&rf->lock);
+	for (struct rlayer *l = rf->layers, *next; l; l = next) {
+		next = l->next;
+		rlayer_free(l);
+	}
+	pthread_mutex_destroy(&rf->lock);
+	pthread_cond_destroy(&rf->cond);
+	free(rf);
+}
+
+void refetch_set_stored_hook(struct refetcher *rf, void (*fn)(void *ctx, uint64_t bytes),
+			     void *ctx)
+{
+	rf->stored_hook = fn;
+	rf->stored_ctx = ctx;
+}
+
+void refetch_get_stats(struct refetcher *rf, struct refetch_stats *out)
+{
+	out->spans = atomic_load(&rf->spans);
+	out->bytes = atomic_load(&rf->bytes);
+	out->chunks = atomic_load(&rf->chunks);
+	out->failures = atomic_load(&rf->failures);
+	out->waits = atomic_load(&rf->waits);
+	out->ahead = atomic_load(&rf->ahead);
+	out->latency_ns = atomic_load(&rf->latency_ns);
+}
+
+/* --- what a layer keeps -------------------------------------------------- */
+
+static int diff_id_of(struct index *idx, uint32_t lid, char out[DIGEST_STR_MAX])
+{
+	uint8_t key[5] = { 'N' };
+	struct buf v = BUF_INIT;
+	struct strata_error e = STRATA_ERROR_INIT;
+	be32_put(key + 1, lid);
+	int r = index_get(idx, key, sizeof(key), &v, &e);
+	if (r == 0 && (v.len == 0 || v.len >= DIGEST_STR_MAX))
+		r = -EBADMSG;
+	if (r == 0)
+		snprintf(out, DIGEST_STR_MAX, "%.*s", (int)v.len, v.data);
+	buf_release(&v);
+	return r;
+}
+
+static int load_table(struct index *idx, uint32_t lid, struct ckpt_table *t)
+{
+	uint8_t key[5] = { 'Z' };
+	struct buf v = BUF_INIT;
+	struct strata_error e = STRATA_ERROR_INIT;
+	be32_put(key + 1, lid);
+	int r = index_get(idx, key, sizeof(key), &v, &e);
+	if (r == 0)
+		r = ckpt_table_decode(v.data, v.len, t);
+	buf_release(&v);
+	return r;
+}
+
+/* The source of the first image using diff_id that came from a registry. */
+static int open_source(struct store *st, const char *diff_id, struct source **out)
+{
+	struct buf prefix = BUF_INIT;
+	const void *k, *v;
+	size_t kl, vl;
+	int r = -ENOENT;
+
+	*out = NULL;
+	if (buf_addch(&prefix, 'U') < 0 || buf_adds(&prefix, diff_id) < 0 || buf_addch(&prefix, 0) < 0) {
+		buf_release(&prefix);
+		return -ENOMEM;
+	}
+	struct index_iter *it = index_iter_new(st->idx, prefix.data, prefix.len);
+	while (it && r < 0 && index_iter_next(it, &k, &kl, &v, &vl)) {
+		struct image_ref ref;
+		struct strata_error e = STRATA_ERROR_INIT;
+		char *name = strndup(v, vl);
+		if (name && ref_parse(name, &ref, &e) == 0) {
+			if (ref.transport == REF_DOCKER && source_open(&ref, st->conf, out, &e) == 0)
+				r = 0;
+			ref_release(&ref);
+		}
+		free(name);
+	}
+	index_iter_free(it);
+	buf_release(&prefix);
+	return r;
+}
+
+static int by_offset(const void *a, const void *b)
+{
+	const struct located *x = a, *y = b;
+	return x->off < y->off ? -1 : x->off > y->off;
+}
+
+static int load_chunks(struct index *idx, struct rlayer *l)
+{
+	uint8_t prefix[5] = { 'P' };
+	const void *k, *v;
+	size_t kl, vl, alloc = 0;
+	be32_put(prefix + 1, l->lid);
+	struct index_iter *it = index_iter_new(idx, prefix, sizeof(prefix));
+	if (!it)
+		return -ENOMEM;
+	while (index_iter_next(it, &k, &kl, &v, &vl)) {
+		if (kl != sizeof(prefix) + SHA256_LEN || vl != 12)
+			continue;
+		if (l->n == alloc) {
+			size_t na = alloc ? 2 * alloc : 256;
+			struct located *nc = realloc(l->chunks, na * sizeof(*nc));
+			if (!nc) {
+				index_iter_free(it);
+				return -ENOMEM;
+			}
+			l->chunks = nc;
+			alloc = na;
+		}
+		struct located *c = &l->chunks[l->n++];
+		memcpy(c->id, (const uint8_t *)k + sizeof(prefix), SHA256_LEN);
+		c->off = be64_get(v);
+		c->len = be32_get((const uint8_t *)v + 8);
+	}
+	index_iter_free(it);
+	qsort(l->chunks, l->n, sizeof(*l->chunks), by_offset);
+	return 0;
+}
+
+static int load_layer(struct refetcher *rf, uint32_t lid, struct rlayer **out,
+		      struct strata_error *err)
+{
+	struct rlayer *l = calloc(1, sizeof(*l));
+	struct layer_record rec;
+	int r;
+
+	if (!l)
+		return error_set(err, -ENOMEM, "out of memory");
+	l->lid = lid;
+	if ((r = diff_id_of(rf->st->idx, lid, l->diff_id)) < 0) {
+		error_set(err, r, "layer %u: no diff_id", (unsigned)lid);
+		goto fail;
+	}
+	if ((r = catalog_get_layer(rf->st->idx, l->diff_id, &rec, err)) < 0)
+		goto fail;
+	if ((r = load_table(rf->st->idx, lid, &l->t)) < 0) {
+		error_set(err, r, "layer '%s' keeps no checkpoints", l->diff_id);
+		goto fail;
+	}
+	if (!rec.blob_digest[0] || (r = open_source(rf->st, l->diff_id, &l->src)) < 0) {
+		r = error_set(err, -ENOENT, "layer '%s' came from no registry", l->diff_id);
+		goto fail;
+	}
+	if ((r = load_chunks(rf->st->idx, l)) < 0) {
+		error_set(err, r, "out of memory");
+		goto fail;
+	}
+	snprintf(l->blob_digest, sizeof(l->blob_digest), "%s", rec.blob_digest);
+	snprintf(l->media_type, sizeof(l->media_type), "%s", rec.media_type);
+	l->blob.digest = l->blob_digest;
+	l->blob.media_type = l->media_type;
+	l->blob.size = (int64_t)rec.compressed_size;
+	*out = l;
+	return 0;
+fail:
+	rlayer_free(l);
+	return r;
+}
+
+static struct rlayer *get_layer(struct refetcher *rf, uint32_t lid, struct strata_error *err)
+{
+	struct rlayer *l, *fresh = NULL;
+
+	pthread_mutex_lock(&rf->lock);
+	for (l = rf->layers; l && l->lid != lid; l = l->next)
+		;
+	pthread_mutex_unlock(&rf->lock);
+	if (l)
+		return l;
+	if (load_layer(rf, lid, &fresh, err) < 0)
+		return NULL;
+	pthread_mutex_lock(&rf->lock);
+	for (l = rf->layers; l && l->lid != lid; l = l->next)
+		;
+	if (!l) {
+		fresh->next = rf->layers;
+		rf->layers = l = fresh;
+		fresh = NULL;
+	}
+	pthread_mutex_unlock(&rf->lock);
+	rlayer_free(fresh);
+	return l;
+}
+
+int refetch_layer_possible(struct store *st, const char *diff_id, uint32_t lid)
+{
+	struct ckpt_table t = CKPT_TABLE_INIT;
+	struct source *src = NULL;
+	int ok = load_table(st->idx, lid, &t) == 0 && open_source(st, diff_id, &src) == 0;
+	ckpt_table_release(&t);
+	source_free(src);
+	return ok;
+}
+
+/* --- spans ----------------------------------------------------------------- */
+
+static int plan_span(const struct rlayer *l, uint64_t off, uint32_t len, struct span_plan *p)
+{
+	const struct ckpt_table *t = &l->t;
+	int r = ckpt_table_span(t, off, len, &p->at, &p->cbeg, &p->cend);
+	if (r < 0)
+		return r;
+	if (p->at == SIZE_MAX) {
+		/* Uncompressed: interval-aligned spans. */
+		uint64_t iv = t->interval ? t->interval : 4u << 20;
+		p->ustart = off - off % iv;
+		p->uend = (off + len + iv - 1) / iv * iv;
+		if (p->uend > t->usize)
+			p->uend = t->usize;
+		p->cbeg = p->ustart;
+		p->cend = p->uend;
+	} else {
+		p->ustart = t->e[p->at].uoff;
+		p->uend = t->usize;
+		for (size_t j = p->at + 1; j < t->n; j++)
+			if (t->e[j].uoff >= off + len) {
+				p->uend = t->e[j].uoff;
+				break;
+			}
+	}
+	p->kstart = p->ustart;
+	p->kend = p->uend;
+	if (p->uend - p->ustart > SPAN_KEEP_MAX) {
+		p->kstart = off;
+		p->kend = off + len;
+	}
+	return 0;
+}
+
+static int load_window(struct store *st, uint32_t lid, size_t at, uint32_t wlen, uint8_t *w)
+{
+	uint8_t key[9] = { 'Z' };
+	struct buf v = BUF_INIT;
+	struct strata_error e = STRATA_ERROR_INIT;
+	be32_put(key + 1, lid);
+	be32_put(key + 5, (uint32_t)at);
+	int r = index_get(st->idx, key, sizeof(key), &v, &e);
+	if (r == 0)
+		r = ckpt_window_unpack(v.data, v.len, w, wlen);
+	buf_release(&v);
+	return r;
+}
+
+/* Fetches and decodes p's span of l; stores each chunk lying whole in what
+ * is kept that matches its id. want (may be NULL) is a chunk whose bytes go
+ * to out. */
+static int fetch_span(struct refetcher *rf, struct rlayer *l, const struct span_plan *p,
+		      const uint8_t *want, uint64_t want_off, uint32_t want_len, struct buf *out,
+		      struct strata_error *err)
+{
+	struct buf cbuf = BUF_INIT;
+	uint8_t *ubuf = NULL, window[WINDOW_MAX];
+	struct span_start sp = { .kind = l->t.kind };
+	struct index_batch *batch = NULL;
+	struct chunk_writer *w = NULL;
+	uint64_t t0 = now_ns(), stored_bytes = 0, got = 0;
+	int r, found = 0;
+
+	if (p->at != SIZE_MAX) {
+		const struct ckpt_entry *e = &l->t.e[p->at];
+		sp.uoff = e->uoff;
+		sp.cbit = e->cbit;
+		sp.member = e->member;
+		sp.wlen = e->wlen;
+		if (e->wlen) {
+			if (load_window(rf->st, l->lid, p->at, e->wlen, window) < 0) {
+				r = error_set(err, -EIO, "layer '%s': checkpoint %zu has no window",
+					      l->diff_id, p->at);
+				goto out;
+			}
+			sp.window = window;
+		}
+	}
+	r = source_fetch_range(l->src, &l->blob, p->cbeg, p->cend - p->cbeg, &cbuf, err);
+	if (r < 0) {
+		r = err->code = -EIO; /* whatever the registry said, the read fails so */
+		goto out;
+	}
+	atomic_fetch_add(&rf->bytes, cbuf.len);
+	if (!(ubuf = malloc(p->kend - p->kstart ? p->kend - p->kstart : 1))) {
+		r = error_set(err, -ENOMEM, "out of memory");
+		goto out;
+	}
+	if (p->at == SIZE_MAX)
+		r = span_decode(&sp, (const uint8_t *)cbuf.data, cbuf.len, 0, ubuf,
+				p->kend - p->kstart, err);
+	else
+		r = span_decode(&sp, (const uint8_t *)cbuf.data, cbuf.len, p->kstart - p->ustart,
+				ubuf, p->kend - p->kstart, err);
+	if (r < 0) {
+		error_prefix(err, "layer '%s': span at %llu: ", l->diff_id, (unsigned long long)p->ustart);
+		r = err->code = -EIO;
+		goto out;
+	}
+	if (!(batch = index_batch_new()) || !(w = chunk_writer_new(rf->st->cs))) {
+		r = error_set(err, -ENOMEM, "out of memory");
+		goto out;
+	}
+	/* The chunks lying whole in the kept bytes: the first at or past kstart. */
+	size_t lo = 0, hi = l->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (l->chunks[mid].off < p->kstart)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (size_t i = lo; i < l->n && l->chunks[i].off + l->chunks[i].len <= p->kend; i++) {
+		const struct located *c = &l->chunks[i];
+		const uint8_t *bytes = ubuf + (c->off - p->kstart);
+		uint8_t sum[SHA256_LEN];
+		struct chunk_info ci;
+		int is_want = want && !memcmp(c->id, want, SHA256_LEN) && c->off == want_off;
+		if (!is_want && chunkstore_stat(rf->st->cs, c->id, &ci) == 0)
+			continue;
+		sha256_once(bytes, c->len, sum);
+		if (memcmp(sum, c->id, SHA256_LEN)) {
+			char hex[DIGEST_STR_MAX];
+			digest_format(c->id, hex);
+			if (is_want) {
+				r = error_set(err, -EIO, "chunk '%s' rebuilt from blob '%s' does not match its id",
+					      hex, l->blob_digest);
+				goto out;
+			}
+			log_warn("refetch: chunk '%s' rebuilt from blob '%s' does not match its id; not stored",
+				 hex, l->blob_digest);
+			continue;
+		}
+		if (is_want) {
+			buf_reset(out);
+			if (buf_add(out, bytes, c->len) < 0) {
+				r = error_set(err, -ENOMEM, "out of memory");
+				goto out;
+			}
+			found = 1;
+		}
+		uint64_t stored = 0;
+		if ((r = chunk_writer_put(w, batch, c->id, bytes, c->len, &stored, err)) < 0)
+			goto out;
+		stored_bytes += stored;
+		got++;
+	}
+	if (want && !found && want_len && want_off >= p->kstart && want_off + want_len <= p->kend) {
+		/* Not in the layer's list (a chunk of a sparse file's neighbour):
+		 * cut it out by place all the same, verified. */
+		uint8_t sum[SHA256_LEN];
+		const uint8_t *bytes = ubuf + (want_off - p->kstart);
+		sha256_once(bytes, want_len, sum);
+		if (memcmp(sum, want, SHA256_LEN) == 0 && buf_add(out, bytes, want_len) == 0)
+			found = 1;
+	}
+	if ((r = store_commit(rf->st, batch, 0, err)) < 0)
+		goto out;
+	atomic_fetch_add(&rf->spans, 1);
+	atomic_fetch_add(&rf->chunks, got);
+	atomic_fetch_add(&rf->latency_ns, now_ns() - t0);
+	log_debug("refetch: layer '%s' bytes %llu-%llu of its blob: %llu chunks stored",
+		  l->diff_id, (unsigned long long)p->cbeg, (unsigned long long)p->cend,
+		  (unsigned long long)got);
+	if (want && !found)
+		r = error_set(err, -EIO, "layer '%s': the chunk is not where the layer says", l->diff_id);
+out:
+	if (r < 0)
+		atomic_fetch_add(&rf->failures, 1);
+	if (stored_bytes && rf->stored_hook)
+		rf->stored_hook(rf->stored_ctx, stored_bytes);
+	chunk_writer_free(w);
+	index_batch_free(batch);
+	free(ubuf);
+	buf_release(&cbuf);
+	return r;
+}
+
+/* --- one fetch per span ------------------------------------------------------ */
+
+static struct flight *flight_find(struct refetcher *rf, uint32_t lid, uint64_t ustart)
+{
+	for (struct flight *f = rf->flights; f; f = f->next)
+		if (f->lid == lid && f->ustart == ustart)
+			return f;
+	return NULL;
+}
+
+static void flight_unlink(struct refetcher *rf, struct flight *f)
+{
+	for (struct flight **pp = &rf->flights; *pp; pp = &(*pp)->next)
+		if (*pp == f) {
+			*pp = f->next;
+			return;
+		}
+}
+
+static void flight_put(struct flight *f)
+{
+	if (--f->refs == 0)
+		free(f);
+}
+
+struct ahead {
+	struct refetcher *rf;
+	struct rlayer *l;
+	struct span_plan p;
+	struct flight *f;
+};
+
+static void *ahead_main(void *arg)
+{
+	struct ahead *a = arg;
+	struct refetcher *rf = a->rf;
+	struct strata_error err = STRATA_ERROR_INIT;
+	int r = fetch_span(rf, a->l, &a->p, NULL, 0, 0, NULL, &err);
+	if (r < 0)
+		log_warn("refetch ahead: %s", err.msg);
+	pthread_mutex_lock(&rf->lock);
+	a->f->done = 1;
+	a->f->rc = r;
+	snprintf(a->f->msg, sizeof(a->f->msg), "%s", err.msg);
+	flight_unlink(rf, a->f);
+	flight_put(a->f);
+	rf->ahead_running--;
+	pthread_cond_broadcast(&rf->cond);
+	pthread_mutex_unlock(&rf->lock);
+	free(a);
+	return NULL;
+}
+
+/* With rf->lock held: when l's reader has gone from one span to the next,
+ * the span after p is fetched in the background. */
+static void maybe_ahead(struct refetcher *rf, struct rlayer *l, const struct span_plan *p)
+{
+	int sequential = l->last_end == p->ustart;
+	struct span_plan next;
+	struct ahead *a;
+	pthread_t tid;
+	pthread_attr_t attr;
+
+	l->last_end = p->uend;
+	if (!sequential || rf->closing || p->uend >= l->t.usize || rf->ahead_running >= 2)
+		return;
+	if (plan_span(l, p->uend, 1, &next) < 0 || next.ustart != p->uend ||
+	    flight_find(rf, l->lid, next.ustart))
+		return;
+	if (!(a = calloc(1, sizeof(*a))) || !(a->f = calloc(1, sizeof(*a->f)))) {
+		free(a);
+		return;
+	}
+	a->rf = rf;
+	a->l = l;
+	a->p = next;
+	a->f->lid = l->lid;
+	a->f->ustart = next.ustart;
+	a->f->refs = 1;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&tid, &attr, ahead_main, a) != 0) {
+		free(a->f);
+		free(a);
+	} else {
+		a->f->next = rf->flights;
+		rf->flights = a->f;
+		rf->ahead_running++;
+		atomic_fetch_add(&rf->ahead, 1);
+	}
+	pthread_attr_destroy(&attr);
+}
+
+/* Rebuilds id from layer l, where it lies at off. */
+static int from_layer(struct refetcher *rf, struct rlayer *l, const uint8_t *id, uint64_t off,
+		      uint32_t len, struct buf *out, struct strata_error *err)
+{
+	struct span_plan p;
+	struct flight *f;
+	int r;
+
+	if (plan_span(l, off, len, &p) < 0)
+		return error_set(err, -EIO, "layer '%s': chunk at %llu lies past the layer's end",
+				 l->diff_id, (unsigned long long)off);
+	pthread_mutex_lock(&rf->lock);
+	while ((f = flight_find(rf, l->lid, p.ustart))) {
+		/* Another reader fetches this span: wait, then read what it stored. */
+		f->refs++;
+		atomic_fetch_add(&rf->waits, 1);
+		while (!f->done)
+			pthread_cond_wait(&rf->cond, &rf->lock);
+		r = f->rc;
+		if (r < 0)
+			error_set(err, -EIO, "%s", f->msg);
+		flight_put(f);
+		pthread_mutex_unlock(&rf->lock);
+		if (r < 0)
+			return r;
+		struct strata_error e = STRATA_ERROR_INIT;
+		if (chunkstore_get(rf->st->cs, id, out, 1, &e) == 0)
+			return 0;
+		pthread_mutex_lock(&rf->lock); /* evicted meanwhile: fetch it ourselves */
+	}
+	if (!(f = calloc(1, sizeof(*f)))) {
+		pthread_mutex_unlock(&rf->lock);
+		return error_set(err, -ENOMEM, "out of memory");
+	}
+	f->lid = l->lid;
+	f->ustart = p.ustart;
+	f->refs = 1;
+	f->next = rf->flights;
+	rf->flights = f;
+	pthread_mutex_unlock(&rf->lock);
+
+	r = fetch_span(rf, l, &p, id, off, len, out, err);
+
+	pthread_mutex_lock(&rf->lock);
+	f->done = 1;
+	f->rc = r;
+	snprintf(f->msg, sizeof(f->msg), "%s", err->msg);
+	flight_unlink(rf, f);
+	flight_put(f);
+	if (r == 0)
+		maybe_ahead(rf, l, &p);
+	pthread_cond_broadcast(&rf->cond);
+	pthread_mutex_unlock(&rf->lock);
+	return r;
+}
+
+int refetch_chunk(struct refetcher *rf, const uint8_t id[SHA256_LEN], uint32_t len,
+		  struct buf *out, struct strata_error *err)
+{
+	uint8_t prefix[1 + SHA256_LEN] = { 'R' };
+	const void *k, *v;
+	size_t kl, vl;
+	uint32_t lids[8];
+	uint64_t offs[8];
+	size_t n = 0;
+	char hex[DIGEST_STR_MAX];
+	struct strata_error last = STRATA_ERROR_INIT;
+	int r = -ENOENT;
+
+	memcpy(prefix + 1, id, SHA256_LEN);
+	struct index_iter *it = index_iter_new(rf->st->idx, prefix, sizeof(prefix));
+	while (it && n < 8 && index_iter_next(it, &k, &kl, &v, &vl)) {
+		if (kl != sizeof(prefix) + 4 || vl != 8)
+			continue;
+		lids[n] = be32_get((const uint8_t *)k + sizeof(prefix));
+		offs[n++] = be64_get(v);
+	}
+	index_iter_free(it);
+	for (size_t i = 0; i < n; i++) {
+		struct rlayer *l = get_layer(rf, lids[i], &last);
+		if (!l)
+			continue;
+		error_clear(&last);
+		r = from_layer(rf, l, id, offs[i], len, out, &last);
+		if (r == 0)
+			return 0;
+		log_warn("refetch: %s", last.msg);
+	}
+	digest_format(id, hex);
+	if (r == -ENOENT)
+		return error_set(err, -ENOENT, "chunk '%s' is in no layer that can fetch it again%s%s",
+				 hex, last.msg[0] ? ": " : "", last.msg);
+	return error_set(err, -EIO, "chunk '%s': %s", hex, last.msg);
+}
