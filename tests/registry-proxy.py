@@ -7,7 +7,8 @@ and networks do, and to record what the client sent (python3 stdlib only).
 
 Every request is logged to FILE as one JSON line: listener ("registry" or
 "storage"), method, path, the Authorization scheme sent (or null), Range,
-the status answered, the fault injected into the answer's body (null, or
+the status answered, the body's length (Content-Length; null for answers
+made here), the fault injected into the answer's body (null, or
 "cut at N of M", "stall at N of M", "corrupt at N of M", "vanish at N of M":
 N bytes into a body of M) and when the request arrived (Unix time).
 
@@ -88,13 +89,13 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, fmt, *args):
         pass
 
-    def record(self, status, fault=None):
+    def record(self, status, fault=None, length=None):
         st = self.server.state
         auth = self.headers.get("Authorization")
         entry = {"listener": self.server.listener, "method": self.command, "path": self.path,
                  "authorization": auth.split(" ", 1)[0].lower() if auth else None,
                  "range": self.headers.get("Range"), "status": status, "fault": fault,
-                 "time": round(self.arrived, 6)}
+                 "length": length, "time": round(self.arrived, 6)}
         with st.lock:
             with open(st.args.log, "a") as f:
                 f.write(json.dumps(entry) + "\n")
@@ -164,7 +165,7 @@ class Handler(BaseHTTPRequestHandler):
                     self.send_header(k, v)
             self.end_headers()
             self.record(resp.status, None if kind is None else
-                        "%s at %d of %d" % (kind, at, body_len))
+                        "%s at %d of %d" % (kind, at, body_len), body_len)
             if self.command == "HEAD":
                 return
             # Where the body stops short: a cut, the end of a stall, the proxy's end.

@@ -45,6 +45,9 @@ struct strata_conf {
 	 * Files beneath it are opened by source_open_beneath when set (with the
 	 * caller's rights: a function of the daemon's), else by this process. */
 	int source_fd;
+	/* For one request: layers that carry an eStargz TOC are built from it
+	 * and fetched on read (a mount, pull --lazy) rather than pulled whole. */
+	int pull_lazy;
 	int (*source_open_beneath)(void *ctx, int dirfd, const char *rel, int flags);
 	void *source_open_ctx;
 	struct strata_limits limits;

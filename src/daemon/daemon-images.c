@@ -79,6 +79,7 @@ static int req_conf_init(struct req_conf *rc, struct daemon *d, const struct htt
 	rc->conf.auth_password = json_string_value(json_object_get(auth, "password"));
 	rc->conf.source_fd = -1;
 	rc->conf.source_open_beneath = NULL;
+	rc->conf.pull_lazy = json_is_true(json_object_get(body, "lazy"));
 	if (ref_parse(refstr, &ref, err) < 0)
 		return -EINVAL;
 	int r = 0;
@@ -282,7 +283,7 @@ void daemon_image_remove(void *ctx, const struct http_request *req, json_t *body
 
 /* --- what a mount needs stored ----------------------------------------------- */
 
-/* 1 when every layer of the image is stored (none evicted). */
+/* 1 when every layer of the image can be read: stored, or mapped. */
 static int image_present(struct daemon *d, const char *digest)
 {
 	json_t *img = NULL, *l;
@@ -293,7 +294,10 @@ static int image_present(struct daemon *d, const char *digest)
 	json_array_foreach(json_object_get(img, "layers"), i, l) {
 		struct layer_record rec;
 		const char *id = json_string_value(json_object_get(l, "diff_id"));
-		if (!id || catalog_get_layer(d->st->idx, id, &rec, NULL) < 0 || !catalog_layer_complete(&rec))
+		/* A mapped layer (evicted, or built from an eStargz TOC) mounts
+		 * as it is: its chunks come back on read. */
+		if (!id || catalog_get_layer(d->st->idx, id, &rec, NULL) < 0 ||
+		    (!catalog_layer_complete(&rec) && strcmp(rec.state, "mapped")))
 			ok = 0;
 	}
 	json_decref(img);
@@ -345,6 +349,7 @@ int daemon_image_for_mount(struct daemon *d, const struct http_request *req, jso
 	struct pull_result res = { 0 };
 	if ((r = req_conf_init(&rc, d, req, body, pull_ref, err)) < 0)
 		return r;
+	rc.conf.pull_lazy = 1; /* an eStargz image mounts before it downloads */
 	r = pull_image(d->st, &rc.conf, pull_ref, json_string_value(json_object_get(body, "platform")), NULL, &res,
 		       err);
 	count_pull(d, pull_ref, r == 0, &res);

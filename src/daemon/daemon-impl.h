@@ -4,6 +4,7 @@
 #define STRATA_DAEMON_IMPL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -21,6 +22,8 @@ struct daemon {
 	struct strata_conf *conf;
 	struct store *st;
 	struct cache *cache;
+	struct refetcher *refetch;     /* evicted and eStargz chunks, by Range (refetch.h) */
+	atomic_int enforcing;          /* a budget check after refetches is running */
 	struct httpd *httpd;
 	struct metrics *metrics;
 	gid_t admin_gid;               /* daemon.admin_group, (gid_t)-1 for none */

@@ -26,6 +26,7 @@
 #include "metricsd.h"
 #include "fuse/mount.h"
 #include "src/base/util.h"
+#include "src/ingest/refetch.h"
 
 /* How often the daemon checks that its store is still the one it opened,
  * and drops the records of mounts that ended by themselves. */
@@ -148,6 +149,33 @@ static void refused(void *ctx, uid_t uid)
 
 /* A group of the configuration (key) as a gid: a name or a number;
  * (gid_t)-1 when unset. */
+static void *enforce_main(void *arg)
+{
+	struct daemon *d = arg;
+	struct strata_error err = STRATA_ERROR_INIT;
+	if (cache_enforce(d->cache, NULL, 0, &err) < 0)
+		log_warn("after refetching: %s", err.msg);
+	atomic_store(&d->enforcing, 0);
+	return NULL;
+}
+
+/* Chunks a read brought back take room in the budget like a pull's: when
+ * the store is over it, eviction runs in a thread of its own, so that the
+ * read that stored them is not held up. */
+static void refetched_bytes(void *ctx, uint64_t bytes)
+{
+	struct daemon *d = ctx;
+	pthread_t tid;
+	(void)bytes;
+	if (!d->conf->cache_max_size || cache_store_size(d->cache) <= d->conf->cache_max_size ||
+	    atomic_exchange(&d->enforcing, 1))
+		return;
+	if (pthread_create(&tid, NULL, enforce_main, d) == 0)
+		pthread_detach(tid);
+	else
+		atomic_store(&d->enforcing, 0);
+}
+
 static int gid_of(const char *key, const char *group, gid_t *out, struct strata_error *err)
 {
 	*out = (gid_t)-1;
@@ -213,6 +241,9 @@ int daemon_run(struct strata_conf *conf, struct strata_error *err)
 		goto out;
 	if ((r = cache_new(d.st, &d.cache, err)) < 0)
 		goto out;
+	if ((r = refetch_new(d.st, &d.refetch, err)) < 0)
+		goto out;
+	refetch_set_stored_hook(d.refetch, refetched_bytes, &d);
 	if (!(d.st->lists = layerlist_cache_new(LAYER_LISTS_BUDGET))) {
 		r = error_set(err, -ENOMEM, "out of memory");
 		goto out;
@@ -273,6 +304,7 @@ out:
 		fflush(stderr);
 		_exit(1);
 	}
+	refetch_free(d.refetch);
 	cache_free(d.cache);
 	if (d.st) {
 		/* Every view (mount) is gone: nothing holds a listing now. */

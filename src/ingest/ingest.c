@@ -19,6 +19,7 @@
 #include "chunkqueue.h"
 #include "ckpt.h"
 #include "decompress.h"
+#include "estargz.h"
 #include "src/store/entry.h"
 #include "src/base/hashset.h"
 #include "ingest.h"
@@ -57,6 +58,9 @@ struct ingest {
 	uint64_t chunk_off;           /* where the chunk being cut starts in the file */
 
 	struct ckpt_table ckpt;       /* checkpoints taken so far */
+	const struct estargz_entry *toc_entry; /* building from a TOC: the entry */
+	uint64_t toc_fetched;         /* bytes of footer and TOC fetched */
+	int toc_header;               /* the TOC file's chunk follows its tar header */
 	struct buf wbuf;              /* a packed window */
 
 	struct chunkqueue *queue;     /* compresses and stores chunks in its own thread */
@@ -174,6 +178,27 @@ static int ensure_parents(struct ingest *in, const char *path, size_t len)
 	return 0;
 }
 
+/* The layer's references to a chunk: R (chunk -> layers) and P (layer ->
+ * chunks), each with where the chunk lies in the uncompressed stream. */
+static void add_refs(struct ingest *in, const uint8_t *id, uint32_t len)
+{
+	uint8_t rk[1 + SHA256_LEN + 4], pk[1 + 4 + SHA256_LEN], loc[8], span[12];
+	rk[0] = 'R';
+	memcpy(rk + 1, id, SHA256_LEN);
+	be32_put(rk + 1 + SHA256_LEN, in->lid);
+	pk[0] = 'P';
+	be32_put(pk + 1, in->lid);
+	memcpy(pk + 5, id, SHA256_LEN);
+	/* R's value: where the chunk's bytes start, from which an evicted
+	 * chunk is rebuilt; P's the same and the length, so that the chunks of
+	 * one span of the layer are one prefix scan away. */
+	be64_put(loc, in->data_off + in->chunk_off);
+	memcpy(span, loc, 8);
+	be32_put(span + 8, len);
+	index_batch_put(in->batch, rk, sizeof(rk), loc, in->located ? sizeof(loc) : 0);
+	index_batch_put(in->batch, pk, sizeof(pk), span, in->located ? sizeof(span) : 0);
+}
+
 static int emit_chunk(struct ingest *in, const uint8_t *id)
 {
 	uint8_t own[SHA256_LEN];
@@ -190,25 +215,7 @@ static int emit_chunk(struct ingest *in, const uint8_t *id)
 		int r = chunkqueue_put(in->queue, id, in->chunk.data, in->chunk.len, in->err);
 		if (r < 0)
 			return r;
-		/* The layer's references: R (chunk -> layers) and P (layer -> chunks). */
-		uint8_t rk[1 + SHA256_LEN + 4], pk[1 + 4 + SHA256_LEN];
-		rk[0] = 'R';
-		memcpy(rk + 1, id, SHA256_LEN);
-		be32_put(rk + 1 + SHA256_LEN, in->lid);
-		pk[0] = 'P';
-		be32_put(pk + 1, in->lid);
-		memcpy(pk + 5, id, SHA256_LEN);
-		/* R's value: where the chunk's bytes start in the layer's
-		 * uncompressed stream, from which an evicted chunk is rebuilt. */
-		uint8_t loc[8];
-		be64_put(loc, in->data_off + in->chunk_off);
-		index_batch_put(in->batch, rk, sizeof(rk), loc, in->located ? sizeof(loc) : 0);
-		/* P's value: the same place and the chunk's length, so that the
-		 * chunks of one span of the layer are one prefix scan away. */
-		uint8_t span[12];
-		memcpy(span, loc, 8);
-		be32_put(span + 8, (uint32_t)in->chunk.len);
-		index_batch_put(in->batch, pk, sizeof(pk), span, in->located ? sizeof(span) : 0);
+		add_refs(in, id, (uint32_t)in->chunk.len);
 	}
 	in->chunk_bytes += in->chunk.len;
 	in->rec.chunks++;
@@ -321,6 +328,8 @@ static int read_xattrs(struct archive_entry *ae, struct ingest *in)
 	return 0;
 }
 
+static int toc_file_data(struct ingest *in, struct entry *e);
+
 static int ingest_entry(struct archive *a, struct archive_entry *ae, struct ingest *in)
 {
 	const char *raw = archive_entry_pathname(ae);
@@ -417,7 +426,8 @@ static int ingest_entry(struct archive *a, struct archive_entry *ae, struct inge
 		goto out;
 	if (e.type == ENTRY_REG) {
 		e.size = (uint64_t)archive_entry_size(ae);
-		if ((r = read_file_data(a, ae, in, &e, raw)) < 0)
+		r = in->toc_entry ? toc_file_data(in, &e) : read_file_data(a, ae, in, &e, raw);
+		if (r < 0)
 			goto out;
 	}
 	if ((r = put_entry(in, path, plen, &e)) < 0)
@@ -597,9 +607,7 @@ static int put_checkpoints(struct ingest *in)
 {
 	uint8_t key[1 + 4] = { 'Z' };
 	be32_put(key + 1, in->lid);
-	in->ckpt.kind = decompress_kind(in->dec);
 	in->ckpt.interval = in->st->conf->checkpoint_interval;
-	in->ckpt.csize = decompress_consumed(in->dec);
 	in->ckpt.usize = in->usize;
 	if (in->ckpt.kind == COMP_NONE)
 		in->ckpt.n = 0; /* any offset is its own checkpoint */
@@ -608,6 +616,88 @@ static int put_checkpoints(struct ingest *in)
 		return error_set(in->err, -ENOMEM, "out of memory");
 	index_batch_put(in->batch, key, sizeof(key), in->wbuf.data, in->wbuf.len);
 	return 0;
+}
+
+/* Sets up what both kinds of ingest share; the lid is allocated. */
+static int ingest_setup(struct ingest *in, struct store *st, struct strata_error *err)
+{
+	in->st = st;
+	in->lim = &st->conf->limits;
+	in->err = err;
+	buf_init(&in->chunk, 0);
+	buf_init(&in->chunklist, 0);
+	buf_init(&in->key, 0);
+	buf_init(&in->val, 0);
+	buf_init(&in->path, 0);
+	buf_init(&in->xattrs, 0);
+	buf_init(&in->hardlinks, 0);
+	buf_init(&in->wbuf, 0);
+	chunker_init(&in->chunker, CHUNK_MIN, CHUNK_AVG, CHUNK_MAX);
+	in->rbuf = malloc(READ_BUF);
+	in->diff = sha256_new();
+	in->fh = filehash_new();
+	in->queue = chunkqueue_new(st, 16, CHUNK_MAX);
+	in->batch = index_batch_new();
+	if (!in->rbuf || !in->diff || !in->fh || !in->queue || !in->batch)
+		return error_set(err, -ENOMEM, "out of memory");
+	return store_alloc_lid(st, &in->lid, err);
+}
+
+/* Links, checkpoints and the layer record, in the layer's last, durable
+ * commit; on failure, drops what the layer wrote. */
+static int ingest_finish(struct ingest *in, int r, const struct descriptor *blob,
+			 const char *diff_id, const char *state)
+{
+	if (r == 0)
+		r = count_links(in);
+	if (r == 0)
+		r = put_checkpoints(in);
+	if (r == 0)
+		r = flush_batch(in, 1);
+	if (r == 0) {
+		snprintf(in->rec.diff_id, sizeof(in->rec.diff_id), "%s", diff_id);
+		if (blob) {
+			snprintf(in->rec.blob_digest, sizeof(in->rec.blob_digest), "%s", blob->digest);
+			snprintf(in->rec.media_type, sizeof(in->rec.media_type), "%s",
+				 blob->media_type ? blob->media_type : "");
+			in->rec.compressed_size = (uint64_t)blob->size;
+		}
+		in->rec.lid = in->lid;
+		in->rec.size = in->usize;
+		in->rec.created = in->rec.last_used = now_unix();
+		snprintf(in->rec.state, sizeof(in->rec.state), "%s", state);
+		if ((r = catalog_put_layer(in->batch, &in->rec)) < 0)
+			error_set(in->err, r, "out of memory");
+		else
+			r = store_commit(in->st, in->batch, 1, in->err);
+	}
+	if (r < 0 && in->lid) {
+		struct strata_error ignored = STRATA_ERROR_INIT;
+		ingest_drop_lid(in->st, in->lid, 0, NULL, &ignored);
+	}
+	return r;
+}
+
+static void ingest_release(struct ingest *in)
+{
+	decompress_free(in->dec);
+	free(in->rbuf);
+	sha256_free(in->diff);
+	filehash_free(in->fh);
+	chunkqueue_free(in->queue);
+	index_batch_free(in->batch);
+	buf_release(&in->chunk);
+	buf_release(&in->chunklist);
+	buf_release(&in->key);
+	buf_release(&in->val);
+	buf_release(&in->path);
+	buf_release(&in->xattrs);
+	buf_release(&in->hardlinks);
+	buf_release(&in->wbuf);
+	ckpt_table_release(&in->ckpt);
+	hashset_release(&in->paths);
+	hashset_release(&in->dirs);
+	hashset_release(&in->chunks);
 }
 
 int ingest_stream(struct store *st, ssize_t (*read)(void *ctx, void *buf, size_t len), void *rctx,
@@ -619,35 +709,14 @@ int ingest_stream(struct store *st, ssize_t (*read)(void *ctx, void *buf, size_t
 	char got_str[DIGEST_STR_MAX];
 	int r;
 
-	in.st = st;
-	in.lim = &st->conf->limits;
-	in.err = err;
 	in.read = read;
 	in.rctx = rctx;
-	buf_init(&in.chunk, 0);
-	buf_init(&in.chunklist, 0);
-	buf_init(&in.key, 0);
-	buf_init(&in.val, 0);
-	buf_init(&in.path, 0);
-	buf_init(&in.xattrs, 0);
-	buf_init(&in.hardlinks, 0);
-	buf_init(&in.wbuf, 0);
-	chunker_init(&in.chunker, CHUNK_MIN, CHUNK_AVG, CHUNK_MAX);
-	in.rbuf = malloc(READ_BUF);
-	in.diff = sha256_new();
-	in.fh = filehash_new();
-	in.queue = chunkqueue_new(st, 16, CHUNK_MAX);
-	in.batch = index_batch_new();
-	if (!in.rbuf || !in.diff || !in.fh || !in.queue || !in.batch) {
-		r = error_set(err, -ENOMEM, "out of memory");
+	if ((r = ingest_setup(&in, st, err)) < 0)
 		goto done;
-	}
 	if ((r = decompress_new(COMP_AUTO, read, rctx, &in.dec)) < 0) {
 		error_set(err, r, "cannot start decompression");
 		goto done;
 	}
-	if ((r = store_alloc_lid(st, &in.lid, err)) < 0)
-		goto done;
 	decompress_set_checkpoints(in.dec, st->conf->checkpoint_interval, keep_checkpoint, &in);
 	if (st->observer && (in.obs_layer = st->observer->layer_begin(st->observer->ctx)))
 		in.obs = st->observer;
@@ -668,58 +737,168 @@ int ingest_stream(struct store *st, ssize_t (*read)(void *ctx, void *buf, size_t
 		in.rec.shared_bytes = in.chunk_bytes - qs.new_bytes;
 		in.rec.content_bytes = in.chunk_bytes;
 	}
-	if (r == 0)
-		r = count_links(&in);
-	if (r == 0)
-		r = put_checkpoints(&in);
-	if (r == 0)
-		r = flush_batch(&in, 1);
 	if (r == 0) {
-		snprintf(in.rec.diff_id, sizeof(in.rec.diff_id), "%s", got_str);
-		if (blob) {
-			snprintf(in.rec.blob_digest, sizeof(in.rec.blob_digest), "%s", blob->digest);
-			snprintf(in.rec.media_type, sizeof(in.rec.media_type), "%s",
-				 blob->media_type ? blob->media_type : "");
-			in.rec.compressed_size = (uint64_t)blob->size;
-		}
-		in.rec.lid = in.lid;
-		in.rec.size = in.usize;
-		in.rec.created = in.rec.last_used = now_unix();
-		snprintf(in.rec.state, sizeof(in.rec.state), "complete");
-		if ((r = catalog_put_layer(in.batch, &in.rec)) < 0)
-			error_set(err, r, "out of memory");
-		else
-			r = store_commit(st, in.batch, 1, err);
+		in.ckpt.kind = decompress_kind(in.dec);
+		in.ckpt.csize = decompress_consumed(in.dec);
 	}
+	r = ingest_finish(&in, r, blob, r == 0 ? got_str : "", "complete");
 	if (r == 0 && out)
 		*out = in.rec;
-	if (r < 0 && in.lid) {
-		struct strata_error ignored = STRATA_ERROR_INIT;
-		ingest_drop_lid(st, in.lid, 0, NULL, &ignored);
-	}
 	(void)progress;
 	(void)pctx;
 done:
 	if (in.obs)
 		in.obs->layer_end(in.obs_layer, r == 0 ? got_str : NULL);
-	decompress_free(in.dec);
-	free(in.rbuf);
-	sha256_free(in.diff);
-	filehash_free(in.fh);
-	chunkqueue_free(in.queue);
-	index_batch_free(in.batch);
-	buf_release(&in.chunk);
-	buf_release(&in.chunklist);
-	buf_release(&in.key);
-	buf_release(&in.val);
-	buf_release(&in.path);
-	buf_release(&in.xattrs);
-	buf_release(&in.hardlinks);
-	buf_release(&in.wbuf);
-	ckpt_table_release(&in.ckpt);
-	hashset_release(&in.paths);
-	hashset_release(&in.dirs);
-	hashset_release(&in.chunks);
+	ingest_release(&in);
+	return r;
+}
+
+/* --- eStargz: a layer built from its TOC ------------------------------------- */
+
+/* The entry's chunks are the eStargz chunks, stored nowhere yet: each is
+ * referenced at its place in the layer's virtual stream (its chunks end to
+ * end), whose checkpoints are the chunks' gzip members. */
+static int toc_file_data(struct ingest *in, struct entry *e)
+{
+	const struct estargz_entry *te = in->toc_entry;
+	buf_reset(&in->chunklist);
+	in->nchunks = 0;
+	for (size_t i = 0; i < te->nchunks; i++) {
+		const struct estargz_chunk *c = &te->chunks[i];
+		/* The member starts with the chunk, or with the TOC's tar header. */
+		struct ckpt_entry cp = { .uoff = in->usize - (in->toc_header ? 512 : 0),
+					 .cbit = c->blob_off * 8, .member = 1 };
+		uint64_t h;
+		memcpy(&h, c->digest, sizeof(h));
+		int fresh = hashset_add(&in->chunks, h);
+		if (fresh < 0 || ckpt_table_add(&in->ckpt, &cp) < 0)
+			return error_set(in->err, -ENOMEM, "out of memory");
+		if (fresh) {
+			in->located = 1;
+			in->data_off = in->usize;
+			in->chunk_off = 0;
+			buf_reset(&in->chunk);
+			add_refs(in, c->digest, (uint32_t)c->size);
+		}
+		uint8_t len[4];
+		be32_put(len, (uint32_t)c->size);
+		if (buf_add(&in->chunklist, c->digest, SHA256_LEN) < 0 || buf_add(&in->chunklist, len, 4) < 0)
+			return error_set(in->err, -ENOMEM, "out of memory");
+		in->nchunks++;
+		in->rec.chunks++;
+		in->chunk_bytes += c->size;
+		in->usize += c->size;
+	}
+	if (te->has_digest)
+		memcpy(e->sha256, te->digest, SHA256_LEN);
+	e->size = te->size;
+	e->nchunks = in->nchunks;
+	e->chunks = (const uint8_t *)in->chunklist.data;
+	return 0;
+}
+
+static const mode_t toc_filetypes[] = {
+	[ESTARGZ_DIR] = AE_IFDIR, [ESTARGZ_REG] = AE_IFREG, [ESTARGZ_SYMLINK] = AE_IFLNK,
+	[ESTARGZ_HARDLINK] = AE_IFREG, [ESTARGZ_CHAR] = AE_IFCHR, [ESTARGZ_BLOCK] = AE_IFBLK,
+	[ESTARGZ_FIFO] = AE_IFIFO,
+};
+
+/* One TOC entry as the tar reader would have given it. */
+static int toc_entry(struct ingest *in, const struct estargz_entry *te)
+{
+	struct archive_entry *ae = archive_entry_new();
+	size_t pos = 0;
+	char name[256];
+	const uint8_t *value;
+	size_t vlen;
+	int r;
+
+	if (!ae)
+		return error_set(in->err, -ENOMEM, "out of memory");
+	archive_entry_set_pathname(ae, te->name);
+	archive_entry_set_filetype(ae, toc_filetypes[te->type]);
+	archive_entry_set_perm(ae, te->mode);
+	archive_entry_set_uid(ae, te->uid);
+	archive_entry_set_gid(ae, te->gid);
+	archive_entry_set_mtime(ae, te->mtime, 0);
+	archive_entry_set_size(ae, (la_int64_t)te->size);
+	if (te->type == ESTARGZ_SYMLINK)
+		archive_entry_set_symlink(ae, te->link);
+	if (te->type == ESTARGZ_HARDLINK)
+		archive_entry_set_hardlink(ae, te->link);
+	if (te->type == ESTARGZ_CHAR || te->type == ESTARGZ_BLOCK) {
+		archive_entry_set_rdevmajor(ae, te->dev_major);
+		archive_entry_set_rdevminor(ae, te->dev_minor);
+	}
+	while ((r = entry_xattr_next((const uint8_t *)te->xattrs.data, te->xattrs.len, &pos, name,
+				     sizeof(name), &value, &vlen)) == 1)
+		archive_entry_xattr_add_entry(ae, name, value, vlen);
+	in->toc_entry = te;
+	r = ingest_entry(NULL, ae, in);
+	in->toc_entry = NULL;
+	archive_entry_free(ae);
+	return r;
+}
+
+int ingest_estargz(struct store *st, struct source *src, const struct descriptor *blob,
+		   const char *diff_id, struct layer_record *out, struct strata_error *err)
+{
+	struct ingest in = { 0 };
+	struct estargz_toc toc = { 0 };
+	struct buf tail = BUF_INIT;
+	uint64_t size = blob->size > 0 ? (uint64_t)blob->size : 0;
+	int r;
+
+	if (size < ESTARGZ_FOOTER + 20)
+		return error_set(err, -EINVAL, "not an eStargz layer: blob '%s' is too small", blob->digest);
+	if ((r = source_fetch_range(src, blob, size - ESTARGZ_FOOTER, ESTARGZ_FOOTER, &tail, err)) < 0 ||
+	    (r = estargz_footer((const uint8_t *)tail.data, tail.len, &toc.toc_off, err)) < 0)
+		goto out;
+	if (toc.toc_off >= size - ESTARGZ_FOOTER || size - ESTARGZ_FOOTER - toc.toc_off > ESTARGZ_TOC_MAX) {
+		r = error_set(err, -EBADMSG, "eStargz footer of blob '%s' points outside it", blob->digest);
+		goto out;
+	}
+	if ((r = source_fetch_range(src, blob, toc.toc_off, size - ESTARGZ_FOOTER - toc.toc_off, &tail, err)) < 0 ||
+	    (r = estargz_parse_toc((const uint8_t *)tail.data, tail.len, blob->toc_digest, &toc, err)) < 0)
+		goto out;
+	in.toc_fetched = tail.len + ESTARGZ_FOOTER;
+	if ((r = ingest_setup(&in, st, err)) < 0)
+		goto out;
+	for (size_t i = 0; i < toc.n && r == 0; i++)
+		r = toc_entry(&in, &toc.e[i]);
+	if (r == 0 && toc.json_len) {
+		/* The TOC is a file of the layer too, as a full ingest (or any
+		 * tar reader) sees it: the one chunk of its own gzip member,
+		 * after the tar header. */
+		struct estargz_chunk c = { .blob_off = toc.toc_off, .size = toc.json_len };
+		struct estargz_entry te = { .name = (char *)"stargz.index.json", .type = ESTARGZ_REG,
+					    .size = toc.json_len, .has_digest = 1, .chunks = &c,
+					    .nchunks = 1 };
+		memcpy(c.digest, toc.digest, SHA256_LEN);
+		memcpy(te.digest, toc.digest, SHA256_LEN);
+		buf_init(&te.xattrs, 0);
+		in.usize += 512;
+		in.toc_header = 1;
+		r = toc_entry(&in, &te);
+	}
+	if (r == 0) {
+		in.rec.content_bytes = in.chunk_bytes;
+		in.ckpt.kind = COMP_GZIP;
+		in.ckpt.csize = size;
+		if (in.ckpt.n == 0) {
+			struct ckpt_entry cp = { .member = 1 };
+			if (ckpt_table_add(&in.ckpt, &cp) < 0)
+				r = error_set(err, -ENOMEM, "out of memory");
+		}
+	}
+	/* Not verified until the whole layer is read: a full pull checks it. */
+	r = ingest_finish(&in, r, blob, diff_id, "mapped");
+	if (r == 0 && out)
+		*out = in.rec;
+	ingest_release(&in);
+out:
+	estargz_toc_release(&toc);
+	buf_release(&tail);
 	return r;
 }
 

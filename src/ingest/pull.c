@@ -34,7 +34,15 @@ struct pull_job {
 	uint64_t hits;             /* layers found stored; protected by lock */
 	uint64_t fetched;          /* layers this pull ingested; protected by lock */
 	uint64_t chunks, new_chunks; /* of the layers ingested; protected by lock */
+	int lazy;                  /* eStargz layers from their TOCs only (conf->pull_lazy) */
 };
+
+/* A layer that needs no ingest: stored, or (lazily) mapped from its TOC
+ * or kept mapped after eviction. */
+static int layer_usable(const struct layer_record *rec, int lazy)
+{
+	return catalog_layer_complete(rec) || (lazy && !strcmp(rec->state, "mapped"));
+}
 
 static void notify(const struct pull_job *j, size_t i)
 {
@@ -74,19 +82,36 @@ static void *pull_worker(void *arg)
 		int r = 0, mine = 1;
 		/* Another pull may be ingesting this layer: wait for it, use its work. */
 		while (c && !(mine = cache_claim_layer(c, diff_id))) {
-			if (catalog_get_layer(j->st->idx, diff_id, &rec, NULL) == 0 && catalog_layer_complete(&rec))
+			if (catalog_get_layer(j->st->idx, diff_id, &rec, NULL) == 0 && layer_usable(&rec, j->lazy))
 				break;
 		}
 		/* Claimed after another pull's ingest of it ended: stored now. */
 		if (mine && c && catalog_get_layer(j->st->idx, diff_id, &rec, NULL) == 0 &&
-		    catalog_layer_complete(&rec)) {
+		    layer_usable(&rec, j->lazy)) {
 			cache_release_layer(c, diff_id);
 			mine = 0;
 		}
 		if (mine) {
+			const struct descriptor *blob = &j->m->layers[i];
+			struct layer_record old;
+			int had = catalog_get_layer(j->st->idx, diff_id, &old, NULL) == 0;
 			j->status[i].state = PULL_LAYER_FETCHING;
 			notify(j, i);
-			r = ingest_layer(j->st, j->src, &j->m->layers[i], diff_id, on_bytes, &lp, &rec, &err);
+			r = -EINVAL;
+			if (j->lazy && blob->toc_digest) {
+				r = ingest_estargz(j->st, j->src, blob, diff_id, &rec, &err);
+				if (r == -EINVAL) { /* not eStargz after all: the whole blob */
+					log_info("layer %s: %s", blob->digest, err.msg);
+					error_clear(&err);
+				}
+			}
+			if (r == -EINVAL)
+				r = ingest_layer(j->st, j->src, blob, diff_id, on_bytes, &lp, &rec, &err);
+			/* A layer mapped before is whole now: its old map goes. */
+			if (r == 0 && had && old.lid != rec.lid) {
+				struct strata_error ignored = STRATA_ERROR_INIT;
+				ingest_drop_lid(j->st, old.lid, 1, NULL, &ignored);
+			}
 			if (c)
 				cache_release_layer(c, diff_id);
 			j->status[i].state = r < 0 ? PULL_LAYER_FAILED : PULL_LAYER_STORED;
@@ -130,7 +155,7 @@ static int fetch_layers(struct pull_job *j, int jobs, struct pull_result *res, s
 		int dup = 0;
 		for (size_t t = 0; t < j->n_todo; t++)
 			dup |= !strcmp(j->cfg->diff_ids[j->todo[t]], j->cfg->diff_ids[i]);
-		if ((k == 0 && catalog_layer_complete(&rec)) || dup) {
+		if ((k == 0 && layer_usable(&rec, j->lazy)) || dup) {
 			j->hits++;
 			j->status[i].state = PULL_LAYER_EXISTS;
 			notify(j, i);
@@ -259,7 +284,7 @@ static int commit_image(struct store *st, const char *digest, const char *name,
 	return r;
 }
 
-static int image_complete(struct store *st, const char *digest)
+static int image_complete(struct store *st, const char *digest, int lazy)
 {
 	json_t *img = NULL;
 	if (catalog_get_image(st->idx, digest, &img, NULL) < 0)
@@ -270,7 +295,7 @@ static int image_complete(struct store *st, const char *digest)
 	json_array_foreach(layers, i, l) {
 		struct layer_record rec;
 		const char *d = json_string_value(json_object_get(l, "diff_id"));
-		if (!d || catalog_get_layer(st->idx, d, &rec, NULL) < 0 || !catalog_layer_complete(&rec))
+		if (!d || catalog_get_layer(st->idx, d, &rec, NULL) < 0 || !layer_usable(&rec, lazy))
 			ok = 0;
 	}
 	json_decref(img);
@@ -316,7 +341,7 @@ int pull_image(struct store *st, const struct strata_conf *conf, const char *ref
 		snprintf(index_digest, sizeof(index_digest), "%s", digest);
 		char known[DIGEST_STR_MAX];
 		if (catalog_resolve_alias(st->idx, index_digest, platform, known) == 0 &&
-		    image_complete(st, known)) {
+		    image_complete(st, known, conf->pull_lazy)) {
 			snprintf(digest, sizeof(digest), "%s", known);
 			goto up_to_date;
 		}
@@ -337,7 +362,7 @@ int pull_image(struct store *st, const struct strata_conf *conf, const char *ref
 			goto out;
 		}
 	}
-	if (image_complete(st, digest))
+	if (image_complete(st, digest, conf->pull_lazy))
 		goto up_to_date;
 
 	if ((r = source_fetch_blob(src, &m.config, conf->limits.max_manifest, &cbody, err)) < 0 ||
@@ -367,6 +392,7 @@ int pull_image(struct store *st, const struct strata_conf *conf, const char *ref
 	res->layers = m.n_layers;
 	job.st = st;
 	job.src = src;
+	job.lazy = conf->pull_lazy;
 	job.m = &m;
 	job.cfg = &cfg;
 	job.obs = obs;
