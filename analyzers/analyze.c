@@ -13,10 +13,13 @@
 #include <unistd.h>
 
 #include "analyze.h"
+#include "cpe.h"
 #include "src/base/buf.h"
 #include "src/base/digest.h"
+#include "src/store/memokey.h"
 #include "distro.h"
 #include "purl.h"
+#include "relate.h"
 #include "rootfs.h"
 #include "walk.h"
 
@@ -47,6 +50,7 @@ struct engine {
 	size_t nhash;
 	struct counters count[ANALYZE_MAX];
 	double phase[4];             /* seconds: walk, memo lookup, scans, memo store */
+	struct relate_owners owners; /* which packages own which entry */
 	pthread_mutex_t lock;        /* protects count[].opened */
 	size_t next;                 /* the pool's cursor; protected by lock */
 };
@@ -103,7 +107,9 @@ int analyze_select(struct analyze_opts *o, const char *list, struct strata_error
 		}
 		for (size_t i = 0; analyzers[i]; i++) {
 			const struct analyzer *a = analyzers[i];
-			if ((group ? is_package_analyzer(a) : a == one) && enabled_index(o, a) < 0 && n < ANALYZE_MAX)
+			int pick = group ? is_package_analyzer(a)
+					 : a == one || (a->family && !strcmp(a->family, one->name));
+			if (pick && enabled_index(o, a) < 0 && n < ANALYZE_MAX)
 				o->enabled[n++] = a;
 		}
 	}
@@ -141,16 +147,41 @@ static const char *base_name(const char *path)
 	return s ? s + 1 : path;
 }
 
-static int claims(const struct analyzer *a, const struct walk_entry *e, const struct analyzer_limits *l)
+static int is_wild(char c)
+{
+	return c == '*' || c == '?' || c == '[' || c == ']' || c == '\\';
+}
+
+/* Whether path (len bytes) can match pattern at all: it must begin with
+ * the text before the pattern's first wildcard and end with the text after
+ * its last one. Most paths differ from these in their first or last bytes,
+ * which is much less work than fnmatch's. */
+static int may_match(const char *pattern, const char *path, size_t len)
+{
+	size_t i = 0;
+	for (; pattern[i] && !is_wild(pattern[i]); i++)
+		if (pattern[i] != path[i])
+			return 0;
+	if (!pattern[i])
+		return path[i] == '\0';
+	const char *p = pattern + strlen(pattern), *q = path + len;
+	for (; !is_wild(p[-1]); p--, q--)
+		if (q == path || p[-1] != q[-1])
+			return 0;
+	return 1;
+}
+
+int analyze_claims(const struct analyzer *a, const char *path, uint64_t size, const struct analyzer_limits *l)
 {
 	if (a->patterns) {
 		int hit = 0;
+		size_t len = strlen(path);
 		for (size_t i = 0; a->patterns[i] && !hit; i++)
-			hit = fnmatch(a->patterns[i], e->path, 0) == 0;
+			hit = may_match(a->patterns[i], path, len) && fnmatch(a->patterns[i], path, 0) == 0;
 		if (!hit)
 			return 0;
 	}
-	return !a->claims || a->claims(e->path, e->size, l);
+	return !a->claims || a->claims(path, size, l);
 }
 
 /* --- the distribution, read inside the root as a chroot would ---------- */
@@ -281,22 +312,20 @@ static int run_pool(struct engine *g, unsigned threads)
 
 char *analyze_memo_key(const struct analyzer *a, const uint8_t sha256[SHA256_LEN], const char *path)
 {
-	char hex[2 * SHA256_LEN + 1];
-	hex_encode(sha256, SHA256_LEN, hex);
-	struct buf b = BUF_INIT;
-	version_of(a, &b);
-	buf_addf(&b, "/%s", hex);
-	if (a->keyed_by_name)
-		buf_addf(&b, "/%s", base_name(path));
-	return buf_detach(&b, NULL);
+	struct buf v = BUF_INIT;
+	version_of(a, &v);
+	char *key = memokey_content(v.data, sha256, a->keyed_by_name ? base_name(path) : NULL);
+	buf_release(&v);
+	return key;
 }
 
 char *analyze_layer_summary_key(const struct analyzer *a, const char *layer)
 {
-	struct buf b = BUF_INIT;
-	version_of(a, &b);
-	buf_addf(&b, "/layer/%s", layer);
-	return buf_detach(&b, NULL);
+	struct buf v = BUF_INIT;
+	version_of(a, &v);
+	char *key = memokey_layer(v.data, layer);
+	buf_release(&v);
+	return key;
 }
 
 static char *memo_key(const struct job *j, const struct walk_entry *e)
@@ -345,7 +374,7 @@ static int summary_lookup(struct engine *g, struct strata_error *err)
 		na++;
 	if (!nl || !na)
 		return 0;
-	json_t *keys = json_array(), *found = NULL, *none = json_array();
+	json_t *keys = json_array(), *found = NULL, *none = json_pack("{s:[]}", "records");
 	char **names = calloc(na * nl, sizeof(*names));
 	int r = keys && none && names ? 0 : error_set(err, -ENOMEM, "out of memory");
 	for (size_t i = 0; r == 0 && i < na * nl; i++) {
@@ -366,8 +395,10 @@ static int summary_lookup(struct engine *g, struct strata_error *err)
 		hex_encode(e->sha256, SHA256_LEN, hex);
 		if (!json_is_object(sum) || json_object_get(json_object_get(sum, "unscanned"), hex))
 			continue;
+		/* Most of a layer's files have no records: they share one
+		 * result (results are not changed once made). */
 		json_t *rec = json_object_get(json_object_get(sum, "found"), hex);
-		j->result = json_pack("{s:O}", "records", json_is_array(rec) ? rec : none);
+		j->result = json_is_array(rec) ? json_pack("{s:O}", "records", rec) : json_incref(none);
 		j->hit = j->result != NULL;
 	}
 	for (size_t i = 0; names && i < na * nl; i++)
@@ -379,7 +410,7 @@ static int summary_lookup(struct engine *g, struct strata_error *err)
 	return r;
 }
 
-static int memo_lookup(struct engine *g, struct strata_error *err)
+static int analyze_memo_lookup(struct engine *g, struct strata_error *err)
 {
 	const struct memo_ops *m = g->o->memo;
 	int r = summary_lookup(g, err);
@@ -409,7 +440,7 @@ static int memo_lookup(struct engine *g, struct strata_error *err)
 	return 0;
 }
 
-static int memo_store(struct engine *g, struct strata_error *err)
+static int analyze_memo_store(struct engine *g, struct strata_error *err)
 {
 	const struct memo_ops *m = g->o->memo;
 	json_t *batch = json_object();
@@ -453,10 +484,12 @@ static const char *type_name(uint32_t mode)
 	}
 }
 
-/* Record i of the files section, made from the walk entry. */
+/* Record i of the files section, made from the walk entry and its owners. */
 static json_t *file_record(const void *ctx, size_t i)
 {
-	const struct walk_result *w = ctx;
+	const struct analyze_files *af = ctx;
+	const struct walk_result *w = &af->walk;
+	const struct relate_owners *o = &af->owners;
 	const struct walk_entry *e = &w->v[i];
 	const char *layer = walk_layer(w, e);
 	json_t *f = json_object();
@@ -483,6 +516,14 @@ static json_t *file_record(const void *ctx, size_t i)
 	}
 	if (layer)
 		json_object_set_new(f, "layer", json_string(layer));
+	if (o->off && i < o->n && o->off[i + 1] > o->off[i]) {
+		json_t *owners = json_array();
+		for (uint32_t k = o->off[i]; k < o->off[i + 1]; k++)
+			json_array_append_new(owners, json_integer(o->pkg[k]));
+		json_object_set_new(f, "packages", owners);
+		if (o->modified[i])
+			json_object_set_new(f, "modified", json_true());
+	}
 	return f;
 }
 
@@ -492,7 +533,9 @@ static json_t *file_record(const void *ctx, size_t i)
  * making and dumping its objects. */
 static int file_json(const void *ctx, size_t i, FILE *out)
 {
-	const struct walk_result *w = ctx;
+	const struct analyze_files *af = ctx;
+	const struct walk_result *w = &af->walk;
+	const struct relate_owners *o = &af->owners;
 	const struct walk_entry *e = &w->v[i];
 	const char *layer = walk_layer(w, e);
 	fputs("{\"path\": ", out);
@@ -520,6 +563,24 @@ static int file_json(const void *ctx, size_t i, FILE *out)
 		fputs(", \"layer\": ", out);
 		report_json_string(out, layer, strlen(layer));
 	}
+	if (o->off && i < o->n && o->off[i + 1] > o->off[i]) {
+		/* Written by hand: printf is most of a record's cost. */
+		char num[16];
+		fputs(", \"packages\": [", out);
+		for (uint32_t k = o->off[i]; k < o->off[i + 1]; k++) {
+			size_t n = sizeof(num);
+			uint32_t v = o->pkg[k];
+			do
+				num[--n] = (char)('0' + v % 10);
+			while ((v /= 10) && n > 2);
+			if (k > o->off[i]) {
+				num[--n] = ' ';
+				num[--n] = ',';
+			}
+			fwrite(num + n, 1, sizeof(num) - n, out);
+		}
+		fputs(o->modified[i] ? "], \"modified\": true" : "]", out);
+	}
 	fputc('}', out);
 	return ferror(out) ? -EIO : 0;
 }
@@ -529,18 +590,19 @@ void analyze_files_iter(const struct analyze_files *files, struct report_files *
 	out->present = files->present;
 	out->n = files->present ? files->walk.n : 0;
 	out->record = file_record;
-	out->ctx = &files->walk;
+	out->ctx = files;
 	out->write_json = file_json;
 }
 
 void analyze_files_release(struct analyze_files *files)
 {
 	walk_result_release(&files->walk);
+	relate_owners_release(&files->owners);
 	files->present = 0;
 }
 
 /* Adds where a record was found: path (with the archive nesting for
- * maven), layer, and the purl of a package. */
+ * maven), layer, and the purl and CPEs of a package. */
 static json_t *place(json_t *rec, const struct walk_result *w, const struct walk_entry *e, const json_t *distro,
 		     int package)
 {
@@ -563,6 +625,11 @@ static json_t *place(json_t *rec, const struct walk_result *w, const struct walk
 		if (purl)
 			json_object_set_new(out, "purl", json_string(purl));
 		free(purl);
+		json_t *cpes = cpe_generate(out);
+		if (json_array_size(cpes))
+			json_object_set_new(out, "cpes", cpes);
+		else
+			json_decref(cpes);
 	}
 	return out;
 }
@@ -609,9 +676,12 @@ static void sort_array(json_t *arr, int (*cmp)(const void *, const void *))
 	free(v);
 }
 
-static void assemble(struct engine *g, json_t *report, json_t *distro, json_t *warnings)
+static int assemble(struct engine *g, json_t *report, json_t *distro, json_t *warnings)
 {
 	json_t *packages = json_array(), *secrets = json_array(), *list = json_array();
+	/* Facts (see analyzer.h) by the path of their file: records are kept
+	 * as they came, not copied (a file list is thousands of paths). */
+	json_t *facts = json_object();
 	for (int i = 0; g->o->enabled[i]; i++) {
 		const struct analyzer *a = g->o->enabled[i];
 		json_array_append_new(list, json_pack("{s:s, s:i, s:s*}", "name", a->name, "version", (int)a->version,
@@ -626,14 +696,20 @@ static void assemble(struct engine *g, json_t *report, json_t *distro, json_t *w
 		int secret = !strcmp(j->a->name, "secrets");
 		size_t k;
 		json_t *rec;
-		json_array_foreach(json_object_get(res, "records"), k, rec)
-			json_array_append_new(secret ? secrets : packages, place(rec, &g->walk, e, distro, !secret));
+		json_array_foreach(json_object_get(res, "records"), k, rec) {
+			if (json_object_get(rec, "fact"))
+				json_object_set(facts, e->path, rec);
+			else
+				json_array_append_new(secret ? secrets : packages, place(rec, &g->walk, e, distro, !secret));
+		}
 		const char *msg = json_string_value(json_object_get(res, "error"));
 		if (msg)
 			json_array_append_new(warnings, json_sprintf("%s '%s': %s", j->a->name, e->path, msg));
 	}
 	sort_array(packages, by_package);
 	sort_array(secrets, by_secret);
+	int r = relate_packages(packages, facts, &g->walk, &g->owners);
+	json_decref(facts);
 	json_object_set_new(report, "distro", json_incref(distro));
 	json_object_set_new(report, "analyzers", list);
 	if (g->o->files)
@@ -641,6 +717,7 @@ static void assemble(struct engine *g, json_t *report, json_t *distro, json_t *w
 	json_object_set_new(report, "packages", packages);
 	json_object_set_new(report, "secrets", secrets);
 	json_object_set_new(report, "warnings", json_incref(warnings));
+	return r;
 }
 
 static json_t *stats_of(struct engine *g, double seconds)
@@ -715,7 +792,7 @@ int analyze_root(int rootfd, const struct analyze_opts *o, json_t *report, struc
 		if (o->files && !e->digests)
 			g.hash_todo[g.nhash++] = i;
 		for (int k = 0; o->enabled[k]; k++) {
-			if (!claims(o->enabled[k], e, &o->limits))
+			if (!analyze_claims(o->enabled[k], e->path, e->size, &o->limits))
 				continue;
 			if ((r = add_job(&g, &alloc, i, o->enabled[k])) < 0) {
 				error_set(err, r, "out of memory");
@@ -743,7 +820,7 @@ int analyze_root(int rootfd, const struct analyze_opts *o, json_t *report, struc
 		goto out;
 	}
 	double mark = since(&t0);
-	if (o->memo && (r = memo_lookup(&g, err)) < 0)
+	if (o->memo && (r = analyze_memo_lookup(&g, err)) < 0)
 		goto out;
 	g.phase[1] = since(&t0) - mark;
 	mark = since(&t0);
@@ -756,16 +833,21 @@ int analyze_root(int rootfd, const struct analyze_opts *o, json_t *report, struc
 	}
 	g.phase[2] = since(&t0) - mark;
 	mark = since(&t0);
-	if (o->memo && o->memo->store && (r = memo_store(&g, err)) < 0)
+	if (o->memo && o->memo->store && (r = analyze_memo_store(&g, err)) < 0)
 		goto out;
 	g.phase[3] = since(&t0) - mark;
-	assemble(&g, report, distro, warnings);
+	if ((r = assemble(&g, report, distro, warnings)) < 0) {
+		error_set(err, r, "out of memory");
+		goto out;
+	}
 	json_object_set_new(report, "stats", stats_of(&g, since(&t0)));
 	/* The entries are the files section: handed over, not copied. */
 	if (o->files) {
 		files->walk = g.walk;
+		files->owners = g.owners;
 		files->present = 1;
 		memset(&g.walk, 0, sizeof(g.walk));
+		memset(&g.owners, 0, sizeof(g.owners));
 	}
 out:
 	for (size_t i = 0; i < g.njobs; i++) {
@@ -775,6 +857,7 @@ out:
 	free(g.jobs);
 	free(g.hash_todo);
 	walk_result_release(&g.walk);
+	relate_owners_release(&g.owners);
 	json_decref(distro);
 	json_decref(warnings);
 	pthread_mutex_destroy(&g.lock);

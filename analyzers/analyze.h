@@ -13,6 +13,7 @@
 #include "analyzer.h"
 #include "src/base/digest.h"
 #include "src/base/error.h"
+#include "relate.h"
 #include "report.h"
 #include "walk.h"
 
@@ -44,6 +45,10 @@ void analyze_opts_init(struct analyze_opts *o);
  * every package analyzer, or an analyzer's name). -EINVAL with err set on an
  * unknown name. */
 int analyze_select(struct analyze_opts *o, const char *list, struct strata_error *err);
+/* Whether analyzer a reads the file at path (image-absolute) of size bytes:
+ * one of its patterns matches and its claims hook agrees (limits may be
+ * NULL for the hook's defaults, as the hook allows). */
+int analyze_claims(const struct analyzer *a, const char *path, uint64_t size, const struct analyzer_limits *l);
 /* What the report depends on besides the image: analyzer names, versions and
  * configuration, "files,dpkg@1,...". malloc'd. */
 char *analyze_config_id(const struct analyze_opts *o);
@@ -67,6 +72,7 @@ char *analyze_layer_summary_key(const struct analyzer *a, const char *layer);
 struct analyze_files {
 	int present;            /* the files section was selected */
 	struct walk_result walk;
+	struct relate_owners owners; /* which packages own each entry */
 };
 
 /* The records of files for the report writers; valid while files is. */

@@ -57,23 +57,27 @@ int analyzer_parse_whole(const struct analyzer_file *f,
 	return r;
 }
 
-void record_set_strn(json_t *rec, const char *key, const char *s, size_t len)
+json_t *record_string(const char *s, size_t len)
 {
-	if (!s)
-		return;
 	/* json_stringn refuses invalid UTF-8, which would break the report:
 	 * fall back to a copy with every non-ASCII byte replaced (NULs kept). */
 	json_t *v = json_stringn(s, len);
 	if (!v) {
 		char *copy = malloc(len + 1);
 		if (!copy)
-			return;
+			return NULL;
 		for (size_t i = 0; i < len; i++)
 			copy[i] = (unsigned char)s[i] >= 0x80 ? '?' : s[i];
 		copy[len] = 0;
 		v = json_stringn(copy, len);
 		free(copy);
 	}
+	return v;
+}
+
+void record_set_strn(json_t *rec, const char *key, const char *s, size_t len)
+{
+	json_t *v = s ? record_string(s, len) : NULL;
 	if (v)
 		json_object_set_new(rec, key, v);
 }

@@ -5,7 +5,7 @@
  * bytes into records (JSON objects) that depend on the content alone (and on
  * the base name where keyed_by_name says so), so that the walk can memoize
  * them by (analyzer, version, sha256) and never read that content again. The
- * report (report.c) adds path, layer and purl to each record afterwards. */
+ * engine (analyze.c) adds path, layer and purl to each record afterwards. */
 #ifndef STRATA_ANALYZER_H
 #define STRATA_ANALYZER_H
 
@@ -32,7 +32,10 @@ struct analyzer_file {
 	const struct analyzer_limits *limits;
 };
 
-/* Record types. Packages are JSON objects with at least
+/* Record types. A record with a "fact" member is not a package but a fact
+ * about packages that the report joins to them (a copyright file's
+ * licences, a package's file list); see each analyzer's header. Packages
+ * are JSON objects with at least
  *   "type": "deb" | "rpm" | "apk" | "npm" | "python" | "gem" | "maven" | "nuget"
  *   "name", "version" (strings, "" when the input gives none)
  * plus the type's own fields (see each analyzer's header comment). Secrets are
@@ -40,6 +43,9 @@ struct analyzer_file {
 
 struct analyzer {
 	const char *name;    /* "dpkg": used by --analyzers and in the memo key */
+	/* NULL, or the analyzer whose name selects this one too: dpkg-copyright
+	 * reads facts about the packages dpkg finds ("family": "dpkg"). */
+	const char *family;
 	unsigned version;    /* bump whenever the records for the same bytes change */
 	/* fnmatch(3) patterns, flags 0 (so '*' also matches '/'), tried against the
 	 * image-absolute path; NULL-terminated. NULL = every regular file. */
@@ -73,6 +79,9 @@ int analyzer_parse_whole(const struct analyzer_file *f,
 			 int (*parse)(const char *data, size_t len, json_t *out, struct strata_error *err),
 			 json_t *out, struct strata_error *err);
 
+/* A new JSON string of s[0..len): as it is when it is UTF-8, else with every
+ * byte from 0x80 up as '?'. NULL when out of memory. */
+json_t *record_string(const char *s, size_t len);
 /* Helpers for building records: set key to a copy of s (or of the first len
  * bytes of s), skipping NULL. */
 void record_set_str(json_t *rec, const char *key, const char *s);

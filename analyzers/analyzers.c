@@ -1,4 +1,5 @@
-/* analyzers: the one table of analyzers (STYLE.md: plug-ins through a table).
+/* analyzers: the one table of analyzers (ARCHITECTURE.md: a choice among
+ * implementations is a table).
  * Order is report order; a new analyzer is one file and one line here. */
 #include "config.h"
 
@@ -6,11 +7,13 @@
 
 #include "analyzer.h"
 
-extern const struct analyzer analyzer_dpkg, analyzer_rpm, analyzer_apk, analyzer_npm,
+extern const struct analyzer analyzer_dpkg, analyzer_dpkg_copyright, analyzer_dpkg_files, analyzer_rpm, analyzer_apk, analyzer_npm,
 	analyzer_python, analyzer_gem, analyzer_java, analyzer_nuget, analyzer_secrets;
 
 const struct analyzer *const analyzers[] = {
 	&analyzer_dpkg,
+	&analyzer_dpkg_copyright,
+	&analyzer_dpkg_files,
 	&analyzer_rpm,
 	&analyzer_apk,
 	&analyzer_npm,

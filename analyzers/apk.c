@@ -1,12 +1,13 @@
 /* apk: the apk-tools installed-database parser and its analyzer. One pass
- * over the lines keeping slices of the six fields a record needs: linear in
- * the input whatever its shape. */
+ * over the lines keeping slices of the fields a record needs and building
+ * its file list: linear in the input whatever its shape. */
 #include "config.h"
 
 #include <errno.h>
 #include <string.h>
 
 #include "apk.h"
+#include "license.h"
 
 struct slice {
 	const char *p;
@@ -14,9 +15,64 @@ struct slice {
 };
 
 struct entry {
-	struct slice name, version, arch, origin, license, maintainer;
+	struct slice name, version, arch, origin, license, maintainer, depends, provides, url;
+	json_t *files;   /* R: paths, each under the F: before it */
+	json_t *digests; /* Z: of each file ("Q1" + base64 sha1), "" when none */
+	struct buf dir;  /* the current F: */
 	int bad;
 };
+
+static void entry_release(struct entry *e)
+{
+	json_decref(e->files);
+	json_decref(e->digests);
+	buf_release(&e->dir);
+	memset(e, 0, sizeof(*e));
+	e->dir = (struct buf)BUF_INIT;
+}
+
+/* Sets key to the words of a space-separated field (D:, p:). */
+static int words(json_t *rec, const char *key, struct slice v)
+{
+	json_t *list = json_array();
+	int r = list ? 0 : -ENOMEM;
+	/* An absent field is { NULL, 0 }: no words, and no arithmetic on NULL. */
+	for (const char *p = v.p, *end = v.len ? v.p + v.len : v.p; r == 0 && p < end;) {
+		while (p < end && (*p == ' ' || *p == '\t'))
+			p++;
+		const char *w = p;
+		while (p < end && *p != ' ' && *p != '\t')
+			p++;
+		if (p > w && json_array_append_new(list, record_string(w, (size_t)(p - w))) < 0)
+			r = -ENOMEM;
+	}
+	if (r == 0 && json_array_size(list))
+		return json_object_set_new(rec, key, list) < 0 ? -ENOMEM : 0;
+	json_decref(list);
+	return r;
+}
+
+/* L: is an SPDX expression in today's Alpine ("MIT AND BSD-2-Clause"),
+ * older ones list licences separated by spaces ("MIT BSD GPL2+"): when the
+ * whole does not map, each word is a licence. */
+static int apk_licenses(json_t *rec, struct slice l)
+{
+	struct buf b = BUF_INIT;
+	int r = license_normalize(l.p, l.len, &b);
+	buf_release(&b);
+	if (r != 0 || !memchr(l.p, ' ', l.len))
+		return r < 0 ? r : license_add(rec, l.p, l.len);
+	for (const char *p = l.p, *end = l.p + l.len; p < end && r == 0;) {
+		while (p < end && *p == ' ')
+			p++;
+		const char *w = p;
+		while (p < end && *p != ' ')
+			p++;
+		if (p > w)
+			r = license_add(rec, w, (size_t)(p - w));
+	}
+	return r;
+}
 
 static int entry_emit(const struct entry *e, json_t *out)
 {
@@ -31,6 +87,16 @@ static int entry_emit(const struct entry *e, json_t *out)
 	record_set_strn(rec, "origin", e->origin.p, e->origin.len);
 	record_set_strn(rec, "license", e->license.p, e->license.len);
 	record_set_strn(rec, "maintainer", e->maintainer.p, e->maintainer.len);
+	record_set_strn(rec, "url", e->url.p, e->url.len);
+	if ((e->license.len && apk_licenses(rec, e->license) < 0) || words(rec, "depends", e->depends) < 0 ||
+	    words(rec, "provides", e->provides) < 0) {
+		json_decref(rec);
+		return -ENOMEM;
+	}
+	if (json_array_size(e->files)) {
+		json_object_set(rec, "files", e->files);
+		json_object_set(rec, "file_digests", e->digests);
+	}
 	if (json_array_append_new(out, rec) < 0)
 		return -ENOMEM;
 	return 0;
@@ -45,12 +111,11 @@ static void take(struct slice *dst, const char *p, size_t len)
 
 int apk_installed_parse(const char *data, size_t len, json_t *out, struct strata_error *err)
 {
-	struct entry e;
+	struct entry e = { .dir = BUF_INIT };
 	const char *end = data + len;
 	size_t lineno = 0;
 	int bad = 0, r;
 
-	memset(&e, 0, sizeof(e));
 	for (const char *line = data; line < end;) {
 		const char *nl = memchr(line, '\n', (size_t)(end - line));
 		size_t n = (size_t)((nl ? nl : end) - line);
@@ -61,9 +126,9 @@ int apk_installed_parse(const char *data, size_t len, json_t *out, struct strata
 			n--;
 		if (!n) {
 			r = entry_emit(&e, out);
+			entry_release(&e);
 			if (r < 0)
 				return error_set(err, r, "apk database: out of memory");
-			memset(&e, 0, sizeof(e));
 			continue;
 		}
 		if (n < 2 || l[1] != ':') {
@@ -82,13 +147,42 @@ int apk_installed_parse(const char *data, size_t len, json_t *out, struct strata
 		case 'o': take(&e.origin, v, vn); break;
 		case 'L': take(&e.license, v, vn); break;
 		case 'm': take(&e.maintainer, v, vn); break;
+		case 'D': take(&e.depends, v, vn); break;
+		case 'U': take(&e.url, v, vn); break;
+		case 'p': take(&e.provides, v, vn); break;
+		case 'F':
+			buf_reset(&e.dir);
+			if (vn && (buf_addch(&e.dir, '/') < 0 || buf_add(&e.dir, v, vn) < 0))
+				goto nomem;
+			break;
+		case 'R': {
+			/* dir "/usr/bin" (or none) and name: "/usr/bin/name". */
+			size_t keep = e.dir.len;
+			if (!e.files && (!(e.files = json_array()) || !(e.digests = json_array())))
+				goto nomem;
+			if (buf_addch(&e.dir, '/') < 0 || buf_add(&e.dir, v, vn) < 0 ||
+			    json_array_append_new(e.files, record_string(e.dir.data, e.dir.len)) < 0 ||
+			    json_array_append_new(e.digests, json_string("")) < 0)
+				goto nomem;
+			buf_setlen(&e.dir, keep);
+			break;
+		}
+		case 'Z':
+			/* The checksum of the R: just before it. */
+			if (json_array_size(e.digests))
+				json_array_set_new(e.digests, json_array_size(e.digests) - 1, record_string(v, vn));
+			break;
 		default: break;
 		}
 	}
 	r = entry_emit(&e, out);
+	entry_release(&e);
 	if (r < 0)
 		return error_set(err, r, "apk database: out of memory");
 	return bad;
+nomem:
+	entry_release(&e);
+	return error_set(err, -ENOMEM, "apk database: out of memory");
 }
 
 static const char *const apk_patterns[] = {
@@ -103,7 +197,7 @@ static int apk_scan(const struct analyzer_file *f, json_t *out, struct strata_er
 
 const struct analyzer analyzer_apk = {
 	.name = "apk",
-	.version = 1,
+	.version = 4,
 	.patterns = apk_patterns,
 	.claims = NULL,
 	.keyed_by_name = 0,

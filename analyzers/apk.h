@@ -2,8 +2,14 @@
  * /lib/apk/db/installed.
  *
  * Records: {"type": "apk", "name" (P:), "version" (V:), "architecture" (A:),
- * "origin" (o:, the source package), "license" (L:), "maintainer" (m:)};
- * fields an entry does not give are absent, except name and version. */
+ * "origin" (o:, the source package), "license" (L:), "licenses" (see
+ * license.h), "maintainer" (m:), "url" (U:), "depends" (the words of D:,
+ * as written:
+ * "so:libc.musl-x86_64.so.1", "!conflict", "name>=1.2"), "provides" (the
+ * words of p:), "files" (each R: under the F: before it, absolute) and
+ * "file_digests" (the Z: of each file, "Q1" and a base64 SHA-1, "" when it
+ * has none)}; fields an entry does not give are absent, except name and
+ * version. */
 #ifndef STRATA_APK_H
 #define STRATA_APK_H
 

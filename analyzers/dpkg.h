@@ -5,8 +5,24 @@
  * Records: {"type": "deb", "name", "version", "architecture",
  * "source", "source_version" (both only when a Source: field is present;
  * source_version only when it gives one in parentheses), "maintainer",
- * "installed_size" (integer, KiB)}; fields the stanza does not give are
- * absent, except name and version which are "" then. */
+ * "installed_size" (integer, KiB), "depends", "pre_depends", "provides"
+ * (the field's comma-separated items, each trimmed, white space made
+ * single: ["libc6 (>= 2.34)", "debconf | debconf-2.0"]), "licenses" (from
+ * a License: field, which opkg's databases have; Debian's licences are in
+ * copyright files, see dpkg-copyright.h)}; fields the stanza does not give
+ * are absent, except name and version which are "" then.
+ *
+ * The sibling analyzer dpkg-files reads each package's file list,
+ * /var/lib/dpkg/info/<package>[:<arch>].list, and md5sums, info/<package>
+ * [:<arch>].md5sums and distroless status.d/<package>.md5sums, into facts:
+ * {"fact": "dpkg-list", "paths": "<path>\n..."} and {"fact": "dpkg-md5sums",
+ * "sums": "<md5> <path>\n..."}: one string each, a line per file, the md5
+ * as 22 characters of base64 (RFC 4648, unpadded), each path absolute
+ * ("/usr/share/doc/x/README") or front-coded: how many bytes it shares with
+ * the path before, a space, and the rest ("15 y/README" after that one is
+ * /usr/share/doc/y/README). Paths are most of a list's bytes, and the memo
+ * hands these facts to every analysis. The package is in the file's name,
+ * which is part of its memo key. */
 #ifndef STRATA_DPKG_H
 #define STRATA_DPKG_H
 
@@ -16,7 +32,7 @@
 #include "analyzer.h"
 #include "src/base/error.h"
 
-extern const struct analyzer analyzer_dpkg;
+extern const struct analyzer analyzer_dpkg, analyzer_dpkg_files;
 
 /* Parses a status file (RFC 822-style stanzas) and appends one record per
  * installed package to the array out: stanzas with an empty Package: and
@@ -31,5 +47,9 @@ int dpkg_status_parse(const char *data, size_t len, json_t *out, struct strata_e
  * {"path", "md5"}, path as written. Malformed lines are skipped and give
  * -EBADMSG at the end. */
 int dpkg_md5sums_parse(const char *data, size_t len, json_t *out, struct strata_error *err);
+/* The same list as one dpkg-md5sums fact (see above). */
+int dpkg_md5sums_fact(const char *data, size_t len, json_t *out, struct strata_error *err);
+/* A .list file (one path per line; "/." left out) as one dpkg-list fact. */
+int dpkg_list_parse(const char *data, size_t len, json_t *out, struct strata_error *err);
 
 #endif

@@ -11,6 +11,7 @@
 
 #include "gem.h"
 #include "src/base/digest.h"
+#include "license.h"
 
 static void skip_ws(const char **p, const char *end)
 {
@@ -214,8 +215,8 @@ static int ruby_value(const char **pp, const char *end, struct buf *out)
 	return 1;
 }
 
-/* [ "a".freeze, 'b' ] or a single string: the licences joined by " OR ". */
-static int ruby_licenses(const char **pp, const char *end, struct buf *out)
+/* [ "a".freeze, 'b' ] or a single string: the values joined by sep. */
+static int ruby_strings(const char **pp, const char *end, struct buf *out, const char *sep)
 {
 	const char *p = *pp;
 	struct buf one = BUF_INIT;
@@ -231,7 +232,7 @@ static int ruby_licenses(const char **pp, const char *end, struct buf *out)
 		r = ruby_value(&p, end, &one);
 		if (r <= 0)
 			goto done;
-		if (one.len && out->len && (r = buf_adds(out, " OR ")) < 0)
+		if (one.len && out->len && (r = buf_adds(out, sep)) < 0)
 			goto done;
 		if ((r = buf_add(out, one.data, one.len)) < 0)
 			goto done;
@@ -293,20 +294,38 @@ static const char *find_block(const char *data, const char *end, const char **va
 	return NULL;
 }
 
-enum { ATTR_NAME, ATTR_VERSION, ATTR_LICENSE, ATTR_N };
+enum { ATTR_NAME, ATTR_VERSION, ATTR_LICENSE, ATTR_AUTHORS, ATTR_HOMEPAGE, ATTR_N };
 
 int gem_spec_parse(const char *data, size_t len, json_t *out, struct strata_error *err)
 {
-	static const char *const attrs[] = { "name", "version", "license", "licenses" };
+	/* attribute names and the value each sets */
+	static const struct { const char *name; int attr; } attrs[] = {
+		{ "name", ATTR_NAME }, { "version", ATTR_VERSION }, { "license", ATTR_LICENSE },
+		{ "licenses", ATTR_LICENSE }, { "authors", ATTR_AUTHORS }, { "author", ATTR_AUTHORS },
+		{ "homepage", ATTR_HOMEPAGE },
+	};
 	const char *end = data + len, *var;
 	size_t varlen;
-	struct buf val[ATTR_N] = { BUF_INIT, BUF_INIT, BUF_INIT };
-	int have[ATTR_N] = { 0, 0, 0 };
+	struct buf val[ATTR_N] = { BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT };
+	int have[ATTR_N] = { 0, 0, 0, 0, 0 };
 	int r = 0;
 
 	const char *p = find_block(data, end, &var, &varlen);
-	if (!p)
+	json_t *deps = json_array(), *seen = json_object();
+	struct buf dep = BUF_INIT;
+	if (!p) {
+		json_decref(deps);
+		json_decref(seen);
 		return error_set(err, -EBADMSG, "malformed gemspec: no Gem::Specification.new block");
+	}
+	if (!deps || !seen) {
+		r = error_set(err, -ENOMEM, "gemspec: out of memory");
+		goto done;
+	}
+	int newer = 0;
+	for (const char *m = p; !newer && m < end && (m = memchr(m, '.', (size_t)(end - m))); m++)
+		newer = ((size_t)(end - m) > 23 && !memcmp(m, ".add_runtime_dependency", 23)) ||
+			((size_t)(end - m) > 27 && !memcmp(m, ".add_development_dependency", 27));
 	for (const char *line = p; line < end;) {
 		const char *nl = memchr(line, '\n', (size_t)(end - line));
 		const char *eol = nl ? nl : end;
@@ -318,10 +337,37 @@ int gem_spec_parse(const char *data, size_t len, json_t *out, struct strata_erro
 			continue;
 		q += varlen + 1;
 		size_t an = ident_len(q, eol);
+		/* VAR.add_runtime_dependency(%q<rack>.freeze, [...]) and its older
+		 * name add_dependency; development dependencies are not the gem's.
+		 * RubyGems writes both forms, the old one in an "else" branch
+		 * for a RubyGems too old to tell them apart, where it names the
+		 * development dependencies too: add_dependency counts only in a
+		 * gemspec that uses neither of the newer names. */
+		if ((an == 22 && !memcmp(q, "add_runtime_dependency", 22)) ||
+		    (an == 14 && !memcmp(q, "add_dependency", 14) && !newer)) {
+			q += an;
+			skip_ws(&q, eol);
+			eat(&q, eol, "(");
+			buf_reset(&dep);
+			r = ruby_value(&q, eol, &dep);
+			if (r < 0) {
+				error_set(err, r, "gemspec: out of memory");
+				goto done;
+			}
+			if (r == 1 && dep.len && !json_object_get(seen, dep.data) &&
+			    /* seen is never written out: any bytes are a key */
+			    (json_object_set_new_nocheck(seen, dep.data, json_true()) < 0 ||
+			     json_array_append_new(deps, record_string(dep.data, dep.len)) < 0)) {
+				r = error_set(err, -ENOMEM, "gemspec: out of memory");
+				goto done;
+			}
+			r = 0;
+			continue;
+		}
 		int a = -1;
-		for (int i = 0; i < 4; i++)
-			if (an == strlen(attrs[i]) && !memcmp(q, attrs[i], an))
-				a = i < ATTR_LICENSE ? i : ATTR_LICENSE;
+		for (size_t i = 0; i < sizeof(attrs) / sizeof(attrs[0]); i++)
+			if (an == strlen(attrs[i].name) && !memcmp(q, attrs[i].name, an))
+				a = attrs[i].attr;
 		if (a < 0 || have[a])
 			continue;
 		q += an;
@@ -329,7 +375,8 @@ int gem_spec_parse(const char *data, size_t len, json_t *out, struct strata_erro
 		if (!eat(&q, eol, "=") || (q < eol && (*q == '=' || *q == '~')))
 			continue; /* a comparison, not an assignment */
 		buf_reset(&val[a]);
-		r = a == ATTR_LICENSE ? ruby_licenses(&q, eol, &val[a]) : ruby_value(&q, eol, &val[a]);
+		r = a == ATTR_LICENSE ? ruby_strings(&q, eol, &val[a], " OR ")
+		    : a == ATTR_AUTHORS ? ruby_strings(&q, eol, &val[a], "\n") : ruby_value(&q, eol, &val[a]);
 		if (r < 0) {
 			error_set(err, r, "gemspec: out of memory");
 			goto done;
@@ -348,14 +395,37 @@ int gem_spec_parse(const char *data, size_t len, json_t *out, struct strata_erro
 	}
 	record_set_strn(rec, "name", val[ATTR_NAME].data, val[ATTR_NAME].len);
 	record_set_strn(rec, "version", val[ATTR_VERSION].data, val[ATTR_VERSION].len);
-	if (have[ATTR_LICENSE])
-		record_set_strn(rec, "license", val[ATTR_LICENSE].data, val[ATTR_LICENSE].len);
 	r = 0;
-	if (json_array_append_new(out, rec) < 0)
+	if (have[ATTR_LICENSE]) {
+		record_set_strn(rec, "license", val[ATTR_LICENSE].data, val[ATTR_LICENSE].len);
+		r = license_add(rec, val[ATTR_LICENSE].data, val[ATTR_LICENSE].len);
+	}
+	if (r == 0 && json_array_size(deps) && json_object_set(rec, "requires", deps) < 0)
+		r = -ENOMEM;
+	/* Who made it and where it lives, for its CPE vendors (cpe.h). */
+	if (r == 0 && have[ATTR_HOMEPAGE])
+		record_set_strn(rec, "homepage", val[ATTR_HOMEPAGE].data, val[ATTR_HOMEPAGE].len);
+	if (r == 0 && have[ATTR_AUTHORS]) {
+		json_t *authors = json_array();
+		for (const char *a = val[ATTR_AUTHORS].data; authors && *a;) {
+			size_t n = strcspn(a, "\n");
+			if (n)
+				json_array_append_new(authors, record_string(a, n));
+			a += n + (a[n] == '\n');
+		}
+		if (!authors || json_object_set_new(rec, "authors", authors) < 0)
+			r = -ENOMEM;
+	}
+	if (r < 0)
+		json_decref(rec);
+	if (r < 0 || json_array_append_new(out, rec) < 0)
 		r = error_set(err, -ENOMEM, "gemspec: out of memory");
 done:
 	for (int i = 0; i < ATTR_N; i++)
 		buf_release(&val[i]);
+	buf_release(&dep);
+	json_decref(deps);
+	json_decref(seen);
 	return r;
 }
 
@@ -373,7 +443,7 @@ static int gem_scan(const struct analyzer_file *f, json_t *out, struct strata_er
 
 const struct analyzer analyzer_gem = {
 	.name = "gem",
-	.version = 1,
+	.version = 4,
 	.patterns = gem_patterns,
 	.claims = NULL,
 	.keyed_by_name = 0,

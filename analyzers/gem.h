@@ -2,9 +2,12 @@
  * installed gem (<gem dir>/specifications/<name>-<version>.gemspec, and
  * specifications/default/ for the default gems).
  *
- * Records: {"type": "gem", "name", "version", "license"}: license from
- * .license or .licenses, several joined with " OR " (RubyGems lists the
- * licences a gem may be used under), absent when none is given. */
+ * Records: {"type": "gem", "name", "version", "license", "licenses",
+ * "requires", "authors" (author or authors, as a list), "homepage"}: license from .license or .licenses, several joined with
+ * " OR " (RubyGems lists the licences a gem may be used under), absent when
+ * none is given; licenses as license.h says; requires the names given to
+ * add_runtime_dependency / add_dependency (not add_development_dependency),
+ * once each, absent when none. */
 #ifndef STRATA_GEM_H
 #define STRATA_GEM_H
 

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "java.h"
+#include "license.h"
 #include "javameta.h"
 
 #define JAVA_META_MAX (4u << 20)   /* a pom.properties or MANIFEST.MF */
@@ -190,6 +191,7 @@ enum {
 	MF_VENDOR_ID, MF_SYMBOLIC_NAME, MF_IMPL_VENDOR, MF_SPEC_VENDOR,
 	MF_IMPL_TITLE, MF_SPEC_TITLE, MF_BUNDLE_NAME,
 	MF_IMPL_VERSION, MF_SPEC_VERSION, MF_BUNDLE_VERSION,
+	MF_BUNDLE_LICENSE,
 	MF_N
 };
 
@@ -197,11 +199,13 @@ static const char *const mf_keys[MF_N] = {
 	"Implementation-Vendor-Id", "Bundle-SymbolicName", "Implementation-Vendor",
 	"Specification-Vendor", "Implementation-Title", "Specification-Title", "Bundle-Name",
 	"Implementation-Version", "Specification-Version", "Bundle-Version",
+	"Bundle-License",
 };
 
 struct mf_main {
 	char *v[MF_N];
 	char *evidence; /* NULL until a manifest was read */
+	json_t *plugin;  /* Jenkins' Plugin-License-Name, -Name-2, ... values */
 };
 
 static void mf_release(struct mf_main *m)
@@ -209,6 +213,7 @@ static void mf_release(struct mf_main *m)
 	for (int i = 0; i < MF_N; i++)
 		free(m->v[i]);
 	free(m->evidence);
+	json_decref(m->plugin);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -271,13 +276,15 @@ static int is_own(const char *name, const char *artifact, const char *version)
 	       !memcmp(name + la + 1, version, lv);
 }
 
-enum { K_OTHER, K_POM, K_MANIFEST, K_NESTED };
+enum { K_OTHER, K_POM, K_POMXML, K_MANIFEST, K_NESTED };
 
 static int classify(const char *path)
 {
 	const char *base = base_name(path);
 	if (!strcmp(base, "pom.properties"))
 		return K_POM;
+	if (!strcmp(base, "pom.xml") && !strncmp(path, "META-INF/maven/", 15))
+		return K_POMXML;
 	if (!strcasecmp(path, "META-INF/MANIFEST.MF"))
 		return K_MANIFEST;
 	if (archive_stem(base))
@@ -362,6 +369,12 @@ static int mf_collect(void *ctx, unsigned section, const char *key, const char *
 	struct mf_main *m = ctx;
 	if (section != 0)
 		return 0;
+	if (!strncasecmp(key, "Plugin-License-Name", 19) && *value) {
+		if (!m->plugin && !(m->plugin = json_array()))
+			return -ENOMEM;
+		if (json_array_append_new(m->plugin, record_string(value, strlen(value))) < 0)
+			return -ENOMEM;
+	}
 	for (int i = 0; i < MF_N; i++) {
 		if (strcasecmp(key, mf_keys[i]))
 			continue;
@@ -430,6 +443,82 @@ static int fallback_row(const struct mf_main *m, const struct level *lvl, json_t
 	return 0;
 }
 
+/* --- licences --------------------------------------------------------------- */
+
+/* A pom.xml <license>: the name when it names a licence, else the URL when
+ * it does, else the name (or the URL) as text. */
+static int pom_license(void *ctx, const char *name, const char *url)
+{
+	json_t *rec = ctx;
+	struct buf b = BUF_INIT;
+	int r = *name ? license_normalize(name, strlen(name), &b) : 0;
+	if (r == 0 && *url) {
+		buf_reset(&b);
+		r = license_from_url(url, strlen(url), &b);
+	}
+	if (r == 1)
+		r = license_add_raw(rec, b.data, b.len);
+	else if (r == 0)
+		r = license_add(rec, *name ? name : url, strlen(*name ? name : url));
+	buf_release(&b);
+	return r < 0 ? -ENOMEM : 0;
+}
+
+/* Bundle-License: "Apache-2.0;link=...", "https://.../LICENSE-2.0.txt",
+ * several separated by commas; each item's part before ';'. */
+static int bundle_licenses(json_t *rec, const char *v)
+{
+	int r = 0;
+	while (*v && r == 0) {
+		size_t n = strcspn(v, ",");
+		size_t item = strcspn(v, ";,");
+		r = license_add(rec, v, item);
+		v += n + (v[n] == ',');
+	}
+	return r;
+}
+
+/* The directory of a path inside the walk ("a.jar!/META-INF/maven/g/x/"):
+ * pom.xml and pom.properties of one artifact share it. */
+static char *dir_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	return strndup(path, slash ? (size_t)(slash - path + 1) : 0);
+}
+
+/* Gives the rows of this level (out[first..]) their licences: a row's own
+ * pom.xml's, else, for the archive's own row (a single pom.properties, the
+ * one its file name names, or the manifest's), the manifest's
+ * Bundle-License (OSGi) and Plugin-License-Name* (Jenkins plugins). */
+static int row_licenses(json_t *out, size_t first, const json_t *poms, const struct mf_main *mf, size_t own_at)
+{
+	for (size_t i = first; i < json_array_size(out); i++) {
+		json_t *row = json_array_get(out, i);
+		const char *ev = json_string_value(json_object_get(row, "evidence"));
+		char *dir = ev ? dir_of(ev) : NULL;
+		if (ev && !dir)
+			return -ENOMEM;
+		const json_t *l = dir ? json_object_get(poms, dir) : NULL;
+		free(dir);
+		if (json_array_size(l)) {
+			if (json_object_set(row, "licenses", (json_t *)l) < 0)
+				return -ENOMEM;
+			continue;
+		}
+		const char *bl = mf->v[MF_BUNDLE_LICENSE];
+		if (i != own_at)
+			continue;
+		if (bl && *bl && bundle_licenses(row, bl) < 0)
+			return -ENOMEM;
+		size_t k;
+		json_t *v;
+		json_array_foreach(mf->plugin, k, v)
+			if (license_add(row, json_string_value(v), json_string_length(v)) < 0)
+				return -ENOMEM;
+	}
+	return 0;
+}
+
 static int walk_archive(struct walk *w, struct archive *a, const struct level *lvl, json_t *out);
 
 /* The current entry is an archive: read it into memory and walk it. */
@@ -475,13 +564,18 @@ static int walk_nested(struct walk *w, struct archive *a, struct archive_entry *
 static int walk_archive(struct walk *w, struct archive *a, const struct level *lvl, json_t *out)
 {
 	json_t *nested = json_array();
+	json_t *pom_lic = json_object(); /* directory -> licences of its pom.xml */
 	struct mf_main mf;
 	struct buf data = BUF_INIT;
 	struct archive_entry *e;
 	int own = 0, poms = 0, r = 0, ar = ARCHIVE_EOF;
+	size_t first = json_array_size(out), own_at = (size_t)-1;
 	memset(&mf, 0, sizeof(mf));
-	if (!nested)
+	if (!nested || !pom_lic) {
+		json_decref(nested);
+		json_decref(pom_lic);
 		return walk_fail(w, -ENOMEM, "out of memory");
+	}
 	while (r == 0 && !w->stopped) {
 		ar = archive_read_next_header(a, &e);
 		if (ar != ARCHIVE_OK && ar != ARCHIVE_WARN)
@@ -515,10 +609,22 @@ static int walk_archive(struct walk *w, struct archive *a, const struct level *l
 				    pom.version[0]) {
 					r = add_row(out, pom.group_id, pom.artifact_id, pom.version, path,
 						    lvl->archive);
-					own |= is_own(lvl->name, pom.artifact_id, pom.version);
+					if (r == 0 && is_own(lvl->name, pom.artifact_id, pom.version)) {
+						own = 1;
+						own_at = json_array_size(out) - 1;
+					}
 					poms++;
 				}
 				java_pom_release(&pom);
+			} else if (kind == K_POMXML) {
+				json_t *holder = json_object();
+				char *dir = dir_of(path);
+				r = holder && dir ? java_pom_licenses(data.data, data.len, pom_license, holder) : -ENOMEM;
+				json_t *l = json_object_get(holder, "licenses");
+				if (r == 0 && l && json_object_set(pom_lic, dir, l) < 0)
+					r = -ENOMEM;
+				free(dir);
+				json_decref(holder);
 			} else {
 				r = java_manifest_parse(data.data, data.len, mf_collect, &mf);
 				free(mf.evidence);
@@ -543,11 +649,25 @@ static int walk_archive(struct walk *w, struct archive *a, const struct level *l
 	/* A single pom.properties describes the archive whatever its file is
 	 * called (app.jar, fat.jar); several are shaded dependencies, and then
 	 * only the file name can say which one, if any, is the archive. */
-	if (r == 0 && !own && poms != 1)
+	/* The archive's own row: the one its name names, the single
+	 * pom.properties, or the one from the manifest or the file name. */
+	if (r == 0 && !own && poms == 1)
+		own_at = first;
+	if (r == 0 && !own && poms != 1) {
+		size_t before = json_array_size(out);
 		r = fallback_row(&mf, lvl, out);
+		if (json_array_size(out) > before)
+			own_at = before;
+	}
+	if (r == 0 && own_at < json_array_size(out) &&
+	    json_object_set_new(json_array_get(out, own_at), "own", json_true()) < 0)
+		r = walk_fail(w, -ENOMEM, "out of memory");
+	if (r == 0 && row_licenses(out, first, pom_lic, &mf, own_at) < 0)
+		r = walk_fail(w, -ENOMEM, "out of memory");
 	if (r == 0 && json_array_extend(out, nested) < 0)
 		r = walk_fail(w, -ENOMEM, "out of memory");
 	json_decref(nested);
+	json_decref(pom_lic);
 	mf_release(&mf);
 	buf_release(&data);
 	return r;
@@ -616,7 +736,7 @@ static int java_scan(const struct analyzer_file *f, json_t *out, struct strata_e
 
 const struct analyzer analyzer_java = {
 	.name = "java",
-	.version = 1,
+	.version = 3,
 	.patterns = java_patterns,
 	.claims = NULL,
 	.keyed_by_name = 1,

@@ -27,8 +27,12 @@
  * MANIFEST.MF inside the scanned file, or "(file name)", with "!/" between
  * nesting levels: "BOOT-INF/lib/x.jar!/META-INF/maven/g/x/pom.properties"),
  * "archive" ("" for the scanned file itself, else the nested archive's path
- * inside it, "!/"-joined: "BOOT-INF/lib/x.jar")}. The records depend on the
- * scanned file's base name (keyed_by_name). */
+ * inside it, "!/"-joined: "BOOT-INF/lib/x.jar"), "own": true on the row
+ * that is the archive itself (the one its file name names, its single
+ * pom.properties, or the manifest's or file name's row): the report says
+ * it CONTAINS the archive's other rows and those of the archives nested
+ * in it; "licenses" (license.h)}. The records depend on the scanned
+ * file's base name (keyed_by_name). */
 #ifndef STRATA_JAVA_H
 #define STRATA_JAVA_H
 

@@ -307,3 +307,123 @@ void java_pom_release(struct java_pom *p)
 	free(p->version);
 	p->group_id = p->artifact_id = p->version = NULL;
 }
+
+/* ---- pom.xml <licenses> ------------------------------------------------ */
+
+/* The first occurrence of tag ("<name>" written as "name") opening at or
+ * after p, outside comments: returns the position after its '>', or NULL. */
+static const char *xml_open(const char *p, const char *end, const char *tag)
+{
+	size_t n = strlen(tag);
+	while (p < end) {
+		const char *lt = memchr(p, '<', (size_t)(end - p));
+		if (!lt)
+			return NULL;
+		if ((size_t)(end - lt) >= 4 && !memcmp(lt, "<!--", 4)) {
+			const char *close = NULL;
+			for (const char *q = lt + 4; q + 3 <= end && !close; q++) {
+				q = memchr(q, '-', (size_t)(end - q));
+				if (!q || q + 3 > end)
+					break;
+				if (!memcmp(q, "-->", 3))
+					close = q + 3;
+			}
+			if (!close)
+				return NULL;
+			p = close;
+			continue;
+		}
+		const char *t = lt + 1;
+		if ((size_t)(end - t) > n && !memcmp(t, tag, n) && (t[n] == '>' || t[n] == ' ' || t[n] == '\t' ||
+								     t[n] == '\r' || t[n] == '\n')) {
+			const char *gt = memchr(t + n, '>', (size_t)(end - t - n));
+			return gt ? gt + 1 : NULL;
+		}
+		p = lt + 1;
+	}
+	return NULL;
+}
+
+/* Where "</tag>" starts at or after p, or NULL. */
+static const char *xml_close(const char *p, const char *end, const char *tag)
+{
+	size_t n = strlen(tag);
+	for (; p < end; p++) {
+		p = memchr(p, '<', (size_t)(end - p));
+		if (!p)
+			return NULL;
+		if ((size_t)(end - p) >= n + 3 && p[1] == '/' && !memcmp(p + 2, tag, n) && p[n + 2] == '>')
+			return p;
+	}
+	return NULL;
+}
+
+/* The text of <tag>...</tag> inside [p, end): entities and CDATA resolved,
+ * trimmed, into out (reset first). 1 when the element is there. */
+static int xml_text(const char *p, const char *end, const char *tag, struct buf *out)
+{
+	buf_reset(out);
+	const char *s = xml_open(p, end, tag);
+	const char *e = s ? xml_close(s, end, tag) : NULL;
+	if (!e)
+		return 0;
+	static const struct { const char *name; char c; } ents[] = {
+		{ "&amp;", '&' }, { "&lt;", '<' }, { "&gt;", '>' }, { "&quot;", '"' }, { "&apos;", '\'' },
+	};
+	while (s < e) {
+		if ((size_t)(e - s) >= 9 && !memcmp(s, "<![CDATA[", 9)) {
+			const char *q = s + 9;
+			while (q + 3 <= e && memcmp(q, "]]>", 3))
+				q++;
+			if (q + 3 > e)
+				break;
+			if (buf_add(out, s + 9, (size_t)(q - s - 9)) < 0)
+				return -ENOMEM;
+			s = q + 3;
+			continue;
+		}
+		int done = 0;
+		for (size_t i = 0; *s == '&' && i < sizeof(ents) / sizeof(ents[0]) && !done; i++) {
+			size_t m = strlen(ents[i].name);
+			if ((size_t)(e - s) >= m && !memcmp(s, ents[i].name, m)) {
+				if (buf_addch(out, ents[i].c) < 0)
+					return -ENOMEM;
+				s += m;
+				done = 1;
+			}
+		}
+		if (!done && buf_addch(out, *s++) < 0)
+			return -ENOMEM;
+	}
+	size_t a = 0, b = out->len;
+	while (a < b && mf_space((unsigned char)out->data[a]))
+		a++;
+	while (b > a && mf_space((unsigned char)out->data[b - 1]))
+		b--;
+	memmove(out->data, out->data + a, b - a);
+	buf_setlen(out, b - a);
+	return 1;
+}
+
+int java_pom_licenses(const char *data, size_t len, java_license_fn fn, void *ctx)
+{
+	const char *end = data + len;
+	const char *p = xml_open(data, end, "licenses");
+	const char *stop = p ? xml_close(p, end, "licenses") : NULL;
+	struct buf name = BUF_INIT, url = BUF_INIT;
+	int r = 0;
+	while (stop && r == 0) {
+		const char *lic = xml_open(p, stop, "license");
+		const char *lic_end = lic ? xml_close(lic, stop, "license") : NULL;
+		if (!lic_end)
+			break;
+		if (xml_text(lic, lic_end, "name", &name) < 0 || xml_text(lic, lic_end, "url", &url) < 0)
+			r = -ENOMEM;
+		else if (name.len || url.len)
+			r = fn(ctx, name.data, url.data);
+		p = lic_end;
+	}
+	buf_release(&name);
+	buf_release(&url);
+	return r;
+}

@@ -60,4 +60,14 @@ struct java_pom {
 int java_pom_properties_parse(const char *data, size_t len, struct java_pom *out);
 void java_pom_release(struct java_pom *p);
 
+/* Called for each <license> of a pom.xml's <licenses>, with its <name> and
+ * <url> texts ("" when absent; never both). */
+typedef int (*java_license_fn)(void *ctx, const char *name, const char *url);
+
+/* Reads the <licenses> of a pom.xml: the first such element outside
+ * comments, its <license> children in order; entities and CDATA resolved,
+ * white space trimmed. No DTD, no namespaces: a pom is read as text, in one
+ * pass. Returns 0, -ENOMEM or fn's negative return. */
+int java_pom_licenses(const char *data, size_t len, java_license_fn fn, void *ctx);
+
 #endif

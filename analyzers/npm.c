@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "license.h"
 #include "npm.h"
 
 /* Appends the licence named by v (a string, or an object's "type") to b,
@@ -35,6 +36,23 @@ static int add_licenses(struct buf *b, json_t *v)
 		if (r < 0)
 			return r;
 	}
+	return 0;
+}
+
+/* The names of a dependencies object ({"name": "range", ...}), in file
+ * order, as key of rec; nothing when there are none. 0 or -ENOMEM. */
+static int dep_names(json_t *rec, const char *key, json_t *deps)
+{
+	if (!json_object_size(deps))
+		return 0;
+	json_t *list = json_array();
+	const char *name;
+	json_t *v;
+	if (!list || json_object_set_new(rec, key, list) < 0)
+		return -ENOMEM;
+	json_object_foreach(deps, name, v)
+		if (*name && json_array_append_new(list, record_string(name, strlen(name))) < 0)
+			return -ENOMEM;
 	return 0;
 }
 
@@ -71,8 +89,22 @@ int npm_package_json_parse(const char *data, size_t len, json_t *out, struct str
 	r = add_licenses(&lic, json_object_get(root, "license"));
 	if (r == 0 && !lic.len)
 		r = add_licenses(&lic, json_object_get(root, "licenses"));
-	if (r == 0 && lic.len)
+	if (r == 0 && lic.len) {
 		record_set_strn(rec, "license", lic.data, lic.len);
+		r = license_add(rec, lic.data, lic.len);
+	}
+	/* Where the project lives, for its CPE vendor (cpe.h). */
+	json_t *home = json_object_get(root, "homepage"), *repo = json_object_get(root, "repository");
+	if (json_is_object(repo))
+		repo = json_object_get(repo, "url");
+	if (json_is_string(home))
+		record_set_strn(rec, "homepage", json_string_value(home), json_string_length(home));
+	if (json_is_string(repo))
+		record_set_strn(rec, "repository_url", json_string_value(repo), json_string_length(repo));
+	if (r == 0)
+		r = dep_names(rec, "requires", json_object_get(root, "dependencies"));
+	if (r == 0)
+		r = dep_names(rec, "requires_optional", json_object_get(root, "optionalDependencies"));
 	buf_release(&lic);
 	if (r < 0)
 		json_decref(rec);
@@ -124,7 +156,7 @@ static int npm_scan(const struct analyzer_file *f, json_t *out, struct strata_er
 
 const struct analyzer analyzer_npm = {
 	.name = "npm",
-	.version = 1,
+	.version = 4,
 	.patterns = npm_patterns,
 	.claims = npm_claims,
 	.keyed_by_name = 0,

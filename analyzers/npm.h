@@ -9,7 +9,13 @@
  * test fixtures) are not packages and are left alone.
  *
  * Records: {"type": "npm", "name", "version", "license" (when the file
- * gives one)}. */
+ * gives one), "licenses" (license.h), "homepage" and "repository_url"
+ * (when given: repository as a string or its url), "requires" and
+ * "requires_optional"
+ * (the names of dependencies and optionalDependencies, in file order;
+ * absent when empty)}. The report
+ * resolves the names as node's require() does, through the node_modules
+ * directories from the package's own up to the root. */
 #ifndef STRATA_NPM_H
 #define STRATA_NPM_H
 

@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "java.h"
+#include "license.h"
 #include "nuget.h"
 
 #define NUSPEC_MAX (4u << 20)
@@ -161,7 +162,7 @@ int nuget_packages_lock_parse(const char *data, size_t len, json_t *out,
 
 /* ---- .nuspec ------------------------------------------------------------ */
 
-enum { NS_ID, NS_VERSION, NS_LICENSE, NS_N };
+enum { NS_ID, NS_VERSION, NS_LICENSE, NS_LICENSE_URL, NS_N };
 
 static int starts(const char *p, const char *end, const char *s)
 {
@@ -304,8 +305,8 @@ static void trim_buf(struct buf *b)
 
 int nuget_nuspec_parse(const char *data, size_t len, json_t *out, struct strata_error *err)
 {
-	struct buf f[NS_N] = { BUF_INIT, BUF_INIT, BUF_INIT };
-	int have[NS_N] = { 0, 0, 0 };
+	struct buf f[NS_N] = { BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT };
+	int have[NS_N] = { 0, 0, 0, 0 };
 	const char *p = data, *end = data + len;
 	size_t depth = 0, cap_depth = 0;
 	int pkg = 0, meta = 0, cap = -1, r = 0;
@@ -378,7 +379,8 @@ int nuget_nuspec_parse(const char *data, size_t len, json_t *out, struct strata_
 			int which = local_is(t, nlen, "id") ? NS_ID :
 				    local_is(t, nlen, "version") ? NS_VERSION :
 				    local_is(t, nlen, "license") &&
-				    type_is_expression(n, (size_t)(tend - n)) ? NS_LICENSE : -1;
+				    type_is_expression(n, (size_t)(tend - n)) ? NS_LICENSE :
+				    local_is(t, nlen, "licenseUrl") ? NS_LICENSE_URL : -1;
 			if (which >= 0 && !have[which]) {
 				cap = which;
 				cap_depth = depth + 1;
@@ -402,6 +404,17 @@ int nuget_nuspec_parse(const char *data, size_t len, json_t *out, struct strata_
 			record_set_strn(rec, "version", f[NS_VERSION].data, f[NS_VERSION].len);
 			if (have[NS_LICENSE] && f[NS_LICENSE].len)
 				record_set_strn(rec, "license", f[NS_LICENSE].data, f[NS_LICENSE].len);
+			/* The expression; else the URL (deprecated, and on nuget.org
+			 * licenses.nuget.org/<expression> for packages that have one). */
+			int lr = 0;
+			if (have[NS_LICENSE] && f[NS_LICENSE].len)
+				lr = license_add(rec, f[NS_LICENSE].data, f[NS_LICENSE].len);
+			else if (have[NS_LICENSE_URL] && f[NS_LICENSE_URL].len)
+				lr = license_add(rec, f[NS_LICENSE_URL].data, f[NS_LICENSE_URL].len);
+			if (lr < 0) {
+				json_decref(rec);
+				rec = NULL;
+			}
 		}
 		if (!rec || json_array_append_new(out, rec) < 0)
 			r = error_set(err, -ENOMEM, "nuspec: out of memory");
@@ -493,7 +506,7 @@ static int nuget_scan(const struct analyzer_file *f, json_t *out, struct strata_
 
 const struct analyzer analyzer_nuget = {
 	.name = "nuget",
-	.version = 1,
+	.version = 2,
 	.patterns = nuget_patterns,
 	.claims = NULL,
 	.keyed_by_name = 0,

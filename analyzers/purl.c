@@ -186,7 +186,7 @@ static int build_os(struct buf *b, const char *type, const json_t *pkg, const js
 	const char *id = member(distro, "id");
 	char *ns = id ? lower_dup(id) : NULL;
 	char *dq = distro_qualifier(distro);
-	char *epoch = NULL, *version = NULL, *lname = NULL;
+	char *epoch = NULL, *version = NULL, *lname = NULL, *upstream = NULL;
 	int r = -ENOMEM;
 	if (id && (!ns || !dq))
 		goto out;
@@ -196,19 +196,27 @@ static int build_os(struct buf *b, const char *type, const json_t *pkg, const js
 		struct qualifier q[] = {
 			{ "arch", member(pkg, "arch") },
 			{ "epoch", epoch },
+			{ "upstream", member(pkg, "sourcerpm") },
 			{ "distro", dq },
 		};
-		r = assemble(b, "rpm", ns, name, version, q, 3);
+		r = assemble(b, "rpm", ns, name, version, q, 4);
 	} else {
 		/* deb and apk names are lowercase by definition of both types. */
 		lname = lower_dup(name);
 		if (!lname)
 			goto out;
+		/* The source package, which vulnerability data is about: deb's
+		 * Source (with its version when it differs), apk's origin. */
+		const char *src = member(pkg, !strcmp(type, "deb") ? "source" : "origin");
+		const char *srcver = !strcmp(type, "deb") ? member(pkg, "source_version") : NULL;
+		if (src && srcver && asprintf(&upstream, "%s@%s", src, srcver) < 0)
+			goto out;
 		struct qualifier q[] = {
 			{ "arch", member(pkg, "architecture") },
+			{ "upstream", upstream ? upstream : src },
 			{ "distro", dq },
 		};
-		r = assemble(b, type, ns, lname, member(pkg, "version"), q, 2);
+		r = assemble(b, type, ns, lname, member(pkg, "version"), q, 3);
 	}
 out:
 	free(ns);
@@ -216,6 +224,7 @@ out:
 	free(epoch);
 	free(version);
 	free(lname);
+	free(upstream);
 	return r;
 }
 

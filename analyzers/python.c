@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "license.h"
 #include "python.h"
 
 struct slice {
@@ -52,15 +53,50 @@ static long header_name(const char *l, size_t n)
 	return -1;
 }
 
+/* The licences: License-Expression (PEP 639) when there is one; else a
+ * License field that names a licence; else the licence classifiers that
+ * do; else the License field's text, then the classifiers' texts. */
+static int python_licenses(json_t *rec, struct slice expr, struct slice license, json_t *classifiers)
+{
+	if (expr.len)
+		return license_add(rec, expr.p, expr.len);
+	struct buf b = BUF_INIT;
+	size_t i;
+	json_t *c;
+	int r = license.len ? license_normalize(license.p, license.len, &b) : 0, any = 0;
+	if (r == 1) {
+		r = license_add_raw(rec, b.data, b.len);
+	} else if (r == 0) {
+		for (int pass = 0; pass < 2 && r >= 0 && !any; pass++) {
+			if (pass == 1 && license.len) {
+				r = license_add(rec, license.p, license.len);
+				break;
+			}
+			json_array_foreach(classifiers, i, c) {
+				buf_reset(&b);
+				int m = license_from_classifier(json_string_value(c), json_string_length(c), &b);
+				if (m < 0 || (m == (pass == 0) && b.len && (r = license_add_raw(rec, b.data, b.len)) < 0)) {
+					r = -ENOMEM;
+					break;
+				}
+				any |= m == 1;
+			}
+		}
+	}
+	buf_release(&b);
+	return r < 0 ? -ENOMEM : 0;
+}
+
 int python_metadata_parse(const char *data, size_t len, json_t *out, struct strata_error *err)
 {
 	struct slice name = { NULL, 0 }, version = { NULL, 0 }, license = { NULL, 0 };
-	struct slice expr = { NULL, 0 };
+	struct slice expr = { NULL, 0 }, author = { NULL, 0 }, email = { NULL, 0 };
 	int license_multiline = 0, in_license = 0;
 	const char *end = data + len;
 
 	if (!trim(data, len).len)
 		return 0; /* an empty file: no distribution, and nothing wrong */
+	json_t *classifiers = json_array(), *requires = json_array();
 	for (const char *line = data; line < end;) {
 		const char *nl = memchr(line, '\n', (size_t)(end - line));
 		size_t n = (size_t)((nl ? nl : end) - line);
@@ -91,25 +127,51 @@ int python_metadata_parse(const char *data, size_t len, json_t *out, struct stra
 			version = v;
 		else if (slice_is(key, "License-Expression") && !expr.p)
 			expr = v;
+		else if (slice_is(key, "Author") && !author.p)
+			author = v;
+		else if (slice_is(key, "Author-email") && !email.p)
+			email = v;
 		else if (slice_is(key, "License") && !license.p) {
 			license = v;
 			in_license = 1;
+		} else if (slice_is(key, "Classifier") && v.len > 10 && !memcmp(v.p, "License ::", 10)) {
+			json_array_append_new(classifiers, record_string(v.p, v.len));
+		} else if (slice_is(key, "Requires-Dist") && v.len) {
+			json_array_append_new(requires, record_string(v.p, v.len));
 		}
 	}
+	json_t *rec = name.len ? record_package("python") : NULL;
+	int r = 0;
 	if (!name.len)
-		return error_set(err, -EBADMSG, "malformed python metadata: no Name field");
-	json_t *rec = record_package("python");
-	if (!rec)
+		r = error_set(err, -EBADMSG, "malformed python metadata: no Name field");
+	else if (!rec || !classifiers || !requires)
+		r = -ENOMEM;
+	if (r == 0) {
+		record_set_strn(rec, "name", name.p, name.len);
+		record_set_strn(rec, "version", version.p, version.len);
+		if (author.len)
+			record_set_strn(rec, "author", author.p, author.len);
+		if (email.len)
+			record_set_strn(rec, "author_email", email.p, email.len);
+		if (license.len && (license_multiline || slice_is(license, "UNKNOWN")))
+			license.len = 0;
+		if (expr.len)
+			record_set_strn(rec, "license", expr.p, expr.len);
+		else if (license.len)
+			record_set_strn(rec, "license", license.p, license.len);
+		r = python_licenses(rec, expr, license, classifiers);
+		if (r == 0 && json_array_size(requires) && json_object_set(rec, "requires_dist", requires) < 0)
+			r = -ENOMEM;
+	}
+	json_decref(classifiers);
+	json_decref(requires);
+	if (r == 0 && json_array_append_new(out, rec) < 0)
+		r = -ENOMEM;
+	else if (r < 0)
+		json_decref(rec);
+	if (r == -ENOMEM)
 		return error_set(err, -ENOMEM, "python metadata: out of memory");
-	record_set_strn(rec, "name", name.p, name.len);
-	record_set_strn(rec, "version", version.p, version.len);
-	if (expr.len)
-		record_set_strn(rec, "license", expr.p, expr.len);
-	else if (license.len && !license_multiline && !slice_is(license, "UNKNOWN"))
-		record_set_strn(rec, "license", license.p, license.len);
-	if (json_array_append_new(out, rec) < 0)
-		return error_set(err, -ENOMEM, "python metadata: out of memory");
-	return 0;
+	return r;
 }
 
 /* One RECORD row: path, "algorithm=digest", size. */
@@ -276,7 +338,7 @@ static int python_scan(const struct analyzer_file *f, json_t *out, struct strata
 
 const struct analyzer analyzer_python = {
 	.name = "python",
-	.version = 1,
+	.version = 4,
 	.patterns = python_patterns,
 	.claims = python_claims,
 	.keyed_by_name = 0,

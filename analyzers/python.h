@@ -3,10 +3,14 @@
  * <egg>.egg-info/PKG-INFO and EGG-INFO/PKG-INFO (setuptools eggs), and
  * single-file <egg>.egg-info (distutils, Debian's python packages).
  *
- * Records: {"type": "python", "name", "version", "license"}: name and version
- * as written with white space trimmed (normalising the name is the purl's
- * business); license from License-Expression, else from a one-line License
- * that is not "UNKNOWN", absent otherwise. */
+ * Records: {"type": "python", "name", "version", "license", "licenses",
+ * "requires_dist", "author", "author_email" (when given)}: name and version as written with white space trimmed
+ * (normalising the name is the purl's business); license from
+ * License-Expression, else from a one-line License that is not "UNKNOWN",
+ * absent otherwise; licenses as license.h says; requires_dist the
+ * Requires-Dist values as written ("urllib3 (<1.27,>=1.21.1)",
+ * "PySocks!=1.5.7,>=1.5.6; extra == 'socks'"), absent when none, which the
+ * report resolves against the installed distributions. */
 #ifndef STRATA_PYTHON_H
 #define STRATA_PYTHON_H
 

@@ -1,5 +1,7 @@
 /* report-table: the report as text for people. A header naming what was
- * scanned, the packages (sorted by type, name, version, path), the secrets
+ * scanned, the packages with their licences (sorted by type, name,
+ * version, licences, path), the files that differ from what their
+ * package shipped (when there are any), the secrets
  * (most severe first), the warnings, and a summary line. Columns are as wide
  * as their widest cell up to a cap; cells past the cap are cut with "...".
  * Control characters in names (C0, DEL, C1) become '?', so hostile package
@@ -16,7 +18,7 @@
 #include "src/base/buf.h"
 #include "report.h"
 
-#define MAX_COLS 4
+#define MAX_COLS 5
 
 struct cell {
 	char *text;   /* sanitised, malloc'd */
@@ -189,18 +191,28 @@ static int severity_rank(const char *s)
 /* Prints the packages and puts "deb 5, npm 7" in by_type. */
 static int packages_section(FILE *out, const json_t *packages, struct buf *by_type)
 {
-	struct table t = { .head = { "TYPE", "NAME", "VERSION", "PATH" }, .cap = { 12, 60, 40, 0 } };
+	struct table t = { .head = { "TYPE", "NAME", "VERSION", "LICENSES", "PATH" }, .cap = { 12, 60, 40, 48, 0 } };
 	size_t n = json_array_size(packages), i;
-	if (table_init(&t, n, 4) < 0)
+	if (table_init(&t, n, 5) < 0)
 		return -ENOMEM;
 	const json_t *p;
+	struct buf lic = BUF_INIT;
 	json_array_foreach(packages, i, p) {
-		const char *cells[] = { str(p, "type"), str(p, "name"), str(p, "version"), str(p, "path") };
+		/* "MIT, GPL-2.0-or-later"; "-" when the package declares none. */
+		buf_reset(&lic);
+		size_t k;
+		const json_t *l;
+		json_array_foreach(json_object_get(p, "licenses"), k, l)
+			buf_addf(&lic, "%s%s", k ? ", " : "", json_string_value(l) ? json_string_value(l) : "");
+		const char *cells[] = { str(p, "type"), str(p, "name"), str(p, "version"),
+					lic.len ? lic.data : *str(p, "license") ? str(p, "license") : "-", str(p, "path") };
 		if (table_add(&t, cells) < 0) {
+			buf_release(&lic);
 			table_free(&t);
 			return -ENOMEM;
 		}
 	}
+	buf_release(&lic);
 	if (t.n > 1)
 		qsort(t.rows, t.n, sizeof(*t.rows), by_package);
 	for (i = 0; i < t.n;) {
@@ -260,6 +272,33 @@ static int secrets_section(FILE *out, const json_t *secrets)
 	return 0;
 }
 
+/* Files whose content is not what their package shipped; nothing when
+ * there are none. */
+static int modified_section(FILE *out, const json_t *packages)
+{
+	struct table t = { .head = { "PACKAGE", "MODIFIED FILE" }, .cap = { 60, 0 } };
+	size_t n = 0, i, k;
+	const json_t *p, *f;
+	json_array_foreach(packages, i, p)
+		n += json_array_size(json_object_get(p, "modified_files"));
+	if (!n)
+		return 0;
+	if (table_init(&t, n, 2) < 0)
+		return -ENOMEM;
+	json_array_foreach(packages, i, p)
+		json_array_foreach(json_object_get(p, "modified_files"), k, f) {
+			const char *cells[] = { str(p, "name"), json_string_value(f) ? json_string_value(f) : "" };
+			if (table_add(&t, cells) < 0) {
+				table_free(&t);
+				return -ENOMEM;
+			}
+		}
+	fprintf(out, "\nMODIFIED FILES (%zu)\n", n);
+	table_print(out, &t);
+	table_free(&t);
+	return 0;
+}
+
 static int warnings_section(FILE *out, const json_t *warnings)
 {
 	size_t n = json_array_size(warnings), i;
@@ -314,6 +353,8 @@ int report_write_table(const json_t *report, const struct report_files *files, F
 	struct buf by_type = BUF_INIT;
 	header(out, report);
 	int r = packages_section(out, packages, &by_type);
+	if (r == 0)
+		r = modified_section(out, packages);
 	if (r == 0)
 		r = secrets_section(out, secrets);
 	if (r == 0)

@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "src/base/error.h"
+#include "license.h"
 #include "purl.h"
 
 /* The files section, one record at a time. */
@@ -47,17 +48,6 @@ int report_write_table(const json_t *report, const struct report_files *files, F
 		       struct strata_error *err);
 
 /* --- helpers the writers share (report-spdx.c, report-json.c) --------------- */
-
-/* The canonical spelling of an SPDX license or exception identifier from the
- * SPDX License List (matched without regard to case), or NULL. The list is
- * the one CycloneDX 1.5's spdx.schema.json enumerates. */
-const char *report_license_id(const char *s, size_t len);
-
-/* Reads s as an SPDX license expression (AND, OR, WITH, parentheses, a '+'
- * suffix) made only of listed identifiers. Returns 1 and sets *canon to the
- * canonical text (malloc'd, free() it) and *single to 1 when it is one bare
- * identifier; returns 0 when s is anything else; -ENOMEM. */
-int report_license_expression(const char *s, char **canon, int *single);
 
 /* An RFC 4122 version 5 (SHA-1, URL namespace) UUID of name, lowercase,
  * "xxxxxxxx-xxxx-5xxx-yxxx-xxxxxxxxxxxx", into out (37 bytes). */

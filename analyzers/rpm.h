@@ -4,9 +4,16 @@
  *   {"type": "rpm", "name": NAME, "version": "[EPOCH:]VERSION-RELEASE",
  *    "epoch": EPOCH (integer, only when the header has one),
  *    "rpm_version": VERSION, "release": RELEASE, "arch": ARCH,
- *    "sourcerpm": SOURCERPM, "license": LICENSE, "vendor": VENDOR}
- * where the last five are present only when the header has them. The
- * gpg-pubkey pseudo-packages (imported signing keys) are not reported. */
+ *    "sourcerpm": SOURCERPM, "license": LICENSE, "vendor": VENDOR,
+ *    "licenses": (see license.h), "provides": [PROVIDENAME...],
+ *    "requires": [REQUIRENAME..., rpmlib() features left out],
+ *    "files": [the paths the package installs, %ghost ones left out],
+ *    "file_digests": [hex FILEDIGESTS, "" for entries without and for
+ *                     %config files],
+ *    "file_digest_algo": 1 (md5) | 2 (sha1) | 8 (sha256) ...}
+ * where all but name and version are present only when the header has
+ * them. The gpg-pubkey pseudo-packages (imported signing keys) are not
+ * reported. */
 #ifndef STRATA_RPM_H
 #define STRATA_RPM_H
 

@@ -184,7 +184,7 @@ static int entry_load(int dfd, const char *name, const uint8_t key[SHA256_LEN], 
 	if (r == 0 && hs_deserialize_database((const char *)buf + HEADER_LEN,
 					      (size_t)st.st_size - HEADER_LEN, db) != HS_SUCCESS)
 		r = -EINVAL; /* another version or platform, despite the key */
-	/* The mtime says when the entry was last used (see cache_prune). */
+	/* The mtime says when the entry was last used (see secrets_cache_prune). */
 	if (r == 0 && st.st_mtime < time(NULL) - TOUCH_AFTER)
 		futimens(fd, NULL);
 	free(buf);
@@ -194,7 +194,7 @@ static int entry_load(int dfd, const char *name, const uint8_t key[SHA256_LEN], 
 
 /* Removes entries unused for UNUSED_MAX and temporary files that a crash
  * left: each Hyperscan upgrade or rules file edit makes a new entry. */
-static void cache_prune(int dfd)
+static void secrets_cache_prune(int dfd)
 {
 	int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	DIR *d = fd < 0 ? NULL : fdopendir(fd);
@@ -260,8 +260,8 @@ static void lookup_release(struct lookup *lk)
 }
 
 /* 0 and *db when the entry is there and sound; anything else is a miss. */
-static int cache_lookup(struct lookup *lk, const char *const *exprs, const unsigned *flags,
-			const unsigned *ids, unsigned n, unsigned mode, hs_database_t **db)
+static int secrets_cache_lookup(struct lookup *lk, const char *const *exprs, const unsigned *flags,
+				const unsigned *ids, unsigned n, unsigned mode, hs_database_t **db)
 {
 	lk->dfd = -ENOENT;
 	lk->dir = disabled() ? NULL : cache_path();
@@ -281,13 +281,13 @@ static int cache_lookup(struct lookup *lk, const char *const *exprs, const unsig
 	return r;
 }
 
-static void cache_store(struct lookup *lk, const hs_database_t *db, double ms)
+static void secrets_cache_store(struct lookup *lk, const hs_database_t *db, double ms)
 {
 	if (lk->dfd < 0 && lk->dfd != -EPERM)
 		lk->dfd = cache_dir_open(lk->dir, 1);
 	int r = lk->dfd >= 0 ? entry_store(lk->dfd, lk->name, lk->key, db) : lk->dfd;
 	if (r == 0) {
-		cache_prune(lk->dfd);
+		secrets_cache_prune(lk->dfd);
 		log_debug("secrets: rules compiled in %.1f ms, stored in '%s/%s'", ms, lk->dir, lk->name);
 	} else {
 		log_debug("secrets: rules compiled in %.1f ms, not cached in '%s': %s", ms, lk->dir,
@@ -300,14 +300,14 @@ hs_error_t secrets_cache_compile(const char *const *exprs, const unsigned *flags
 				 hs_compile_error_t **error)
 {
 	struct lookup lk;
-	if (cache_lookup(&lk, exprs, flags, ids, n, mode, db) == 0) {
+	if (secrets_cache_lookup(&lk, exprs, flags, ids, n, mode, db) == 0) {
 		lookup_release(&lk);
 		return HS_SUCCESS;
 	}
 	uint64_t t0 = now_ns();
 	hs_error_t e = hs_compile_multi(exprs, flags, ids, n, mode, NULL, db, error);
 	if (e == HS_SUCCESS && lk.dir)
-		cache_store(&lk, *db, (double)(now_ns() - t0) / 1e6);
+		secrets_cache_store(&lk, *db, (double)(now_ns() - t0) / 1e6);
 	lookup_release(&lk);
 	return e;
 }

@@ -426,3 +426,27 @@ void inode_stat(const struct inode *n, struct stat *st)
 	st->st_atim = st->st_mtim;
 	st->st_ctim = st->st_mtim;
 }
+
+size_t inode_digests_text(const struct inode *n, const char *layer, char *out, size_t len)
+{
+	const struct entry *e = &n->iv.e;
+	size_t ll = strlen(layer), need = 2 * (SHA256_LEN + SHA1_LEN + MD5_LEN) + 3 + ll + 1;
+	/* Written in place: the tree pages give it for every file. */
+	if (len < need) { /* not with INODE_DIGESTS_TEXT_MAX bytes */
+		if (len)
+			out[0] = 0;
+		return 0;
+	}
+	char *p = out;
+	hex_encode(e->sha256, SHA256_LEN, p);
+	p += 2 * SHA256_LEN;
+	*p++ = ' ';
+	hex_encode(e->sha1, SHA1_LEN, p);
+	p += 2 * SHA1_LEN;
+	*p++ = ' ';
+	hex_encode(e->md5, MD5_LEN, p);
+	p += 2 * MD5_LEN;
+	*p++ = ' ';
+	memcpy(p, layer, ll + 1);
+	return (size_t)(p - out) + ll;
+}

@@ -71,4 +71,10 @@ void inode_close(struct inode_table *t, struct inode *n);
  * st_blocks). */
 void inode_stat(const struct inode *n, struct stat *st);
 
+/* The value of user.strata.digests of a regular file's node,
+ * "sha256 sha1 md5 layer" (layer: the diff_id of the layer it comes from),
+ * into out; returns its length (0 when len is too small). */
+#define INODE_DIGESTS_TEXT_MAX 256
+size_t inode_digests_text(const struct inode *n, const char *layer, char *out, size_t len);
+
 #endif

@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <malloc.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -21,8 +20,9 @@
 
 #include <linux/openat2.h>
 
-#include "src/store/catalog.h"
+#include "src/store/layers.h"
 #include "src/base/log.h"
+#include "mount.h"
 #include "ops.h"
 #include "tree.h"
 #include "src/base/util.h"
@@ -159,7 +159,7 @@ static int image_totals(struct mount *m, struct strata_error *err)
 {
 	for (unsigned i = 0; i < imageview_layers(m->v); i++) {
 		struct layer_record rec;
-		int r = catalog_get_layer(m->st->idx, imageview_layer_digest(m->v, i), &rec, err);
+		int r = layers_get(m->st->idx, imageview_layer_digest(m->v, i), &rec, err);
 		if (r < 0)
 			return r;
 		m->image_bytes += rec.size;
@@ -210,7 +210,6 @@ int mount_start(struct store *st, const char *digest, const struct mount_target 
 		return error_set(err, -ENOMEM, "out of memory");
 	m->st = st;
 	m->km.fuse_fd = m->km.mnt_fd = -1;
-	pthread_mutex_init(&m->tree_lock, NULL);
 	pthread_mutex_init(&m->init_lock, NULL);
 	pthread_cond_init(&m->init_cond, NULL);
 	pthread_once(&wake_once, wake_install);
@@ -220,6 +219,7 @@ int mount_start(struct store *st, const char *digest, const struct mount_target 
 	if ((r = imageview_open(st, digest, &m->v, err)) < 0 || (r = image_totals(m, err)) < 0 ||
 	    (r = inode_table_new(m->v, &m->itab, err)) < 0)
 		goto fail;
+	tree_init(&m->tree, m->itab, m->v);
 	if (!(m->cache = chunkcache_new(st->cs, o && o->cache_bytes ? o->cache_bytes : DEFAULT_CACHE))) {
 		r = error_set(err, -ENOMEM, "out of memory");
 		goto fail;
@@ -314,16 +314,12 @@ void mount_stop(struct mount *m)
 	kmount_release(&m->km);
 	chunkcache_free(m->cache);
 	if (m->itab)
-		tree_cursor_free(m);
+		tree_release(&m->tree);
 	inode_table_free(m->itab);
 	imageview_free(m->v);
-	pthread_mutex_destroy(&m->tree_lock);
 	pthread_mutex_destroy(&m->init_lock);
 	pthread_cond_destroy(&m->init_cond);
 	free(m);
-	/* A walked million-entry tree leaves hundreds of megabytes free in
-	 * the FUSE threads' arenas: hand them back to the system. */
-	malloc_trim(0);
 }
 
 int mount_alive(struct mount *m)

@@ -9,6 +9,7 @@
 
 #include "src/base/error.h"
 #include "src/store/store.h"
+#include "mountop.h"
 
 struct mount_options {
 	const char *ref;          /* for fsname: "strata:<ref>" (commas and backslashes escaped) */
@@ -42,7 +43,10 @@ int mount_start(struct store *st, const char *digest, const struct mount_target 
 		const struct mount_options *o, struct mount **out, struct strata_error *err);
 /* Takes the mount off the tree (lazily: a process inside it sees ENOTCONN
  * once the connection closes), stops serving and frees; never waits for a
- * busy reader. NULL is fine. */
+ * busy reader. NULL is fine. A walked million-entry tree leaves hundreds of
+ * megabytes free in the FUSE threads' arenas: the caller hands them back
+ * with malloc_trim(3), off the path of a reply (a trim of a large heap is
+ * hundreds of madvise calls). */
 void mount_stop(struct mount *m);
 
 /* Whether the mount is still served: 0 once it was unmounted from outside
@@ -50,11 +54,7 @@ void mount_stop(struct mount *m);
 int mount_alive(struct mount *m);
 const char *mount_point(const struct mount *m);
 
-/* FUSE requests by kind, for the daemon's metrics. */
-enum mount_op {
-	MOP_LOOKUP, MOP_GETATTR, MOP_READLINK, MOP_OPEN, MOP_READ, MOP_OPENDIR, MOP_READDIR,
-	MOP_STATFS, MOP_GETXATTR, MOP_LISTXATTR, MOP_COUNT
-};
+/* FUSE requests by kind (mountop.h), for the daemon's metrics. */
 extern const char *const mount_op_names[MOP_COUNT];
 
 struct mount_stats {

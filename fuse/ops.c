@@ -494,31 +494,6 @@ static void op_statfs(fuse_req_t req, fuse_ino_t ino)
 	fuse_reply_statfs(req, &s);
 }
 
-size_t ops_digests_text(const struct mount *m, const struct inode *n, char *out, size_t len)
-{
-	const struct entry *e = &n->iv.e;
-	const char *layer = imageview_layer_digest(m->v, n->iv.layer);
-	size_t ll = strlen(layer), need = 2 * (SHA256_LEN + SHA1_LEN + MD5_LEN) + 3 + ll + 1;
-	/* Written in place: the tree pages give it for every file. */
-	if (len < need) { /* not with OPS_DIGESTS_TEXT_MAX bytes */
-		if (len)
-			out[0] = 0;
-		return 0;
-	}
-	char *p = out;
-	hex_encode(e->sha256, SHA256_LEN, p);
-	p += 2 * SHA256_LEN;
-	*p++ = ' ';
-	hex_encode(e->sha1, SHA1_LEN, p);
-	p += 2 * SHA1_LEN;
-	*p++ = ' ';
-	hex_encode(e->md5, MD5_LEN, p);
-	p += 2 * MD5_LEN;
-	*p++ = ' ';
-	memcpy(p, layer, ll + 1);
-	return (size_t)(p - out) + ll;
-}
-
 /* The value of xattr name on n: 0 with *val and *vlen (val may point into tmp),
  * or -ENODATA. */
 static int xattr_value(struct mount *m, struct inode *n, const char *name, char *tmp, size_t tmplen,
@@ -536,7 +511,8 @@ static int xattr_value(struct mount *m, struct inode *n, const char *name, char 
 		else if (!strcmp(k, "layer"))
 			snprintf(tmp, tmplen, "%s", imageview_layer_digest(m->v, n->iv.layer));
 		else if (!strcmp(k, "digests"))
-			ops_digests_text(m, n, tmp, tmplen); /* all four in one request */
+			inode_digests_text(n, imageview_layer_digest(m->v, n->iv.layer), tmp,
+					   tmplen); /* all four in one request */
 		else
 			goto real;
 		*val = tmp;
@@ -577,7 +553,7 @@ static int tree_value(struct mount *m, struct inode *dir, const char *start_s, s
 	unsigned long long start = strtoull(start_s, &end, 10);
 	if (!*start_s || *end || errno)
 		return -ENODATA;
-	return tree_page(m, dir, start, out);
+	return tree_page(&m->tree, dir, start, out);
 }
 
 static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)

@@ -1,5 +1,5 @@
 /* ops: the FUSE low-level operations of a mount, and the mount's state
- * they share with mount.c. Private to fuse/. */
+ * they share with mount.c, which sets it up (mount.h). Private to fuse/. */
 #ifndef STRATA_FUSE_OPS_H
 #define STRATA_FUSE_OPS_H
 
@@ -14,7 +14,8 @@
 #include "src/view/imageview.h"
 #include "inode.h"
 #include "kmount.h"
-#include "mount.h"
+#include "mountop.h"
+#include "tree.h"
 
 struct mount {
 	/* Set up by mount_start before the session runs; immutable afterwards. */
@@ -42,18 +43,12 @@ struct mount {
 	atomic_int loop_done;        /* the session loop returned */
 	int loop_result;             /* written by the loop thread before loop_done */
 
-	pthread_mutex_t tree_lock;   /* user.strata.tree pages (tree.c) */
-	struct tree_cursor *tree;
+	struct tree tree;            /* user.strata.tree pages; set up once itab is */
 
 	atomic_uint_fast64_t bytes_read;
 	atomic_uint_fast64_t ops[MOP_COUNT], op_errors[MOP_COUNT];
 };
 
 extern const struct fuse_lowlevel_ops ops_lowlevel;
-
-/* The value of user.strata.digests of a regular file's node:
- * "sha256 sha1 md5 layer". Returns its length. */
-#define OPS_DIGESTS_TEXT_MAX 256
-size_t ops_digests_text(const struct mount *m, const struct inode *n, char *out, size_t len);
 
 #endif

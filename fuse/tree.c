@@ -7,7 +7,6 @@
 #include <sys/stat.h>
 
 #include "src/base/log.h"
-#include "ops.h"
 #include "tree.h"
 
 #define TREE_VALUE_MAX 60000
@@ -31,20 +30,20 @@ struct tree_cursor {
 	struct buf path;
 };
 
-static void cursor_free(struct mount *m, struct tree_cursor *c)
+static void cursor_free(struct tree *t, struct tree_cursor *c)
 {
 	if (!c)
 		return;
-	inode_close(m->itab, c->root);
+	inode_close(t->itab, c->root);
 	free(c->f);
 	buf_release(&c->path);
 	free(c);
 }
 
-static int push(struct mount *m, struct tree_cursor *c, struct inode *dir, size_t plen)
+static int push(struct tree *t, struct tree_cursor *c, struct inode *dir, size_t plen)
 {
 	struct strata_error err = STRATA_ERROR_INIT;
-	if (inode_list(m->itab, dir, &err) < 0) {
+	if (inode_list(t->itab, dir, &err) < 0) {
 		log_error("listing of '/%s': %s", dir->path, err.msg);
 		return -EIO;
 	}
@@ -60,18 +59,18 @@ static int push(struct mount *m, struct tree_cursor *c, struct inode *dir, size_
 	return 0;
 }
 
-static int cursor_new(struct mount *m, struct inode *root, struct tree_cursor **out)
+static int cursor_new(struct tree *t, struct inode *root, struct tree_cursor **out)
 {
 	struct tree_cursor *c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
-	inode_open(m->itab, root);
+	inode_open(t->itab, root);
 	c->root = root;
 	/* A whole subtree is about to be listed: from memory, not the index. */
-	imageview_load_lists(m->v);
-	int r = push(m, c, root, 0);
+	imageview_load_lists(t->v);
+	int r = push(t, c, root, 0);
 	if (r < 0) {
-		cursor_free(m, c);
+		cursor_free(t, c);
 		return r;
 	}
 	*out = c;
@@ -88,8 +87,9 @@ static int add_uint(struct buf *b, unsigned long long v, unsigned base)
 	return buf_add(b, p, (size_t)(t + sizeof(t) - p));
 }
 
-/* The next entry's record into rec: 1, or 0 at the end. Does not move. */
-static int peek(struct mount *m, struct tree_cursor *c, struct buf *rec)
+/* The next entry's record, appended to rec: 1, or 0 at the end. Does not
+ * move. */
+static int peek(struct tree *t, struct tree_cursor *c, struct buf *rec)
 {
 	while (c->n && c->f[c->n - 1].pos >= c->f[c->n - 1].dir->nchildren)
 		c->n--;
@@ -99,7 +99,6 @@ static int peek(struct mount *m, struct tree_cursor *c, struct buf *rec)
 	const struct inode *ch = f->dir->children[f->pos];
 	struct stat st;
 	inode_stat(ch, &st);
-	buf_reset(rec);
 	int r = f->plen ? buf_add(rec, c->path.data, f->plen) : 0;
 	if (r == 0 && (buf_add(rec, ch->name, strlen(ch->name) + 1) < 0 || add_uint(rec, st.st_mode, 8) < 0 ||
 		       buf_addch(rec, ' ') < 0 || add_uint(rec, st.st_uid, 10) < 0 || buf_addch(rec, ' ') < 0 ||
@@ -107,8 +106,8 @@ static int peek(struct mount *m, struct tree_cursor *c, struct buf *rec)
 		       add_uint(rec, (unsigned long long)st.st_size, 10) < 0))
 		r = -ENOMEM;
 	if (r == 0 && ch->iv.type == ENTRY_REG) {
-		char d[OPS_DIGESTS_TEXT_MAX];
-		size_t dl = ops_digests_text(m, ch, d, sizeof(d));
+		char d[INODE_DIGESTS_TEXT_MAX];
+		size_t dl = inode_digests_text(ch, imageview_layer_digest(t->v, ch->iv.layer), d, sizeof(d));
 		if (buf_addch(rec, ' ') < 0 || buf_add(rec, d, dl) < 0)
 			r = -ENOMEM;
 	} else if (r == 0 && ch->iv.type == ENTRY_SYMLINK) {
@@ -122,7 +121,7 @@ static int peek(struct mount *m, struct tree_cursor *c, struct buf *rec)
 }
 
 /* Past the entry peek gave; into it if it is a directory. */
-static int advance(struct mount *m, struct tree_cursor *c)
+static int advance(struct tree *t, struct tree_cursor *c)
 {
 	struct frame *f = &c->f[c->n - 1];
 	struct inode *ch = f->dir->children[f->pos++];
@@ -132,62 +131,77 @@ static int advance(struct mount *m, struct tree_cursor *c)
 	buf_setlen(&c->path, f->plen);
 	if (buf_adds(&c->path, ch->name) < 0 || buf_addch(&c->path, '/') < 0)
 		return -ENOMEM;
-	return push(m, c, ch, c->path.len);
+	return push(t, c, ch, c->path.len);
 }
 
-static int fill(struct mount *m, struct tree_cursor *c, uint64_t start, struct buf *out)
+static int fill(struct tree *t, struct tree_cursor *c, uint64_t start, struct buf *out)
 {
-	struct buf rec = BUF_INIT, recs = BUF_INIT;
+	struct buf skip = BUF_INIT, recs = BUF_INIT;
 	int r = 0, more = 0;
 	/* Anywhere but where the last page ended: from the top again. */
-	while (r >= 0 && c->next < start && (r = peek(m, c, &rec)) == 1)
-		r = advance(m, c);
+	while (r >= 0 && c->next < start && (r = peek(t, c, &skip)) == 1) {
+		buf_reset(&skip);
+		r = advance(t, c);
+	}
 	if (r >= 0 && c->next != start)
 		r = -ENODATA;
-	while (r >= 0 && (r = peek(m, c, &rec)) == 1) {
-		if (recs.len + rec.len > TREE_VALUE_MAX - 48) {
+	/* Records go straight into the page (one record past its end is cut
+	 * off again): copying each through a buffer of its own was a tenth
+	 * of a page's cost. */
+	if (r >= 0 && buf_grow(&recs, TREE_VALUE_MAX) < 0)
+		r = -ENOMEM;
+	while (r >= 0) {
+		size_t mark = recs.len;
+		if ((r = peek(t, c, &recs)) != 1)
+			break;
+		if (recs.len > TREE_VALUE_MAX - 48) {
+			buf_setlen(&recs, mark);
 			more = 1;
 			break;
 		}
-		if (buf_add(&recs, rec.data, rec.len) < 0)
-			r = -ENOMEM;
-		else
-			r = advance(m, c);
+		r = advance(t, c);
 	}
 	if (r >= 0 && (buf_addf(out, "%llu %d%c", (unsigned long long)c->next, more, 0) < 0 ||
 		       (recs.len && buf_add(out, recs.data, recs.len) < 0)))
 		r = -ENOMEM;
-	buf_release(&rec);
+	buf_release(&skip);
 	buf_release(&recs);
 	return r < 0 ? r : 0;
 }
 
-int tree_page(struct mount *m, struct inode *dir, uint64_t start, struct buf *out)
+void tree_init(struct tree *t, struct inode_table *itab, struct imageview *v)
+{
+	*t = (struct tree){ .itab = itab, .v = v };
+	pthread_mutex_init(&t->lock, NULL);
+}
+
+void tree_release(struct tree *t)
+{
+	cursor_free(t, t->cursor);
+	t->cursor = NULL;
+	pthread_mutex_destroy(&t->lock);
+}
+
+int tree_page(struct tree *t, struct inode *dir, uint64_t start, struct buf *out)
 {
 	if (dir->iv.type != ENTRY_DIR)
 		return -ENODATA;
-	pthread_mutex_lock(&m->tree_lock);
-	struct tree_cursor *c = m->tree;
+	pthread_mutex_lock(&t->lock);
+	struct tree_cursor *c = t->cursor;
 	int r = 0;
 	if (!c || c->root != dir || c->next > start) {
-		m->tree = NULL;
-		cursor_free(m, c);
-		if ((r = cursor_new(m, dir, &c)) == 0)
-			m->tree = c;
+		t->cursor = NULL;
+		cursor_free(t, c);
+		if ((r = cursor_new(t, dir, &c)) == 0)
+			t->cursor = c;
 	}
 	if (r == 0)
-		r = fill(m, c, start, out);
+		r = fill(t, c, start, out);
 	if (r < 0 && r != -ENODATA) {
 		/* A half-moved cursor is no use to the next request. */
-		m->tree = NULL;
-		cursor_free(m, c);
+		t->cursor = NULL;
+		cursor_free(t, c);
 	}
-	pthread_mutex_unlock(&m->tree_lock);
+	pthread_mutex_unlock(&t->lock);
 	return r;
-}
-
-void tree_cursor_free(struct mount *m)
-{
-	cursor_free(m, m->tree);
-	m->tree = NULL;
 }

@@ -14,19 +14,30 @@
 #ifndef STRATA_FUSE_TREE_H
 #define STRATA_FUSE_TREE_H
 
+#include <pthread.h>
 #include <stdint.h>
 
 #include "src/base/buf.h"
+#include "src/view/imageview.h"
+#include "inode.h"
 
-struct mount;
-struct inode;
 struct tree_cursor;
+
+/* One mount's pages: where the last one ended. */
+struct tree {
+	struct inode_table *itab;   /* borrowed, as v: set by tree_init */
+	struct imageview *v;
+	pthread_mutex_t lock;       /* protects cursor */
+	struct tree_cursor *cursor;
+};
+
+/* Once the mount's inode table exists; tree_release before it goes. */
+void tree_init(struct tree *t, struct inode_table *itab, struct imageview *v);
+void tree_release(struct tree *t);
 
 /* Appends the page of dir's subtree that starts at entry start to out:
  * 0, -ENODATA when dir is not a directory or start is past the end, -EIO
  * when a directory cannot be listed (logged), -ENOMEM. Thread-safe. */
-int tree_page(struct mount *m, struct inode *dir, uint64_t start, struct buf *out);
-/* At unmount, before the inode table goes. */
-void tree_cursor_free(struct mount *m);
+int tree_page(struct tree *t, struct inode *dir, uint64_t start, struct buf *out);
 
 #endif

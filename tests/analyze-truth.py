@@ -13,6 +13,15 @@ the tools each ecosystem ships, never from strata's own code:
                holding node_modules outside any node_modules); needs npm
       npm_manifests  package.json files outside node_modules that have a
                name and a version (json module): may be reported or not
+      deb_edges   name -> names it depends on: dpkg-query's Pre-Depends and
+               Depends, each item satisfied by its first alternative that
+               is installed or that an installed package Provides
+      npm_edges   package.json path -> the package.json paths of what it
+               depends on, as `npm ls --all --json --long` resolved them
+      deb_owners  path -> the packages whose info/*.list name it (not as a
+               directory of theirs), links in the path resolved inside ROOT
+               (the last component kept: a package may own a link)
+      deb_modified  the paths whose md5 is not what info/*.md5sums says
       maven    every regular *.jar/*.war/*.ear file, nested archives opened
                in memory: one row per META-INF/maven/*/*/pom.properties
       gem      every specifications/**/*.gemspec: name and version from the
@@ -23,6 +32,12 @@ the tools each ecosystem ships, never from strata's own code:
   check-packages TYPE REPORT TRUTH
       the report's packages of TYPE equal the truth (TYPE deb, python, npm,
       gem: as sets; maven: the rows of every jar that has pom.properties)
+  check-edges TYPE REPORT TRUTH
+      each package's dependencies in the report (names for deb, package.json
+      paths for npm) equal the truth's
+  check-owners REPORT TRUTH
+      the owners of the report's files (names of their "packages") equal
+      deb_owners, and the files marked modified equal deb_modified
   check-secrets REPORT PLANTED.tsv
       every planted row is reported (rule, path, line); nothing at a decoy
       line, nothing in a deleted file, nothing else in the planted files
@@ -117,6 +132,72 @@ def deb_truth(root):
     return rows
 
 
+def deb_edges(root):
+    admin = os.path.join(root, "var/lib/dpkg")
+    if not os.path.isfile(os.path.join(admin, "status")):
+        return {}
+    out = subprocess.run(
+        ["dpkg-query", "--admindir=" + admin, "-W", "-f",
+         "${db:Status-Status}\t${Package}\t${Pre-Depends}\t${Depends}\t${Provides}\n"],
+        check=True, capture_output=True, text=True).stdout
+    rows = [line.split("\t") for line in out.splitlines()]
+    rows = [r for r in rows if r[0] == "installed"]
+    installed = {r[1] for r in rows}
+    providers = {}
+    for r in rows:
+        for item in filter(None, (x.strip() for x in r[4].split(","))):
+            providers.setdefault(re.split(r"[ (:]", item)[0], set()).add(r[1])
+    edges = {}
+    for r in rows:
+        deps = set()
+        for item in filter(None, (x.strip() for x in (r[2] + "," + r[3]).split(","))):
+            for alt in item.split("|"):
+                name = re.split(r"[ (:]", alt.strip())[0]
+                found = {name} if name in installed else providers.get(name, set())
+                if found:
+                    deps |= found
+                    break
+        deps.discard(r[1])
+        edges[r[1]] = sorted(deps)
+    return edges
+
+
+def resolve_parent(root, rel):
+    """ROOT-relative path of REL with links resolved in its directories only."""
+    d, base = os.path.split(rel)
+    host = resolve_in(root, d)
+    return None if host is None else under(root, os.path.join(host, base))
+
+
+def deb_owners(root):
+    info = os.path.join(root, "var/lib/dpkg/info")
+    owners, modified = {}, set()
+    if not os.path.isdir(info):
+        return {}, []
+    for name in sorted(os.listdir(info)):
+        pkg, ext = os.path.splitext(name)
+        pkg = pkg.split(":")[0]
+        if ext == ".list":
+            paths = [l for l in open(os.path.join(info, name), encoding="utf-8", errors="surrogateescape").read().splitlines() if l and l != "/."]
+            dirs = {os.path.dirname(p) for p in paths}
+            for p in paths:
+                if p in dirs:
+                    continue
+                where = resolve_parent(root, p)
+                host = where and os.path.join(root, where.lstrip("/"))
+                if host and os.path.lexists(host) and not (os.path.isdir(host) and not os.path.islink(host)):
+                    owners.setdefault(where, set()).add(pkg)
+        elif ext == ".md5sums":
+            for line in open(os.path.join(info, name), encoding="utf-8", errors="surrogateescape"):
+                want, p = line.rstrip("\n").split("  ", 1)
+                where = resolve_parent(root, "/" + p)
+                host = where and os.path.join(root, where.lstrip("/"))
+                if host and os.path.isfile(host) and not os.path.islink(host):
+                    if hashlib.md5(open(host, "rb").read()).hexdigest() != want.lower():
+                        modified.add(where)
+    return {k: sorted(v) for k, v in owners.items()}, sorted(modified)
+
+
 def python_truth(root):
     rows = []
     for d, dirs, files in os.walk(root):
@@ -165,6 +246,28 @@ def npm_truth(root):
                     rows[pj] = {"name": dep["name"], "version": dep["version"], "path": pj}
                 stack.append(dep)
     return sorted(rows.values(), key=lambda r: r["path"])
+
+
+def npm_edges(root):
+    edges = {}
+    for proj in npm_projects(root):
+        env = dict(os.environ, npm_config_update_notifier="false")
+        res = subprocess.run(["npm", "ls", "--all", "--json", "--long", "--userconfig", "/dev/null"],
+                             cwd=proj, capture_output=True, text=True, env=env)
+        tree = json.loads(res.stdout or "{}")
+        tree["path"] = proj
+        stack = [tree]
+        while stack:
+            node = stack.pop()
+            if not node.get("path"):
+                continue
+            here = under(root, node["path"]) + "/package.json"
+            deps = edges.setdefault(here, set())
+            for dep in (node.get("dependencies") or {}).values():
+                if dep.get("path") and not dep.get("missing"):
+                    deps.add(under(root, dep["path"]) + "/package.json")
+                    stack.append(dep)
+    return {k: sorted(v) for k, v in edges.items()}
 
 
 def pom_rows(data, where, depth, rows):
@@ -237,9 +340,11 @@ def npm_manifests(root):
 
 def cmd_truth(root):
     root = os.path.abspath(root)
+    owners, modified = deb_owners(root)
     json.dump({"distro": os_release(root), "deb": deb_truth(root), "python": python_truth(root),
                "npm": npm_truth(root), "npm_manifests": npm_manifests(root), "maven": maven_truth(root),
-               "gem": gem_truth(root)},
+               "gem": gem_truth(root), "deb_edges": deb_edges(root), "npm_edges": npm_edges(root),
+               "deb_owners": owners, "deb_modified": modified},
               sys.stdout, indent=1, sort_keys=True)
     sys.stdout.write("\n")
 
@@ -334,6 +439,42 @@ def cmd_check_packages(typ, report_path, truth_path):
         raise SystemExit("unknown type " + typ)
     print("%s: %d in the report, %d in the truth" % (typ, len(have), len(want)))
     return show_diff(typ, want - have, have - want)
+
+
+def cmd_check_edges(typ, report_path, truth_path):
+    report = json.load(open(report_path))
+    truth = json.load(open(truth_path))
+    pk = report.get("packages") or []
+    key = (lambda p: p.get("name")) if typ == "deb" else (lambda p: p.get("path"))
+    have = {}
+    for p in report_packages(report, typ):
+        have[key(p)] = sorted({key(pk[i]) for i in p.get("dependencies") or []})
+    want = truth[typ + "_edges"]
+    if typ == "npm":
+        # npm ls knows the projects under node_modules trees only.
+        have = {k: v for k, v in have.items() if k in want}
+    missing = {(k, d) for k, v in want.items() for d in v if d not in have.get(k, [])}
+    extra = {(k, d) for k, v in have.items() for d in v if d not in want.get(k, [])}
+    print("%s: %d edges in the report, %d in the truth" % (typ, sum(len(v) for v in have.values()),
+                                                           sum(len(v) for v in want.values())))
+    return show_diff(typ + " edge", missing, extra)
+
+
+def cmd_check_owners(report_path, truth_path):
+    report = json.load(open(report_path))
+    truth = json.load(open(truth_path))
+    pk = report.get("packages") or []
+    have = {f["path"]: sorted({pk[i]["name"] for i in f["packages"]}) for f in report.get("files") or [] if f.get("packages")}
+    want = truth["deb_owners"]
+    missing = {(k, tuple(v)) for k, v in want.items() if have.get(k) != v}
+    extra = {(k, tuple(v)) for k, v in have.items() if want.get(k) != v}
+    print("owners: %d owned files in the report, %d in the truth" % (len(have), len(want)))
+    ok = show_diff("owner", missing, extra)
+    mod = sorted(f["path"] for f in report.get("files") or [] if f.get("modified"))
+    print("modified: %s in the report, %s in the truth" % (mod, truth["deb_modified"]))
+    named = sorted(p for x in pk for p in x.get("modified_files") or [])
+    return show_diff("modified", set(truth["deb_modified"]) - set(mod), set(mod) - set(truth["deb_modified"])) and ok and \
+        len(named) >= len(mod)
 
 
 def cmd_check_secrets(report_path, tsv):
@@ -442,6 +583,10 @@ def main(argv):
         return 0
     if len(argv) == 4 and argv[0] == "check-packages":
         return 0 if cmd_check_packages(*argv[1:]) else 1
+    if len(argv) == 4 and argv[0] == "check-edges":
+        return 0 if cmd_check_edges(*argv[1:]) else 1
+    if len(argv) == 3 and argv[0] == "check-owners":
+        return 0 if cmd_check_owners(*argv[1:]) else 1
     if len(argv) == 3 and argv[0] == "check-secrets":
         return 0 if cmd_check_secrets(*argv[1:]) else 1
     if len(argv) >= 3 and argv[0] == "check-files":

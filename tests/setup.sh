@@ -12,11 +12,11 @@ PACKAGES=(
 	build-essential autoconf automake libtool pkg-config
 	libcurl4-openssl-dev zlib1g-dev libzstd-dev libarchive-dev libssl-dev
 	librocksdb-dev libfuse3-dev fuse3 libjansson-dev libisal-dev
-	libsqlite3-dev libhyperscan-dev libpcre2-dev
+	libsqlite3-dev libhyperscan-dev libpcre2-dev libhiredis-dev
 	docker-registry skopeo umoci debootstrap apache2-utils
 	python3 jq curl openssl attr zstd clang libclang-rt-14-dev time
-	python3-jsonschema python3-yaml prometheus systemd sqlite3 rpm socat rsync
-	procps git bc openssl libcommons-lang3-java
+	python3-jsonschema python3-yaml prometheus systemd sqlite3 rpm socat rsync hyperfine
+	procps git bc openssl libcommons-lang3-java redis-server
 )
 # The last line: not in a minimal Debian (debootstrap --variant=minbase) but
 # used by the tests and scripts: pgrep, git (tests/sanitize.sh and

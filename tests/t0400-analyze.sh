@@ -140,13 +140,28 @@ check_py "maven: each jar with pom.properties (nested ones too) is exactly its p
 check "the fat jar's nested jars name the nesting" jq -e '[.packages[] | select(.type == "maven" and
 	(.path == "/opt/scan/fat.jar!/BOOT-INF/lib/commons-lang3-3.12.0.jar" and .group == "org.apache.commons" and .name == "commons-lang3")
 	or (.path == "/opt/scan/fat.jar!/BOOT-INF/lib/commons-io-2.11.0.jar" and .group == "commons-io" and .name == "commons-io"))] | length == 2' "$R"
+check_py "deb dependencies: dpkg-query's Pre-Depends and Depends, first installed alternative or provider" \
+	check-edges deb "$R" "$TMP/truth.json"
+check_py "npm dependencies: the package.json paths npm ls resolved" check-edges npm "$R" "$TMP/truth.json"
+is "the fat jar contains its nested jars" \
+	"$(jq -c '.packages as $p | [.packages[] | select(.type == "maven" and .path == "/opt/scan/fat.jar") |
+		(.contains // [])[] | $p[.].name] | sort' "$R")" '["commons-io","commons-lang3"]'
+is "no unresolved dependency but typeprof's vscode extension (not installed: a manifest inside a gem)" \
+	"$(jq -c '[.packages[] | select(.unresolved_dependencies) | "\(.type) \(.name): \(.unresolved_dependencies | join(","))"]' "$R")" \
+	'["npm ruby-typeprof: vscode-languageclient"]'
 check "rack, from ruby-rack, is a gem" jq -e 'any(.packages[]; .type == "gem" and .name == "rack" and
 	(.path | startswith("/usr/share/rubygems-integration/all/specifications/rack-")))' "$R"
 # The purl spec leaves ':' unencoded (its own example: pkg:deb/debian/attr@1:2.4.47-2%2Bb1).
-is "deb purls are pkg:deb/debian/NAME@VERSION?arch=ARCH&distro=debian-12, percent-encoded (first 3 that are not)" \
+is "deb purls are pkg:deb/debian/NAME@VERSION?arch=ARCH&distro=debian-12[&upstream=SOURCE[@VERSION]], percent-encoded (first 3 that are not)" \
 	"$(jq -r '[.packages[] | select(.type == "deb") | ("pkg:deb/debian/" + (.name | @uri) + "@" + (.version | @uri | gsub("%3A"; ":")) +
-	"?arch=" + (.architecture | @uri) + "&distro=debian-12") as $want | select(.purl != $want) |
-	"\(.purl) (want \($want))"] | .[:3][]' "$R")" ""
+	"?arch=" + (.architecture | @uri) + "&distro=debian-12" + (if .source then "&upstream=" + ((.source +
+	(if .source_version then "@" + .source_version else "" end)) | @uri | gsub("%3A"; ":")) else "" end)) as $want |
+	select(.purl != $want) | "\(.purl) (want \($want))"] | .[:3][]' "$R")" ""
+is "every package has CPEs, a CPE 2.3 formatted string each" \
+	"$(jq '[.packages[] | select(((.cpes // []) | length) == 0 or any(.cpes[]; test("^cpe:2\\.3:a:([^:\\\\]|\\\\.)+(:([^:\\\\]|\\\\.)+){9}$") | not))] | length' "$R")" 0
+is "express's CPE is the NVD dictionary's (openjsf), as syft's" \
+	"$(jq -r '.packages[] | select(.type == "npm" and .name == "express") | .cpes[0]' "$R")" \
+	"cpe:2.3:a:openjsf:express:$(jq -r '.packages[] | select(.type == "npm" and .name == "express") | .version' "$R"):*:*:*:*:node.js:*:*"
 is "a scoped npm purl" "$(jq -r '.packages[] | select(.type == "npm" and .name == "@babel/parser") | .purl' "$R")" \
 	"pkg:npm/%40babel/parser@7.26.3"
 is "a pypi purl is normalized" "$(jq -r '.packages[] | select(.type == "python" and .version == "3.0.1") | .purl' "$R")" \
@@ -161,7 +176,15 @@ check "deb packages name the layer of /var/lib/dpkg/status" jq -e --arg l "$(lay
 check "npm packages name the layer of their package.json" jq -e --arg l "$(layer_of /srv/app/node_modules/express/package.json)" \
 	'[.packages[] | select(.type == "npm" and (.path | startswith("/srv/app/node_modules/")))] | length > 70 and all(.[]; .layer == $l)' "$R"
 check "licenses where the metadata has one (express: MIT)" \
-	jq -e 'any(.packages[]; .type == "npm" and .name == "express" and .license == "MIT")' "$R"
+	jq -e 'any(.packages[]; .type == "npm" and .name == "express" and .license == "MIT" and .licenses == ["MIT"])' "$R"
+is "every deb package has licenses, from its copyright file (libstdc++6's through its doc symlink)" \
+	"$(jq -c '[.packages[] | select(.type == "deb" and ((.licenses // []) | length) == 0) | .name]' "$R")" '[]'
+is "libc6: its free-form copyright file's GNU notices" \
+	"$(jq -c '.packages[] | select(.type == "deb" and .name == "libc6") | .licenses' "$R")" \
+	'["LGPL-2.1-or-later","GPL-2.0-or-later","BSD-3-Clause"]'
+is "apt: its DEP-5 copyright file's License fields" \
+	"$(jq -c '.packages[] | select(.type == "deb" and .name == "apt") | .licenses' "$R")" \
+	'["GPL-2.0-or-later","GPL-2.0-only","BSD-3-Clause","MIT"]'
 
 check_py "secrets: every planted credential (rule, path, line), no decoy" check-secrets "$R" "$PLANTED"
 check "secrets name their layer and severity, and a masked match" jq -e --arg l "$(layer_of /srv/app/.env)" \
@@ -190,6 +213,8 @@ if [ $? -eq 0 ]; then ok "no planted token appears unmasked in the report"; else
 
 check_py "files: every entry of the tree (type, mode, owner, size, link); 300 sha256 and layers" \
 	check-files "$R" "$U/rootfs" "$TMP/layers.tsv" 300
+check_py "file owners: the packages whose info/*.list name each file (links in /bin resolved); none modified" \
+	check-owners "$R" "$TMP/truth.json"
 check "regular files carry sha1 and md5 too" \
 	jq -e '[.files[] | select(.type == "file")] | all(.[]; (.sha1 | length) == 40 and (.md5 | length) == 32)' "$R"
 is "/usr/lib/os-release's sha1" "$(jq -r '.files[] | select(.path == "/usr/lib/os-release") | .sha1' "$R")" \
@@ -219,6 +244,25 @@ is "spdx-json holds every package (those with a purl other than pkg:oci)" \
 is "cyclonedx-json holds every package (components with a purl other than pkg:oci)" \
 	"$(jq '[.. | objects | select(has("purl") and has("name") and has("type") and
 		(.purl | startswith("pkg:oci/") | not))] | length' "$TMP/scan.cyclonedx-json")" "$npk"
+is "spdx-json declares a licence for every deb package (no NOASSERTION)" \
+	"$(jq '[.packages[] | select((.comment // "") == "strata package type: deb" and .licenseDeclared == "NOASSERTION")] | length' "$TMP/scan.spdx-json")" 0
+is "cyclonedx-json gives every deb component licences" \
+	"$(jq '[.components[] | select(any(.properties[]?; .name == "strata:type" and .value == "deb") and ((.licenses // []) | length) == 0)] | length' "$TMP/scan.cyclonedx-json")" 0
+is "spdx-json: one DEPENDS_ON per dependency, one CONTAINS per nested jar" \
+	"$(jq -c '[.relationships[] | select(.relationshipType == "DEPENDS_ON")] | length' "$TMP/scan.spdx-json") $(jq -c '[.relationships[] |
+		select(.relationshipType == "CONTAINS" and (.spdxElementId | startswith("SPDXRef-Package-maven")))] | length' "$TMP/scan.spdx-json")" \
+	"$(jq '[.packages[].dependencies // [] | length] | add' "$R") 2"
+is "cyclonedx-json: a dependencies entry per component, the image's and the distribution's" \
+	"$(jq -c '[(.dependencies | length), ([.dependencies[].dependsOn | length] | add)]' "$TMP/scan.cyclonedx-json")" \
+	"$(jq -c '[(.packages | length) + 2, ([.packages[] | (.dependencies // [] | length) + (.contains // [] | length)] | add) + 1 +
+		([.packages[] | select(.type == "deb")] | length) + ([.packages as $p | $p | to_entries[] | .key as $i |
+		select(.value.type != "deb" and ([$p[] | (.dependencies // []) + (.contains // []) | index($i)] | map(select(.)) | length) == 0)] | length)]' "$R")"
+is "spdx-json: each package's CPEs as SECURITY cpe23Type references" \
+	"$(jq '[.packages[].externalRefs[]? | select(.referenceCategory == "SECURITY" and .referenceType == "cpe23Type")] | length' "$TMP/scan.spdx-json")" \
+	"$(jq '[.packages[].cpes | length] | add' "$R")"
+is "cyclonedx-json: every library component has a cpe" \
+	"$(jq '[.components[] | select(.type == "library" and (.cpe | not))] | length' "$TMP/scan.cyclonedx-json")" 0
+check "the table shows licences" grep -qE '^deb +libc6 +[^ ]+ +LGPL-2.1-or-later, GPL-2.0-or-later' "$TMP/scan.table"
 missing=$(jq -r '[.packages[].name] | unique[]' "$R" | while read -r n; do grep -qF -- "$n" "$TMP/scan.table" || echo "$n"; done)
 is "the table names every package" "$missing" ""
 check "the table names the planted secrets' files" grep -qF /root/.aws/credentials "$TMP/scan.table"
@@ -289,6 +333,45 @@ is "and all of scan's packages" \
 	"$(jq -c '[.packages[] | [.type, .name, .version, .path]] | sort' "$R")"
 is "and scan's secrets" "$(jq -c '[.secrets[] | [.rule, .path, .line, .layer]] | sort' "$TMP/scan2.json")" \
 	"$(jq -c '[.secrets[] | [.rule, .path, .line, .layer]] | sort' "$R")"
+
+# --- 5b. a file changed after its package installed it ------------------------------
+# scan plus a layer that rewrites /usr/bin/hostname (which dpkg's md5sums
+# knows as bin/hostname: /bin is a link to usr/bin), deletes one of its
+# docs and edits a conffile (dpkg's md5sums leave conffiles out).
+M=$TMP/mod-layout
+skopeo copy --quiet "oci:$IMAGES:scan" "oci:$M:scan" >"$TMP/skopeo.log" 2>&1 || { sed 's/^/#   /' "$TMP/skopeo.log"; exit 99; }
+python3 - "$TMP/mod-layer.tar" <<'PY'
+import io, sys, tarfile
+with tarfile.open(sys.argv[1], "w", format=tarfile.PAX_FORMAT) as t:
+    for name, data, mode in (("usr/bin/hostname", b"#!/bin/sh\necho not the real hostname\n", 0o755),
+                             ("usr/share/doc/hostname/.wh.changelog.gz", b"", 0o644),
+                             ("etc/debian_version", b"12.99 edited\n", 0o644)):
+        ti = tarfile.TarInfo(name)
+        ti.size, ti.mode = len(data), mode
+        t.addfile(ti, io.BytesIO(data))
+PY
+umoci raw add-layer --image "$M:scan" --tag mod "$TMP/mod-layer.tar" >"$TMP/umoci.log" 2>&1 || { sed 's/^/#   /' "$TMP/umoci.log"; exit 99; }
+skopeo copy --quiet --dest-tls-verify=false "oci:$M:mod" "docker://$REGISTRY/strata/scan-mod:latest" >"$TMP/skopeo.log" 2>&1 ||
+	{ sed 's/^/#   /' "$TMP/skopeo.log"; exit 99; }
+MR=$TMP/mod.json
+check "analyze scan plus a layer that changes a Debian package's file" \
+	"$STRATA" analyze "$REGISTRY/strata/scan-mod" --format json -o "$MR"
+is "hostname's modified_files: bin/hostname, as its md5sums name it" \
+	"$(jq -c '.packages[] | select(.type == "deb" and .name == "hostname") | .modified_files' "$MR")" '["/bin/hostname"]'
+is "no other package has one (a deleted doc, an edited conffile are not modified files)" \
+	"$(jq -c '[.packages[] | select(.modified_files) | .name]' "$MR")" '["hostname"]'
+is "its file entry: /usr/bin/hostname, owned by hostname, modified" \
+	"$(jq -c '.packages as $p | .files[] | select(.modified) | [.path, ([.packages[] | $p[.].name])]' "$MR")" \
+	'["/usr/bin/hostname",["hostname"]]'
+check "and at most the new layer's two files were opened" test "$(jq '[.stats.analyzers[].opened] | add' "$MR")" -le 2
+"$STRATA" analyze "$REGISTRY/strata/scan-mod" --format table -o "$TMP/mod.table"
+check "the table lists it under MODIFIED FILES" grep -qE '^hostname +/bin/hostname$' "$TMP/mod.table"
+"$STRATA" analyze "$REGISTRY/strata/scan-mod" --format spdx-json -o "$TMP/mod.spdx.json"
+is "spdx: the file's comment says so, and hostname CONTAINS it" \
+	"$(jq -c '(.packages[] | select(.name == "hostname") | .SPDXID) as $h | (.files[] | select(.fileName == "./usr/bin/hostname")) as $f |
+		[($f.comment | test("differs from what package hostname shipped")),
+		 any(.relationships[]; .spdxElementId == $h and .relationshipType == "CONTAINS" and .relatedSpdxElement == $f.SPDXID)]' \
+		"$TMP/mod.spdx.json")" '[true,true]'
 
 # --- 6. strata run -------------------------------------------------------------------
 out=$("$STRATA" run "$REF" -- find {} -name os-release 2>"$TMP/run.err"); rc=$?

@@ -4,15 +4,19 @@
 # manifests (the fields that make FUSE mounts reach scanner pods, and that
 # arrangement reproduced with mount namespaces), the Prometheus scrape
 # config and alert rules (checked, fed synthetic series, and matched against
-# the metrics a live daemon exports), the metrics sidecar's filter, and the
-# bash completion (driven as bash drives it).
+# the metrics a live daemon exports), the metrics sidecar's filter, the
+# fleet's Redis (its server and ACL as the manifest starts them, a daemon
+# with strata-fleet.conf), and the bash completion (driven as bash drives it).
 . "$(dirname "$0")/lib.sh"
 need_fuse
 need_cmd umoci skopeo jq python3 curl
 CONTRIB=$(cd "$TEST_SRCDIR/../contrib" && pwd)
 UNIT_IN=$CONTRIB/systemd/strata.service.in
 BINDIR=$(cd "$(dirname "$STRATA")" && pwd)
-[ "$(basename "$STRATA")" = strata ] || skip_all "\$STRATA must be a file named strata (the unit runs @bindir@/strata)"
+[ "$(basename "$STRATA")" = strata ] || skip_all "\$STRATA must be a file named strata (built beside strata-serve)"
+# The build tree holds the helper programs beside strata: the unit's
+# @pkglibexecdir@ is the build directory here.
+[ -x "$BINDIR/strata-serve" ] || skip_all "no strata-serve beside $STRATA"
 test_images
 start_registry
 push_image base || exit 99
@@ -21,7 +25,7 @@ REF=$REGISTRY/strata/base
 # --- systemd -------------------------------------------------------------------
 UNIT=$TMP/unit/strata.service
 mkdir -p "$TMP/unit"
-sed "s|@bindir@|$BINDIR|g" "$UNIT_IN" >"$UNIT"
+sed "s|@pkglibexecdir@|$BINDIR|g" "$UNIT_IN" >"$UNIT"
 is "the unit has no @...@ left after substitution" "$(grep -c '@[a-z]*@' "$UNIT")" 0
 if command -v systemd-analyze >/dev/null 2>&1; then
 	# verify exits 0 on settings it ignores: any output at all is a finding.
@@ -35,7 +39,7 @@ fi
 unit_get() { sed -n "s/^$1=//p" "$UNIT" | tail -1; }
 is "Type=exec (the daemon does not speak sd_notify)" "$(unit_get Type)" exec
 is "KillMode=mixed" "$(unit_get KillMode)" mixed
-is "ExecStart runs the built binary" "$(unit_get ExecStart)" "$BINDIR/strata serve"
+is "ExecStart runs the built daemon program" "$(unit_get ExecStart)" "$BINDIR/strata-serve serve"
 check "/dev/fuse is allowed" grep -qx 'DeviceAllow=/dev/fuse rw' "$UNIT"
 check "CAP_SYS_ADMIN is kept" grep -q '^CapabilityBoundingSet=.*CAP_SYS_ADMIN' "$UNIT"
 # Each of these gives the unit a mount namespace of its own, from which no
@@ -91,7 +95,8 @@ else
 fi
 # Every metric the rules use is exported.
 assumed=""
-used=$(grep -o 'strata_[a-z_]*' "$CONTRIB/prometheus/strata-alerts.yml" | sort -u)
+# (strata_shared_memo_* only with memo.redis: the fleet's daemon, below.)
+used=$(grep -o 'strata_[a-z_]*' "$CONTRIB/prometheus/strata-alerts.yml" | grep -v '^strata_shared_memo_' | sort -u)
 missing=""
 for m in $used; do
 	grep -q "^${m}[{ ]" "$TMP/metrics.txt" || missing="$missing $m"
@@ -163,7 +168,29 @@ tests:
         values: '0x20'
       - series: 'strata_cache_verify_failures_total{job="strata", instance="a"}'
         values: '0x10 3x10'
+      - series: 'strata_shared_memo_up{job="strata", instance="a"}'
+        values: '1x5 0x20'
+      - series: 'strata_shared_memo_up{job="strata", instance="b"}'
+        values: '1x5 0x5 1x15'
+      - series: 'strata_shared_memo_rejected_total{job="strata", instance="a", reason="signature"}'
+        values: '0x10 40x10'
+      - series: 'strata_shared_memo_rejected_total{job="strata", instance="b", reason="signature"}'
+        values: '0x20'
+      - series: 'strata_shared_memo_dropped_total{job="strata", instance="b"}'
+        values: '0x10 7x10'
     alert_rule_test:
+      - eval_time: 20m
+        alertname: StrataSharedMemoDown
+        exp_alerts:
+          - exp_labels: {severity: warning, job: strata, instance: a}
+      - eval_time: 15m
+        alertname: StrataSharedMemoRejects
+        exp_alerts:
+          - exp_labels: {severity: warning, job: strata, instance: a, reason: signature}
+      - eval_time: 15m
+        alertname: StrataSharedMemoDropping
+        exp_alerts:
+          - exp_labels: {severity: warning, job: strata, instance: b}
       - eval_time: 80m
         alertname: StrataEvictionStorm
         exp_alerts:
@@ -439,6 +466,105 @@ check "and no daemon started for it" test ! -e "$TMP/nostore"
 is "references when the environment names a store with no daemon: nothing" \
 	"$(STRATA_STORE=$TMP/nostore2 comp 'strata inspect ')" ""
 check "and no daemon started for it either" test ! -e "$TMP/nostore2"
+
+# --- a fleet: redis.yaml's server, strata's ACL user, strata-fleet.conf ------------
+# The manifest's server command (valkey-server there, redis-server here: the
+# same arguments), its ACL user, and a daemon configured as the DaemonSet
+# configures it: the ACL must let the daemon read and write, and nothing else.
+if python3 -c 'import yaml' 2>/dev/null && command -v redis-server >/dev/null 2>&1; then
+	python3 - "$CONTRIB/kubernetes/redis.yaml" "$CONTRIB/kubernetes/daemonset.yaml" "$TMP/fleet" <<'PY' >"$TMP/fleet.tap"
+import os, sys, yaml
+docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
+ds_docs = [d for d in yaml.safe_load_all(open(sys.argv[2])) if d]
+out = sys.argv[3]
+os.makedirs(out, exist_ok=True)
+def kind(docs, k):
+    found = [d for d in docs if d.get("kind") == k]
+    return found[0] if found else {}
+dep, svc, np, cm = (kind(docs, k) for k in ("Deployment", "Service", "NetworkPolicy", "ConfigMap"))
+res = []
+def check(what, cond):
+    res.append((bool(cond), what))
+check("redis.yaml: a Deployment, a Service, a NetworkPolicy and a ConfigMap", dep and svc and np and cm)
+c = dep.get("spec", {}).get("template", {}).get("spec", {}).get("containers", [{}])[0]
+env = {e["name"]: e.get("valueFrom", {}).get("secretKeyRef", {}) for e in c.get("env", [])}
+check("redis.yaml: the password comes from the strata-redis Secret", env.get("REDIS_PASSWORD", {}).get("name") == "strata-redis")
+sel = np.get("spec", {}).get("ingress", [{}])[0].get("from", [{}])[0].get("podSelector", {}).get("matchLabels", {})
+check("redis.yaml: only the store daemons may connect", sel.get("app.kubernetes.io/component") == "store-daemon")
+conf = cm.get("data", {}).get("redis.conf", "")
+check("redis.yaml: a cache that evicts when full", "maxmemory-policy allkeys-lru" in conf and 'save ""' in conf)
+ds = kind(ds_docs, "DaemonSet")
+pod = ds.get("spec", {}).get("template", {}).get("spec", {})
+d = [x for x in pod.get("containers", []) if x["name"] == "strata"][0]
+denv = {e["name"]: e.get("valueFrom", {}).get("secretKeyRef", {}) for e in d.get("env", [])}
+ref = denv.get("STRATA_MEMO_REDIS", {})
+check("daemonset.yaml: STRATA_MEMO_REDIS from the Secret, optional", ref.get("name") == "strata-redis" and ref.get("optional") is True)
+vol = [v for v in pod.get("volumes", []) if v["name"] == "fleet-key"]
+sec = vol[0].get("secret", {}) if vol else {}
+check("daemonset.yaml: the HMAC key from the Secret, mode 0400, optional",
+      sec.get("secretName") == "strata-redis" and sec.get("defaultMode") == 0o400 and sec.get("optional") is True)
+check("daemonset.yaml: mounted where strata-fleet.conf looks",
+      any(m.get("mountPath") == "/etc/strata-fleet" for m in d.get("volumeMounts", [])))
+open(out + "/redis.conf", "w").write(conf)
+open(out + "/args", "w").write(c.get("args", [""])[0])
+for good, what in res:
+    print(("ok" if good else "not ok") + "\t" + what)
+PY
+	while IFS=$'\t' read -r res what; do
+		if [ "$res" = ok ]; then ok "fleet: $what"; else not_ok "fleet: $what"; fi
+	done <"$TMP/fleet.tap"
+	# The server as the manifest starts it, on loopback here.
+	rport=$(free_port)
+	sed -e "s/^port .*/port $rport/" -e 's/^bind .*/bind 127.0.0.1/' -e 's/^maxmemory .*/maxmemory 64mb/' \
+		"$TMP/fleet/redis.conf" >"$TMP/fleet/redis-local.conf"
+	sed -e 's/valkey-server/redis-server/' -e "s|/etc/redis/redis.conf|$TMP/fleet/redis-local.conf|" \
+		"$TMP/fleet/args" >"$TMP/fleet/start.sh"
+	mkdir -p "$TMP/fleet/data"
+	(cd "$TMP/fleet/data" && REDIS_PASSWORD=fleet-test-password exec sh "$TMP/fleet/start.sh" >"$TMP/fleet/redis.log" 2>&1) &
+	rpid=$!
+	at_exit "kill $rpid"
+	wait_tcp "$rport" || not_ok "fleet: the manifest's server starts"
+	is "fleet: the default user is off" "$(redis-cli -p "$rport" PING 2>&1 | cut -c1-6)" NOAUTH
+	rc() { REDISCLI_AUTH=fleet-test-password redis-cli -p "$rport" --user strata "$@" 2>&1; }
+	is "fleet: strata's user may not touch other keys" "$(rc SET other 1 | cut -c1-6)" NOPERM
+	is "fleet: nor list keys" "$(rc KEYS '*' | cut -c1-6)" NOPERM
+	is "fleet: nor flush" "$(rc FLUSHALL | cut -c1-6)" NOPERM
+	# A daemon with strata-fleet.conf and the Secret's values, as the DaemonSet has.
+	openssl rand -hex 32 >"$TMP/fleet/hmac.key"
+	chmod 0400 "$TMP/fleet/hmac.key"
+	sed "s|/etc/strata-fleet/hmac.key|$TMP/fleet/hmac.key|; s|^path = .*|path = $TMP/fleet/store|" \
+		"$CONTRIB/kubernetes/strata-fleet.conf" >"$TMP/fleet/strata.conf"
+	fleet() { STRATA_CONFIG=$TMP/fleet/strata.conf STRATA_MEMO_REDIS=redis://strata:fleet-test-password@127.0.0.1:$rport \
+		env -u STRATA_STORE "$STRATA" "$@"; }
+	check "fleet: strata-fleet.conf loads" fleet config show
+	check "fleet: a daemon starts with it" fleet images
+	fsock=$TMP/fleet/store/strata.sock
+	curl -s --unix-socket "$fsock" -X POST http://strata/v1/analysis/store \
+		-d '{"results": {"files@1/00": {"records": []}}}' >/dev/null
+	for _ in $(seq 50); do
+		curl -s --unix-socket "$fsock" http://strata/metrics | grep -q '^strata_shared_memo_written_total 1$' && break
+		sleep 0.1
+	done
+	curl -s --unix-socket "$fsock" -X POST http://strata/v1/analysis/lookup -d '{"keys": ["files@1/01"]}' >/dev/null
+	curl -s --unix-socket "$fsock" http://strata/metrics >"$TMP/fleet/metrics"
+	is "fleet: the ACL lets the daemon write (SET ... PX)" \
+		"$(grep -c '^strata_shared_memo_written_total 1$' "$TMP/fleet/metrics")" 1
+	is "fleet: and read (MGET), with no failed call" \
+		"$(grep -E '^strata_shared_memo_(misses_total\{kind="result"\}|errors_total\{op="(read|write)"\}) ' "$TMP/fleet/metrics" | awk '{print $2}' | tr '\n' ' ')" "1 0 0 "
+	missing=""
+	for m in $(grep -o 'strata_shared_memo_[a-z_]*' "$CONTRIB/prometheus/strata-alerts.yml" | sort -u); do
+		grep -Eq "^${m}(_bucket|_sum|_count)?[{ ]" "$TMP/fleet/metrics" || missing="$missing $m"
+	done
+	is "fleet: the shared memo's alert rules use metrics its daemon exports" "${missing# }" ""
+	if command -v promtool >/dev/null 2>&1; then
+		check "fleet: promtool check metrics on its /metrics" sh -c "promtool check metrics <'$TMP/fleet/metrics'"
+	fi
+	is "fleet: the value is signed (flags 2)" \
+		"$(rc --raw GET 'strata:result:files@1/00' | head -c7 | tail -c1 | od -An -tu1 | tr -d ' \n')" 2
+	kill "$(curl -s --unix-socket "$fsock" http://strata/v1/version | jq -r .pid)"
+else
+	skip "python3-yaml or redis-server is not installed: the fleet's manifests not run"
+fi
 
 # --- stop as systemd stops the unit: SIGTERM to the daemon alone ---------------
 kill -TERM "$DPID"

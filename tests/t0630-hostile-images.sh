@@ -261,7 +261,7 @@ export STRATA_STORE=$SAVED_STORE
 
 # --- bounded memory: a million entries, a gzip bomb -----------------------------------------
 # Each pulled by a fresh daemon, so that its VmHWM is the pull's peak.
-# DESIGN.md: ingest memory does not grow with the layer (target: under
+# Ingest memory does not grow with the layer (ARCHITECTURE.md; target: under
 # 64 MiB for the ingest); the bound here is the daemon's whole peak.
 PULL_BOUND_MIB=128
 hwm_now() { awk '/^VmHWM:/ { print int($2 / 1024) }' "/proc/$HWM_PID/status"; }

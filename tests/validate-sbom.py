@@ -112,6 +112,15 @@ def spdx_rules(doc):
                 problems.append("/relationships/%d/%s: %r is not an element of the document" % (n, end, v))
         if r["spdxElementId"] == "SPDXRef-DOCUMENT" and r["relationshipType"] == "DESCRIBES":
             described = True
+    # Clause 7.8: a package with filesAnalyzed false contains no file.
+    unanalyzed = {e["SPDXID"] for e in doc.get("packages", []) if e.get("filesAnalyzed") is False}
+    files = {e["SPDXID"] for e in doc.get("files", [])}
+    for n, r in enumerate(doc.get("relationships", [])):
+        if r["relationshipType"] == "CONTAINS" and r["spdxElementId"] in unanalyzed and r["relatedSpdxElement"] in files:
+            problems.append("/relationships/%d: %r has filesAnalyzed false but CONTAINS a file" % (n, r["spdxElementId"]))
+    for n, e in enumerate(doc.get("packages", [])):
+        if e.get("filesAnalyzed", True) and "packageVerificationCode" not in e:
+            problems.append("/packages/%d: files analyzed but no packageVerificationCode" % n)
     if not described and not doc.get("documentDescribes"):
         problems.append("the document DESCRIBES nothing")
     declared = {e["licenseId"] for e in doc.get("hasExtractedLicensingInfos", [])}

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "digest.h"
 #include "log.h"
 #include "util.h"
 
@@ -68,6 +69,12 @@ static const struct key_def keys[] = {
 	{ "daemon", "metrics_address", "STRATA_DAEMON_METRICS_ADDRESS", "daemon.metrics_address", CONF_STRING, F_STR, OFF(metrics_address), 0, 0, 0 },
 	{ "daemon", "socket_group", "STRATA_DAEMON_SOCKET_GROUP", "daemon.socket_group", CONF_STRING, F_STR, OFF(socket_group), 0, 0, 0 },
 	{ "daemon", "admin_group", "STRATA_DAEMON_ADMIN_GROUP", "daemon.admin_group", CONF_STRING, F_STR, OFF(admin_group), 0, 0, 0 },
+	{ "memo", "redis", "STRATA_MEMO_REDIS", "memo.redis", CONF_STRING, F_STR, OFF(memo_redis), 0, 0, 0 },
+	{ "memo", "redis_prefix", "STRATA_MEMO_REDIS_PREFIX", "memo.redis_prefix", CONF_STRING, F_STR, OFF(memo_redis_prefix), 0, 0, 0 },
+	{ "memo", "redis_ttl", "STRATA_MEMO_REDIS_TTL", "memo.redis_ttl", CONF_DURATION, F_U64, OFF(memo_redis_ttl_ms), 0, 3650ull * 86400000, 0 },
+	{ "memo", "redis_connect_timeout", "STRATA_MEMO_REDIS_CONNECT_TIMEOUT", "memo.redis_connect_timeout", CONF_DURATION, F_U64, OFF(memo_redis_connect_timeout_ms), 1, 60000, 0 },
+	{ "memo", "redis_timeout", "STRATA_MEMO_REDIS_TIMEOUT", "memo.redis_timeout", CONF_DURATION, F_U64, OFF(memo_redis_timeout_ms), 1, 60000, 0 },
+	{ "memo", "redis_hmac_key_file", "STRATA_MEMO_REDIS_HMAC_KEY_FILE", "memo.redis_hmac_key_file", CONF_STRING, F_STR, OFF(memo_redis_hmac_key_file), 0, 0, 0 },
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -190,8 +197,25 @@ static int set_value(struct strata_conf *c, size_t k, const char *v, struct stra
 			return error_set(err, -EINVAL, "empty value for %s", name);
 		if (!strcmp(d->name, "platform") && *v && !valid_platform(v))
 			return error_set(err, -EINVAL, "invalid platform '%s' for %s (OS/ARCH[/VARIANT])", v, name);
-		if (!strcmp(d->name, "ca_file") && *v && *v != '/')
+		if ((!strcmp(d->name, "ca_file") || !strcmp(d->name, "redis_hmac_key_file")) && *v && *v != '/')
 			return error_set(err, -EINVAL, "invalid path '%s' for %s (an absolute path)", v, name);
+		if (!strcmp(d->name, "redis") && *v) {
+			struct conf_redis_url u;
+			int ur = conf_parse_redis_url(v, &u);
+			conf_redis_url_release(&u);
+			if (ur == -ENOMEM)
+				return error_set(err, ur, "out of memory");
+			if (ur < 0) {
+				char *shown = conf_redis_url_redacted(v);
+				error_set(err, -EINVAL, "invalid address '%s' for %s "
+					  "(redis://[USER:PASSWORD@]HOST[:PORT][/DB])", shown ? shown : "", name);
+				free(shown);
+				return -EINVAL;
+			}
+		}
+		if (!strcmp(d->name, "redis_prefix") && (!*v || strlen(v) > 64 || strpbrk(v, " \t*?[]")))
+			return error_set(err, -EINVAL, "invalid prefix '%s' for %s (1 to 64 characters, no blank "
+					 "or glob character)", v, name);
 		if (*v && !(s = strdup(v)))
 			return error_set(err, -ENOMEM, "out of memory");
 		free(*(char **)field);
@@ -265,6 +289,15 @@ static int set_value(struct strata_conf *c, size_t k, const char *v, struct stra
 		n = x;
 		break;
 	}
+	case CONF_DURATION:
+		if ((r = conf_parse_duration_ms(v, &n)) < 0)
+			return error_set(err, -EINVAL, r == -ERANGE ? "duration '%s' for %s is too long"
+					 : "invalid duration '%s' for %s (a number with a unit ms, s, m, h or d, "
+					   "such as 250ms or 30d)", v, name);
+		if (n < d->lo || n > d->hi)
+			return error_set(err, -EINVAL, "duration '%s' for %s is %s", v, name,
+					 n < d->lo ? "too short" : "too long");
+		break;
 	case CONF_WORD: {
 		int w = !strcmp(d->name, "level") ? parse_word(v, level_names, 4) : parse_word(v, dest_names, 2);
 		if (w < 0)
@@ -485,6 +518,10 @@ int conf_load_from(struct strata_conf *c, const char *path, struct strata_error 
 	c->log_level = LOG_LVL_WARN;
 	c->socket_mode = 0600;
 	c->source_fd = -1;
+	c->memo_redis_ttl_ms = 30ull * 86400000;
+	c->memo_redis_connect_timeout_ms = 250;
+	c->memo_redis_timeout_ms = 500;
+	c->memo_redis_prefix = strdup("strata:");
 	c->store = default_store();
 	c->insecure = calloc(1, sizeof(char *));
 	c->mirrors = calloc(1, sizeof(char *));
@@ -493,7 +530,7 @@ int conf_load_from(struct strata_conf *c, const char *path, struct strata_error 
 	free(dirs);
 	c->origins = calloc(NKEYS, sizeof(char *));
 	int r;
-	if (!c->store || !c->insecure || !c->mirrors || !c->certs_dirs || !c->origins) {
+	if (!c->store || !c->memo_redis_prefix || !c->insecure || !c->mirrors || !c->certs_dirs || !c->origins) {
 		r = error_set(err, -ENOMEM, "out of memory");
 		goto fail;
 	}
@@ -552,6 +589,20 @@ static char *format_exact_size(uint64_t n)
 		     : str_printf("%llu%c", (unsigned long long)n, units[u]);
 }
 
+/* "30d" rather than 2592000000 (milliseconds): the largest whole unit. */
+static char *format_duration_ms(uint64_t ms)
+{
+	static const struct { uint64_t ms; const char *unit; } units[] = {
+		{ 86400000, "d" }, { 3600000, "h" }, { 60000, "m" }, { 1000, "s" },
+	};
+	if (!ms)
+		return strdup("0");
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (ms % units[i].ms == 0)
+			return str_printf("%llu%s", (unsigned long long)(ms / units[i].ms), units[i].unit);
+	return str_printf("%llums", (unsigned long long)ms);
+}
+
 int conf_item(const struct strata_conf *c, size_t i, struct conf_item *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -566,7 +617,8 @@ int conf_item(const struct strata_conf *c, size_t i, struct conf_item *out)
 	switch (d->field) {
 	case F_STR: {
 		const char *s = *(char *const *)field;
-		if (s && !(out->text = strdup(s)))
+		/* A password is not shown. */
+		if (s && !(out->text = d->off == OFF(memo_redis) ? conf_redis_url_redacted(s) : strdup(s)))
 			return -ENOMEM;
 		return 0;
 	}
@@ -595,6 +647,7 @@ int conf_item(const struct strata_conf *c, size_t i, struct conf_item *out)
 	case CONF_SIZE: out->text = d->none_ok && !out->number ? strdup("none") : format_exact_size(out->number); break;
 	case CONF_BOOL: out->text = strdup(out->number ? "true" : "false"); break;
 	case CONF_MODE: out->text = str_printf("%04o", (unsigned)out->number); break;
+	case CONF_DURATION: out->text = format_duration_ms(out->number); break;
 	case CONF_WORD:
 		out->text = strdup(!strcmp(d->name, "level") ? level_names[out->number & 3]
 				   : dest_names[out->number & 1]);
@@ -624,6 +677,9 @@ void conf_release(struct strata_conf *c)
 	free_list(c->mirrors);
 	free_list(c->certs_dirs);
 	free(c->ca_file);
+	free(c->memo_redis);
+	free(c->memo_redis_prefix);
+	free(c->memo_redis_hmac_key_file);
 	if (c->origins)
 		for (size_t k = 0; k < NKEYS; k++)
 			free(c->origins[k]);
@@ -721,6 +777,27 @@ int conf_parse_size(const char *s, uint64_t *out)
 	return r;
 }
 
+int conf_parse_duration_ms(const char *s, uint64_t *ms)
+{
+	uint64_t whole, num, den, mult;
+	const char *p = parse_decimal(s, &whole, &num, &den);
+	if (!p)
+		return -EINVAL;
+	if (!strcmp(p, "ms"))
+		mult = 1;
+	else if (!strcmp(p, "s") || !*p)
+		mult = 1000;
+	else if (!strcmp(p, "m"))
+		mult = 60000;
+	else if (!strcmp(p, "h"))
+		mult = 3600000;
+	else if (!strcmp(p, "d"))
+		mult = 86400000;
+	else
+		return -EINVAL;
+	return scale_value(whole, num, den, mult, ms);
+}
+
 int conf_parse_duration(const char *s, uint64_t *seconds)
 {
 	uint64_t whole, num, den, mult;
@@ -740,4 +817,112 @@ int conf_parse_duration(const char *s, uint64_t *seconds)
 	else
 		return -EINVAL;
 	return scale_value(whole, num, den, mult, seconds);
+}
+
+/* Percent-decodes n bytes of s; NUL bytes and bad escapes are refused. */
+static int url_decode(const char *s, size_t n, char **out)
+{
+	char *d = malloc(n + 1);
+	size_t o = 0;
+	if (!(*out = d))
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] != '%') {
+			d[o++] = s[i];
+			continue;
+		}
+		int hi = i + 2 < n ? hex_digit_value(s[i + 1]) : -1;
+		int lo = hi >= 0 ? hex_digit_value(s[i + 2]) : -1;
+		if (lo < 0 || (hi == 0 && lo == 0))
+			return -EINVAL;
+		d[o++] = (char)(hi << 4 | lo);
+		i += 2;
+	}
+	d[o] = '\0';
+	return 0;
+}
+
+int conf_parse_redis_url(const char *s, struct conf_redis_url *u)
+{
+	memset(u, 0, sizeof(*u));
+	u->port = 6379;
+	if (strncmp(s, "redis://", 8))
+		return -EINVAL;
+	const char *p = s + 8, *end = p + strcspn(p, "/?#");
+	if (*end == '?' || *end == '#')
+		return -EINVAL;
+	/* USER[:PASSWORD]@: the last '@' before the path ends it. */
+	const char *at = NULL;
+	for (const char *q = p; q < end; q++)
+		if (*q == '@')
+			at = q;
+	int r;
+	if (at) {
+		const char *colon = memchr(p, ':', (size_t)(at - p));
+		size_t ulen = colon ? (size_t)(colon - p) : (size_t)(at - p);
+		if (ulen && (r = url_decode(p, ulen, &u->user)) < 0)
+			return r;
+		if (colon && (r = url_decode(colon + 1, (size_t)(at - colon - 1), &u->password)) < 0)
+			return r;
+		p = at + 1;
+	}
+	const char *host = p, *hend;
+	if (*p == '[') {
+		if (!(hend = memchr(p, ']', (size_t)(end - p))))
+			return -EINVAL;
+		host = p + 1;
+		p = hend + 1;
+	} else {
+		hend = p + strcspn(p, ":/");
+		if (hend > end)
+			hend = end;
+		p = hend;
+	}
+	if (hend == host || memchr(host, '%', (size_t)(hend - host)) || memchr(host, '@', (size_t)(hend - host)))
+		return -EINVAL;
+	if (!(u->host = strndup(host, (size_t)(hend - host))))
+		return -ENOMEM;
+	if (p < end && *p == ':') {
+		char *e;
+		errno = 0;
+		long port = isdigit((unsigned char)p[1]) ? strtol(p + 1, &e, 10) : -1;
+		if (port < 1 || port > 65535 || errno || e != end)
+			return -EINVAL;
+		u->port = (int)port;
+	} else if (p != end) {
+		return -EINVAL;
+	}
+	if (*end == '/' && end[1]) {
+		char *e;
+		errno = 0;
+		long db = isdigit((unsigned char)end[1]) ? strtol(end + 1, &e, 10) : -1;
+		if (db < 0 || db > 65535 || errno || *e)
+			return -EINVAL;
+		u->db = (int)db;
+	}
+	return 0;
+}
+
+void conf_redis_url_release(struct conf_redis_url *u)
+{
+	if (!u)
+		return;
+	if (u->password)
+		memset(u->password, 0, strlen(u->password));
+	free(u->user);
+	free(u->password);
+	free(u->host);
+	memset(u, 0, sizeof(*u));
+}
+
+char *conf_redis_url_redacted(const char *s)
+{
+	const char *p = strncmp(s, "redis://", 8) ? s : s + 8, *end = p + strcspn(p, "/?#"), *at = NULL;
+	for (const char *q = p; q < end; q++)
+		if (*q == '@')
+			at = q;
+	const char *colon = at ? memchr(p, ':', (size_t)(at - p)) : NULL;
+	if (!colon)
+		return strdup(s);
+	return str_printf("%.*s:*****%s", (int)(colon - s), s, at);
 }

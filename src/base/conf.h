@@ -8,7 +8,8 @@
 
 #include "error.h"
 
-/* Limits that turn hostile input into clear errors (DESIGN invariant 5). */
+/* Limits that turn hostile input into clear errors (ARCHITECTURE.md,
+ * "Bounded resources"). */
 struct strata_limits {
 	uint64_t max_entries;      /* tar entries in one layer */
 	uint64_t max_path;         /* bytes in one normalised path */
@@ -56,6 +57,13 @@ struct strata_conf {
 	int log_syslog;            /* log to syslog rather than stderr */
 	unsigned socket_mode;      /* permissions of STORE/strata.sock */
 	int allow_other;           /* FUSE mounts with allow_other */
+	/* The memo's shared tier (sharedmemo.h); memo_redis NULL: none. */
+	char *memo_redis;          /* redis://[USER:PASSWORD@]HOST[:PORT][/DB] */
+	char *memo_redis_prefix;   /* of every key strata writes there */
+	uint64_t memo_redis_ttl_ms;              /* 0: values never expire */
+	uint64_t memo_redis_connect_timeout_ms;
+	uint64_t memo_redis_timeout_ms;          /* of one call, all its round trips */
+	char *memo_redis_hmac_key_file;          /* NULL: values are not signed */
 	/* The configuration file read (absolute), NULL when none was; how it
 	 * was named: 0 the default path, 1 STRATA_CONFIG, 2 conf_load_from's
 	 * path (--config, which a spawned daemon must be given again). */
@@ -73,6 +81,7 @@ enum conf_kind {
 	CONF_BOOL,
 	CONF_MODE,     /* octal permissions */
 	CONF_WORD,     /* one of a few words (log.level, log.destination) */
+	CONF_DURATION, /* a time, written "250ms", "2s", "30d"; number is milliseconds */
 };
 
 /* One key of the configuration and its current value. */
@@ -81,7 +90,7 @@ struct conf_item {
 	const char *env;       /* "STRATA_CACHE_MAX_SIZE" */
 	enum conf_kind kind;
 	char *text;            /* the value as strata.conf spells it (malloc'd); NULL = unset */
-	uint64_t number;       /* CONF_INT, CONF_SIZE, CONF_BOOL, CONF_MODE */
+	uint64_t number;       /* CONF_INT, CONF_SIZE, CONF_BOOL, CONF_MODE, CONF_DURATION */
 	char *const *list;     /* CONF_LIST: borrowed from the conf, NULL-terminated */
 	const char *origin;    /* "default", "file:LINE", "env NAME", or what conf_set was told */
 };
@@ -115,5 +124,23 @@ const char *conf_mirror(const struct strata_conf *c, const char *registry_host);
 int conf_parse_size(const char *s, uint64_t *out);
 /* "90s", "12h", "7d", "30m". -EINVAL on anything else. */
 int conf_parse_duration(const char *s, uint64_t *seconds);
+/* The same, and "250ms", in milliseconds; a bare number is seconds. */
+int conf_parse_duration_ms(const char *s, uint64_t *ms);
+
+/* A Redis server's address, redis://[USER[:PASSWORD]@]HOST[:PORT][/DB]
+ * (USER and PASSWORD percent-encoded; HOST an IPv6 address in brackets).
+ * Every string is malloc'd; release with conf_redis_url_release. */
+struct conf_redis_url {
+	char *user, *password;     /* NULL when not given */
+	char *host;
+	int port;                  /* 6379 unless given */
+	int db;                    /* 0 unless given */
+};
+/* 0, -EINVAL for anything else, -ENOMEM. */
+int conf_parse_redis_url(const char *s, struct conf_redis_url *out);
+void conf_redis_url_release(struct conf_redis_url *u);
+/* s with its password replaced by "*****", for messages and `config
+ * show`. malloc'd; NULL when out of memory. */
+char *conf_redis_url_redacted(const char *s);
 
 #endif

@@ -1,10 +1,8 @@
-/* digest: hashing helpers over OpenSSL EVP. */
+/* digest: hashing helpers over OpenSSL EVP. The text forms (hex,
+ * "sha256:<hex>") are in digest-text.c, which needs no OpenSSL. */
 #include "config.h"
 
-#include <errno.h>
 #include <stdlib.h>
-#include <stdio.h>
-#include <string.h>
 
 #include <openssl/evp.h>
 
@@ -109,73 +107,4 @@ void filehash_final(struct filehash *h, uint8_t sha256[SHA256_LEN], uint8_t sha1
 	EVP_DigestFinal_ex(h->sha256, sha256, &n);
 	EVP_DigestFinal_ex(h->sha1, sha1, &n);
 	EVP_DigestFinal_ex(h->md5, md5, &n);
-}
-
-void hex_encode(const uint8_t *in, size_t len, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-	for (size_t i = 0; i < len; i++) {
-		out[2 * i] = digits[in[i] >> 4];
-		out[2 * i + 1] = digits[in[i] & 15];
-	}
-	out[2 * len] = '\0';
-}
-
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
-int hex_digit_value(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-int hex_decode(const char *in, size_t hexlen, uint8_t *out)
-{
-	if (hexlen % 2)
-		return -EINVAL;
-	for (size_t i = 0; i < hexlen / 2; i++) {
-		int hi = hexval(in[2 * i]), lo = hexval(in[2 * i + 1]);
-		if (hi < 0 || lo < 0)
-			return -EINVAL;
-		out[i] = (uint8_t)(hi << 4 | lo);
-	}
-	return 0;
-}
-
-int digest_parse(const char *s, uint8_t out[SHA256_LEN])
-{
-	if (strncmp(s, "sha256:", 7) || strlen(s + 7) != 2 * SHA256_LEN)
-		return -EINVAL;
-	return hex_decode(s + 7, 2 * SHA256_LEN, out);
-}
-
-int digest_valid(const char *s)
-{
-	uint8_t tmp[SHA256_LEN];
-	return s && digest_parse(s, tmp) == 0;
-}
-
-void digest_format(const uint8_t id[SHA256_LEN], char out[DIGEST_STR_MAX])
-{
-	memcpy(out, "sha256:", 7);
-	hex_encode(id, SHA256_LEN, out + 7);
-}
-
-void digest_short(const char *digest, char out[20])
-{
-	const char *hex = strchr(digest, ':');
-	hex = hex ? hex + 1 : digest;
-	snprintf(out, 20, "%.12s", hex);
 }

@@ -1,7 +1,9 @@
-/* cli: shared plumbing of the strata subcommands. */
+/* cli: shared plumbing of the strata subcommands, and the front end of
+ * each strata program. */
 #include "config.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,9 +17,17 @@
 #include "src/registry/auth.h"
 #include "src/base/buf.h"
 #include "cli.h"
+#include "src/base/log.h"
 #include "src/daemon/daemon.h"
 #include "src/registry/ref.h"
 #include "src/base/util.h"
+
+#ifndef STRATA_BINDIR
+#define STRATA_BINDIR "/usr/local/bin"
+#endif
+#ifndef STRATA_PKGLIBEXECDIR
+#define STRATA_PKGLIBEXECDIR "/usr/local/libexec/strata"
+#endif
 
 /* Messages carry names from images: one line, nothing a terminal obeys. */
 static void say(const char *prefix, const char *fmt, va_list ap)
@@ -83,18 +93,19 @@ static int daemon_answers(struct cli *cli, struct client *c, struct strata_error
  * outlives this command. Returns its pid. */
 static pid_t spawn_daemon(struct cli *cli, struct strata_error *err)
 {
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n < 0)
-		return error_errno(err, -errno, "cannot find the strata executable");
-	exe[n] = '\0';
+	char *exe = cli_helper_path("strata-serve", err);
+	if (!exe)
+		return err->code;
 	int r = mkdir_p(cli->conf.store, 0700);
-	if (r < 0)
+	if (r < 0) {
+		free(exe);
 		return error_errno(err, r, "cannot create store '%s'", cli->conf.store);
+	}
 	char *log = path_join(cli->conf.store, "daemon.log");
 	pid_t pid = fork();
 	if (pid < 0) {
 		free(log);
+		free(exe);
 		return error_errno(err, -errno, "cannot start the strata daemon");
 	}
 	if (pid == 0) {
@@ -109,13 +120,14 @@ static pid_t spawn_daemon(struct cli *cli, struct strata_error *err)
 		}
 		const char *v = cli->verbose > 1 ? "-vv" : "-v";
 		if (cli->conf.config_explicit == 2 && cli->conf.config_path)
-			execl(exe, "strata", "--store", cli->conf.store, "--config", cli->conf.config_path, v,
-			      "serve", (char *)NULL);
+			execl(exe, exe, "--store", cli->conf.store, "--config", cli->conf.config_path, v, "serve",
+			      (char *)NULL);
 		else
-			execl(exe, "strata", "--store", cli->conf.store, v, "serve", (char *)NULL);
+			execl(exe, exe, "--store", cli->conf.store, v, "serve", (char *)NULL);
 		_exit(127);
 	}
 	free(log);
+	free(exe);
 	return pid;
 }
 
@@ -127,8 +139,11 @@ static void last_log_line(const char *store, char *out, size_t len)
 	if (path && read_file(path, 1 << 20, &text, &n) == 0) {
 		while (n && text[n - 1] == '\n')
 			text[--n] = '\0';
-		char *nl = strrchr(text, '\n');
-		snprintf(out, len, "%s", nl ? nl + 1 : text);
+		char *nl = strrchr(text, '\n'), *line = nl ? nl + 1 : text;
+		/* Its own "strata: " would follow ours. */
+		if (!strncmp(line, "strata: ", 8))
+			line += 8;
+		snprintf(out, len, "%s", line);
 	}
 	free(text);
 	free(path);
@@ -254,4 +269,148 @@ void cli_print_json(json_t *v)
 {
 	json_dumpf(v, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	fputc('\n', stdout);
+}
+
+/* --- the programs ------------------------------------------------------------ */
+
+/* to relative to from, both absolute directories: "../libexec/strata" for
+ * "/usr/bin" and "/usr/libexec/strata". malloc'd. */
+static char *relative_dir(const char *from, const char *to)
+{
+	struct buf b = BUF_INIT;
+	/* Skip the components both share, whole ones only. */
+	for (;;) {
+		while (*from == '/')
+			from++;
+		while (*to == '/')
+			to++;
+		size_t fl = strcspn(from, "/"), tl = strcspn(to, "/");
+		if (!fl || fl != tl || strncmp(from, to, fl))
+			break;
+		from += fl;
+		to += tl;
+	}
+	while (*from) {
+		size_t fl = strcspn(from, "/");
+		if (fl)
+			buf_adds(&b, "../");
+		from += fl;
+		while (*from == '/')
+			from++;
+	}
+	buf_adds(&b, *to ? to : ".");
+	return buf_detach(&b, NULL);
+}
+
+char *cli_helper_path(const char *name, struct strata_error *err)
+{
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	char *slash = n > 0 ? memrchr(exe, '/', (size_t)n) : NULL;
+	char *rel = relative_dir(STRATA_BINDIR, STRATA_PKGLIBEXECDIR);
+	char *cand[3] = { NULL, NULL, path_join(STRATA_PKGLIBEXECDIR, name) };
+	if (slash) {
+		*slash = '\0';
+		cand[0] = path_join(exe, name);
+		cand[1] = rel ? str_printf("%s/%s/%s", exe, rel, name) : NULL;
+	}
+	char *found = NULL;
+	for (size_t i = 0; i < 3; i++) {
+		if (!found && cand[i] && access(cand[i], X_OK) == 0)
+			found = cand[i];
+		else
+			free(cand[i]);
+	}
+	free(rel);
+	if (!found)
+		error_set(err, -ENOENT, "cannot run %s: no executable '%s/%s'", name, STRATA_PKGLIBEXECDIR, name);
+	return found;
+}
+
+/* Runs cmd's helper program, strata-NAME, with this command line; returns
+ * only on failure. */
+static int exec_helper(struct cli *cli, const struct cli_command *cmd)
+{
+	struct strata_error err = STRATA_ERROR_INIT;
+	char name[64];
+	snprintf(name, sizeof(name), "strata-%s", cmd->name);
+	char *path = cli_helper_path(name, &err);
+	if (!path)
+		return cli_fail_err(&err);
+	cli->argv[0] = path;
+	execv(path, cli->argv);
+	cli_fail("cannot run %s: '%s': %s", name, path, strerror(errno));
+	free(path);
+	return 1;
+}
+
+static void usage(FILE *f, const struct cli_command *const *commands)
+{
+	fprintf(f, "usage: strata [--store DIR] [--config FILE] [-v|-q] COMMAND [ARGS...]\n\ncommands:\n");
+	for (const struct cli_command *const *c = commands; *c; c++)
+		fprintf(f, "  %-8s %s\n", (*c)->name, (*c)->summary);
+	fprintf(f, "\nSee strata(1) and strata-COMMAND(1).\n");
+}
+
+int cli_main(int argc, char **argv, const struct cli_command *const *commands)
+{
+	static const struct option opts[] = {
+		{ "store", required_argument, NULL, 's' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ 0 }
+	};
+	struct cli cli = { .argc = argc, .argv = argv };
+	/* With TZ unset glibc stats /etc/localtime on every mktime(), which
+	 * libarchive calls per zip entry: 20 times slower on a big jar. */
+	if (!getenv("TZ"))
+		setenv("TZ", ":/etc/localtime", 0);
+	struct strata_error err = STRATA_ERROR_INIT;
+	const char *store = NULL, *config = NULL;
+	int c;
+
+	/* Global options end at the command name. */
+	while ((c = getopt_long(argc, argv, "+vqh", opts, NULL)) != -1) {
+		switch (c) {
+		case 's': store = optarg; break;
+		case 'c': config = optarg; break;
+		case 'v': cli.verbose++; break;
+		case 'q': cli.quiet = 1; break;
+		case 'h': usage(stdout, commands); return 0;
+		case 'V': printf("strata %s\n", PACKAGE_VERSION); return 0;
+		default: usage(stderr, commands); return EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr, commands);
+		return EXIT_USAGE;
+	}
+	const char *name = argv[optind];
+	const struct cli_command *cmd = NULL;
+	for (const struct cli_command *const *p = commands; *p; p++)
+		if (!strcmp((*p)->name, name))
+			cmd = *p;
+	if (!cmd) {
+		fprintf(stderr, "strata: '%s' is not a strata command; see 'strata --help'\n", name);
+		return EXIT_USAGE;
+	}
+	/* The helper reads the configuration itself. */
+	if (!cmd->run)
+		return exec_helper(&cli, cmd);
+	/* Flags win over the environment, which wins over the file. */
+	const char *level = cli.quiet ? "error" : cli.verbose >= 2 ? "debug" : cli.verbose ? "info" : NULL;
+	if (conf_load_from(&cli.conf, config, &err) < 0)
+		return cli_fail_err(&err);
+	if ((store && conf_set(&cli.conf, "store.path", store, "flag --store", &err) < 0) ||
+	    (level && conf_set(&cli.conf, "log.level", level, cli.quiet ? "flag -q" : "flag -v", &err) < 0)) {
+		conf_release(&cli.conf);
+		return cli_fail_err(&err);
+	}
+	log_set_level((enum log_level)cli.conf.log_level);
+	int rc = cmd->run(&cli, argc - optind, argv + optind);
+	conf_release(&cli.conf);
+	return rc;
 }

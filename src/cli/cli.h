@@ -1,5 +1,15 @@
 /* cli: what every strata subcommand shares — global options, the store,
- * error reporting, resolution of a REF to a stored image, output helpers. */
+ * error reporting, resolution of a REF to a stored image, output helpers —
+ * and the front end of each of strata's programs (cli_main).
+ *
+ * strata is three programs, so that a command loads only the libraries it
+ * needs: `strata` itself (bindir) speaks to the daemon and links little
+ * more than jansson; `strata-serve` (the daemon: RocksDB, libcurl, FUSE,
+ * the ingest) and `strata-analyze` (the analyzers, Hyperscan, libarchive,
+ * SQLite) live in the helper directory (PKGLIBEXECDIR, or beside the
+ * strata binary in a build tree), as git's git-COMMAND programs do. strata
+ * execs a helper with its own command line; each program parses the same
+ * global options. */
 #ifndef STRATA_CLI_H
 #define STRATA_CLI_H
 
@@ -23,6 +33,10 @@ struct cli {
 	 * may write the shared analysis memo (root, the daemon's user, the
 	 * admin group), 0 when it may only read it. */
 	int memo_writer;
+	/* The command line as given (argv[0] is this program's name): what a
+	 * helper program is run with. */
+	int argc;
+	char **argv;
 };
 
 struct cli_command {
@@ -31,6 +45,19 @@ struct cli_command {
 	const char *usage;   /* after "strata NAME " */
 	const char *summary;
 };
+/* A command with no run function is a helper program's: strata execs
+ * strata-NAME with its command line, which the helper parses again. */
+
+/* The main() of each strata program: global options, the configuration,
+ * then the command of commands (NULL-terminated) that argv names; returns
+ * the exit status. */
+int cli_main(int argc, char **argv, const struct cli_command *const *commands);
+/* The path of helper program name ("strata-serve"): beside this
+ * executable (a build tree), else PKGLIBEXECDIR found from this
+ * executable's directory as bindir is to it (an installation moved or
+ * under DESTDIR), else PKGLIBEXECDIR. malloc'd; NULL with err set when
+ * none is executable. */
+char *cli_helper_path(const char *name, struct strata_error *err);
 
 /* Prints "strata: <msg>" on stderr; returns 1 (the failure exit status). */
 int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -68,8 +95,10 @@ char *cli_image_path(const char *ref, const char *suffix);
 /* Prints a JSON value followed by a newline. */
 void cli_print_json(json_t *v);
 
-extern const struct cli_command cmd_pull, cmd_images, cmd_inspect, cmd_rmi, cmd_serve, cmd_mount,
-	cmd_umount, cmd_mounts;
-extern const struct cli_command cmd_config, cmd_cache, cmd_analyze, cmd_run;
+/* The commands of strata itself. */
+extern const struct cli_command cmd_pull, cmd_images, cmd_inspect, cmd_rmi, cmd_mount, cmd_umount, cmd_mounts;
+extern const struct cli_command cmd_config, cmd_cache, cmd_run;
+/* Those of the helper programs strata-serve and strata-analyze. */
+extern const struct cli_command cmd_serve, cmd_analyze;
 
 #endif

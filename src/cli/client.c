@@ -590,16 +590,26 @@ int client_call(struct client *c, const char *method, const char *path, json_t *
 	return r;
 }
 
-int client_call_text(struct client *c, const char *method, const char *path, int *status, struct buf *out,
-		     struct strata_error *err)
+int client_call_json_text(struct client *c, const char *method, const char *path, json_t *body, int *status,
+			  struct buf *out, struct strata_error *err)
 {
 	struct xfer x = { .c = c, .err = err };
+	char *json = body ? json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+	if (body && !json)
+		return error_set(err, -ENOMEM, "cannot serialise the request to '%s'", path);
 	buf_init(&x.body, MAX_TEXT_RESPONSE);
-	int r = call(&x, method, path, NULL, 0, status);
+	int r = call(&x, method, path, json, json ? strlen(json) : 0, status);
 	if (r == 0)
 		r = buf_add(out, x.body.data, x.body.len) < 0 ? error_set(err, -ENOMEM, "out of memory") : 0;
 	buf_release(&x.body);
+	free(json);
 	return r;
+}
+
+int client_call_text(struct client *c, const char *method, const char *path, int *status, struct buf *out,
+		     struct strata_error *err)
+{
+	return client_call_json_text(c, method, path, NULL, status, out, err);
 }
 
 int client_stream(struct client *c, const char *method, const char *path, json_t *body,

@@ -50,6 +50,9 @@ int client_call_body(struct client *c, const char *method, const char *path, con
  * listing, /metrics): the body is appended to out. */
 int client_call_text(struct client *c, const char *method, const char *path, int *status, struct buf *out,
 		     struct strata_error *err);
+/* Same, with a JSON request body (may be NULL; not stolen). */
+int client_call_json_text(struct client *c, const char *method, const char *path, json_t *body, int *status,
+			  struct buf *out, struct strata_error *err);
 
 /* Same as client_call, for a response of NDJSON events: on_line(ctx, event)
  * is called for every line as it arrives, the last one included (event is

@@ -19,6 +19,7 @@
 #include "analyzers/analyze.h"
 #include "src/base/buf.h"
 #include "cli.h"
+#include "src/base/log.h"
 #include "analyzers/report.h"
 #include "analyzers/secrets.h"
 #include "tempmount.h"
@@ -34,6 +35,18 @@ static void on_signal(int sig)
 {
 	(void)sig;
 	interrupted = 1;
+}
+
+/* With -vv, where an analysis spends its time: one line per step, the time
+ * since the previous one. */
+static uint64_t step_t0;
+
+static void step(const char *what)
+{
+	uint64_t now = now_ns();
+	if (step_t0)
+		log_debug("analyze: %s: %.1f ms", what, (double)(now - step_t0) / 1e6);
+	step_t0 = now;
 }
 
 /* --- the memo, through the daemon ------------------------------------------ */
@@ -89,7 +102,9 @@ static int write_report(enum format f, const json_t *report, const struct report
 }
 
 /* To FILE through a temporary beside it, so that a failure leaves no half
- * report; or to stdout. */
+ * report; or to stdout. Not fsync'd: a report can be made again, and a
+ * sync of megabytes is a tenth of an analysis that finds its files
+ * memoized. */
 static int emit(enum format f, const json_t *report, const struct report_files *files, const struct buf *text,
 		const char *path, struct strata_error *err)
 {
@@ -125,8 +140,6 @@ static int emit(enum format f, const json_t *report, const struct report_files *
 	int r = out ? write_report(f, report, files, text, out, err) :
 		      error_errno(err, -errno, "cannot write '%s'", path);
 	if (out && fflush(out) == EOF && !r)
-		r = error_errno(err, -errno, "cannot write '%s'", path);
-	if (out && fsync(fileno(out)) < 0 && !r)
 		r = error_errno(err, -errno, "cannot write '%s'", path);
 	if (out)
 		fclose(out);
@@ -302,10 +315,25 @@ static void refresh_stats(json_t *stats, const struct analyze_opts *o, double se
 	json_object_set_new(stats, "analyzers", per);
 }
 
-/* A stored report, as if made now: the asker's reference, no file opened. */
-static void refresh_cached(json_t *report, json_t *image, const struct analyze_opts *o, double seconds)
+/* The image of a report found by reference (made on another node): the
+ * stored one, as the asker named it. New reference. */
+static json_t *image_as_asked(const json_t *stored, const char *ref)
 {
-	json_object_set(report, "image", image);
+	json_t *img = json_deep_copy(stored);
+	if (json_is_object(img))
+		json_object_set_new(img, "ref", json_string(ref));
+	return img;
+}
+
+/* A stored report, as if made now: the asker's reference, no file opened.
+ * image NULL: the report's own, named ref. */
+static void refresh_cached(json_t *report, json_t *image, const char *ref, const struct analyze_opts *o,
+			   double seconds)
+{
+	if (image)
+		json_object_set(report, "image", image);
+	else
+		json_object_set_new(report, "image", image_as_asked(json_object_get(report, "image"), ref));
 	refresh_stats(json_object_get(report, "stats"), o, seconds);
 }
 
@@ -336,10 +364,10 @@ static int member_value(const struct buf *text, const char *key, json_t **value,
  * it, into out: "image" and "stats" made anew, the rest (the files section:
  * megabytes) copied, not parsed and written again. -EINVAL when the text
  * is not laid out as strata's writer lays it: the caller parses it then. */
-static int refresh_text(const struct buf *stored, json_t *image, const struct analyze_opts *o, double seconds,
-			struct buf *out)
+static int refresh_text(const struct buf *stored, json_t *image, const char *ref, const struct analyze_opts *o,
+			double seconds, struct buf *out)
 {
-	json_t *old = NULL, *stats = NULL;
+	json_t *old = NULL, *stats = NULL, *mine = NULL;
 	size_t ia, il, sa, sl;
 	char *is = NULL, *ss = NULL;
 	int r = -EINVAL;
@@ -348,6 +376,8 @@ static int refresh_text(const struct buf *stored, json_t *image, const struct an
 	    sa < ia + il)
 		goto out;
 	refresh_stats(stats, o, seconds);
+	if (!image)
+		image = mine = image_as_asked(old, ref);
 	is = json_dumps(image, JSON_ENCODE_ANY);
 	ss = json_dumps(stats, JSON_ENCODE_ANY);
 	if (!is || !ss || buf_add(out, stored->data, ia) < 0 || buf_adds(out, is) < 0 ||
@@ -361,15 +391,35 @@ static int refresh_text(const struct buf *stored, json_t *image, const struct an
 out:
 	free(is);
 	free(ss);
+	json_decref(mine);
 	json_decref(old);
 	json_decref(stats);
 	return r;
 }
 
-/* The stored report, fetched once: as text, refreshed (refresh_text), into
+/* A stored report's text (fetched once), refreshed (refresh_text), into
  * post->text when the output is that text and it is laid out as strata's
- * writer lays it; parsed into *hit otherwise. 0 when found, else -ENOENT
- * or another negative errno (a miss either way). */
+ * writer lays it; parsed into *hit otherwise. image NULL: the report's
+ * own, named ref. 0, or -EINVAL when it is no report (a miss). */
+static int use_stored(const struct buf *stored, json_t *image, const char *ref, const struct analyze_opts *o,
+		      uint64_t t0, struct report_post *post, json_t **hit)
+{
+	*hit = NULL;
+	if (post->want_text && refresh_text(stored, image, ref, o, seconds_since(t0), &post->text) == 0)
+		return 0;
+	*hit = json_loadb(stored->data, stored->len, 0, NULL);
+	if (json_is_object(json_object_get(*hit, "stats")) && (image || json_is_object(json_object_get(*hit, "image")))) {
+		refresh_cached(*hit, image, ref, o, seconds_since(t0));
+		return 0;
+	}
+	json_decref(*hit);
+	*hit = NULL;
+	return -EINVAL;
+}
+
+/* The stored report of a stored image (this node's memo, else the
+ * fleet's): 0 when found, else -ENOENT or another negative errno (a miss
+ * either way). */
 static int cached(struct client *client, const char *digest, const char *config, json_t *image,
 		  const struct analyze_opts *o, uint64_t t0, struct report_post *post, json_t **hit)
 {
@@ -378,18 +428,32 @@ static int cached(struct client *client, const char *digest, const char *config,
 	struct buf stored = BUF_INIT;
 	int r = path ? client_call_text(client, "GET", path, NULL, &stored, &err) : -ENOMEM;
 	*hit = NULL;
-	if (r == 0 && (!post->want_text || refresh_text(&stored, image, o, seconds_since(t0), &post->text) < 0)) {
-		*hit = json_loadb(stored.data, stored.len, 0, NULL);
-		if (json_is_object(json_object_get(*hit, "stats"))) {
-			refresh_cached(*hit, image, o, seconds_since(t0));
-		} else {
-			json_decref(*hit);
-			*hit = NULL;
-			r = -EINVAL;
-		}
-	}
+	if (r == 0)
+		r = use_stored(&stored, image, NULL, o, t0, post, hit);
 	buf_release(&stored);
 	free(path);
+	return r;
+}
+
+/* The fleet's report of an image this node has not stored: the daemon
+ * resolves ref to its manifest digest (one registry request) and asks the
+ * shared memo, before anything is pulled. 0 when found, else a miss. */
+static int fleet_cached(struct cli *cli, struct client *client, const char *ref, const char *platform,
+			const char *config, const struct analyze_opts *o, uint64_t t0, struct report_post *post,
+			json_t **hit)
+{
+	struct strata_error err = STRATA_ERROR_INIT;
+	struct buf stored = BUF_INIT;
+	json_t *body = json_pack("{s:s, s:s, s:s?}", "ref", ref, "config", config, "platform", platform);
+	if (body)
+		cli_add_auth(cli, ref, body);
+	int r = body ? client_call_json_text(client, "POST", "/v1/analysis/report/find", body, NULL, &stored, &err)
+		     : -ENOMEM;
+	*hit = NULL;
+	if (r == 0)
+		r = use_stored(&stored, NULL, ref, o, t0, post, hit);
+	json_decref(body);
+	buf_release(&stored);
 	return r;
 }
 
@@ -408,18 +472,28 @@ static int analyze_image(struct cli *cli, const char *ref, const struct tempmoun
 	json_t *image = NULL;
 	char *config = analyze_config_id(o);
 	int r = cli_connect(cli, &client, err);
+	step("connect");
 	if (r < 0)
 		goto out;
 	client_set_timeout(client, 0);
 	/* A stored image with a stored report needs no mount at all. */
 	r = mo->platform ? -ENOENT : image_of(client, ref, NULL, &image, err);
+	step("image lookup");
 	if (r == 0 && use_memo) {
 		const char *digest = json_string_value(json_object_get(image, "digest"));
-		if (cached(client, digest, config, image, o, t0, post, report) == 0)
+		r = cached(client, digest, config, image, o, t0, post, report);
+		step("stored report lookup");
+		if (r == 0)
 			goto out;
+	} else if (r == -ENOENT && use_memo &&
+		   fleet_cached(cli, client, ref, mo->platform, config, o, t0, post, report) == 0) {
+		r = 0;
+		goto out;
 	}
 	error_clear(err);
-	if ((r = tempmount_open(cli, client, ref, mo, &tm, err)) < 0)
+	r = tempmount_open(cli, client, ref, mo, &tm, err);
+	step("mount (and pull)");
+	if (r < 0)
 		goto out;
 	if (!image && (r = image_of(client, ref, tm.digest, &image, err)) < 0)
 		goto out;
@@ -432,7 +506,9 @@ static int analyze_image(struct cli *cli, const char *ref, const struct tempmoun
 	o->memo = use_memo ? &memo : NULL;
 	*report = report_new();
 	json_object_set(*report, "image", image);
+	step("before the walk");
 	r = analyze_root(rootfd, o, *report, files, err);
+	step("walk, memo and analyzers");
 	o->memo = NULL;
 	/* A mount that went away under the walk (its daemon stopped) left
 	 * errors where files were: that is no report of the image. */
@@ -445,6 +521,7 @@ static int analyze_image(struct cli *cli, const char *ref, const struct tempmoun
 		analyze_files_iter(files, &rf);
 		post->cli = cli;
 		remember_report(tm.digest, config, *report, &rf, post);
+		step("report written");
 	}
 out:
 	if (client) {
@@ -454,11 +531,13 @@ out:
 				       r == 0 && !tm.dir, "ok", r == 0);
 		client_call(client, "POST", "/v1/analysis/observe", ob, NULL, NULL, &oerr);
 		json_decref(ob);
+		step("observe");
 	}
 	if (tm.dir) {
 		struct strata_error uerr = STRATA_ERROR_INIT;
 		if (tempmount_close(client, &tm, &uerr) < 0 && r == 0)
 			r = error_set(err, uerr.code, "cannot unmount the image: %s", uerr.msg);
+		step("unmount");
 	}
 	if (r < 0) {
 		json_decref(*report);
@@ -542,6 +621,7 @@ static int run_analyze(struct cli *cli, int argc, char **argv)
 	if (argc - optind != 1)
 		return cli_usage(&cmd_analyze, "one image or directory is needed");
 	const char *target = argv[optind];
+	step(NULL);
 	struct sigaction sa = { .sa_handler = on_signal };
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
@@ -564,7 +644,9 @@ static int run_analyze(struct cli *cli, int argc, char **argv)
 	const struct buf *text = post.want_text && post.text.len ? &post.text : NULL;
 	if (r == 0)
 		r = emit(fmt, report, files.present ? &rf : NULL, text, output, &err);
+	step("output");
 	report_post_finish(&post);
+	step("report stored");
 	json_decref(report);
 	analyze_files_release(&files);
 	if (r < 0) {

@@ -116,6 +116,34 @@ static int is_size_key(const char *k)
 	       (n > 6 && !strcmp(k + n - 6, "_bytes"));
 }
 
+static json_int_t num(json_t *o, const char *a, const char *b)
+{
+	return json_integer_value(json_object_get(b ? json_object_get(o, a) : o, b ? b : a));
+}
+
+/* The shared memo tier's state, a few lines. */
+static void print_shared(json_t *m)
+{
+	char h[32];
+	json_int_t rejected = 0;
+	const char *reason;
+	json_t *n;
+	json_object_foreach(json_object_get(m, "rejected"), reason, n)
+		rejected += json_integer_value(n);
+	printf("shared memo: %s (%s)%s\n", json_string_value(json_object_get(m, "address")),
+	       json_string_value(json_object_get(m, "state")), json_is_true(json_object_get(m, "signed")) ? ", signed" : "");
+	printf("  hits: %lld results, %lld reports; misses: %lld results, %lld reports; mean read %.1f ms\n",
+	       (long long)num(m, "hits", "result"), (long long)num(m, "hits", "report"),
+	       (long long)num(m, "misses", "result"), (long long)num(m, "misses", "report"),
+	       json_real_value(json_object_get(m, "read_seconds_mean")) * 1000);
+	printf("  rejected values: %lld; failed calls: %lld reads, %lld writes; outages: %lld\n", (long long)rejected,
+	       (long long)num(m, "errors", "read"), (long long)num(m, "errors", "write"), (long long)num(m, "outages", NULL));
+	printf("  written: %lld, refused by the server: %lld, dropped: %lld; queued: %lld (%s)\n",
+	       (long long)num(m, "written", NULL), (long long)num(m, "write_refused", NULL),
+	       (long long)num(m, "dropped", NULL), (long long)num(m, "queue_items", NULL),
+	       human(u64_of(m, "queue_bytes"), h, sizeof(h)));
+}
+
 static int run_stats(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -163,6 +191,10 @@ static int run_stats(struct cli *cli, int argc, char **argv)
 		const char *k;
 		json_t *v;
 		json_object_foreach(st, k, v) {
+			if (!strcmp(k, "shared_memo")) {
+				print_shared(v);
+				continue;
+			}
 			char h[32];
 			if (json_is_integer(v) && is_size_key(k) && !strcmp(k, "budget") && !json_integer_value(v))
 				printf("%s: unlimited\n", k);

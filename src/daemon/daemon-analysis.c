@@ -4,10 +4,16 @@
  *   POST /v1/analysis/store    {results: {key: value}}  -> {stored: n}
  *   GET  /v1/analysis/report?digest=D&config=C          -> report | 404
  *   POST /v1/analysis/report?digest=D&config=C  report  -> {}
+ *   POST /v1/analysis/report/find {ref, config, platform?, auth?}
+ *                                                       -> report | 404
  *   POST /v1/analysis/observe  {seconds, cached, ok}    -> {}  (for /metrics)
  *
  * A report travels as the text of a JSON object, stored and returned as it
- * came; a lookup as strata analyze sends it is read without the JSON parser. */
+ * came; a lookup as strata analyze sends it is read without the JSON parser.
+ * With a shared tier (memo.redis), lookups and reports this node lacks
+ * are asked of it (memo.h); report/find asks it for the report of an image
+ * this node need not have: the reference resolved to its manifest digest
+ * by one request to the registry, nothing pulled. */
 #include "config.h"
 
 #include <errno.h>
@@ -17,6 +23,7 @@
 #include "daemon-impl.h"
 #include "src/base/digest.h"
 #include "src/store/memo.h"
+#include "src/store/sharedmemo.h"
 
 #define REPORT_FLUSH_BYTES (1u << 20)
 
@@ -90,6 +97,32 @@ void daemon_analysis_report_put(void *ctx, const struct http_request *req, json_
 	 * its flush, 30 to 60 ms. Flush now, in the background, instead. */
 	if (r == 0 && req->body_len >= REPORT_FLUSH_BYTES)
 		index_flush_start(d->st->idx);
+}
+
+void daemon_analysis_report_find(void *ctx, const struct http_request *req, json_t *body, struct http_conn *c)
+{
+	struct daemon *d = ctx;
+	struct strata_error err = STRATA_ERROR_INIT;
+	char digest[DIGEST_STR_MAX];
+	struct buf text = BUF_INIT;
+	const char *config = json_string_value(json_object_get(body, "config"));
+	if (!config || !*config || strlen(config) >= 2048) {
+		http_reply_error(c, 400, "analysis report: 'config' must be a string of 1 to 2047 bytes");
+		return;
+	}
+	/* Without a fleet there is nothing to find: no registry request. */
+	if (!d->shared) {
+		http_reply_error(c, 404, "no shared memo (memo.redis) is configured");
+		return;
+	}
+	int r = daemon_image_resolve(d, req, body, digest, &err);
+	if (r < 0)
+		http_reply_error(c, http_status_of(r), err.msg);
+	else if (sharedmemo_get_report(d->shared, digest, config, &text) < 0)
+		http_reply_error(c, 404, "no shared report");
+	else
+		http_reply(c, 200, "application/json", text.data, text.len);
+	buf_release(&text);
 }
 
 /* --- memo lookups ---------------------------------------------------------- */

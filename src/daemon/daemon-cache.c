@@ -1,7 +1,8 @@
-/* daemon-cache: the cache endpoints — check the request, call the cache
- * module, reply with its JSON.
+/* daemon-cache: the cache endpoints — check the request, call the cache,
+ * gc or verify module, reply with JSON.
  *
- *   GET  /v1/cache/stats           cache_stats JSON; ?format=prometheus -> text
+ *   GET  /v1/cache/stats           cache_stats JSON (and "shared_memo", the shared
+ *                                  tier's, when memo.redis is set); ?format=prometheus -> text
  *   GET  /v1/cache/layers          [layer record]
  *   POST /v1/cache/prune           {max_size?, older_than?, all?, dry_run?} -> report   (admin)
  *   POST /v1/cache/gc              -> report                                             (admin)
@@ -13,6 +14,9 @@
 
 #include "src/base/buf.h"
 #include "src/store/cache.h"
+#include "src/store/gc.h"
+#include "src/store/verify.h"
+#include "src/store/sharedmemo.h"
 #include "daemon-impl.h"
 #include "src/base/log.h"
 
@@ -53,9 +57,28 @@ static int opt_bool(json_t *body, const char *key, int *out)
 	return 0;
 }
 
+static json_t *stats_json(const struct cache_stats *s)
+{
+	json_t *o = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:f, s:I, s:I, s:I, s:I}",
+			      "cache_hits", (json_int_t)s->hits, "cache_misses", (json_int_t)s->misses,
+			      "record_count", (json_int_t)s->layers,
+			      "record_total_size", (json_int_t)s->compressed_bytes,
+			      "chunk_count", (json_int_t)s->chunks, "logical_bytes", (json_int_t)s->logical_bytes,
+			      "content_bytes", (json_int_t)s->content_bytes, "unique_bytes", (json_int_t)s->unique_bytes,
+			      "stored_bytes", (json_int_t)s->store_bytes,
+			      "chunk_file_bytes", (json_int_t)s->chunk_file_bytes,
+			      "dedup_ratio", s->dedup_ratio, "compression_ratio", s->compression_ratio,
+			      "budget", (json_int_t)s->budget,
+			      "evictions", (json_int_t)s->evictions, "bytes_evicted", (json_int_t)s->bytes_evicted,
+			      "index_bytes", (json_int_t)s->index_bytes);
+	json_object_set_new(o, "verify_runs", json_integer((json_int_t)s->verify_runs));
+	json_object_set_new(o, "verify_bad_chunks", json_integer((json_int_t)s->verify_bad_chunks));
+	return o;
+}
+
 void daemon_cache_stats(void *ctx, const struct http_request *req, json_t *body, struct http_conn *c)
 {
-	struct cache *cache = ((struct daemon *)ctx)->cache;
+	struct cache_stats stats;
 	char fmt[32];
 	(void)body;
 	int got = http_query_param(req, "format", fmt, sizeof(fmt));
@@ -69,14 +92,20 @@ void daemon_cache_stats(void *ctx, const struct http_request *req, json_t *body,
 			return;
 		}
 		struct buf b = BUF_INIT;
-		if (cache_stats_prometheus(cache, &b) < 0)
-			http_reply_error(c, 500, "out of memory");
-		else
-			http_reply(c, 200, "text/plain; version=0.0.4", b.data, b.len);
+		cache_get_stats(((struct daemon *)ctx)->st->cache, &stats);
+		metrics_print_cache(&stats, &b);
+		http_reply(c, 200, "text/plain; version=0.0.4", b.data, b.len);
 		buf_release(&b);
 		return;
 	}
-	json_t *st = cache_stats(cache);
+	struct daemon *d = ctx;
+	cache_get_stats(d->st->cache, &stats);
+	json_t *st = stats_json(&stats);
+	if (st && d->shared) {
+		struct sharedmemo_stats ss;
+		sharedmemo_get_stats(d->shared, &ss);
+		json_object_set_new(st, "shared_memo", sharedmemo_stats_json(&ss));
+	}
 	reply_report(c, 0, st, NULL);
 }
 
@@ -84,12 +113,12 @@ void daemon_cache_layers(void *ctx, const struct http_request *req, json_t *body
 {
 	(void)req;
 	(void)body;
-	reply_report(c, 0, cache_layers(((struct daemon *)ctx)->cache), NULL);
+	reply_report(c, 0, cache_layers(((struct daemon *)ctx)->st->cache), NULL);
 }
 
 void daemon_cache_prune(void *ctx, const struct http_request *req, json_t *body, struct http_conn *c)
 {
-	struct cache *cache = ((struct daemon *)ctx)->cache;
+	struct cache *cache = ((struct daemon *)ctx)->st->cache;
 	(void)req;
 	struct cache_prune_opts o = { 0 };
 	struct strata_error err = STRATA_ERROR_INIT;
@@ -114,12 +143,12 @@ void daemon_cache_prune(void *ctx, const struct http_request *req, json_t *body,
 
 void daemon_cache_gc(void *ctx, const struct http_request *req, json_t *body, struct http_conn *c)
 {
-	struct cache *cache = ((struct daemon *)ctx)->cache;
+	struct store *st = ((struct daemon *)ctx)->st;
 	(void)req;
 	(void)body;
 	struct strata_error err = STRATA_ERROR_INIT;
 	json_t *report = NULL;
-	int r = cache_gc(cache, &report, &err);
+	int r = gc_run(st, &report, &err);
 	if (r == 0)
 		log_info("cache gc: %lld bytes freed",
 			 (long long)json_integer_value(json_object_get(report, "bytes_freed")));
@@ -129,7 +158,6 @@ void daemon_cache_gc(void *ctx, const struct http_request *req, json_t *body, st
 void daemon_cache_verify(void *ctx, const struct http_request *req, json_t *body, struct http_conn *c)
 {
 	struct daemon *d = ctx;
-	struct cache *cache = d->cache;
 	struct strata_error err = STRATA_ERROR_INIT;
 	json_t *report = NULL;
 	int repair;
@@ -144,7 +172,7 @@ void daemon_cache_verify(void *ctx, const struct http_request *req, json_t *body
 		daemon_refuse(d, &who, c, "cache verify --repair", "it needs root or daemon.admin_group");
 		return;
 	}
-	int r = cache_verify(cache, repair, &report, &err);
+	int r = verify_run(d->st, repair, &report, &err);
 	if (r == 0 && !json_is_true(json_object_get(report, "clean")))
 		log_warn("cache verify: %zu corrupt and %zu missing chunks%s",
 			 json_array_size(json_object_get(report, "corrupt")),

@@ -1,5 +1,9 @@
-/* daemon-impl: what the daemon's modules share — its state and the
- * handlers its route table (daemon.c) names. Private to the daemon. */
+/* daemon-impl: what the daemon's modules share — its state, who the
+ * caller is (daemon-impl.c), and the handlers its route table (daemon.c)
+ * names. The modules call each other only downwards: daemon.c names every
+ * handler; daemon-images.c asks daemon-mounts.c what is mounted;
+ * daemon-mounts.c asks daemon-pull.c for what a mount needs stored.
+ * Private to the daemon. */
 #ifndef STRATA_DAEMON_IMPL_H
 #define STRATA_DAEMON_IMPL_H
 
@@ -17,15 +21,16 @@
 #include "src/store/store.h"
 
 struct served_mount;
+struct sharedmemo;
 
 struct daemon {
 	struct strata_conf *conf;
 	struct store *st;
-	struct cache *cache;
 	struct refetcher *refetch;     /* evicted and eStargz chunks, by Range (refetch.h) */
 	atomic_int enforcing;          /* a budget check after refetches is running */
 	struct httpd *httpd;
 	struct metrics *metrics;
+	struct sharedmemo *shared;     /* memo.redis; NULL: none */
 	gid_t admin_gid;               /* daemon.admin_group, (gid_t)-1 for none */
 	pthread_mutex_t lock;          /* protects mounts, mounts_total and recovered */
 	struct served_mount *mounts;
@@ -49,16 +54,23 @@ void daemon_caller(const struct daemon *d, const struct http_request *req, struc
 int daemon_refuse(struct daemon *d, const struct caller *who, struct http_conn *c, const char *what,
 		  const char *why);
 
-/* daemon-images.c: pulls, images. */
+/* daemon-pull.c: pulls. */
 void daemon_pull(void *ctx, const struct http_request *req, json_t *body, struct http_conn *c);
-void daemon_images(void *ctx, const struct http_request *req, json_t *body, struct http_conn *c);
-void daemon_image(void *ctx, const struct http_request *req, json_t *body, struct http_conn *c);
-void daemon_image_remove(void *ctx, const struct http_request *req, json_t *body, struct http_conn *c);
 /* Resolves body's "ref" to a stored image, pulling it (or what of it was
  * evicted) unless "no_pull" is set — for a mount. 0 with *digest, or -errno
  * with err set (status from http_status_of). */
 int daemon_image_for_mount(struct daemon *d, const struct http_request *req, json_t *body, char *digest,
 			   struct strata_error *err);
+/* The manifest digest body's registry "ref" names (for its "platform"),
+ * with the caller's "auth", by one manifest request: nothing is pulled.
+ * -ENOENT for a local source (oci:, docker-archive:). */
+int daemon_image_resolve(struct daemon *d, const struct http_request *req, json_t *body, char *digest,
+			 struct strata_error *err);
+
+/* daemon-images.c: the stored images. */
+void daemon_images(void *ctx, const struct http_request *req, json_t *body, struct http_conn *c);
+void daemon_image(void *ctx, const struct http_request *req, json_t *body, struct http_conn *c);
+void daemon_image_remove(void *ctx, const struct http_request *req, json_t *body, struct http_conn *c);
 
 /* daemon-mounts.c: the mounts it serves. */
 void daemon_mounts_list(void *ctx, const struct http_request *req, json_t *body, struct http_conn *c);
@@ -91,6 +103,7 @@ void daemon_analysis_lookup(void *ctx, const struct http_request *req, json_t *b
 void daemon_analysis_store(void *ctx, const struct http_request *req, json_t *body, struct http_conn *c);
 void daemon_analysis_report_get(void *ctx, const struct http_request *req, json_t *body, struct http_conn *c);
 void daemon_analysis_report_put(void *ctx, const struct http_request *req, json_t *body, struct http_conn *c);
+void daemon_analysis_report_find(void *ctx, const struct http_request *req, json_t *body, struct http_conn *c);
 void daemon_analysis_observe(void *ctx, const struct http_request *req, json_t *body, struct http_conn *c);
 
 #endif

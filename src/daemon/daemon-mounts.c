@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -129,9 +130,9 @@ static void pin_image(struct daemon *d, const char *digest, int pin)
 	json_array_foreach(json_object_get(img, "layers"), i, l) {
 		const char *id = json_string_value(json_object_get(l, "diff_id"));
 		if (id && pin)
-			cache_pin(d->cache, id);
+			cache_pin(d->st->cache, id);
 		else if (id)
-			cache_unpin(d->cache, id);
+			cache_unpin(d->st->cache, id);
 	}
 	json_decref(img);
 }
@@ -143,7 +144,7 @@ static void free_served(struct daemon *d, struct served_mount *m)
 	mount_stop(m->m);
 	metrics_retire_mount(d->metrics, ms.ops, ms.op_errors, MOP_COUNT, ms.bytes_read);
 	pin_image(d, m->digest, 0);
-	cache_touch_image(d->cache, m->digest);
+	cache_touch_image(d->st->cache, m->digest);
 	free(m->mountpoint);
 	free(m->ref);
 	free(m);
@@ -166,12 +167,15 @@ void daemon_mounts_reap(struct daemon *d)
 	if (dead)
 		save_locked(d);
 	pthread_mutex_unlock(&d->lock);
+	int trim = dead != NULL;
 	while (dead) {
 		struct served_mount *m = dead;
 		dead = m->next;
 		log_info("%s was unmounted from outside", m->mountpoint);
 		free_served(d, m);
 	}
+	if (trim)
+		malloc_trim(0);
 }
 
 /* --- handlers --------------------------------------------------------------- */
@@ -242,7 +246,7 @@ void daemon_mount(void *ctx, const struct http_request *req, json_t *body, struc
 	struct mount_options mo = { .ref = ref, .allow_other = d->conf->allow_other, .cache_bytes = 64u << 20,
 				    .refetch = d->refetch };
 	pin_image(d, digest, 1);
-	cache_touch_image(d->cache, digest);
+	cache_touch_image(d->st->cache, digest);
 	if ((r = mount_start(d->st, digest, &t, &mo, &sm->m, &err)) < 0) {
 		pin_image(d, digest, 0);
 		http_reply_error(c, http_status_of(r), err.msg);
@@ -352,6 +356,10 @@ void daemon_umount(void *ctx, const struct http_request *req, json_t *body, stru
 	json_t *out = json_pack("{s:s}", "mountpoint", canon);
 	http_reply_json(c, 200, out);
 	json_decref(out);
+	/* What the mount's tree took, back to the system once the caller has
+	 * its answer (mount.h). */
+	if (found)
+		malloc_trim(0);
 out:
 	close(fd);
 	free(canon);

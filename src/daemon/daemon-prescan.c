@@ -18,7 +18,6 @@
 
 struct prescan {
 	struct ingest_observer obs; /* first: the observer handed out is the prescan */
-	struct store *st;
 	const struct analyzer *secrets;
 };
 
@@ -26,6 +25,7 @@ struct prescan {
  * layer's summary (analyze_layer_summary_key) as it grows. */
 struct layer_scan {
 	struct prescan *p;
+	struct store *st;   /* where the results go */
 	struct buf data;
 	int claimed; /* the analyzer claims this file (it has bytes) */
 	int want;    /* and it is to be scanned: no allocation failed, not too big */
@@ -41,12 +41,12 @@ static void store_batch(struct layer_scan *l)
 	if (!json_object_size(l->batch))
 		return;
 	struct strata_error err = STRATA_ERROR_INIT;
-	if (memo_store(l->p->st, l->batch, &err) < 0)
+	if (memo_store(l->st, l->batch, &err) < 0)
 		log_warn("secrets prescan: results not stored: %s", err.msg);
 	json_object_clear(l->batch);
 }
 
-static void *layer_begin(void *ctx)
+static void *layer_begin(void *ctx, struct store *st)
 {
 	struct layer_scan *l = calloc(1, sizeof(*l));
 	if (!l || !(l->batch = json_object())) {
@@ -54,6 +54,7 @@ static void *layer_begin(void *ctx)
 		return NULL;
 	}
 	l->p = ctx;
+	l->st = st;
 	l->found = json_object();
 	l->unscanned = json_object();
 	buf_init(&l->data, 0);
@@ -157,7 +158,7 @@ static void layer_end(void *layer, const char *diff_id)
 	free(l);
 }
 
-struct ingest_observer *prescan_new(struct store *st)
+struct ingest_observer *prescan_new(void)
 {
 	const struct analyzer *secrets = analyzer_find("secrets");
 	struct prescan *p = secrets ? calloc(1, sizeof(*p)) : NULL;
@@ -166,7 +167,6 @@ struct ingest_observer *prescan_new(struct store *st)
 	/* The daemon maps nothing writable and executable (its systemd unit
 	 * says MemoryDenyWriteExecute): confirmations are rare, interpret them. */
 	secrets_use_jit(0);
-	p->st = st;
 	p->secrets = secrets;
 	p->obs = (struct ingest_observer){ p, layer_begin, file_begin, file_data, file_end, layer_end };
 	return &p->obs;

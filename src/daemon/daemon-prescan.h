@@ -15,14 +15,13 @@
 #define STRATA_DAEMON_PRESCAN_H
 
 #include "src/ingest/ingest.h"
-#include "src/store/store.h"
 
 #define PRESCAN_MAX (1u << 20)
 
-/* An observer for st->observer that memoizes into st; NULL when out of
- * memory or when the secrets analyzer cannot run here. Free with
- * prescan_free after the last ingest. */
-struct ingest_observer *prescan_new(struct store *st);
+/* An observer for store_open (store_options.observer) that memoizes into
+ * the store that ingests; NULL when out of memory or when the secrets
+ * analyzer cannot run here. Free with prescan_free after the store. */
+struct ingest_observer *prescan_new(void);
 void prescan_free(struct ingest_observer *o);
 
 #endif

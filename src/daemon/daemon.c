@@ -1,7 +1,7 @@
 /* daemon: the store's owner — its route table, who may call what, and its
- * life from start to stop. The routes' handlers live in daemon-images.c,
- * daemon-mounts.c, daemon-cache.c and daemon-analysis.c; strata-serve(1)
- * documents the API. */
+ * life from start to stop. The routes' handlers live in daemon-pull.c,
+ * daemon-images.c, daemon-mounts.c, daemon-cache.c and daemon-analysis.c;
+ * strata-serve(1) documents the API. */
 #include "config.h"
 
 #include <errno.h>
@@ -18,10 +18,10 @@
 #include <jansson.h>
 
 #include "src/store/cache.h"
+#include "src/store/sharedmemo.h"
 #include "daemon-impl.h"
 #include "daemon-prescan.h"
 #include "daemon.h"
-#include "src/view/layerlist.h"
 #include "src/base/log.h"
 #include "metricsd.h"
 #include "fuse/mount.h"
@@ -40,27 +40,6 @@
  * hold every file of an image. */
 #define SMALL_BODY (64u << 10)
 #define LARGE_BODY (64u << 20)
-
-char *daemon_socket_path(const char *store)
-{
-	return path_join(store, "strata.sock");
-}
-
-void daemon_caller(const struct daemon *d, const struct http_request *req, struct caller *out)
-{
-	caller_of(req, d->admin_gid, out);
-}
-
-int daemon_refuse(struct daemon *d, const struct caller *who, struct http_conn *c, const char *what,
-		  const char *why)
-{
-	char msg[1200];
-	snprintf(msg, sizeof(msg), "%s is not allowed to uid %u: %s", what, (unsigned)who->uid, why);
-	log_warn("refused: %s (pid %d)", msg, (int)who->pid);
-	metrics_refused(d->metrics, METRICS_REFUSED_FORBIDDEN);
-	http_reply_error(c, 403, msg);
-	return -EACCES;
-}
 
 /* --- small routes ---------------------------------------------------------- */
 
@@ -82,9 +61,16 @@ static void metrics_text(void *ctx, struct buf *b)
 {
 	struct daemon *d = ctx;
 	struct metrics_live live = { .op_names = mount_op_names, .n_ops = MOP_COUNT };
+	struct cache_stats cs;
 	daemon_mounts_metrics(d, &live);
 	metrics_print(d->metrics, &live, b);
-	cache_stats_prometheus(d->cache, b);
+	if (d->shared) {
+		struct sharedmemo_stats ss;
+		sharedmemo_get_stats(d->shared, &ss);
+		metrics_print_shared(&ss, b);
+	}
+	cache_get_stats(d->st->cache, &cs);
+	metrics_print_cache(&cs, b);
 }
 
 static void handle_metrics(void *ctx, const struct http_request *req, json_t *body, struct http_conn *c)
@@ -119,6 +105,7 @@ static const struct http_route routes[] = {
 	{ "POST", "/v1/analysis/store", HTTP_BODY_JSON, LARGE_BODY, ACCESS_ADMIN, daemon_analysis_store },
 	{ "GET", "/v1/analysis/report", HTTP_BODY_NONE, 0, ACCESS_ANY, daemon_analysis_report_get },
 	{ "POST", "/v1/analysis/report", HTTP_BODY_RAW, LARGE_BODY, ACCESS_ADMIN, daemon_analysis_report_put },
+	{ "POST", "/v1/analysis/report/find", HTTP_BODY_JSON, SMALL_BODY, ACCESS_ANY, daemon_analysis_report_find },
 	{ "POST", "/v1/analysis/observe", HTTP_BODY_JSON, SMALL_BODY, ACCESS_ANY, daemon_analysis_observe },
 	{ "GET", "/metrics", HTTP_BODY_NONE, 0, ACCESS_ANY, handle_metrics },
 };
@@ -147,13 +134,11 @@ static void refused(void *ctx, uid_t uid)
 	metrics_refused(d->metrics, METRICS_REFUSED_BUSY);
 }
 
-/* A group of the configuration (key) as a gid: a name or a number;
- * (gid_t)-1 when unset. */
 static void *enforce_main(void *arg)
 {
 	struct daemon *d = arg;
 	struct strata_error err = STRATA_ERROR_INIT;
-	if (cache_enforce(d->cache, NULL, 0, &err) < 0)
+	if (cache_enforce(d->st->cache, NULL, 0, &err) < 0)
 		log_warn("after refetching: %s", err.msg);
 	atomic_store(&d->enforcing, 0);
 	return NULL;
@@ -167,7 +152,7 @@ static void refetched_bytes(void *ctx, uint64_t bytes)
 	struct daemon *d = ctx;
 	pthread_t tid;
 	(void)bytes;
-	if (!d->conf->cache_max_size || cache_store_size(d->cache) <= d->conf->cache_max_size ||
+	if (!d->conf->cache_max_size || cache_store_size(d->st->cache) <= d->conf->cache_max_size ||
 	    atomic_exchange(&d->enforcing, 1))
 		return;
 	if (pthread_create(&tid, NULL, enforce_main, d) == 0)
@@ -176,6 +161,8 @@ static void refetched_bytes(void *ctx, uint64_t bytes)
 		atomic_store(&d->enforcing, 0);
 }
 
+/* A group of the configuration (key) as a gid: a name or a number;
+ * (gid_t)-1 when unset. */
 static int gid_of(const char *key, const char *group, gid_t *out, struct strata_error *err)
 {
 	*out = (gid_t)-1;
@@ -237,25 +224,21 @@ int daemon_run(struct strata_conf *conf, struct strata_error *err)
 	if ((r = gid_of("daemon.admin_group", conf->admin_group, &d.admin_gid, err)) < 0 ||
 	    (r = gid_of("daemon.socket_group", conf->socket_group, &socket_gid, err)) < 0)
 		goto out;
-	if ((r = store_open(conf, STORE_DAEMON, &d.st, err)) < 0)
+	if ((r = sharedmemo_open(conf, &d.shared, err)) < 0)
 		goto out;
-	if ((r = cache_new(d.st, &d.cache, err)) < 0)
+	if (conf->prescan_secrets && !(prescan = prescan_new())) {
+		r = error_set(err, -ENOMEM, "out of memory");
+		goto out;
+	}
+	struct store_options so = { .layer_lists = LAYER_LISTS_BUDGET, .observer = prescan, .shared = d.shared };
+	if ((r = store_open(conf, &so, &d.st, err)) < 0)
 		goto out;
 	if ((r = refetch_new(d.st, &d.refetch, err)) < 0)
 		goto out;
 	refetch_set_stored_hook(d.refetch, refetched_bytes, &d);
-	if (!(d.st->lists = layerlist_cache_new(LAYER_LISTS_BUDGET))) {
-		r = error_set(err, -ENOMEM, "out of memory");
-		goto out;
-	}
-	if (conf->prescan_secrets && !(prescan = prescan_new(d.st))) {
-		r = error_set(err, -ENOMEM, "out of memory");
-		goto out;
-	}
-	d.st->observer = prescan;
 	daemon_mounts_recover(&d);
 	/* A budget lowered since the last run applies at once. */
-	if (cache_enforce(d.cache, NULL, 0, err) < 0) {
+	if (cache_enforce(d.st->cache, NULL, 0, err) < 0) {
 		log_warn("%s", err->msg);
 		error_clear(err);
 	}
@@ -274,13 +257,18 @@ int daemon_run(struct strata_conf *conf, struct strata_error *err)
 			     sizeof(routes) / sizeof(routes[0]), &d, &d.httpd, err)) < 0)
 		goto out;
 	log_info("serving store '%s' on '%s'", conf->store, sock);
+	if (d.shared) {
+		struct sharedmemo_stats ss;
+		sharedmemo_get_stats(d.shared, &ss);
+		log_info("shared memo: %s%s", ss.address, ss.signing ? ", values signed" : "");
+	}
 	/* Signals, and every few seconds a look at the store's directory. */
 	const struct timespec every = { STORE_CHECK_SECONDS, 0 };
 	for (;;) {
 		sig = sigtimedwait(&sigs, NULL, &every);
 		if (sig > 0 && sig != SIGHUP)
 			break;
-		if (sig < 0 && store_replaced(d.st)) {
+		if (sig < 0 && storedir_replaced(d.st->sd)) {
 			replaced = 1;
 			break;
 		}
@@ -304,16 +292,15 @@ out:
 		fflush(stderr);
 		_exit(1);
 	}
+	/* A budget check started by a refetch uses the store: it ends first. */
+	while (atomic_load(&d.enforcing))
+		usleep(10000);
 	refetch_free(d.refetch);
-	cache_free(d.cache);
-	if (d.st) {
-		/* Every view (mount) is gone: nothing holds a listing now. */
-		layerlist_cache_free(d.st->lists);
-		d.st->lists = NULL;
-		d.st->observer = NULL;
-	}
-	prescan_free(prescan);
+	/* Every view (mount) is gone: nothing holds a listing now. */
 	store_close(d.st);
+	prescan_free(prescan);
+	/* After the last request and ingest: what they queued is written. */
+	sharedmemo_free(d.shared);
 	metrics_free(d.metrics);
 	pthread_mutex_destroy(&d.lock);
 	free(sock);

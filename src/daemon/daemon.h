@@ -8,9 +8,14 @@
 
 #include "src/base/conf.h"
 #include "src/base/error.h"
+#include "src/base/util.h"
 
-/* The socket of the daemon of a store. malloc'd. */
-char *daemon_socket_path(const char *store);
+/* The socket of the daemon of a store. malloc'd. Inline: the strata
+ * command needs it without linking the daemon. */
+static inline char *daemon_socket_path(const char *store)
+{
+	return path_join(store, "strata.sock");
+}
 /* Runs the daemon in the foreground until SIGTERM or SIGINT, then unmounts
  * what it serves and returns 0. A store already served by another daemon
  * gives -EBUSY "store '...' is already served by another strata daemon". */

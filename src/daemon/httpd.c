@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <malloc.h>
 #include <poll.h>
@@ -189,10 +190,12 @@ static ssize_t conn_recv(struct http_conn *c, void *data, size_t len)
 	return n;
 }
 
-/* Reads more into rbuf (which must have room) before deadline: bytes read,
- * 0 at end of file, -ETIMEDOUT, -ESHUTDOWN when the server stops, -errno. */
-static int conn_fill(struct http_conn *c, uint64_t deadline)
+/* Reads at most cap bytes into dst before deadline: bytes read, 0 at end
+ * of file, -ETIMEDOUT, -ESHUTDOWN when the server stops, -errno. */
+static int conn_wait_recv(struct http_conn *c, char *dst, size_t cap, uint64_t deadline)
 {
+	if (cap > INT_MAX)
+		cap = INT_MAX;
 	for (;;) {
 		struct pollfd p[2] = { { c->fd, POLLIN, 0 }, { c->h->wake[0], POLLIN, 0 } };
 		int left = ms_left(deadline);
@@ -207,16 +210,22 @@ static int conn_fill(struct http_conn *c, uint64_t deadline)
 			return -ESHUTDOWN;
 		if (n <= 0)
 			continue;
-		ssize_t got = conn_recv(c, c->rbuf + c->rlen, c->rcap - c->rlen);
-		if (got > 0) {
-			c->rlen += (size_t)got;
+		ssize_t got = conn_recv(c, dst, cap);
+		if (got >= 0)
 			return (int)got;
-		}
-		if (got == 0)
-			return 0;
 		if (errno != EAGAIN && errno != EINTR)
 			return -errno;
 	}
+}
+
+/* Reads more into rbuf (which must have room) before deadline, as
+ * conn_wait_recv. */
+static int conn_fill(struct http_conn *c, uint64_t deadline)
+{
+	int r = conn_wait_recv(c, c->rbuf + c->rlen, c->rcap - c->rlen, deadline);
+	if (r > 0)
+		c->rlen += (size_t)r;
+	return r;
 }
 
 static void conn_compact(struct http_conn *c)
@@ -260,18 +269,33 @@ static int conn_readline(struct http_conn *c, size_t max, uint64_t deadline, cha
 
 static int conn_read_body(struct http_conn *c, size_t n, struct buf *body, uint64_t deadline)
 {
+	/* Room for all of it at once (a report is megabytes: a buffer grown
+	 * by doubling copied it twice), read straight into it once what was
+	 * read ahead is used up. */
+	int r = buf_grow(body, n);
+	if (r < 0)
+		return r;
 	while (n) {
+		if (c->rpos == c->rlen && n >= c->rcap) {
+			r = conn_wait_recv(c, body->data + body->len, n, deadline);
+			if (r == 0)
+				return -EPIPE;
+			if (r < 0)
+				return r;
+			buf_setlen(body, body->len + (size_t)r);
+			n -= (size_t)r;
+			continue;
+		}
 		if (c->rpos == c->rlen) {
 			c->rpos = c->rlen = c->scanned = 0;
-			int r = conn_fill(c, deadline);
+			r = conn_fill(c, deadline);
 			if (r == 0)
 				return -EPIPE;
 			if (r < 0)
 				return r;
 		}
 		size_t take = c->rlen - c->rpos < n ? c->rlen - c->rpos : n;
-		int r = buf_add(body, c->rbuf + c->rpos, take);
-		if (r < 0)
+		if ((r = buf_add(body, c->rbuf + c->rpos, take)) < 0)
 			return r;
 		c->rpos += take;
 		n -= take;

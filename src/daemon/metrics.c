@@ -2,12 +2,15 @@
 #include "config.h"
 
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "metrics.h"
 #include "src/registry/ref.h"
+#include "src/store/cache.h"
+#include "src/store/sharedmemo.h"
 
 static const double buckets[] = { 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300 };
 #define NBUCKETS (sizeof(buckets) / sizeof(buckets[0]))
@@ -187,4 +190,108 @@ void metrics_print(struct metrics *m, const struct metrics_live *live, struct bu
 		 (unsigned long long)m->refused[METRICS_REFUSED_FORBIDDEN],
 		 (unsigned long long)m->refused[METRICS_REFUSED_BUSY]);
 	pthread_mutex_unlock(&m->lock);
+}
+
+void metrics_print_cache(const struct cache_stats *s, struct buf *out)
+{
+	/* Each a field of struct cache_stats: a uint64_t, or a double ratio. */
+	static const struct {
+		const char *name, *type, *help;
+		size_t offset;
+		int ratio;
+	} m[] = {
+#define U(f) offsetof(struct cache_stats, f), 0
+#define R(f) offsetof(struct cache_stats, f), 1
+		{ "strata_cache_layer_hits_total", "counter", "Layers a pull or mount found stored.", U(hits) },
+		{ "strata_cache_layer_misses_total", "counter", "Layers a pull or mount had to fetch.", U(misses) },
+		{ "strata_cache_layers", "gauge", "Layers whose content is stored.", U(layers) },
+		{ "strata_cache_layers_compressed_bytes", "gauge", "Compressed size of the stored layers.",
+		  U(compressed_bytes) },
+		{ "strata_cache_chunks", "gauge", "Distinct chunks stored.", U(chunks) },
+		{ "strata_cache_logical_bytes", "gauge", "Uncompressed size of the stored layers.", U(logical_bytes) },
+		{ "strata_cache_store_bytes", "gauge", "Bytes the store takes on disk.", U(store_bytes) },
+		{ "strata_cache_budget_bytes", "gauge", "The store's budget (0: none).", U(budget) },
+		{ "strata_cache_evictions_total", "counter", "Layers evicted.", U(evictions) },
+		{ "strata_cache_evicted_bytes_total", "counter", "Bytes freed by evictions.", U(bytes_evicted) },
+		{ "strata_cache_verify_runs_total", "counter", "cache verify runs since the daemon started.",
+		  U(verify_runs) },
+		{ "strata_cache_verify_failures_total", "counter",
+		  "Chunks cache verify found corrupt or missing, since the daemon started.", U(verify_bad_chunks) },
+		{ "strata_cache_dedup_ratio", "gauge", "Content bytes per unique chunk byte.", R(dedup_ratio) },
+		{ "strata_cache_compression_ratio", "gauge", "Unique chunk bytes per stored chunk byte.",
+		  R(compression_ratio) },
+#undef U
+#undef R
+	};
+	for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++) {
+		head(out, m[i].name, m[i].type, m[i].help);
+		const char *field = (const char *)s + m[i].offset;
+		if (m[i].ratio)
+			buf_addf(out, "%s %.4f\n", m[i].name, *(const double *)field);
+		else
+			buf_addf(out, "%s %lld\n", m[i].name, (long long)*(const uint64_t *)field);
+	}
+}
+
+/* A counter with one sample per label value: name{label="labels[i]"} v[i]. */
+static void labelled(struct buf *out, const char *name, const char *help, const char *label,
+		     const char *const *labels, const uint64_t *v, int n)
+{
+	head(out, name, "counter", help);
+	for (int i = 0; i < n; i++)
+		buf_addf(out, "%s{%s=\"%s\"} %llu\n", name, label, labels[i], (unsigned long long)v[i]);
+}
+
+void metrics_print_shared(const struct sharedmemo_stats *st, struct buf *out)
+{
+	static const char *const kinds[SHAREDMEMO_KINDS] = { "result", "report" };
+	static const char *const ops[SHAREDMEMO_OPS] = { "read", "write" };
+	const char *reasons[MEMOVAL_REJECTS];
+	for (int w = 0; w < MEMOVAL_REJECTS; w++)
+		reasons[w] = memoval_reject_name(w);
+	head(out, "strata_shared_memo_up", "gauge",
+	     "1 while the shared memo (memo.redis) answers, 0 from a failed call until one succeeds.");
+	buf_addf(out, "strata_shared_memo_up %d\n", st->up);
+	labelled(out, "strata_shared_memo_hits_total", "Values found in the shared memo, by kind.", "kind", kinds,
+		 st->hits, SHAREDMEMO_KINDS);
+	labelled(out, "strata_shared_memo_misses_total", "Values asked of the shared memo and not there, by kind.",
+		 "kind", kinds, st->misses, SHAREDMEMO_KINDS);
+	labelled(out, "strata_shared_memo_rejected_total",
+		 "Values read from the shared memo and refused, by reason: malformed, checksum (damaged), unsigned, "
+		 "signature (another key, or forged), unverifiable (signed, and no key here).",
+		 "reason", reasons + 1, st->rejected + 1, MEMOVAL_REJECTS - 1);
+	labelled(out, "strata_shared_memo_errors_total",
+		 "Calls to the shared memo that failed (unreachable, timed out, not Redis), by direction.", "op", ops,
+		 st->errors, SHAREDMEMO_OPS);
+	labelled(out, "strata_shared_memo_skipped_total",
+		 "Calls to the shared memo not made during an outage (it is probed once a second), by direction.", "op",
+		 ops, st->skipped, SHAREDMEMO_OPS);
+	head(out, "strata_shared_memo_outages_total", "counter", "Times the shared memo stopped answering.");
+	buf_addf(out, "strata_shared_memo_outages_total %llu\n", (unsigned long long)st->outages);
+	head(out, "strata_shared_memo_written_total", "counter", "Values written to the shared memo.");
+	buf_addf(out, "strata_shared_memo_written_total %llu\n", (unsigned long long)st->written);
+	head(out, "strata_shared_memo_write_refused_total", "counter",
+	     "Values the shared memo's server refused to write (full: maxmemory; read-only).");
+	buf_addf(out, "strata_shared_memo_write_refused_total %llu\n", (unsigned long long)st->write_errors);
+	head(out, "strata_shared_memo_dropped_total", "counter", "Values not written: the write queue was full.");
+	buf_addf(out, "strata_shared_memo_dropped_total %llu\n", (unsigned long long)st->dropped);
+	head(out, "strata_shared_memo_queue_items", "gauge", "Values waiting to be written to the shared memo.");
+	buf_addf(out, "strata_shared_memo_queue_items %llu\n", (unsigned long long)st->queue_items);
+	head(out, "strata_shared_memo_queue_bytes", "gauge", "Bytes of the values waiting to be written.");
+	buf_addf(out, "strata_shared_memo_queue_bytes %llu\n", (unsigned long long)st->queue_bytes);
+	head(out, "strata_shared_memo_request_seconds", "histogram",
+	     "Duration of calls to the shared memo (one round trip of batched commands), by direction.");
+	for (int o = 0; o < SHAREDMEMO_OPS; o++) {
+		uint64_t cum = 0;
+		for (int b = 0; b < SHAREDMEMO_BUCKETS; b++) {
+			cum += st->hist[o][b];
+			buf_addf(out, "strata_shared_memo_request_seconds_bucket{op=\"%s\",le=\"%g\"} %llu\n", ops[o],
+				 sharedmemo_buckets[b], (unsigned long long)cum);
+		}
+		buf_addf(out, "strata_shared_memo_request_seconds_bucket{op=\"%s\",le=\"+Inf\"} %llu\n", ops[o],
+			 (unsigned long long)st->calls[o]);
+		buf_addf(out, "strata_shared_memo_request_seconds_sum{op=\"%s\"} %.6f\n", ops[o], st->seconds[o]);
+		buf_addf(out, "strata_shared_memo_request_seconds_count{op=\"%s\"} %llu\n", ops[o],
+			 (unsigned long long)st->calls[o]);
+	}
 }

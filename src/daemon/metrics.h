@@ -1,7 +1,8 @@
 /* metrics: the daemon's counters that outlive a single pull or mount —
  * pulls and bytes by registry and outcome, chunk hits at ingest, FUSE
  * requests of mounts already gone, analyses and their durations — and the
- * Prometheus text exposition of all of them with the cache's own. */
+ * Prometheus text exposition of all of them with the cache's own and the
+ * shared memo's. */
 #ifndef STRATA_METRICS_H
 #define STRATA_METRICS_H
 
@@ -37,5 +38,11 @@ struct metrics_live {
 	uint64_t bytes_read, active_mounts;
 };
 void metrics_print(struct metrics *m, const struct metrics_live *live, struct buf *out);
+/* The cache's figures (cache.h), appended to out. */
+struct cache_stats;
+void metrics_print_cache(const struct cache_stats *s, struct buf *out);
+/* The shared memo tier's counters (sharedmemo.h), for a daemon that has one. */
+struct sharedmemo_stats;
+void metrics_print_shared(const struct sharedmemo_stats *st, struct buf *out);
 
 #endif

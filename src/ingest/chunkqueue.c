@@ -18,7 +18,7 @@ struct slot {
 };
 
 struct chunkqueue {
-	struct store *st;
+	struct storedir *sd;
 	struct chunk_writer *writer;
 	struct index_batch *batch;
 	pthread_t tid;
@@ -47,7 +47,7 @@ static int store_one(struct chunkqueue *q, struct slot *s, struct strata_error *
 		pthread_mutex_unlock(&q->lock);
 	}
 	if (index_batch_bytes(q->batch) >= BATCH_FLUSH)
-		return store_commit(q->st, q->batch, 0, err);
+		return storedir_commit(q->sd, q->batch, 0, err);
 	return 0;
 }
 
@@ -79,7 +79,7 @@ static void *worker(void *arg)
 	}
 	int dropped = q->discard;
 	pthread_mutex_unlock(&q->lock);
-	if (r == 0 && !dropped && (r = store_commit(q->st, q->batch, 0, &err)) < 0) {
+	if (r == 0 && !dropped && (r = storedir_commit(q->sd, q->batch, 0, &err)) < 0) {
 		pthread_mutex_lock(&q->lock);
 		q->failed = 1;
 		q->err = err;
@@ -88,15 +88,15 @@ static void *worker(void *arg)
 	return NULL;
 }
 
-struct chunkqueue *chunkqueue_new(struct store *st, size_t depth, size_t max_chunk)
+struct chunkqueue *chunkqueue_new(struct storedir *sd, size_t depth, size_t max_chunk)
 {
 	struct chunkqueue *q = calloc(1, sizeof(*q));
 	if (!q)
 		return NULL;
-	q->st = st;
+	q->sd = sd;
 	q->depth = depth;
 	q->slots = calloc(depth, sizeof(*q->slots));
-	q->writer = chunk_writer_new(st->cs);
+	q->writer = chunk_writer_new(sd->cs);
 	q->batch = index_batch_new();
 	pthread_mutex_init(&q->lock, NULL);
 	pthread_cond_init(&q->not_empty, NULL);

@@ -10,7 +10,7 @@
 
 #include "src/base/digest.h"
 #include "src/base/error.h"
-#include "src/store/store.h"
+#include "src/store/storedir.h"
 
 struct chunkqueue;
 
@@ -21,7 +21,7 @@ struct chunkqueue_stats {
 };
 
 /* depth slots of up to max_chunk bytes each. Free with chunkqueue_free. */
-struct chunkqueue *chunkqueue_new(struct store *st, size_t depth, size_t max_chunk);
+struct chunkqueue *chunkqueue_new(struct storedir *sd, size_t depth, size_t max_chunk);
 /* Queues a copy of the chunk. Returns 0, or the worker's error (-E…, err
  * set) once it has failed. */
 int chunkqueue_put(struct chunkqueue *q, const uint8_t id[SHA256_LEN], const void *data, size_t len,

@@ -81,7 +81,7 @@ static int flush_batch(struct ingest *in, int force)
 {
 	if (!force && index_batch_bytes(in->batch) < BATCH_FLUSH)
 		return 0;
-	return store_commit(in->st, in->batch, 0, in->err);
+	return storedir_commit(in->st->sd, in->batch, 0, in->err);
 }
 
 static la_ssize_t tar_read(struct archive *a, void *ctx, const void **out)
@@ -178,25 +178,14 @@ static int ensure_parents(struct ingest *in, const char *path, size_t len)
 	return 0;
 }
 
-/* The layer's references to a chunk: R (chunk -> layers) and P (layer ->
- * chunks), each with where the chunk lies in the uncompressed stream. */
+/* The layer's reference to a chunk, with its place when it is one run of
+ * the uncompressed stream (not in a sparse file). */
 static void add_refs(struct ingest *in, const uint8_t *id, uint32_t len)
 {
-	uint8_t rk[1 + SHA256_LEN + 4], pk[1 + 4 + SHA256_LEN], loc[8], span[12];
-	rk[0] = 'R';
-	memcpy(rk + 1, id, SHA256_LEN);
-	be32_put(rk + 1 + SHA256_LEN, in->lid);
-	pk[0] = 'P';
-	be32_put(pk + 1, in->lid);
-	memcpy(pk + 5, id, SHA256_LEN);
-	/* R's value: where the chunk's bytes start, from which an evicted
-	 * chunk is rebuilt; P's the same and the length, so that the chunks of
-	 * one span of the layer are one prefix scan away. */
-	be64_put(loc, in->data_off + in->chunk_off);
-	memcpy(span, loc, 8);
-	be32_put(span + 8, len);
-	index_batch_put(in->batch, rk, sizeof(rk), loc, in->located ? sizeof(loc) : 0);
-	index_batch_put(in->batch, pk, sizeof(pk), span, in->located ? sizeof(span) : 0);
+	if (in->located)
+		layers_add_ref_at(in->batch, in->lid, id, in->data_off + in->chunk_off, len);
+	else
+		layers_add_ref(in->batch, in->lid, id);
 }
 
 static int emit_chunk(struct ingest *in, const uint8_t *id)
@@ -514,75 +503,6 @@ out:
 	return r;
 }
 
-int ingest_drop_lid(struct store *st, uint32_t lid, int drop_chunks, uint64_t *freed,
-		    struct strata_error *err)
-{
-	uint8_t prefix[5] = { 'P' };
-	be32_put(prefix + 1, lid);
-	struct index_batch *b = index_batch_new();
-	struct index_iter *it = index_iter_new(st->idx, prefix, sizeof(prefix));
-	struct buf ids = BUF_INIT;
-	const void *k, *v;
-	size_t kl, vl;
-	int r = 0;
-	if (freed)
-		*freed = 0;
-	if (!b || !it) {
-		r = error_set(err, -ENOMEM, "out of memory");
-		goto out;
-	}
-	while (index_iter_next(it, &k, &kl, &v, &vl)) {
-		if (kl != sizeof(prefix) + SHA256_LEN)
-			continue;
-		const uint8_t *id = (const uint8_t *)k + sizeof(prefix);
-		uint8_t rk[1 + SHA256_LEN + 4] = { 'R' };
-		memcpy(rk + 1, id, SHA256_LEN);
-		be32_put(rk + 1 + SHA256_LEN, lid);
-		index_batch_delete(b, rk, sizeof(rk));
-		if (buf_add(&ids, id, SHA256_LEN) < 0) {
-			r = error_set(err, -ENOMEM, "out of memory");
-			goto out;
-		}
-	}
-	index_batch_delete_prefix(b, prefix, sizeof(prefix));
-	uint8_t eprefix[5] = { 'E' };
-	be32_put(eprefix + 1, lid);
-	index_batch_delete_prefix(b, eprefix, sizeof(eprefix));
-	eprefix[0] = 'Z';
-	index_batch_delete_prefix(b, eprefix, sizeof(eprefix));
-	if ((r = store_commit(st, b, 1, err)) < 0 || !drop_chunks)
-		goto out;
-
-	/* Chunks no other layer references go too: records first, then files. */
-	for (size_t off = 0; off < ids.len; off += SHA256_LEN) {
-		const uint8_t *id = (const uint8_t *)ids.data + off;
-		uint8_t rp[1 + SHA256_LEN] = { 'R' };
-		memcpy(rp + 1, id, SHA256_LEN);
-		struct index_iter *ri = index_iter_new(st->idx, rp, sizeof(rp));
-		int used = ri && index_iter_next(ri, &k, &kl, &v, &vl);
-		index_iter_free(ri);
-		if (used)
-			continue;
-		struct chunk_info ci;
-		if (chunkstore_stat(st->cs, id, &ci) == 0 && freed)
-			*freed += ci.flags & CHUNK_F_FILE ? (ci.clen + 4095) & ~4095ull : ci.clen;
-		chunkstore_delete(st->cs, b, id);
-	}
-	if ((r = store_commit(st, b, 1, err)) < 0)
-		goto out;
-	for (size_t off = 0; off < ids.len; off += SHA256_LEN) {
-		const uint8_t *id = (const uint8_t *)ids.data + off;
-		struct chunk_info ci;
-		if (chunkstore_stat(st->cs, id, &ci) == -ENOENT)
-			chunkstore_unlink(st->cs, id);
-	}
-out:
-	index_iter_free(it);
-	index_batch_free(b);
-	buf_release(&ids);
-	return r;
-}
-
 /* A checkpoint: its window goes to the index at once ('Z' lid seq), the
  * table entry waits for the layer's end. */
 static int keep_checkpoint(void *ctx, const struct decompress_checkpoint *cp)
@@ -636,11 +556,11 @@ static int ingest_setup(struct ingest *in, struct store *st, struct strata_error
 	in->rbuf = malloc(READ_BUF);
 	in->diff = sha256_new();
 	in->fh = filehash_new();
-	in->queue = chunkqueue_new(st, 16, CHUNK_MAX);
+	in->queue = chunkqueue_new(st->sd, 16, CHUNK_MAX);
 	in->batch = index_batch_new();
 	if (!in->rbuf || !in->diff || !in->fh || !in->queue || !in->batch)
 		return error_set(err, -ENOMEM, "out of memory");
-	return store_alloc_lid(st, &in->lid, err);
+	return storedir_alloc_lid(st->sd, &in->lid, err);
 }
 
 /* Links, checkpoints and the layer record, in the layer's last, durable
@@ -666,14 +586,14 @@ static int ingest_finish(struct ingest *in, int r, const struct descriptor *blob
 		in->rec.size = in->usize;
 		in->rec.created = in->rec.last_used = now_unix();
 		snprintf(in->rec.state, sizeof(in->rec.state), "%s", state);
-		if ((r = catalog_put_layer(in->batch, &in->rec)) < 0)
+		if ((r = layers_put(in->batch, &in->rec)) < 0)
 			error_set(in->err, r, "out of memory");
 		else
-			r = store_commit(in->st, in->batch, 1, in->err);
+			r = storedir_commit(in->st->sd, in->batch, 1, in->err);
 	}
 	if (r < 0 && in->lid) {
 		struct strata_error ignored = STRATA_ERROR_INIT;
-		ingest_drop_lid(in->st, in->lid, 0, NULL, &ignored);
+		layers_drop(in->st->sd, in->lid, 0, NULL, &ignored);
 	}
 	return r;
 }
@@ -718,7 +638,7 @@ int ingest_stream(struct store *st, ssize_t (*read)(void *ctx, void *buf, size_t
 		goto done;
 	}
 	decompress_set_checkpoints(in.dec, st->conf->checkpoint_interval, keep_checkpoint, &in);
-	if (st->observer && (in.obs_layer = st->observer->layer_begin(st->observer->ctx)))
+	if (st->observer && (in.obs_layer = st->observer->layer_begin(st->observer->ctx, st)))
 		in.obs = st->observer;
 
 	r = run_tar(&in);

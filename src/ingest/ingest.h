@@ -9,10 +9,10 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "src/store/catalog.h"
 #include "src/base/error.h"
 #include "src/registry/manifest.h"
 #include "src/registry/source.h"
+#include "src/store/layers.h"
 #include "src/store/store.h"
 
 /* Called from the ingesting thread as compressed bytes arrive. */
@@ -23,10 +23,10 @@ typedef void (*ingest_progress_fn)(void *ctx, uint64_t compressed_bytes);
  * file_begin, file_data as the bytes come, file_end with its sha256; then
  * layer_end with the committed layer's diff_id, or NULL after a failure (a
  * file begun may not have ended). One layer's calls come from one thread;
- * layers ingest in parallel. */
+ * layers ingest in parallel. Given to store_open (st->observer). */
 struct ingest_observer {
 	void *ctx;
-	void *(*layer_begin)(void *ctx); /* per-layer state; NULL: watch nothing */
+	void *(*layer_begin)(void *ctx, struct store *st); /* per-layer state; NULL: watch nothing */
 	void (*file_begin)(void *layer, uint64_t size);
 	void (*file_data)(void *layer, const void *data, size_t len);
 	void (*file_end)(void *layer, const uint8_t sha256[SHA256_LEN]);
@@ -63,12 +63,5 @@ int ingest_estargz(struct store *st, struct source *src, const struct descriptor
  * escapes the root or breaks the name, length or depth limits (err says which). */
 int ingest_normalize_path(const char *in, const struct strata_limits *lim, struct buf *out,
 			  struct strata_error *err);
-
-/* Removes the entries and chunk references of layer lid (after a failed
- * ingest, or when the layer is dropped). Chunks that lose their last
- * reference are deleted when drop_chunks is set, and *freed counts their
- * stored bytes. */
-int ingest_drop_lid(struct store *st, uint32_t lid, int drop_chunks, uint64_t *freed,
-		    struct strata_error *err);
 
 #endif

@@ -10,6 +10,7 @@
 
 #include "src/store/cache.h"
 #include "src/store/catalog.h"
+#include "src/store/layers.h"
 #include "ingest.h"
 #include "src/base/log.h"
 #include "src/registry/manifest.h"
@@ -37,11 +38,10 @@ struct pull_job {
 	int lazy;                  /* eStargz layers from their TOCs only (conf->pull_lazy) */
 };
 
-/* A layer that needs no ingest: stored, or (lazily) mapped from its TOC
- * or kept mapped after eviction. */
+/* A layer that needs no ingest: stored, or (lazily) mapped from its TOC. */
 static int layer_usable(const struct layer_record *rec, int lazy)
 {
-	return catalog_layer_complete(rec) || (lazy && !strcmp(rec->state, "mapped"));
+	return layers_complete(rec) || (lazy && layers_mapped(rec));
 }
 
 static void notify(const struct pull_job *j, size_t i)
@@ -79,14 +79,14 @@ static void *pull_worker(void *arg)
 		struct layer_progress lp = { j, i };
 		const char *diff_id = j->cfg->diff_ids[i];
 		struct cache *c = j->st->cache;
-		int r = 0, mine = 1;
+		int r = 0, mine;
 		/* Another pull may be ingesting this layer: wait for it, use its work. */
-		while (c && !(mine = cache_claim_layer(c, diff_id))) {
-			if (catalog_get_layer(j->st->idx, diff_id, &rec, NULL) == 0 && layer_usable(&rec, j->lazy))
+		while (!(mine = cache_claim_layer(c, diff_id))) {
+			if (layers_get(j->st->idx, diff_id, &rec, NULL) == 0 && layer_usable(&rec, j->lazy))
 				break;
 		}
 		/* Claimed after another pull's ingest of it ended: stored now. */
-		if (mine && c && catalog_get_layer(j->st->idx, diff_id, &rec, NULL) == 0 &&
+		if (mine && layers_get(j->st->idx, diff_id, &rec, NULL) == 0 &&
 		    layer_usable(&rec, j->lazy)) {
 			cache_release_layer(c, diff_id);
 			mine = 0;
@@ -94,7 +94,7 @@ static void *pull_worker(void *arg)
 		if (mine) {
 			const struct descriptor *blob = &j->m->layers[i];
 			struct layer_record old;
-			int had = catalog_get_layer(j->st->idx, diff_id, &old, NULL) == 0;
+			int had = layers_get(j->st->idx, diff_id, &old, NULL) == 0;
 			j->status[i].state = PULL_LAYER_FETCHING;
 			notify(j, i);
 			r = -EINVAL;
@@ -110,10 +110,9 @@ static void *pull_worker(void *arg)
 			/* A layer mapped before is whole now: its old map goes. */
 			if (r == 0 && had && old.lid != rec.lid) {
 				struct strata_error ignored = STRATA_ERROR_INIT;
-				ingest_drop_lid(j->st, old.lid, 1, NULL, &ignored);
+				layers_drop(j->st->sd, old.lid, 1, NULL, &ignored);
 			}
-			if (c)
-				cache_release_layer(c, diff_id);
+			cache_release_layer(c, diff_id);
 			j->status[i].state = r < 0 ? PULL_LAYER_FAILED : PULL_LAYER_STORED;
 		} else {
 			j->status[i].state = PULL_LAYER_EXISTS;
@@ -151,7 +150,7 @@ static int fetch_layers(struct pull_job *j, int jobs, struct pull_result *res, s
 	for (size_t i = 0; i < n; i++) {
 		struct layer_record rec;
 		struct strata_error e2 = STRATA_ERROR_INIT;
-		int k = catalog_get_layer(j->st->idx, j->cfg->diff_ids[i], &rec, &e2);
+		int k = layers_get(j->st->idx, j->cfg->diff_ids[i], &rec, &e2);
 		int dup = 0;
 		for (size_t t = 0; t < j->n_todo; t++)
 			dup |= !strcmp(j->cfg->diff_ids[j->todo[t]], j->cfg->diff_ids[i]);
@@ -174,8 +173,7 @@ static int fetch_layers(struct pull_job *j, int jobs, struct pull_result *res, s
 		return error_set(err, -EAGAIN, "cannot start download threads");
 	for (int t = 0; t < started; t++)
 		pthread_join(tids[t], NULL);
-	if (j->st->cache)
-		cache_count(j->st->cache, j->hits, j->fetched);
+	cache_count(j->st->cache, j->hits, j->fetched);
 	if (j->failed)
 		r = error_set(err, j->err.code, "%s", j->err.msg);
 	res->layers_fetched = j->fetched;
@@ -278,180 +276,216 @@ static int commit_image(struct store *st, const char *digest, const char *name,
 	catalog_put_name(b, name, digest);
 	if (index_digest)
 		catalog_put_alias(b, index_digest, platform, digest);
-	r = store_commit(st, b, 1, err);
+	r = storedir_commit(st->sd, b, 1, err);
 	index_batch_free(b);
 	json_decref(img);
 	return r;
 }
 
-static int image_complete(struct store *st, const char *digest, int lazy)
+/* One pull's state, from the reference to the image record. */
+struct pull {
+	struct store *st;
+	const struct strata_conf *conf;
+	const char *asked;          /* the platform asked for, or NULL */
+	const char *platform;       /* asked, or the default */
+	const struct pull_observer *obs;
+	struct pull_result *res;
+	struct strata_error *err;
+	struct image_ref ref;
+	struct source *src;
+	struct buf mbody, cbody;    /* the image manifest's and config's bytes */
+	char *ctype;                /* the manifest's content type */
+	struct manifest m, idx;     /* the image manifest; the index it came from */
+	struct image_config cfg;
+	char digest[DIGEST_STR_MAX];       /* the image manifest's */
+	char index_digest[DIGEST_STR_MAX]; /* "" unless the reference named an index */
+	char img_platform[128];            /* what the config says */
+	int pinned;                 /* the config's layers are pinned */
+};
+
+/* 1 when the image p->digest is stored whole, or mapped for a lazy pull. */
+static int image_usable(struct pull *p)
+{
+	return p->conf->pull_lazy ? catalog_image_mountable(p->st->idx, p->digest)
+				  : catalog_image_complete(p->st->idx, p->digest);
+}
+
+/* Fetches the manifest p->digest names (NULL: the one the reference names)
+ * into p->m. */
+static int fetch_manifest(struct pull *p, const char *digest)
+{
+	free(p->ctype);
+	p->ctype = NULL;
+	buf_reset(&p->mbody);
+	int r = source_fetch_manifest(p->src, digest, &p->mbody, &p->ctype, p->err);
+	return r < 0 ? r : manifest_parse(p->mbody.data, p->mbody.len, p->ctype, &p->m, p->err);
+}
+
+/* The manifest the reference names and, when that is an index, the one
+ * for the platform: 1 when that image is stored complete already, 0 when
+ * it is to be pulled (p->m is its manifest). p->digest names it. */
+static int resolve(struct pull *p)
+{
+	uint8_t raw[SHA256_LEN];
+	int r = fetch_manifest(p, NULL);
+	if (r < 0)
+		return r;
+	sha256_once(p->mbody.data, p->mbody.len, raw);
+	digest_format(raw, p->digest);
+	if (p->m.kind == MANIFEST_INDEX) {
+		const struct descriptor *d;
+		snprintf(p->index_digest, sizeof(p->index_digest), "%s", p->digest);
+		if (catalog_resolve_alias(p->st->idx, p->index_digest, p->platform, p->digest) == 0 &&
+		    image_usable(p))
+			return 1;
+		if ((r = manifest_select_platform(&p->m, p->platform, &d, p->err)) < 0)
+			return r;
+		snprintf(p->digest, sizeof(p->digest), "%s", d->digest);
+		p->idx = p->m;
+		memset(&p->m, 0, sizeof(p->m));
+		if ((r = fetch_manifest(p, p->digest)) < 0)
+			return r;
+		if (p->m.kind != MANIFEST_IMAGE)
+			return error_set(p->err, -EBADMSG, "manifest '%s': an index entry names another index",
+					 p->digest);
+	}
+	return image_usable(p);
+}
+
+/* The image's config, its platform held to the one asked for and its
+ * diff_ids to the manifest's layers. */
+static int fetch_config(struct pull *p)
+{
+	const struct image_config *cfg = &p->cfg;
+	int r = source_fetch_blob(p->src, &p->m.config, p->conf->limits.max_manifest, &p->cbody, p->err);
+	if (r == 0)
+		r = image_config_parse(p->cbody.data, p->cbody.len, &p->cfg, p->err);
+	if (r < 0) {
+		error_prefix(p->err, "config '%s': ", p->m.config.digest);
+		return r;
+	}
+	snprintf(p->img_platform, sizeof(p->img_platform), "%s/%s%s%s", cfg->os ? cfg->os : "unknown",
+		 cfg->arch ? cfg->arch : "unknown", cfg->variant ? "/" : "", cfg->variant ? cfg->variant : "");
+	/* One platform-specific manifest asked for another platform: say so
+	 * rather than store something that will not run where it was wanted. */
+	if (p->asked && !p->index_digest[0] && !platform_matches(p->img_platform, p->asked))
+		return error_set(p->err, -ENOENT, "the image is for %s, not %s", p->img_platform, p->asked);
+	if (cfg->n_diff_ids != p->m.n_layers)
+		return error_set(p->err, -EBADMSG, "image config lists %zu diff_ids for %zu layers: diff_id mismatch",
+				 cfg->n_diff_ids, p->m.n_layers);
+	return 0;
+}
+
+/* Ingests the layers not stored yet and makes room for them within the
+ * budget, then records the image. */
+static int store_image(struct pull *p)
+{
+	struct pull_job job = { .st = p->st, .src = p->src, .lazy = p->conf->pull_lazy, .m = &p->m, .cfg = &p->cfg,
+				 .obs = p->obs };
+	const char *const *diff_ids = (const char *const *)p->cfg.diff_ids;
+	size_t n = p->m.n_layers;
+	json_t *img = image_json(p->digest, p->ref.name, p->img_platform, &p->m, &p->mbody, &p->cbody);
+	int r = 0;
+
+	p->res->layers = n;
+	job.status = calloc(n ? n : 1, sizeof(*job.status));
+	pthread_mutex_init(&job.lock, NULL);
+	if (!img || !job.status) {
+		r = error_set(p->err, -ENOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		job.status[i].digest = p->m.layers[i].digest;
+		job.status[i].size = (uint64_t)p->m.layers[i].size;
+	}
+	if (p->obs && p->obs->start)
+		p->obs->start(p->obs->ctx, p->ref.name, n);
+	/* Until the image is committed nothing names its layers: pinned, no
+	 * rmi, prune or gc takes one that this pull found already stored. */
+	for (size_t i = 0; i < p->cfg.n_diff_ids; i++)
+		cache_pin(p->st->cache, diff_ids[i]);
+	p->pinned = 1;
+	if ((r = fetch_layers(&job, p->conf->jobs, p->res, p->err)) < 0)
+		goto out;
+	/* Make room within the budget, keeping what this image needs. */
+	if ((r = cache_enforce(p->st->cache, diff_ids, p->cfg.n_diff_ids, p->err)) < 0)
+		goto out;
+	r = commit_image(p->st, p->digest, p->ref.name, p->index_digest[0] ? p->index_digest : NULL, p->platform,
+			 img, &p->cfg, p->err);
+	/* Committing grows the index on disk too (a new log file, preallocated):
+	 * look again, so that the budget holds as du sees it after the pull. */
+	if (r == 0) {
+		struct strata_error e2 = STRATA_ERROR_INIT;
+		if (cache_enforce(p->st->cache, diff_ids, p->cfg.n_diff_ids, &e2) < 0)
+			log_warn("after pulling %s: %s", p->ref.name, e2.msg);
+	}
+out:
+	pthread_mutex_destroy(&job.lock);
+	free(job.status);
+	free(job.todo);
+	json_decref(img);
+	return r;
+}
+
+/* The image is stored already: the name is recorded, its layers counted
+ * as found and used now. */
+static int record_stored(struct pull *p)
 {
 	json_t *img = NULL;
-	if (catalog_get_image(st->idx, digest, &img, NULL) < 0)
-		return 0;
-	json_t *layers = json_object_get(img, "layers"), *l;
-	size_t i;
-	int ok = 1;
-	json_array_foreach(layers, i, l) {
-		struct layer_record rec;
-		const char *d = json_string_value(json_object_get(l, "diff_id"));
-		if (!d || catalog_get_layer(st->idx, d, &rec, NULL) < 0 || !layer_usable(&rec, lazy))
-			ok = 0;
+	int r = 0;
+	p->res->up_to_date = 1;
+	if (catalog_get_image(p->st->idx, p->digest, &img, p->err) == 0) {
+		const char *have = json_string_value(json_object_get(img, "platform"));
+		p->res->layers = json_array_size(json_object_get(img, "layers"));
+		if (p->asked && have && !platform_matches(have, p->asked))
+			r = error_set(p->err, -ENOENT, "the image is for %s, not %s", have, p->asked);
 	}
 	json_decref(img);
-	return ok;
+	if (r == 0)
+		r = commit_image(p->st, p->digest, p->ref.name, NULL, p->platform, NULL, NULL, p->err);
+	if (r == 0) {
+		cache_count(p->st->cache, p->res->layers, 0);
+		cache_touch_image(p->st->cache, p->digest);
+	}
+	return r;
+}
+
+static void pull_release(struct pull *p)
+{
+	for (size_t i = 0; p->pinned && i < p->cfg.n_diff_ids; i++)
+		cache_unpin(p->st->cache, p->cfg.diff_ids[i]);
+	image_config_release(&p->cfg);
+	manifest_release(&p->m);
+	manifest_release(&p->idx);
+	free(p->ctype);
+	buf_release(&p->mbody);
+	buf_release(&p->cbody);
+	source_free(p->src);
+	ref_release(&p->ref);
 }
 
 int pull_image(struct store *st, const struct strata_conf *conf, const char *refstr, const char *platform,
 	       const struct pull_observer *obs, struct pull_result *res, struct strata_error *err)
 {
-	struct image_ref ref = { 0 };
-	struct source *src = NULL;
-	struct buf mbody = BUF_INIT, cbody = BUF_INIT;
-	struct manifest m = { 0 }, idx = { 0 };
-	struct image_config cfg = { 0 };
-	char *ctype = NULL;
-	char digest[DIGEST_STR_MAX], index_digest[DIGEST_STR_MAX] = "";
-	uint8_t raw[SHA256_LEN];
-	json_t *img = NULL;
-	struct pull_job job = { 0 };
-	int r, pinned = 0;
+	struct pull p = { .st = st, .conf = conf ? conf : st->conf, .asked = platform, .obs = obs, .res = res,
+			  .err = err };
+	int r;
 
-	const char *asked = platform;
 	memset(res, 0, sizeof(*res));
-	if (!conf)
-		conf = st->conf;
-	if (!platform)
-		platform = conf->platform ? conf->platform : platform_host();
-	if ((r = ref_parse(refstr, &ref, err)) < 0)
+	p.platform = platform ? platform : p.conf->platform ? p.conf->platform : platform_host();
+	if ((r = ref_parse(refstr, &p.ref, err)) < 0)
 		return r;
-	snprintf(res->name, sizeof(res->name), "%s", ref.name);
-	buf_init(&mbody, conf->limits.max_manifest);
-	buf_init(&cbody, conf->limits.max_manifest);
-	if ((r = source_open(&ref, conf, &src, err)) < 0)
-		goto out;
-	if ((r = source_fetch_manifest(src, NULL, &mbody, &ctype, err)) < 0)
-		goto out;
-	sha256_once(mbody.data, mbody.len, raw);
-	digest_format(raw, digest);
-	if ((r = manifest_parse(mbody.data, mbody.len, ctype, &m, err)) < 0)
-		goto out;
-
-	if (m.kind == MANIFEST_INDEX) {
-		snprintf(index_digest, sizeof(index_digest), "%s", digest);
-		char known[DIGEST_STR_MAX];
-		if (catalog_resolve_alias(st->idx, index_digest, platform, known) == 0 &&
-		    image_complete(st, known, conf->pull_lazy)) {
-			snprintf(digest, sizeof(digest), "%s", known);
-			goto up_to_date;
-		}
-		const struct descriptor *d;
-		if ((r = manifest_select_platform(&m, platform, &d, err)) < 0)
-			goto out;
-		snprintf(digest, sizeof(digest), "%s", d->digest);
-		idx = m;
-		memset(&m, 0, sizeof(m));
-		free(ctype);
-		ctype = NULL;
-		buf_reset(&mbody);
-		if ((r = source_fetch_manifest(src, digest, &mbody, &ctype, err)) < 0 ||
-		    (r = manifest_parse(mbody.data, mbody.len, ctype, &m, err)) < 0)
-			goto out;
-		if (m.kind != MANIFEST_IMAGE) {
-			r = error_set(err, -EBADMSG, "manifest '%s': an index entry names another index", digest);
-			goto out;
-		}
-	}
-	if (image_complete(st, digest, conf->pull_lazy))
-		goto up_to_date;
-
-	if ((r = source_fetch_blob(src, &m.config, conf->limits.max_manifest, &cbody, err)) < 0 ||
-	    (r = image_config_parse(cbody.data, cbody.len, &cfg, err)) < 0) {
-		error_prefix(err, "config '%s': ", m.config.digest);
-		goto out;
-	}
-	char img_platform[128];
-	snprintf(img_platform, sizeof(img_platform), "%s/%s%s%s", cfg.os ? cfg.os : "unknown",
-		 cfg.arch ? cfg.arch : "unknown", cfg.variant ? "/" : "", cfg.variant ? cfg.variant : "");
-	/* One platform-specific manifest asked for another platform: say so
-	 * rather than store something that will not run where it was wanted. */
-	if (asked && !index_digest[0] && !platform_matches(img_platform, asked)) {
-		r = error_set(err, -ENOENT, "the image is for %s, not %s", img_platform, asked);
-		goto out;
-	}
-	if (cfg.n_diff_ids != m.n_layers) {
-		r = error_set(err, -EBADMSG, "image config lists %zu diff_ids for %zu layers: diff_id mismatch",
-			      cfg.n_diff_ids, m.n_layers);
-		goto out;
-	}
-	img = image_json(digest, ref.name, img_platform, &m, &mbody, &cbody);
-	if (!img) {
-		r = error_set(err, -ENOMEM, "out of memory");
-		goto out;
-	}
-	res->layers = m.n_layers;
-	job.st = st;
-	job.src = src;
-	job.lazy = conf->pull_lazy;
-	job.m = &m;
-	job.cfg = &cfg;
-	job.obs = obs;
-	job.status = calloc(m.n_layers ? m.n_layers : 1, sizeof(*job.status));
-	pthread_mutex_init(&job.lock, NULL);
-	if (!job.status) {
-		r = error_set(err, -ENOMEM, "out of memory");
-		goto out;
-	}
-	for (size_t i = 0; i < m.n_layers; i++) {
-		job.status[i].digest = m.layers[i].digest;
-		job.status[i].size = (uint64_t)m.layers[i].size;
-	}
-	if (obs && obs->start)
-		obs->start(obs->ctx, ref.name, m.n_layers);
-	/* Until the image is committed nothing names its layers: pinned, no
-	 * rmi, prune or gc takes one that this pull found already stored. */
-	if (st->cache) {
-		for (size_t i = 0; i < cfg.n_diff_ids; i++)
-			cache_pin(st->cache, cfg.diff_ids[i]);
-		pinned = 1;
-	}
-	if ((r = fetch_layers(&job, conf->jobs, res, err)) < 0)
-		goto out;
-	/* Make room within the budget, keeping what this image needs. */
-	if (st->cache && (r = cache_enforce(st->cache, (const char *const *)cfg.diff_ids, cfg.n_diff_ids,
-					    err)) < 0)
-		goto out;
-	r = commit_image(st, digest, ref.name, index_digest[0] ? index_digest : NULL, platform, img,
-			 &cfg, err);
-	/* Committing grows the index on disk too (a new log file, preallocated):
-	 * look again, so that the budget holds as du sees it after the pull. */
-	if (r == 0 && st->cache) {
-		struct strata_error e2 = STRATA_ERROR_INIT;
-		if (cache_enforce(st->cache, (const char *const *)cfg.diff_ids, cfg.n_diff_ids, &e2) < 0)
-			log_warn("after pulling %s: %s", ref.name, e2.msg);
-	}
-	goto out;
-
-up_to_date:
-	res->up_to_date = 1;
-	if (catalog_get_image(st->idx, digest, &img, err) == 0) {
-		const char *have = json_string_value(json_object_get(img, "platform"));
-		res->layers = json_array_size(json_object_get(img, "layers"));
-		if (asked && have && !platform_matches(have, asked)) {
-			r = error_set(err, -ENOENT, "the image is for %s, not %s", have, asked);
-			goto out;
-		}
-	}
-	r = commit_image(st, digest, ref.name, NULL, platform, NULL, NULL, err);
-	if (r == 0 && st->cache) {
-		cache_count(st->cache, res->layers, 0);
-		cache_touch_image(st->cache, digest);
-	}
-out:
-	for (size_t i = 0; pinned && i < cfg.n_diff_ids; i++)
-		cache_unpin(st->cache, cfg.diff_ids[i]);
+	snprintf(res->name, sizeof(res->name), "%s", p.ref.name);
+	buf_init(&p.mbody, p.conf->limits.max_manifest);
+	buf_init(&p.cbody, p.conf->limits.max_manifest);
+	if ((r = source_open(&p.ref, p.conf, &p.src, err)) == 0)
+		r = resolve(&p);
+	if (r == 1)
+		r = record_stored(&p);
+	else if (r == 0 && (r = fetch_config(&p)) == 0)
+		r = store_image(&p);
 	if (r == 0)
-		snprintf(res->digest, sizeof(res->digest), "%s", digest);
+		snprintf(res->digest, sizeof(res->digest), "%s", p.digest);
 	else
 		error_prefix(err, "pull '%s': ", refstr);
 	/* Out of space: flush the index now, into the room ingest keeps free
@@ -460,17 +494,46 @@ out:
 	 * refuses, and the store would not open). */
 	if (r == -ENOSPC)
 		index_flush(st->idx);
-	if (job.status)
-		pthread_mutex_destroy(&job.lock);
-	free(job.status);
-	free(job.todo);
-	json_decref(img);
-	image_config_release(&cfg);
+	pull_release(&p);
+	return r;
+}
+
+int pull_resolve(const struct strata_conf *conf, const char *refstr, const char *platform, char *digest,
+		 struct strata_error *err)
+{
+	struct image_ref ref = { 0 };
+	struct source *src = NULL;
+	struct buf body = BUF_INIT;
+	struct manifest m = { 0 };
+	char *ctype = NULL;
+	uint8_t raw[SHA256_LEN];
+	int r;
+	if (!platform)
+		platform = conf->platform ? conf->platform : platform_host();
+	if ((r = ref_parse(refstr, &ref, err)) < 0)
+		return r;
+	buf_init(&body, conf->limits.max_manifest);
+	if ((r = source_open(&ref, conf, &src, err)) < 0 ||
+	    (r = source_fetch_manifest(src, NULL, &body, &ctype, err)) < 0 ||
+	    (r = manifest_parse(body.data, body.len, ctype, &m, err)) < 0)
+		goto out;
+	if (m.kind == MANIFEST_INDEX) {
+		/* The index names the platform's manifest by its digest: no
+		 * second request. */
+		const struct descriptor *d;
+		if ((r = manifest_select_platform(&m, platform, &d, err)) < 0)
+			goto out;
+		snprintf(digest, DIGEST_STR_MAX, "%s", d->digest);
+	} else {
+		sha256_once(body.data, body.len, raw);
+		digest_format(raw, digest);
+	}
+out:
+	if (r < 0)
+		error_prefix(err, "resolve '%s': ", refstr);
 	manifest_release(&m);
-	manifest_release(&idx);
 	free(ctype);
-	buf_release(&mbody);
-	buf_release(&cbody);
+	buf_release(&body);
 	source_free(src);
 	ref_release(&ref);
 	return r;

@@ -49,4 +49,10 @@ struct pull_result {
 int pull_image(struct store *st, const struct strata_conf *conf, const char *ref, const char *platform,
 	       const struct pull_observer *obs, struct pull_result *res, struct strata_error *err);
 
+/* The digest of the image manifest ref names, for platform (NULL: as
+ * pull_image), with one manifest request and nothing stored: the key of
+ * what is known about an image before it is pulled. */
+int pull_resolve(const struct strata_conf *conf, const char *ref, const char *platform, char *digest,
+		 struct strata_error *err);
+
 #endif

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,7 +16,7 @@
 #include "src/base/util.h"
 #include "src/registry/ref.h"
 #include "src/registry/source.h"
-#include "src/store/catalog.h"
+#include "src/store/layers.h"
 #include "src/store/chunkstore.h"
 #include "src/store/index.h"
 
@@ -247,7 +248,7 @@ static int load_layer(struct refetcher *rf, uint32_t lid, struct rlayer **out,
 		error_set(err, r, "layer %u: no diff_id", (unsigned)lid);
 		goto fail;
 	}
-	if ((r = catalog_get_layer(rf->st->idx, l->diff_id, &rec, err)) < 0)
+	if ((r = layers_get(rf->st->idx, l->diff_id, &rec, err)) < 0)
 		goto fail;
 	if ((r = load_table(rf->st->idx, lid, &l->t)) < 0) {
 		error_set(err, r, "layer '%s' keeps no checkpoints", l->diff_id);
@@ -465,7 +466,7 @@ static int fetch_span(struct refetcher *rf, struct rlayer *l, const struct span_
 		if (memcmp(sum, want, SHA256_LEN) == 0 && buf_add(out, bytes, want_len) == 0)
 			found = 1;
 	}
-	if ((r = store_commit(rf->st, batch, 0, err)) < 0)
+	if ((r = storedir_commit(rf->st->sd, batch, 0, err)) < 0)
 		goto out;
 	atomic_fetch_add(&rf->spans, 1);
 	atomic_fetch_add(&rf->chunks, got);

@@ -385,6 +385,28 @@ void ref_release(struct image_ref *r)
 	memset(r, 0, sizeof(*r));
 }
 
+static int dup_opt(char **dst, const char *src)
+{
+	*dst = NULL;
+	if (!src)
+		return 0;
+	*dst = strdup(src);
+	return *dst ? 0 : -ENOMEM;
+}
+
+int ref_copy(struct image_ref *dst, const struct image_ref *src)
+{
+	memset(dst, 0, sizeof(*dst));
+	dst->transport = src->transport;
+	if (dup_opt(&dst->domain, src->domain) < 0 || dup_opt(&dst->path, src->path) < 0 ||
+	    dup_opt(&dst->tag, src->tag) < 0 || dup_opt(&dst->digest, src->digest) < 0 ||
+	    dup_opt(&dst->file, src->file) < 0 || dup_opt(&dst->name, src->name) < 0) {
+		ref_release(dst);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 char *ref_repository(const struct image_ref *r)
 {
 	switch (r->transport) {

@@ -28,6 +28,8 @@ struct image_ref {
  * paths of oci:/docker-archive: are made absolute. Release with ref_release. */
 int ref_parse(const char *s, struct image_ref *out, struct strata_error *err);
 void ref_release(struct image_ref *r);
+/* A deep copy of src into dst: 0, or -ENOMEM with dst released. */
+int ref_copy(struct image_ref *dst, const struct image_ref *src);
 
 /* "docker.io/library/alpine" (no tag or digest); malloc'd, free(). */
 char *ref_repository(const struct image_ref *r);

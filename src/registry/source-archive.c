@@ -49,7 +49,6 @@ struct archive_source {
 	char *manifest;         /* the synthesized manifest */
 	size_t manifest_len;
 	char manifest_digest[DIGEST_STR_MAX];
-	uint64_t bytes;         /* atomic */
 };
 
 static void entries_free(struct archive_source *s)
@@ -509,7 +508,6 @@ static int archive_stream_blob(struct source *src, const struct descriptor *d, b
 		if (d->size != (int64_t)s->config_len)
 			return error_set(err, -EBADMSG, "blob '%s': size mismatch (got %zu bytes, want %lld)",
 					 d->digest, s->config_len, (long long)d->size);
-		__atomic_fetch_add(&s->bytes, s->config_len, __ATOMIC_RELAXED);
 		r = write(ctx, s->config, s->config_len);
 		return r < 0 ? error_set(err, r, "blob '%s': write failed", d->digest) : 0;
 	}
@@ -520,7 +518,7 @@ static int archive_stream_blob(struct source *src, const struct descriptor *d, b
 	r = seek_entry(s, l->ordinal, &a, err);
 	if (r < 0)
 		return r;
-	r = blob_check_init(&bc, d, &s->bytes, write, ctx, err);
+	r = blob_check_init(&bc, d, write, ctx, err);
 	chunk = malloc(CHUNK);
 	if (r == 0 && !chunk)
 		r = error_set(err, -ENOMEM, "out of memory");
@@ -556,12 +554,6 @@ static int archive_fetch_blob(struct source *src, const struct descriptor *d, si
 	return archive_stream_blob(src, d, append_buf, body, err);
 }
 
-static void archive_get_stats(struct source *src, struct source_stats *out)
-{
-	struct archive_source *s = (struct archive_source *)src;
-	out->bytes = __atomic_load_n(&s->bytes, __ATOMIC_RELAXED);
-}
-
 static void darchive_free(struct source *src)
 {
 	struct archive_source *s = (struct archive_source *)src;
@@ -581,7 +573,6 @@ static const struct source_ops archive_ops = {
 	.fetch_manifest = archive_fetch_manifest,
 	.fetch_blob = archive_fetch_blob,
 	.stream_blob = archive_stream_blob,
-	.get_stats = archive_get_stats,
 	.free = darchive_free,
 };
 
@@ -600,7 +591,7 @@ int source_archive_open(struct source **out, const struct image_ref *ref,
 		return error_set(err, -ENOMEM, "out of memory");
 	s->base.ops = &archive_ops;
 	s->base.conf = conf;
-	r = source_copy_ref(&s->base.ref, ref);
+	r = ref_copy(&s->base.ref, ref);
 	if (r < 0) {
 		error_set(err, r, "out of memory");
 		goto fail;

@@ -1,8 +1,22 @@
-/* source-impl: the table each transport fills in (private to src/). */
+/* source-impl: what a transport implements — the table of its operations and
+ * the struct its own starts with — and the open function that the
+ * dispatcher (source.c) lists for it. A transport includes this, never
+ * source.h: the dispatcher stands above its transports. Private to
+ * src/registry/. */
 #ifndef STRATA_SOURCE_IMPL_H
 #define STRATA_SOURCE_IMPL_H
 
-#include "source.h"
+#include <stddef.h>
+#include <stdint.h>
+
+#include "src/base/buf.h"
+#include "src/base/conf.h"
+#include "src/base/error.h"
+#include "blobcheck.h"
+#include "manifest.h"
+#include "ref.h"
+
+struct source;
 
 struct source_ops {
 	const char *name;
@@ -15,7 +29,6 @@ struct source_ops {
 	/* NULL: the transport cannot fetch a piece of a blob (-ENOTSUP). */
 	int (*fetch_range)(struct source *s, const struct descriptor *d, uint64_t off,
 			   uint64_t len, struct buf *out, struct strata_error *err);
-	void (*get_stats)(struct source *s, struct source_stats *out);
 	void (*free)(struct source *s);
 };
 
@@ -23,34 +36,15 @@ struct source_ops {
 struct source {
 	const struct source_ops *ops;
 	const struct strata_conf *conf;
-	struct image_ref ref; /* a copy, owned by the source */
+	struct image_ref ref; /* a copy (ref_copy), owned by the source */
 };
 
+/* One per transport; source.c lists them by the transport they serve. */
 int source_registry_open(struct source **out, const struct image_ref *ref,
 			 const struct strata_conf *conf, struct strata_error *err);
 int source_oci_open(struct source **out, const struct image_ref *ref,
 		    const struct strata_conf *conf, struct strata_error *err);
 int source_archive_open(struct source **out, const struct image_ref *ref,
 			const struct strata_conf *conf, struct strata_error *err);
-/* A blob on its way to write(): counted into *counter, hashed, and held to
- * its descriptor's size and digest. Shared by the local transports. */
-struct blob_check {
-	const struct descriptor *d;
-	struct sha256_ctx *h;
-	uint64_t total;
-	uint64_t *counter;     /* updated atomically */
-	blob_write_fn write;
-	void *ctx;
-};
-int blob_check_init(struct blob_check *b, const struct descriptor *d, uint64_t *counter,
-		    blob_write_fn write, void *ctx, struct strata_error *err);
-/* Passes data on; -EBADMSG "size mismatch" past the declared size. */
-int blob_check_feed(struct blob_check *b, const void *data, size_t len, struct strata_error *err);
-/* At the end: size and digest must match the descriptor. */
-int blob_check_finish(struct blob_check *b, struct strata_error *err);
-void blob_check_release(struct blob_check *b);
-
-/* Deep copy of a ref for struct source.ref. */
-int source_copy_ref(struct image_ref *dst, const struct image_ref *src);
 
 #endif

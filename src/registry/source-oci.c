@@ -25,7 +25,6 @@
 struct oci_source {
 	struct source base;
 	int dirfd;
-	uint64_t bytes; /* atomic */
 };
 
 static int open_raw(int dirfd, const char *rel, int flags)
@@ -145,9 +144,9 @@ static int check_digest(const char *want, const uint8_t got[SHA256_LEN], struct 
 }
 
 /* Reads a whole blob (<= max bytes), verified against digest and, when
- * size >= 0, against the size; count: add to the blob byte counter. */
+ * size >= 0, against the size. */
 static int read_blob(struct oci_source *s, const char *digest, int64_t size, size_t max,
-		     int count, struct buf *body, struct strata_error *err)
+		     struct buf *body, struct strata_error *err)
 {
 	uint8_t got[SHA256_LEN];
 	int fd, r;
@@ -165,8 +164,6 @@ static int read_blob(struct oci_source *s, const char *digest, int64_t size, siz
 		return error_set(err, r, "blob '%s' is larger than %zu bytes", digest, max);
 	if (r < 0)
 		return error_errno(err, r, "blob '%s': read", digest);
-	if (count)
-		__atomic_fetch_add(&s->bytes, body->len, __ATOMIC_RELAXED);
 	if (size >= 0 && body->len != (size_t)size)
 		return error_set(err, -EBADMSG, "blob '%s': size mismatch (got %zu bytes, want %lld)",
 				 digest, body->len, (long long)size);
@@ -289,7 +286,7 @@ static int oci_fetch_manifest(struct source *src, const char *reference, struct 
 	} else {
 		digest = reference;
 	}
-	r = read_blob(s, digest, size, src->conf->limits.max_manifest, 0, body, err);
+	r = read_blob(s, digest, size, src->conf->limits.max_manifest, body, err);
 	if (r < 0) {
 		error_prefix(err, "manifest: ");
 		goto out;
@@ -308,7 +305,7 @@ out:
 static int oci_fetch_blob(struct source *src, const struct descriptor *d, size_t max,
 			  struct buf *body, struct strata_error *err)
 {
-	return read_blob((struct oci_source *)src, d->digest, d->size, max, 1, body, err);
+	return read_blob((struct oci_source *)src, d->digest, d->size, max, body, err);
 }
 
 static int oci_stream_blob(struct source *src, const struct descriptor *d, blob_write_fn write,
@@ -322,7 +319,7 @@ static int oci_stream_blob(struct source *src, const struct descriptor *d, blob_
 	fd = blob_open(s, d->digest, err);
 	if (fd < 0)
 		return fd;
-	r = blob_check_init(&bc, d, &s->bytes, write, ctx, err);
+	r = blob_check_init(&bc, d, write, ctx, err);
 	chunk = malloc(CHUNK);
 	if (r == 0 && !chunk)
 		r = error_set(err, -ENOMEM, "blob '%s': out of memory", d->digest);
@@ -349,12 +346,6 @@ static int oci_stream_blob(struct source *src, const struct descriptor *d, blob_
 	return r;
 }
 
-static void oci_get_stats(struct source *src, struct source_stats *out)
-{
-	struct oci_source *s = (struct oci_source *)src;
-	out->bytes = __atomic_load_n(&s->bytes, __ATOMIC_RELAXED);
-}
-
 static void oci_free(struct source *src)
 {
 	struct oci_source *s = (struct oci_source *)src;
@@ -369,7 +360,6 @@ static const struct source_ops oci_ops = {
 	.fetch_manifest = oci_fetch_manifest,
 	.fetch_blob = oci_fetch_blob,
 	.stream_blob = oci_stream_blob,
-	.get_stats = oci_get_stats,
 	.free = oci_free,
 };
 
@@ -389,7 +379,7 @@ int source_oci_open(struct source **out, const struct image_ref *ref,
 	s->dirfd = -1;
 	s->base.ops = &oci_ops;
 	s->base.conf = conf;
-	r = source_copy_ref(&s->base.ref, ref);
+	r = ref_copy(&s->base.ref, ref);
 	if (r < 0) {
 		error_set(err, r, "out of memory");
 		goto fail;

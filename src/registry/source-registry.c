@@ -152,17 +152,6 @@ static int reg_fetch_range(struct source *s, const struct descriptor *d, uint64_
 	return registry_get_range(rs->reg, s->ref.path, d->digest, off, len, out, err);
 }
 
-static void reg_get_stats(struct source *s, struct source_stats *out)
-{
-	struct registry_stats st, ms = { 0 };
-	registry_get_stats(to_reg(s)->reg, &st);
-	if (to_reg(s)->mirror)
-		registry_get_stats(to_reg(s)->mirror, &ms);
-	out->requests = st.requests + ms.requests;
-	out->bytes = st.bytes + ms.bytes;
-	out->resumes = st.resumes + ms.resumes;
-}
-
 static void reg_free(struct source *s)
 {
 	if (!s)
@@ -180,7 +169,6 @@ static const struct source_ops registry_ops = {
 	.fetch_blob = reg_fetch_blob,
 	.stream_blob = reg_stream_blob,
 	.fetch_range = reg_fetch_range,
-	.get_stats = reg_get_stats,
 	.free = reg_free,
 };
 
@@ -215,7 +203,7 @@ int source_registry_open(struct source **out, const struct image_ref *ref,
 		return error_set(err, -ENOMEM, "out of memory");
 	rs->base.ops = &registry_ops;
 	rs->base.conf = conf;
-	int r = source_copy_ref(&rs->base.ref, ref);
+	int r = ref_copy(&rs->base.ref, ref);
 	if (r < 0) {
 		free(rs);
 		return error_set(err, r, "out of memory");

@@ -10,13 +10,11 @@
 #include "src/base/buf.h"
 #include "src/base/conf.h"
 #include "src/base/error.h"
+#include "blobcheck.h"
 #include "manifest.h"
 #include "ref.h"
 
 struct source;
-
-/* Receives a blob's bytes in order; return 0 to go on, a negative errno to abort. */
-typedef int (*blob_write_fn)(void *ctx, const void *data, size_t len);
 
 /* Opens the source ref names. The registry source makes no request yet.
  * Free with source_free. */
@@ -45,12 +43,5 @@ int source_stream_blob(struct source *s, const struct descriptor *d, blob_write_
  * fails) from the registry. -ENOTSUP for a local source. */
 int source_fetch_range(struct source *s, const struct descriptor *d, uint64_t off, uint64_t len,
 		       struct buf *out, struct strata_error *err);
-/* Counters for tests and stats. */
-struct source_stats {
-	uint64_t requests;     /* HTTP requests made (0 for local sources) */
-	uint64_t bytes;        /* blob bytes received */
-	uint64_t resumes;      /* interrupted blobs resumed */
-};
-void source_get_stats(struct source *s, struct source_stats *out);
 
 #endif

@@ -1,11 +1,13 @@
 /* cache: the store as a cache within a disk budget — LRU eviction of layer
- * content down to a low watermark, pins for layers live mounts use, one
- * ingest per layer at a time, accounting and the operator's maintenance
- * (prune, gc, verify). One per store, owned by the daemon (st->cache).
+ * content down to a low watermark, pins for layers that live mounts and
+ * pulls use, one ingest per layer at a time, and the accounting. One per
+ * store, built by store_open (st->cache). The operator's maintenance that
+ * removes what is no longer referenced or no longer sound is gc.h's and
+ * verify.h's; they hold the cache exclusively while they remove.
  *
  * Eviction drops a layer's entries, references and every chunk no retained
- * layer needs; its record stays with state "evicted", so that images still
- * list it and a later pull or mount fetches it again. */
+ * layer needs (layers.h); its record stays with state "evicted", so that
+ * images still list it and a later pull or mount fetches it again. */
 #ifndef STRATA_CACHE_H
 #define STRATA_CACHE_H
 
@@ -14,13 +16,13 @@
 #include <jansson.h>
 
 #include "src/base/error.h"
-#include "store.h"
+#include "layers.h"
+#include "storedir.h"
 
 struct cache;
 
-/* Scans the store once for its accounting; attaches itself as st->cache.
- * Free with cache_free (detaches). */
-int cache_new(struct store *st, struct cache **out, struct strata_error *err);
+/* Scans the store once for its accounting. Free with cache_free. */
+int cache_new(struct storedir *sd, struct cache **out, struct strata_error *err);
 void cache_free(struct cache *c);
 
 /* Pins (counted) keep a layer's content from eviction while a mount uses it. */
@@ -34,18 +36,28 @@ int cache_is_pinned(struct cache *c, const char *diff_id);
 int cache_claim_layer(struct cache *c, const char *diff_id);
 void cache_release_layer(struct cache *c, const char *diff_id);
 /* Waits for running ingests and holds new ones off, for work that deletes
- * chunks an ingest may be counting on as already stored (rmi). */
+ * chunks an ingest may be counting on as already stored (rmi, gc, repair). */
 void cache_exclusive_begin(struct cache *c);
 void cache_exclusive_end(struct cache *c);
+/* Holds eviction, gc and repair off (not ingests), for work that reads
+ * every chunk and must not see one vanish (verify). */
+void cache_shared_begin(struct cache *c);
+void cache_shared_end(struct cache *c);
 
 /* Layer-level hit/miss counting for pulls and mounts. */
 void cache_count(struct cache *c, uint64_t hits, uint64_t misses);
+/* Counts a verify run that found bad chunks (corrupt or missing). */
+void cache_count_verify(struct cache *c, uint64_t bad_chunks);
 /* Marks the layers of an image used now (coarse: at most once a minute each). */
 void cache_touch_image(struct cache *c, const char *digest);
 
 /* What the store takes on disk as du counts it, plus the index's memtables
  * (on disk once flushed): what the budget is held to. */
 uint64_t cache_store_size(struct cache *c);
+
+/* Evicts one layer (layers_evict) and counts it. With the cache held
+ * exclusively (cache_exclusive_begin). */
+int cache_evict(struct cache *c, struct layer_record *l, uint64_t *freed, struct strata_error *err);
 
 /* After a pull: if the store passed its budget, evicts least recently used
  * unpinned layers down to the low watermark. keep (may be NULL) lists
@@ -63,22 +75,25 @@ struct cache_prune_opts {
  *  "dry_run": bool, "store_size": n} */
 int cache_prune(struct cache *c, const struct cache_prune_opts *o, json_t **report,
 		struct strata_error *err);
-/* Removes what nothing references: chunks without a layer, chunk files
- * without a record, temp files, leftovers of interrupted ingests.
- * {"chunks_removed", "files_removed", "temp_files_removed", "leftover_layers", "bytes_freed"} */
-int cache_gc(struct cache *c, json_t **report, struct strata_error *err);
-/* Re-hashes every chunk and checks every layer's references.
- * {"chunks_checked", "corrupt": [id], "missing": [id], "layers": [diff_id], "images": [name],
- *  "repaired": bool, "clean": bool}. repair: drops bad chunks and evicts the layers they
- * break, so that the next pull fetches them again. */
-int cache_verify(struct cache *c, int repair, json_t **report, struct strata_error *err);
 
-/* {cache_hits, cache_misses, record_count, record_total_size, chunk_count, logical_bytes,
- *  stored_bytes, dedup_ratio, compression_ratio, budget, evictions, bytes_evicted, ...} */
-json_t *cache_stats(struct cache *c);
+/* The cache's figures, as `cache stats` and the metrics show them. */
+struct cache_stats {
+	uint64_t hits, misses;       /* layers a pull or mount found stored, or had to fetch */
+	uint64_t layers;             /* complete layers */
+	uint64_t compressed_bytes;   /* their blobs */
+	uint64_t logical_bytes;      /* their uncompressed tar streams */
+	uint64_t content_bytes;      /* their file contents */
+	uint64_t chunks, unique_bytes; /* distinct chunks, their uncompressed bytes */
+	uint64_t store_bytes;        /* what the store takes on disk, as du counts it */
+	uint64_t chunk_file_bytes, index_bytes;
+	uint64_t budget;             /* 0: none */
+	uint64_t evictions, bytes_evicted;
+	uint64_t verify_runs, verify_bad_chunks; /* since the daemon started */
+	double dedup_ratio;          /* content bytes per unique chunk byte */
+	double compression_ratio;    /* unique chunk bytes per stored chunk byte */
+};
+void cache_get_stats(struct cache *c, struct cache_stats *out);
 /* [{layer_id, size, stored_size, reference_count, last_referred, state, images: []}] */
 json_t *cache_layers(struct cache *c);
-/* The stats in the Prometheus text format, appended to out. */
-int cache_stats_prometheus(struct cache *c, struct buf *out);
 
 #endif

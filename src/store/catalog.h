@@ -1,6 +1,11 @@
-/* catalog: the records that make stored content visible — layers (by
- * diff_id), images (by manifest digest) and the names that point at them. A
- * layer or image exists for readers exactly when its record does. */
+/* catalog: the images — their records (by manifest digest), the names and
+ * index aliases that point at them, and who uses which layer. The one
+ * module that builds the keys of, and writes, these tables (index.h):
+ *   'I' manifest digest -> image record   'T' name -> manifest digest
+ *   'X' index digest '\0' platform -> manifest digest
+ *   'U' diff_id '\0' image digest -> the image's first name
+ * An image exists for readers exactly when its record does; its layers are
+ * layers.h's. */
 #ifndef STRATA_CATALOG_H
 #define STRATA_CATALOG_H
 
@@ -12,36 +17,6 @@
 #include "src/base/error.h"
 #include "index.h"
 
-struct layer_record {
-	char diff_id[DIGEST_STR_MAX];
-	char blob_digest[DIGEST_STR_MAX];
-	char media_type[128];
-	uint32_t lid;
-	uint64_t compressed_size;  /* the blob */
-	uint64_t size;             /* the uncompressed tar stream */
-	uint64_t entries, chunks, new_chunks;
-	uint64_t stored_bytes;     /* bytes this layer newly took on disk */
-	uint64_t shared_bytes;     /* content bytes found already stored */
-	uint64_t content_bytes;    /* bytes of all the layer's file contents */
-	int64_t created, last_used;
-	char state[16];            /* "complete" or "evicted" ("" reads as complete) */
-};
-
-/* 1 when the layer's content is in the store. */
-int catalog_layer_complete(const struct layer_record *l);
-
-/* 0, -ENOENT, or -EIO/-EBADMSG with err set. */
-int catalog_get_layer(struct index *idx, const char *diff_id, struct layer_record *out,
-		      struct strata_error *err);
-/* Adds the layer record and its blob and lid mappings to batch. */
-int catalog_put_layer(struct index_batch *b, const struct layer_record *l);
-/* Removes the records of a layer (not its entries or chunks). */
-void catalog_delete_layer(struct index_batch *b, const struct layer_record *l);
-/* diff_id of a blob already ingested: 0 or -ENOENT. */
-int catalog_layer_for_blob(struct index *idx, const char *blob_digest, char diff_id[DIGEST_STR_MAX]);
-/* Calls fn for every layer record; stops when fn returns non-zero (returned). */
-int catalog_each_layer(struct index *idx, int (*fn)(const struct layer_record *l, void *ctx), void *ctx);
-
 /* Image records are JSON objects:
  *   digest, media_type, config_digest, platform, names[], manifest (raw text),
  *   config (raw text), layers[{digest, diff_id, size, media_type}], pulled, last_used
@@ -51,6 +26,11 @@ int catalog_put_image(struct index_batch *b, json_t *image);
 /* Removes the record of image (as catalog_get_image returned it). */
 void catalog_delete_image(struct index_batch *b, json_t *image);
 int catalog_each_image(struct index *idx, int (*fn)(json_t *image, void *ctx), void *ctx);
+/* 1 when the image is stored and every layer of it is complete. */
+int catalog_image_complete(struct index *idx, const char *digest);
+/* 1 when the image is stored and every layer of it is complete or mapped
+ * (layers.h: its chunks come on read). */
+int catalog_image_mountable(struct index *idx, const char *digest);
 /* Calls fn(diff_id, image name or digest) for every image of every layer,
  * in diff_id order, from the 'U' table that put/delete_image maintain. */
 int catalog_each_layer_user(struct index *idx, int (*fn)(const char *diff_id, const char *name, void *ctx),

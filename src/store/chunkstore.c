@@ -413,7 +413,7 @@ void chunkstore_delete(struct chunkstore *cs, struct index_batch *batch, const u
 		cs->totals.chunks -= cs->totals.chunks ? 1 : 0;
 		cs->totals.ulen -= ci.ulen <= cs->totals.ulen ? ci.ulen : cs->totals.ulen;
 		uint64_t *t = ci.flags & CHUNK_F_FILE ? &cs->totals.file_bytes : &cs->totals.inline_bytes;
-		uint64_t sz = ci.flags & CHUNK_F_FILE ? (ci.clen + 4095) & ~4095ull : ci.clen;
+		uint64_t sz = chunk_disk_bytes(&ci);
 		*t -= sz <= *t ? sz : *t;
 		pthread_mutex_unlock(&cs->totals_lock);
 	}
@@ -454,6 +454,19 @@ int chunkstore_recount(struct chunkstore *cs, struct strata_error *err)
 	return 0;
 }
 
+int chunkstore_each(struct chunkstore *cs, int (*fn)(const uint8_t id[SHA256_LEN], void *ctx), void *ctx)
+{
+	struct index_iter *it = index_iter_new(cs->idx, "K", 1);
+	const void *k, *v;
+	size_t kl, vl;
+	int r = it ? 0 : -ENOMEM;
+	while (r == 0 && index_iter_next(it, &k, &kl, &v, &vl))
+		if (kl == 1 + SHA256_LEN)
+			r = fn((const uint8_t *)k + 1, ctx);
+	index_iter_free(it);
+	return r;
+}
+
 int chunkstore_unlink(struct chunkstore *cs, const uint8_t id[SHA256_LEN])
 {
 	char rel[68];
@@ -484,31 +497,48 @@ uint64_t chunkstore_dir_bytes(struct chunkstore *cs)
 	return total;
 }
 
-uint64_t chunkstore_disk_size(struct chunkstore *cs)
+int chunkstore_remove_orphans(struct chunkstore *cs, struct chunkstore_orphans *out)
 {
-	uint64_t total = 0;
-	DIR *top = opendir(cs->dir);
-	if (!top)
-		return 0;
+	*out = (struct chunkstore_orphans){ 0 };
+	int fd = openat(cs->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *top = fd >= 0 ? fdopendir(fd) : NULL;
 	struct dirent *de;
+	if (!top) {
+		if (fd >= 0)
+			close(fd);
+		return -errno;
+	}
 	while ((de = readdir(top))) {
 		if (de->d_name[0] == '.')
 			continue;
-		int fd = openat(dirfd(top), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		DIR *sub = fdopendir(fd);
+		int sfd = openat(dirfd(top), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		DIR *sub = sfd >= 0 ? fdopendir(sfd) : NULL;
 		if (!sub) {
-			close(fd);
+			if (sfd >= 0)
+				close(sfd);
 			continue;
 		}
 		struct dirent *f;
-		struct stat st;
-		while ((f = readdir(sub)))
-			if (f->d_name[0] != '.' && fstatat(dirfd(sub), f->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0)
-				total += (uint64_t)st.st_blocks * 512;
+		while ((f = readdir(sub))) {
+			struct stat st;
+			uint8_t id[SHA256_LEN];
+			struct chunk_info ci;
+			if (f->d_name[0] == '.' || fstatat(dirfd(sub), f->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+				continue;
+			size_t len = strlen(f->d_name);
+			int tmp = len > 4 && !strcmp(f->d_name + len - 4, ".tmp");
+			int orphan = !tmp && (len != 64 || hex_decode(f->d_name, 64, id) < 0 ||
+					      chunkstore_stat(cs, id, &ci) < 0 || !(ci.flags & CHUNK_F_FILE));
+			if ((tmp || orphan) && unlinkat(dirfd(sub), f->d_name, 0) == 0) {
+				out->bytes += (uint64_t)st.st_blocks * 512;
+				if (tmp)
+					out->temp_files++;
+				else
+					out->files++;
+			}
+		}
 		closedir(sub);
 	}
 	closedir(top);
-	return total;
+	return 0;
 }

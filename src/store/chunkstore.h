@@ -55,6 +55,12 @@ struct chunk_info {
 	uint64_t ulen, clen;
 };
 int chunkstore_stat(struct chunkstore *cs, const uint8_t id[SHA256_LEN], struct chunk_info *out);
+/* The bytes a chunk takes on disk: a file's whole 4 KiB blocks, or its
+ * bytes in the index. */
+static inline uint64_t chunk_disk_bytes(const struct chunk_info *ci)
+{
+	return ci->flags & CHUNK_F_FILE ? (ci->clen + 4095) & ~4095ull : ci->clen;
+}
 /* Removes a chunk's record (into batch). Its file, if any, stays until
  * chunkstore_unlink, called once the batch is committed: a crash in between
  * leaves only an unreferenced file, which gc removes. */
@@ -71,12 +77,21 @@ void chunkstore_get_totals(struct chunkstore *cs, struct chunkstore_totals *out)
 /* Recounts from the index (a scan of every chunk record). */
 int chunkstore_recount(struct chunkstore *cs, struct strata_error *err);
 
+/* Calls fn with the id of every chunk that has a record, in id order; stops
+ * when fn returns non-zero (returned), or -ENOMEM. */
+int chunkstore_each(struct chunkstore *cs, int (*fn)(const uint8_t id[SHA256_LEN], void *ctx), void *ctx);
+
 /* Path of a chunk file, malloc'd. */
 char *chunkstore_path(struct chunkstore *cs, const uint8_t id[SHA256_LEN]);
 /* Bytes the chunk directory and its fan-out directories take (st_blocks):
  * a megabyte once all 256 exist, which a budget must count as du does. */
 uint64_t chunkstore_dir_bytes(struct chunkstore *cs);
-/* Bytes the chunk files take on disk (st_blocks), by walking the directory. */
-uint64_t chunkstore_disk_size(struct chunkstore *cs);
+/* Removes the files of the chunk directory that no chunk record names, and
+ * the temporary files of writes that never finished: 0 with what went in
+ * out, or -errno when the directory cannot be read. */
+struct chunkstore_orphans {
+	uint64_t files, temp_files, bytes;
+};
+int chunkstore_remove_orphans(struct chunkstore *cs, struct chunkstore_orphans *out);
 
 #endif

@@ -117,9 +117,19 @@ int entry_xattr_next(const uint8_t *list, size_t len, size_t *pos, char *namebuf
 	return 1;
 }
 
+void entry_layer_prefix(uint8_t out[ENTRY_LAYER_PREFIX_LEN], uint32_t lid)
+{
+	out[0] = 'E';
+	out[1] = (uint8_t)(lid >> 24);
+	out[2] = (uint8_t)(lid >> 16);
+	out[3] = (uint8_t)(lid >> 8);
+	out[4] = (uint8_t)lid;
+}
+
 static int key_head(struct buf *key, uint32_t lid)
 {
-	uint8_t h[5] = { 'E', (uint8_t)(lid >> 24), (uint8_t)(lid >> 16), (uint8_t)(lid >> 8), (uint8_t)lid };
+	uint8_t h[ENTRY_LAYER_PREFIX_LEN];
+	entry_layer_prefix(h, lid);
 	buf_reset(key);
 	return buf_add(key, h, sizeof(h));
 }

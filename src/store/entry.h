@@ -68,6 +68,9 @@ static inline const uint8_t *entry_chunk_id(const struct entry *e, uint32_t i)
 	return e->chunks + (size_t)i * ENTRY_CHUNK_LEN;
 }
 
+/* Key prefix of every entry of layer lid: 'E' lid(4). */
+#define ENTRY_LAYER_PREFIX_LEN 5
+void entry_layer_prefix(uint8_t out[ENTRY_LAYER_PREFIX_LEN], uint32_t lid);
 /* Key of an entry: 'E' lid(4) parent '\0' name. path has no leading '/'. */
 int entry_key(struct buf *key, uint32_t lid, const char *path, size_t len);
 /* Key prefix of a directory's children: 'E' lid(4) dir '\0'. */

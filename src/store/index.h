@@ -1,28 +1,33 @@
 /* index: strata's metadata in RocksDB — a thin, typed wrapper (get, put,
  * batches, prefix iteration) so that no other module includes rocksdb/c.h.
  *
- * Key space (one column family, a one-byte prefix per table):
- *   'M' name                          store metadata (format version, counters)
- *   'T' canonical ref name            -> manifest digest (tags and pinned names)
- *   'I' manifest digest               -> image record (JSON)
- *   'X' index digest '\0' platform    -> manifest digest (an index already resolved)
- *   'L' diff_id                       -> layer record (binary, catalog.c)
- *   'B' blob digest                   -> diff_id (a layer blob already ingested)
- *   'E' lid(4, BE) parent '\0' name   -> entry record (entry.h); a directory's
- *                                        children are one prefix scan
- *   'K' chunk id(32)                  -> chunk record (chunkstore.h)
- *   'R' chunk id(32) lid(4, BE)       -> "" or u64 BE: layer lid references the chunk,
- *                                        whose bytes start at that offset of the
- *                                        layer's uncompressed stream (empty: not
+ * Key space (one column family, a one-byte prefix per table), and the one
+ * module that builds each table's keys and writes it; the others call it:
+ *   'M' name                          store metadata: "format", "next_lid"
+ *                                        (storedir.c), "cache_counters"
+ *                                        (cache.c), "layer-users" (catalog.c)
+ *   'T' canonical ref name            -> manifest digest (tags and pinned names)     catalog.c
+ *   'I' manifest digest               -> image record (JSON)                         catalog.c
+ *   'X' index digest '\0' platform    -> manifest digest (an index resolved)         catalog.c
+ *   'U' diff_id '\0' image digest     -> that image's first name: who uses the layer catalog.c
+ *   'L' diff_id                       -> layer record (binary)                       layers.c
+ *   'B' blob digest                   -> diff_id (a layer blob already ingested)     layers.c
+ *   'N' lid(4, BE)                    -> diff_id of the layer that owns lid          layers.c
+ *   'R' chunk id(32) lid(4, BE)       -> "" or u64 BE: layer lid references the      layers.c
+ *                                        chunk, whose bytes start at that offset of
+ *                                        the layer's uncompressed stream (empty: not
  *                                        one run there, as in a sparse file)
- *   'P' lid(4, BE) chunk id(32)       -> "" or offset(8, BE) length(4, BE): the same
- *                                        reference, by layer, with the chunk's place
- *   'N' lid(4, BE)                    -> diff_id of the layer that owns lid
- *   'Z' lid(4, BE)                    -> the layer's checkpoint table (src/ingest/ckpt.h)
- *   'Z' lid(4, BE) n(4, BE)           -> the window of its checkpoint n, zstd-packed
- *   'U' diff_id '\0' image digest    -> that image's first name: who uses the layer
- *   'A' analyzer@version/sha256[/name] -> an analyzer's records for that content (memo.h)
- *   'Y' manifest digest '\0' config   -> a whole analysis report (memo.h)
+ *   'P' lid(4, BE) chunk id(32)       -> "" or offset(8, BE) length(4, BE): the      layers.c
+ *                                        same reference, by layer, with its place
+ *   'Z' lid(4, BE)                    -> the layer's checkpoint table (ckpt.h)        ingest.c
+ *   'Z' lid(4, BE) n(4, BE)           -> the window of its checkpoint n, zstd-packed  ingest.c
+ *   'E' lid(4, BE) parent '\0' name   -> entry record; a directory's children are
+ *                                        one prefix scan      keys: entry.c; written by
+ *                                        ingest.c, dropped with the layer by layers.c
+ *   'K' chunk id(32)                  -> chunk record                                chunkstore.c
+ *   'A' analyzer@version/sha256[/name] -> an analyzer's records for that content,
+ *       analyzer@version/layer/diff_id    or its summary of a layer   memo.c (keys: memokey.c)
+ *   'Y' manifest digest '\0' config   -> a whole analysis report                     memo.c
  */
 #ifndef STRATA_INDEX_H
 #define STRATA_INDEX_H
@@ -37,15 +42,21 @@ struct index;
 struct index_batch;
 struct index_iter;
 
-/* Opens (creating) the database at path; readonly opens without taking
- * RocksDB's lock, beside a writer. Free with index_close. */
-int index_open(const char *path, int readonly, struct index **out, struct strata_error *err);
+/* Opens (creating) the database at path. Free with index_close. */
+int index_open(const char *path, struct index **out, struct strata_error *err);
 void index_close(struct index *idx);
 
 /* 0 and the value in val, -ENOENT when absent, -EIO with err set. */
 int index_get(struct index *idx, const void *key, size_t klen, struct buf *val,
 	      struct strata_error *err);
 int index_exists(struct index *idx, const void *key, size_t klen);
+/* The value of key as a NUL-terminated string in out (n bytes, truncated
+ * to fit): 0, or -ENOENT when absent or unreadable. */
+int index_get_str(struct index *idx, const void *key, size_t klen, char *out, size_t n);
+/* The key of most tables: the table's byte, then s (no NUL), into k. */
+int index_str_key(struct buf *k, char table, const char *s);
+/* index_get_str of the key table + s. */
+int index_get_str_at(struct index *idx, char table, const char *s, char *out, size_t n);
 /* Looks up n keys in one batch, which reads each index and data block once
  * for all the keys in it: calls fn(ctx, i, value) for each key i found, in
  * order, and stops at fn's first non-zero return (returned). -EIO with err

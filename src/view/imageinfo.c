@@ -6,12 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "src/store/catalog.h"
 #include "src/store/cache.h"
-#include "imageinfo.h"
+#include "src/store/catalog.h"
+#include "src/store/layers.h"
 #include "src/store/memo.h"
+#include "imageinfo.h"
 #include "imageview.h"
-#include "src/ingest/ingest.h"
 #include "src/registry/ref.h"
 #include "src/base/util.h"
 
@@ -134,7 +134,7 @@ static json_t *layer_json(struct store *st, json_t *l)
 			      "diff_id", json_object_get(l, "diff_id"),
 			      "media_type", json_object_get(l, "media_type"),
 			      "compressed_size", json_object_get(l, "size"));
-	if (d && catalog_get_layer(st->idx, d, &rec, NULL) == 0) {
+	if (d && layers_get(st->idx, d, &rec, NULL) == 0) {
 		json_object_set_new(o, "size", json_integer((json_int_t)rec.size));
 		json_object_set_new(o, "entries", json_integer((json_int_t)rec.entries));
 		json_object_set_new(o, "chunks", json_integer((json_int_t)rec.chunks));
@@ -320,7 +320,8 @@ int imageinfo_remove(struct store *st, const char *digest, uint64_t *freed, stru
 		catalog_delete_name(b, json_string_value(v));
 	catalog_delete_image(b, img);
 	memo_forget_image(b, digest);
-	r = store_commit(st, b, 1, err);
+	r = storedir_commit(st->sd, b, 1, err);
+	index_batch_free(b);
 
 	/* Then every layer no other image uses; the image is gone either way. */
 	json_array_foreach(json_object_get(img, "layers"), i, v) {
@@ -328,18 +329,15 @@ int imageinfo_remove(struct store *st, const char *digest, uint64_t *freed, stru
 		struct use_check u = { d, digest, 0 };
 		struct layer_record rec;
 		uint64_t f = 0;
-		if (r < 0 || !d || catalog_get_layer(st->idx, d, &rec, NULL) < 0)
+		if (r < 0 || !d || layers_get(st->idx, d, &rec, NULL) < 0)
 			continue;
 		catalog_each_image(st->idx, check_use, &u);
 		/* A pinned layer is mounted, or a pull in progress counts on it. */
-		if (u.used || (st->cache && cache_is_pinned(st->cache, d)))
+		if (u.used || cache_is_pinned(st->cache, d))
 			continue;
-		catalog_delete_layer(b, &rec);
-		if ((r = store_commit(st, b, 1, err)) == 0 &&
-		    (r = ingest_drop_lid(st, rec.lid, 1, &f, err)) == 0)
+		if ((r = layers_remove(st->sd, &rec, &f, err)) == 0)
 			*freed += f;
 	}
-	index_batch_free(b);
 	json_decref(img);
 	return r;
 }
@@ -368,7 +366,7 @@ int imageinfo_remove_ref(struct store *st, const char *refstr, const char *diges
 			} else {
 				catalog_delete_name(b, ref.name);
 				catalog_put_image(b, img);
-				r = store_commit(st, b, 1, err);
+				r = storedir_commit(st->sd, b, 1, err);
 				*untagged = r == 0;
 			}
 			index_batch_free(b);

@@ -8,8 +8,9 @@
 #include <jansson.h>
 
 #include "src/store/catalog.h"
+#include "src/store/layerlist.h"
+#include "src/store/layers.h"
 #include "imageview.h"
-#include "layerlist.h"
 #include "src/base/util.h"
 
 struct imageview {
@@ -67,8 +68,8 @@ int imageview_open(struct store *st, const char *digest, struct imageview **out,
 	for (size_t i = 0; i < n; i++) {
 		const char *d = json_string_value(json_object_get(json_array_get(layers, i), "diff_id"));
 		struct layer_record rec;
-		if (!d || (r = catalog_get_layer(st->idx, d, &rec, err)) < 0 ||
-		    (!catalog_layer_complete(&rec) && strcmp(rec.state, "mapped"))) {
+		if (!d || (r = layers_get(st->idx, d, &rec, err)) < 0 ||
+		    !(layers_complete(&rec) || layers_mapped(&rec))) {
 			if (r >= 0 || r == -ENOENT || !d)
 				r = error_set(err, -ENOENT, "image '%s': layer %zu is not stored", digest, i + 1);
 			goto fail;

@@ -15,6 +15,7 @@
 #include "fuzz.h"
 #include "src/ingest/ingest.h"
 #include "src/base/log.h"
+#include "src/store/layers.h"
 #include "src/store/store.h"
 
 static struct strata_conf conf;
@@ -63,7 +64,7 @@ static void setup(void)
 	conf.store = strdup(dir);
 	conf.limits.max_entries = 1000;
 	conf.limits.max_layer_size = 64u << 20;
-	if (!conf.store || store_open(&conf, STORE_WRITE, &st, &err) != 0)
+	if (!conf.store || store_open(&conf, NULL, &st, &err) != 0)
 		goto fail;
 	atexit(cleanup);
 	return;
@@ -83,7 +84,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (r == 0) {
 		uint64_t freed = 0;
 		struct strata_error e2 = STRATA_ERROR_INIT;
-		if (ingest_drop_lid(st, rec.lid, 1, &freed, &e2) != 0) {
+		if (layers_drop(st->sd, rec.lid, 1, &freed, &e2) != 0) {
 			fprintf(stderr, "fuzz-ingest: drop: %s\n", e2.msg);
 			abort();
 		}

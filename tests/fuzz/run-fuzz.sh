@@ -1,17 +1,17 @@
 #!/bin/bash
-# run-fuzz.sh: builds every libFuzzer target (clang, -fsanitize=fuzzer,address,
-# undefined, the project's sources compiled again, not the gcc libstrata.a)
-# into a build directory outside the source tree and runs each one for
-# SECONDS on a copy of its seed corpus, as many at once as there are cores
-# (JOBS). Prints TAP, one line per target;
+# run-fuzz.sh: builds every libFuzzer target (the build `./configure
+# --enable-fuzz CC=clang` makes: clang, -fsanitize=fuzzer,address,undefined,
+# the targets as programs of Makefile.am) in a build directory outside the
+# source tree and runs each one for SECONDS on a copy of its seed corpus, as
+# many at once as there are cores (JOBS). Prints TAP, one line per target;
 # exits 1 on any crash, leak, timeout or out-of-memory and names the
 # reproducer (the input libFuzzer saved) and how to replay it.
 #
 #   tests/fuzz/run-fuzz.sh [SECONDS [TARGET...]]     SECONDS default 60
 #   FUZZ_BUILD=DIR (default ${TMPDIR:-/tmp}/strata-fuzz-$UID)
-#   TOP_BUILDDIR=DIR: use DIR/config.h (else a minimal one is written)
+#   FUZZ_CC=COMPILER (default clang)
 #
-# Replay one input: $FUZZ_BUILD/bin/fuzz-<target> FILE
+# Replay one input: $FUZZ_BUILD/obj/tests/fuzz/fuzz-<target> FILE
 set -uo pipefail
 
 SECONDS_EACH=${1:-60}
@@ -33,52 +33,20 @@ done)
 die() { echo "Bail out! run-fuzz: $*"; exit 1; }
 command -v "$CC" >/dev/null || die "$CC is not installed"
 case "$BUILD" in "$SRC"/*) die "FUZZ_BUILD must be outside the source tree" ;; esac
-mkdir -p "$BUILD/obj" "$BUILD/bin" || die "cannot create $BUILD"
+mkdir -p "$BUILD" || die "cannot create $BUILD"
 
-PKGS="libcurl zlib libzstd libarchive libcrypto rocksdb jansson sqlite3 libhs libpcre2-8"
-pkg-config --exists libisal && PKGS="$PKGS libisal"
-PKG_CFLAGS=$(pkg-config --cflags $PKGS) || die "pkg-config $PKGS failed"
-PKG_LIBS=$(pkg-config --libs $PKGS) || die "pkg-config $PKGS failed"
-
-# config.h: the configured one when there is one, else the few macros the
-# sources use.
-if [ -n "${TOP_BUILDDIR:-}" ] && [ -f "$TOP_BUILDDIR/config.h" ]; then
-	cp "$TOP_BUILDDIR/config.h" "$BUILD/config.h.new"
-else
-	{
-		echo '#define _GNU_SOURCE 1'
-		echo '#define PACKAGE_VERSION "fuzz"'
-		pkg-config --exists libisal && echo '#define HAVE_ISAL 1'
-	} >"$BUILD/config.h.new"
-fi
-cmp -s "$BUILD/config.h.new" "$BUILD/config.h" || mv "$BUILD/config.h.new" "$BUILD/config.h"
-
-SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
-CFLAGS="-std=gnu11 -g -O1 -pthread -Wall -Wno-unused-parameter $SAN -I$BUILD -I$SRC \
-	-DSTRATA_SYSCONFDIR=\"/etc\" $PKG_CFLAGS"
-
-# libstrata's sources, as Makefile.am lists them (so new modules come along).
-LIBSRC=$(sed -n '/^lib\(strata\|strataanalyzers\|stratadaemon\)_a_SOURCES *=/,/^$/p' "$SRC/Makefile.am" |
-	tr ' \t\\' '\n\n\n' | grep -E '^(src|analyzers)/.*\.c$')
-[ -n "$LIBSRC" ] || die "no libstrata sources found in Makefile.am"
-
-# Rebuilds an object when its source, any header or config.h is newer.
-newest_hdr=$(ls -t $(find "$SRC/src" "$SRC/analyzers" -name '*.h') "$BUILD/config.h" "$FUZZ"/*.h | head -1)
-compile() { # SRC OBJ
-	if [ ! -f "$2" ] || [ "$1" -nt "$2" ] || [ "$newest_hdr" -nt "$2" ]; then
-		$CC $CFLAGS -fsanitize=fuzzer-no-link -c "$1" -o "$2" || return 1
-	fi
-}
-export -f compile
-export CC CFLAGS newest_hdr
+# The fuzz build: configured once (again when configure changes), then
+# rebuilt as the sources change.
+. "$SRC/tests/srccopy.sh"
+srccopy run-fuzz "$SRC" "$BUILD" >"$BUILD/copy.log" 2>&1 || { cat "$BUILD/copy.log"; die "cannot prepare the sources"; }
+mkdir -p "$BUILD/obj"
 build_log=$BUILD/build.log
-: >"$build_log"
-for f in $LIBSRC; do
-	echo "$SRC/$f $BUILD/obj/$(basename "$f" .c).o"
-done | xargs -P "$JOBS" -n 2 bash -c 'compile "$0" "$1"' >>"$build_log" 2>&1 ||
-	{ cat "$build_log"; die "compiling libstrata with $CC failed"; }
-rm -f "$BUILD/libstrata-fuzz.a"
-ar rcs "$BUILD/libstrata-fuzz.a" "$BUILD"/obj/*.o || die "ar failed"
+if [ ! -f "$BUILD/obj/config.status" ] || [ "$CONF_SRC/configure" -nt "$BUILD/obj/config.status" ]; then
+	(cd "$BUILD/obj" && "$CONF_SRC/configure" --enable-fuzz CC="$CC" CFLAGS="-g -O1") >"$build_log" 2>&1 ||
+		{ tail -30 "$build_log"; die "configure --enable-fuzz CC=$CC failed (see $build_log)"; }
+fi
+make -C "$BUILD/obj" -j"$JOBS" fuzz-targets >>"$build_log" 2>&1 ||
+	{ grep -E 'error|Error' "$build_log" | head -30; die "building the fuzz targets with $CC failed (see $build_log)"; }
 
 n=0 failed=0
 want=" $* "
@@ -101,7 +69,7 @@ trap 'rm -rf "$scratch"' EXIT
 # into $BUILD/tap-I, so that targets can run side by side.
 run_target() {
 	local i=$1 name=$2 fn=$3 maxlen=$4 out=$BUILD/tap-$1
-	local bin=$BUILD/bin/fuzz-$name corpus=$BUILD/corpus/$name arts=$BUILD/artifacts/$name
+	local bin=$BUILD/obj/tests/fuzz/fuzz-$name corpus=$BUILD/corpus/$name arts=$BUILD/artifacts/$name
 	local log=$BUILD/fuzz-$name.log rc runs repro what
 	# Work on a copy: new corpus entries never land in the source tree.
 	rm -rf "$corpus" "$arts"
@@ -134,9 +102,9 @@ i=0
 for t in $selected; do
 	IFS=: read -r name fn maxlen <<<"$t"
 	i=$((i + 1))
-	if ! $CC $CFLAGS -fsanitize=fuzzer "$FUZZ/fuzz-$name.c" "$BUILD/libstrata-fuzz.a" $PKG_LIBS \
-		-lstdc++ -lpthread -lm -o "$BUILD/bin/fuzz-$name" >>"$build_log" 2>&1; then
-		{ echo "not ok $i - fuzz $fn: does not build"; sed 's/^/# /' "$build_log" | tail -20; } >"$BUILD/tap-$i"
+	if [ ! -x "$BUILD/obj/tests/fuzz/fuzz-$name" ]; then
+		echo "not ok $i - fuzz $fn: does not build (tests/fuzz/fuzz-$name is not in Makefile.am's FUZZ_TARGETS)" \
+			>"$BUILD/tap-$i"
 		continue
 	fi
 	while [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do wait -n; done

@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,7 +100,7 @@ static void test_entries(void)
 	};
 	size_t n = sizeof(cases) / sizeof(cases[0]);
 	struct walk_entry *v = calloc(n * 4, sizeof(*v));
-	struct analyze_files files = { 1, { v, n * 4, layers, 2 } };
+	struct analyze_files files = { .present = 1, .walk = { v, n * 4, layers, 2 } };
 	struct report_files rf;
 	/* Each case four times: digests or not, layer none, good or refused. */
 	for (size_t i = 0; i < n * 4; i++) {
@@ -116,11 +117,23 @@ static void test_entries(void)
 		memcpy(e->sha1, HEX32 "\xaa\xbb\xcc\xdd", 20);
 		memcpy(e->md5, HEX32, 16);
 	}
+	/* Owners: none, one, or two packages (one modified, one not). */
+	files.owners.n = n * 4;
+	files.owners.off = calloc(n * 4 + 1, sizeof(*files.owners.off));
+	files.owners.pkg = calloc(n * 8, sizeof(*files.owners.pkg));
+	files.owners.modified = calloc(n * 4, 1);
+	for (size_t i = 0, m = 0; i < n * 4; i++) {
+		for (size_t k = 0; k < i % 3; k++)
+			files.owners.pkg[m++] = (uint32_t)(i * 7 + k * 4294967u);
+		files.owners.off[i + 1] = (uint32_t)m;
+		files.owners.modified[i] = i % 3 && i % 2;
+	}
 	analyze_files_iter(&files, &rf);
 	ok(rf.write_json != NULL, "a fresh analysis writes its records directly");
 	for (size_t i = 0; i < n * 4; i++)
-		ok(same_record(&rf, i), "entry %zu (case %zu, digests %d, layer %d): json_dumpf's bytes", i, i % n,
-		   v[i].digests, v[i].layer);
+		ok(same_record(&rf, i), "entry %zu (case %zu, digests %d, layer %d, owners %zu): json_dumpf's bytes", i,
+		   i % n, v[i].digests, v[i].layer, i % 3);
+	relate_owners_release(&files.owners);
 	free(v);
 }
 
@@ -133,7 +146,7 @@ static void test_random(void)
 					      "\xef\xbf\xbf", "\xf4\x8f\xbf\xbf", "\xe0\x80\x80", " ", "~" };
 	size_t npieces = sizeof(pieces) / sizeof(pieces[0]), n = 3000, bad = 0;
 	struct walk_entry *v = calloc(n, sizeof(*v));
-	struct analyze_files files = { 1, { v, n, NULL, 0 } };
+	struct analyze_files files = { .present = 1, .walk = { v, n, NULL, 0 } };
 	struct report_files rf;
 	unsigned seed = 12345;
 	for (size_t i = 0; i < n; i++) {
@@ -166,7 +179,7 @@ static void test_report(void)
 		{ .path = "/etc/h\xc3\xa9", .mode = S_IFREG | 0644, .size = 3, .digests = 1, .layer = 1 },
 		{ .path = "/x", .link = "etc", .mode = S_IFLNK | 0777, .layer = 1 },
 	};
-	struct analyze_files files = { 1, { v, 3, layers, 2 } };
+	struct analyze_files files = { .present = 1, .walk = { v, 3, layers, 2 } };
 	struct report_files direct, dumped;
 	struct strata_error err = STRATA_ERROR_INIT;
 	struct mem a, b;
@@ -197,8 +210,40 @@ static void test_report(void)
 	json_decref(report);
 }
 
+/* analyze_claims tries a pattern's literal head and tail before fnmatch:
+ * it must agree with fnmatch alone. */
+static void test_claims(void)
+{
+	static const char *const patterns[] = {
+		"/var/lib/dpkg/info/*.list", "*/package.json", "*.[jJ][aA][rR]", "/lib/apk/db/installed",
+		"a\\*b", "x[]]y", "*/site-packages/*.dist-info/METADATA", "??c*", "/d/[!a]*z", NULL,
+	};
+	static const char *const paths[] = {
+		"/var/lib/dpkg/info/bash.list", "/var/lib/dpkg/info/.list", "/var/lib/dpkg/info/bash.lis",
+		"/var/lib/dpkg/infobash.list", "/srv/app/node_modules/x/package.json", "/package.json", "package.json",
+		"/a/b.JaR", "/a/b.jar.txt", ".jar", "/lib/apk/db/installed", "/lib/apk/db/installed2", "a*b", "axb",
+		"x]y", "xy", "/usr/lib/python3/site-packages/idna-3.4.dist-info/METADATA", "abc", "abcdef", "ab", "/d/bz",
+		"/d/az", "/d/z", "",
+	};
+	int agree = 1;
+	for (size_t p = 0; patterns[p]; p++) {
+		const char *one[] = { patterns[p], NULL };
+		const struct analyzer a = { .name = "t", .patterns = one };
+		for (size_t k = 0; k < sizeof(paths) / sizeof(paths[0]); k++) {
+			int want = fnmatch(patterns[p], paths[k], 0) == 0, got = analyze_claims(&a, paths[k], 1, NULL);
+			if (want != got) {
+				printf("# '%s' against '%s': fnmatch %d, analyze_claims %d\n", patterns[p], paths[k], want, got);
+				agree = 0;
+			}
+		}
+	}
+	ok(agree, "analyze_claims agrees with fnmatch on %zu paths and %zu patterns",
+	   sizeof(paths) / sizeof(paths[0]), sizeof(patterns) / sizeof(patterns[0]) - 1);
+}
+
 int main(void)
 {
+	test_claims();
 	test_entries();
 	test_random();
 	test_report();

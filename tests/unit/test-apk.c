@@ -160,6 +160,24 @@ static void test_analyzer(void)
 	json_decref(out);
 }
 
+static json_t *apk_records(const char *rel, int *rc, struct strata_error *err)
+{
+	return vec_parse_vector(rel, apk_installed_parse, rc, err);
+}
+
+/* L: as an SPDX expression, else as words each a licence (older Alpine). */
+static void test_peer_licenses(void)
+{
+	vec_check_licenses("apk", apk_records);
+	struct strata_error err = STRATA_ERROR_INIT;
+	int rc;
+	json_t *out = vec_parse_text(apk_installed_parse, "P:a\nV:1\nL:MIT AND (BSD-2-Clause OR GPL-2.0-or-later)\n", &rc, &err);
+	char *l = vec_licenses_text(json_array_get(out, 0));
+	is_str(l, "MIT AND (BSD-2-Clause OR GPL-2.0-or-later)", "an expression stays one");
+	free(l);
+	json_decref(out);
+}
+
 int main(void)
 {
 	test_vectors();
@@ -167,5 +185,6 @@ int main(void)
 	test_edge_cases();
 	test_hostile();
 	test_analyzer();
+	test_peer_licenses();
 	return tap_done();
 }

@@ -33,7 +33,7 @@ int main(void)
 	struct strata_error err = STRATA_ERROR_INIT;
 	struct index *idx = NULL;
 	struct chunkstore *cs = NULL;
-	is_int(index_open(ipath, 0, &idx, &err), 0, "open index");
+	is_int(index_open(ipath, &idx, &err), 0, "open index");
 	is_int(chunkstore_open(idx, cpath, 3, &cs, &err), 0, "open chunk store");
 	struct chunk_writer *w = chunk_writer_new(cs);
 

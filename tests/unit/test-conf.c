@@ -325,6 +325,71 @@ static void test_file_kinds(void)
 	unlink(path);
 }
 
+/* [memo]: the shared tier's address, durations, and a password never shown. */
+static void test_memo(void)
+{
+	struct strata_conf c;
+	struct conf_redis_url u;
+	char msg[1100], o[1200];
+	uint64_t ms;
+
+	is_int(load(&c, "", msg, sizeof(msg)), 0, "defaults load");
+	ok(c.memo_redis == NULL, "memo.redis is unset by default");
+	is_str(c.memo_redis_prefix, "strata:", "memo.redis_prefix default");
+	is_str(origin_of(&c, "memo.redis_ttl", o, sizeof(o)), "default=30d", "memo.redis_ttl default, shown as 30d");
+	is_str(origin_of(&c, "memo.redis_timeout", o, sizeof(o)), "default=500ms", "memo.redis_timeout default");
+	conf_release(&c);
+
+	is_int(load(&c, "[memo]\nredis = redis://scan:s3cr%40t@redis.fleet:6380/2\nredis_ttl = 12h\n"
+		       "redis_timeout = 1.5s\nredis_connect_timeout = 40ms\nredis_hmac_key_file = /etc/strata/hmac\n",
+		       msg, sizeof(msg)), 0, "a [memo] section loads (%s)", msg);
+	is_int(c.memo_redis_ttl_ms, 12 * 3600000ull, "redis_ttl 12h");
+	is_int(c.memo_redis_timeout_ms, 1500, "redis_timeout 1.5s");
+	is_int(c.memo_redis_connect_timeout_ms, 40, "redis_connect_timeout 40ms");
+	is_str(origin_of(&c, "memo.redis", o, sizeof(o)), "file:2=redis://scan:*****@redis.fleet:6380/2",
+	       "config show does not show the password");
+	is_str(origin_of(&c, "memo.redis_timeout", o, sizeof(o)), "file:4=1500ms", "1.5s is shown as 1500ms");
+	conf_release(&c);
+
+	is_int(conf_parse_redis_url("redis://scan:s3cr%40t@redis.fleet:6380/2", &u), 0, "a full address parses");
+	is_str(u.user, "scan", "user");
+	is_str(u.password, "s3cr@t", "password, percent-decoded");
+	is_str(u.host, "redis.fleet", "host");
+	ok(u.port == 6380 && u.db == 2, "port and database");
+	conf_redis_url_release(&u);
+	is_int(conf_parse_redis_url("redis://[::1]", &u), 0, "an IPv6 host in brackets, no port");
+	ok(!strcmp(u.host, "::1") && u.port == 6379 && u.db == 0 && !u.user && !u.password, "defaults: 6379, db 0");
+	conf_redis_url_release(&u);
+	is_int(conf_parse_redis_url("redis://:pw@h", &u), 0, "a password without a user");
+	ok(!u.user && !strcmp(u.password, "pw"), "is a password alone");
+	conf_redis_url_release(&u);
+	static const char *const bad[] = {
+		"http://h:6379", "redis://", "redis://h:0", "redis://h:65536", "redis://h:12x", "redis://h/x",
+		"redis://h?db=1", "redis://u:p%zz@h", "redis://u:p%00@h", "redis://[::1", "redis://h:6379:1",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ok(conf_parse_redis_url(bad[i], &u) == -EINVAL, "'%s' is refused", bad[i]);
+		conf_redis_url_release(&u);
+	}
+	char *red = conf_redis_url_redacted("redis://u:p@ss@h:1");
+	is_str(red, "redis://u:*****@h:1", "redaction takes the last '@' of the authority");
+	free(red);
+
+	is_int(load(&c, "[memo]\nredis = redis://u:hunter2@h:99999\n", msg, sizeof(msg)), -EINVAL,
+	       "a bad address is an error");
+	ok(strstr(msg, "invalid address") && !strstr(msg, "hunter2"), "which does not show the password (%s)", msg);
+	is_int(load(&c, "[memo]\nredis_ttl = 3 days\n", msg, sizeof(msg)), -EINVAL, "a bad duration is an error");
+	ok(strstr(msg, "invalid duration '3 days' for memo.redis_ttl") != NULL, "naming it (%s)", msg);
+	is_int(load(&c, "[memo]\nredis_timeout = 0\n", msg, sizeof(msg)), -EINVAL, "a zero timeout is refused");
+	is_int(load(&c, "[memo]\nredis_prefix = a b\n", msg, sizeof(msg)), -EINVAL, "a prefix with a blank is refused");
+	is_int(load(&c, "[memo]\nredis_hmac_key_file = key\n", msg, sizeof(msg)), -EINVAL,
+	       "a relative key file is refused");
+	ok(conf_parse_duration_ms("250ms", &ms) == 0 && ms == 250, "250ms");
+	ok(conf_parse_duration_ms("2", &ms) == 0 && ms == 2000, "a bare number is seconds");
+	ok(conf_parse_duration_ms("30d", &ms) == 0 && ms == 30 * 86400000ull, "30d");
+	ok(conf_parse_duration_ms("5us", &ms) == -EINVAL, "5us is refused");
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir))
@@ -349,6 +414,7 @@ int main(void)
 	test_precedence();
 	test_sizes();
 	test_file_kinds();
+	test_memo();
 	unlink(path);
 	rmdir(dir);
 	return tap_done();

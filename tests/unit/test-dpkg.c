@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "analyzers/dpkg.h"
+#include "analyzers/dpkg-copyright.h"
 #include "tap.h"
 #include "vectors.h"
 
@@ -18,7 +19,7 @@ static void test_vectors(void)
 	struct vec_list vecs = VEC_LIST_INIT;
 	struct strata_error err = STRATA_ERROR_INIT;
 	vec_find_vectors(&vecs, "dpkg");
-	is_int(vecs.n, 11, "all dpkg vectors found");
+	is_int(vecs.n, 12, "all dpkg vectors found");
 	for (size_t i = 0; i < vecs.n; i++) {
 		const char *rel = vecs.path[i];
 		int md5 = vec_ends_with(rel, ".md5sums"), rc;
@@ -209,7 +210,7 @@ static void test_hostile(void)
 static void test_analyzer(void)
 {
 	is_str(analyzer_dpkg.name, "dpkg", "name");
-	is_int(analyzer_dpkg.version, 1, "version");
+	is_int(analyzer_dpkg.version, 2, "version");
 	ok(vec_claimed(&analyzer_dpkg, "/var/lib/dpkg/status"), "claims the status file");
 	ok(vec_claimed(&analyzer_dpkg, "/var/lib/dpkg/status.d/libc6"), "claims a distroless entry");
 	ok(!vec_claimed(&analyzer_dpkg, "/var/lib/dpkg/status.d/libc6.md5sums"), "not its md5sums");
@@ -227,6 +228,114 @@ static void test_analyzer(void)
 	json_decref(out);
 }
 
+static json_t *copyright_records(const char *rel, int *rc, struct strata_error *err)
+{
+	return vec_parse_vector(rel, dpkg_copyright_parse, rc, err);
+}
+
+/* Copyright files, machine-readable and free-form, against the peers'
+ * expectations (tests/vectors/dpkg/licenses.tsv). */
+static void test_copyright(void)
+{
+	vec_check_licenses("dpkg", copyright_records);
+	static const struct { const char *text, *want; } c[] = {
+		/* The header's and the Files paragraphs' License; stand-alone
+		 * paragraphs only give texts; "none" is no licence. */
+		{ "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\nLicense: MIT\n\n"
+		  "Files: *\nCopyright: x\nLicense: GPL-2+ or Artistic, and BSD-3-clause\n\nFiles: a\nLicense: none\n\n"
+		  "License: Apache-2.0\n text\n", "MIT; (GPL-2.0-or-later OR Artistic-1.0-Perl) AND BSD-3-Clause" },
+		{ "Format: http://dep.debian.net/deps/dep5\n\nFiles: *\nLicense: LGPL-2.1+\n", "LGPL-2.1-or-later" },
+		{ "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n\nFiles: *\n"
+		  "License: Custom-thing and MIT\n", "Custom-thing; MIT" },
+		/* Free-form: notices decide -only / -or-later of references. */
+		{ "Copyright x.\n\nThis library is free software; you can redistribute it under the terms of the GNU\n"
+		  "Lesser General Public License as published by the Free Software Foundation; either\n"
+		  "version 2.1 of the License, or (at your option) any later version.\n\nOn Debian systems see\n"
+		  "`/usr/share/common-licenses/LGPL-2.1'.\n", "LGPL-2.1-or-later" },
+		{ "Licensed under the GNU General Public License, version 2.\nSee /usr/share/common-licenses/GPL-2.\n",
+		  "GPL-2.0-only" },
+		{ "See /usr/share/common-licenses/GPL.\n", "GPL-1.0-or-later" },
+		{ "GNU General Public License (v3 or later) with version 3.1 of the GCC Runtime Library Exception\n",
+		  "GPL-3.0-or-later" },
+		{ "Permission is hereby granted, free of charge, to any person obtaining a copy of this software\n",
+		  "MIT" },
+		{ "Redistribution and use in source and binary forms, with or without\nmodification, are permitted"
+		  " provided that: 1. ... 3. Neither the name of the author may be used", "BSD-3-Clause" },
+		{ "Just some words about the package.\n", "" },
+	};
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		struct strata_error err = STRATA_ERROR_INIT;
+		int rc;
+		json_t *out = vec_parse_text(dpkg_copyright_parse, c[i].text, &rc, &err);
+		char *l = vec_licenses_text(json_array_get(out, 0));
+		is_str(l, c[i].want, "copyright case %zu", i);
+		if (!c[i].want[0])
+			is_int(json_array_size(out), 0, "  no record when no licence");
+		free(l);
+		json_decref(out);
+	}
+	ok(vec_claimed(&analyzer_dpkg_copyright, "/usr/share/doc/libc6/copyright"), "claims a package's copyright");
+	ok(!vec_claimed(&analyzer_dpkg_copyright,
+			"/usr/share/doc/ca-certificates/examples/ca-certificates-local/debian/copyright"),
+	   "not one deeper down");
+	ok(!vec_claimed(&analyzer_dpkg_copyright, "/usr/share/doc/copyright"), "not one without a package");
+	is_str(analyzer_dpkg_copyright.family, "dpkg", "selected with dpkg");
+	ok(vec_random_inputs(dpkg_copyright_parse, "License: GPL-2+ or\n general public license version 2.1 later\n/"
+			     "usr/share/common-licenses/", 80, 3, 200, 12), "copyright: random inputs");
+}
+
+/* Relationship fields, folded lines included, and the dpkg-files facts. */
+static void test_relationships(void)
+{
+	struct strata_error err = STRATA_ERROR_INIT;
+	int rc;
+	json_t *out = vec_parse_text(dpkg_status_parse,
+				     "Package: a\nVersion: 1\nDepends: libc6 (>= 2.34), debconf (>= 0.5) |\n debconf-2.0,\n"
+				     "  libx:any\nPre-Depends: dpkg (>= 1.19)\nProvides: www-browser, a-virtual (= 1)\n"
+				     "Description: x\n continued, with, commas\n", &rc, &err);
+	json_t *rec = json_array_get(out, 0);
+	char *s = json_dumps(json_object_get(rec, "depends"), 0);
+	is_str(s, "[\"libc6 (>= 2.34)\", \"debconf (>= 0.5) | debconf-2.0\", \"libx:any\"]", "depends, folded");
+	free(s);
+	s = json_dumps(json_object_get(rec, "pre_depends"), 0);
+	is_str(s, "[\"dpkg (>= 1.19)\"]", "pre_depends");
+	free(s);
+	s = json_dumps(json_object_get(rec, "provides"), 0);
+	is_str(s, "[\"www-browser\", \"a-virtual (= 1)\"]", "provides");
+	free(s);
+	json_decref(out);
+
+	out = vec_parse_vector("dpkg/image-distroless-deb/var/lib/dpkg/status.d/libsqlite3-0.md5sums",
+			       dpkg_md5sums_fact, &rc, &err);
+	rec = json_array_get(out, 0);
+	is_str(json_string_value(json_object_get(rec, "fact")), "dpkg-md5sums", "md5sums fact");
+	const char *sums = json_string_value(json_object_get(rec, "sums"));
+	size_t lines = 0;
+	for (const char *p = sums; p && *p; p++)
+		lines += *p == '\n';
+	is_int(lines, 6, "  6 lines");
+	ok(sums && strlen(sums) > 24 && sums[22] == ' ' && sums[23] == '/', "  '<md5> <absolute path>'");
+	json_decref(out);
+	out = vec_parse_text(dpkg_md5sums_fact, "0123456789ABCDEF0123456789abcdef *usr/bin/x\n", &rc, &err);
+	is_str(json_string_value(json_object_get(json_array_get(out, 0), "sums")),
+	       "ASNFZ4mrze8BI0VniavN7w /usr/bin/x\n", "  md5 in base64 (either case of hex read), binary mode's '*' read");
+	json_decref(out);
+	out = vec_parse_text(dpkg_list_parse, "/.\n/usr\n/usr/bin/a\r\n\n", &rc, &err);
+	is_str(json_string_value(json_object_get(json_array_get(out, 0), "paths")), "/usr\n/usr/bin/a\n",
+	       "list fact: /. and blank lines left out");
+	json_decref(out);
+	out = vec_parse_text(dpkg_list_parse, "/usr/bin\n/usr/bin/a\n/usr/bin/b\n/usr/lib/c\nusr/lib/d\n", &rc, &err);
+	is_str(json_string_value(json_object_get(json_array_get(out, 0), "paths")),
+	       "/usr/bin\n8 /a\n9 b\n/usr/lib/c\n9 d\n", "  front-coded: the bytes shared with the path before, when more than '/usr/'");
+	json_decref(out);
+	ok(vec_claimed(&analyzer_dpkg_files, "/var/lib/dpkg/info/libc6:amd64.list"), "claims a .list");
+	ok(vec_claimed(&analyzer_dpkg_files, "/var/lib/dpkg/info/libc6:amd64.md5sums"), "claims a .md5sums");
+	ok(vec_claimed(&analyzer_dpkg_files, "/var/lib/dpkg/status.d/libc6.md5sums"), "claims a distroless .md5sums");
+	ok(!vec_claimed(&analyzer_dpkg_files, "/var/lib/dpkg/info/x/y.list"), "not deeper");
+	ok(!vec_claimed(&analyzer_dpkg_files, "/var/lib/dpkg/info/libc6.postinst"), "not a script");
+	ok(analyzer_dpkg_files.keyed_by_name, "keyed by name (a list and md5sums differ by name only)");
+}
+
 int main(void)
 {
 	test_vectors();
@@ -234,5 +343,7 @@ int main(void)
 	test_edge_cases();
 	test_hostile();
 	test_analyzer();
+	test_copyright();
+	test_relationships();
 	return tap_done();
 }

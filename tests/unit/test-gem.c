@@ -221,6 +221,16 @@ static void test_analyzer(void)
 	json_decref(out);
 }
 
+static json_t *gem_records(const char *rel, int *rc, struct strata_error *err)
+{
+	return vec_parse_vector(rel, gem_spec_parse, rc, err);
+}
+
+static void test_peer_licenses(void)
+{
+	vec_check_licenses("gem", gem_records);
+}
+
 int main(void)
 {
 	test_vectors();
@@ -228,5 +238,6 @@ int main(void)
 	test_forms();
 	test_hostile();
 	test_analyzer();
+	test_peer_licenses();
 	return tap_done();
 }

@@ -823,6 +823,57 @@ static void test_claims(void)
 	is_str(analyzer_java.name, "java", "analyzer name");
 }
 
+static json_t *jar_records(const char *rel, int *rc, struct strata_error *err)
+{
+	char path[4096], *data;
+	size_t len;
+	snprintf(path, sizeof(path), "%s/vectors/%s", vec_srcdir(), rel);
+	vec_slurp(path, &data, &len);
+	json_t *out = json_array();
+	*rc = java_archive_parse(data, len, strrchr(rel, '/') + 1, &defaults, out, err);
+	free(data);
+	return out;
+}
+
+/* Licences from pom.xml <licenses>, Bundle-License and Jenkins'
+ * Plugin-License-Name, each on the right row. */
+static void test_licenses(void)
+{
+	vec_check_licenses("java", jar_records);
+	struct zipw z = ZIPW_INIT;
+	struct buf jar = BUF_INIT;
+	zipw_adds(&z, "META-INF/maven/org.x/lib/pom.properties", "groupId=org.x\nartifactId=lib\nversion=1\n");
+	zipw_adds(&z, "META-INF/maven/org.x/lib/pom.xml",
+		 "<project><!-- <licenses><license><name>GPL</name></license></licenses> -->"
+		 "<licenses><license><name>The Apache Software License, Version 2.0</name>"
+		 "<url>https://www.apache.org/licenses/LICENSE-2.0.txt</url></license>"
+		 "<license><name>Custom &amp; Co</name></license></licenses></project>");
+	zipw_adds(&z, "META-INF/maven/org.x/other/pom.properties", "groupId=org.x\nartifactId=other\nversion=2\n");
+	zipw_adds(&z, "META-INF/MANIFEST.MF", "Manifest-Version: 1.0\r\nBundle-License: https://opensource.org/licenses/MIT\r\n");
+	zipw_finish(&z, &jar);
+	struct strata_error err = STRATA_ERROR_INIT;
+	json_t *out = json_array();
+	java_archive_parse(jar.data, jar.len, "lib-1.jar", &defaults, out, &err);
+	size_t i;
+	json_t *r;
+	int seen = 0;
+	json_array_foreach(out, i, r) {
+		const char *name = json_string_value(json_object_get(r, "name"));
+		char *l = vec_licenses_text(r);
+		if (!strcmp(name, "lib")) {
+			is_str(l, "Apache-2.0; Custom & Co", "pom.xml licences on their artifact (comments skipped)");
+			seen++;
+		} else if (!strcmp(name, "other")) {
+			is_str(l, "", "a shaded artifact without a pom.xml: no licence (Bundle-License is the archive's)");
+			seen++;
+		}
+		free(l);
+	}
+	is_int(seen, 2, "both rows");
+	json_decref(out);
+	buf_release(&jar);
+}
+
 int main(void)
 {
 	analyzer_limits_default(&defaults);
@@ -842,5 +893,6 @@ int main(void)
 	test_names();
 	test_fd_offset();
 	test_claims();
+	test_licenses();
 	return tap_done();
 }

@@ -7,7 +7,7 @@
 
 #include "src/store/entry.h"
 #include "src/store/index.h"
-#include "src/view/layerlist.h"
+#include "src/store/layerlist.h"
 #include "tap.h"
 #include "src/base/util.h"
 
@@ -44,7 +44,7 @@ int main(void)
 	char *ipath = path_join(dir, "index");
 	struct strata_error err = STRATA_ERROR_INIT;
 	struct index *idx = NULL;
-	is_int(index_open(ipath, 0, &idx, &err), 0, "open index");
+	is_int(index_open(ipath, &idx, &err), 0, "open index");
 
 	/* Layer 7 and its neighbours 6 and 8, whose records must not leak in.
 	 * "a" sorts between "a\0..." and "a/b\0...": groups must still form. */

@@ -179,6 +179,30 @@ static void test_scan(void)
 	json_decref(out);
 }
 
+static json_t *npm_records(const char *rel, int *rc, struct strata_error *err)
+{
+	return vec_parse_vector(rel, npm_package_json_parse, rc, err);
+}
+
+/* Licences, normalized, against the peers' expectations. */
+static void test_peer_licenses(void)
+{
+	vec_check_licenses("npm", npm_records);
+	struct strata_error err = STRATA_ERROR_INIT;
+	int rc;
+	json_t *out = vec_parse_text(npm_package_json_parse,
+				     "{\"name\":\"a\",\"version\":\"1\",\"license\":\"(MIT OR Apache-2.0)\"}", &rc, &err);
+	char *l = vec_licenses_text(json_array_get(out, 0));
+	is_str(l, "(MIT OR Apache-2.0)", "an SPDX expression stays one");
+	free(l);
+	json_decref(out);
+	out = vec_parse_text(npm_package_json_parse, "{\"name\":\"a\",\"license\":\"SEE LICENSE IN LICENSE\"}", &rc, &err);
+	l = vec_licenses_text(json_array_get(out, 0));
+	is_str(l, "SEE LICENSE IN LICENSE", "a text stays text");
+	free(l);
+	json_decref(out);
+}
+
 int main(void)
 {
 	test_vectors();
@@ -186,5 +210,6 @@ int main(void)
 	test_edges();
 	test_claims();
 	test_scan();
+	test_peer_licenses();
 	return tap_done();
 }

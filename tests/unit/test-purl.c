@@ -56,6 +56,20 @@ static void test_os_packages(void)
 	      "deb: distro without version_id gives distro=<id>");
 	check("{\"type\":\"deb\",\"name\":\"bash\",\"version\":\"\",\"architecture\":\"\"}",
 	      debian, "pkg:deb/debian/bash?distro=debian-12", "deb: empty version and arch left out");
+	/* The source package as upstream, as syft writes it (Grype matches
+	 * Debian's, Alpine's and Red Hat's data by it). */
+	check("{\"type\":\"deb\",\"name\":\"libc6\",\"version\":\"2.36-9\",\"architecture\":\"amd64\",\"source\":\"glibc\"}",
+	      debian, "pkg:deb/debian/libc6@2.36-9?arch=amd64&distro=debian-12&upstream=glibc", "deb: Source as upstream");
+	check("{\"type\":\"deb\",\"name\":\"bsdutils\",\"version\":\"1:2.38.1-5+b1\",\"architecture\":\"amd64\","
+	      "\"source\":\"util-linux\",\"source_version\":\"2.38.1-5\"}",
+	      debian, "pkg:deb/debian/bsdutils@1:2.38.1-5%2Bb1?arch=amd64&distro=debian-12&upstream=util-linux%402.38.1-5",
+	      "deb: a source version joins it with '@', encoded");
+	check("{\"type\":\"apk\",\"name\":\"musl-utils\",\"version\":\"1.2.4-r2\",\"architecture\":\"x86_64\",\"origin\":\"musl\"}",
+	      alpine, "pkg:apk/alpine/musl-utils@1.2.4-r2?arch=x86_64&distro=alpine-3.19.1&upstream=musl", "apk: origin as upstream");
+	check("{\"type\":\"rpm\",\"name\":\"bash\",\"version\":\"5.1.8-6.el9\",\"rpm_version\":\"5.1.8\",\"release\":\"6.el9\","
+	      "\"arch\":\"x86_64\",\"sourcerpm\":\"bash-5.1.8-6.el9.src.rpm\"}",
+	      rhel, "pkg:rpm/rhel/bash@5.1.8-6.el9?arch=x86_64&distro=rhel-9.3&upstream=bash-5.1.8-6.el9.src.rpm",
+	      "rpm: the source rpm as upstream");
 
 	check("{\"type\":\"rpm\",\"name\":\"openssl-libs\",\"version\":\"1:3.0.7-27.el9\",\"epoch\":1,"
 	      "\"rpm_version\":\"3.0.7\",\"release\":\"27.el9\",\"arch\":\"x86_64\"}",

@@ -235,6 +235,36 @@ static void test_analyzer(void)
 	json_decref(out);
 }
 
+static json_t *python_records(const char *rel, int *rc, struct strata_error *err)
+{
+	return vec_parse_vector(rel, python_metadata_parse, rc, err);
+}
+
+/* Licences: License-Expression, else a License that names one, else the
+ * classifiers that do, else the texts; peers' expectations. */
+static void test_peer_licenses(void)
+{
+	vec_check_licenses("python", python_records);
+	static const struct { const char *text, *want; } c[] = {
+		{ "Name: a\nLicense-Expression: MIT OR Apache-2.0\nLicense: BSD\n", "MIT OR Apache-2.0" },
+		{ "Name: a\nLicense: BSD License\nClassifier: License :: OSI Approved :: BSD License\n"
+		  "Classifier: License :: OSI Approved :: MIT License\n", "MIT" },
+		{ "Name: a\nLicense: BSD License\nClassifier: License :: OSI Approved :: BSD License\n", "BSD License" },
+		{ "Name: a\nClassifier: License :: OSI Approved :: BSD License\n", "BSD License" },
+		{ "Name: a\nLicense: UNKNOWN\n", "" },
+		{ "Name: a\nLicense: Apache License 2.0\nClassifier: License :: OSI Approved :: MIT License\n", "Apache-2.0" },
+	};
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		struct strata_error err = STRATA_ERROR_INIT;
+		int rc;
+		json_t *out = vec_parse_text(python_metadata_parse, c[i].text, &rc, &err);
+		char *l = vec_licenses_text(json_array_get(out, 0));
+		is_str(l, c[i].want, "licenses of case %zu", i);
+		free(l);
+		json_decref(out);
+	}
+}
+
 int main(void)
 {
 	test_vectors();
@@ -242,5 +272,6 @@ int main(void)
 	test_record();
 	test_hostile();
 	test_analyzer();
+	test_peer_licenses();
 	return tap_done();
 }

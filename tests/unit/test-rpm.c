@@ -227,7 +227,7 @@ static void test_analyzer(void)
 		"/home/x/var/lib/rpm/Packages", "/var/lib/dpkg/status", NULL,
 	};
 	is_str(analyzer_rpm.name, "rpm", "analyzer name");
-	is_int(analyzer_rpm.version, 1, "analyzer version");
+	is_int(analyzer_rpm.version, 4, "analyzer version");
 	ok(!analyzer_rpm.keyed_by_name, "records depend on content only");
 	for (size_t i = 0; claimed[i]; i++) {
 		int hit = 0;

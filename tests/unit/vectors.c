@@ -2,7 +2,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <fnmatch.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "analyzers/analyze.h"
+#include "analyzers/license.h"
 #include "vectors.h"
 
 const char *vec_srcdir(void)
@@ -217,11 +218,7 @@ void vec_list_release(struct vec_list *l)
 
 int vec_claimed(const struct analyzer *a, const char *path)
 {
-	int hit = a->patterns == NULL;
-	for (size_t i = 0; a->patterns && a->patterns[i]; i++)
-		if (fnmatch(a->patterns[i], path, 0) == 0)
-			hit = 1;
-	return hit && (!a->claims || a->claims(path, 100, NULL));
+	return analyze_claims(a, path, 100, NULL);
 }
 
 json_t *vec_scan_text(const struct analyzer *a, const char *path, const char *text, size_t len,
@@ -263,4 +260,96 @@ int vec_random_inputs(vec_parse_fn fn, const char *alphabet, size_t alen, unsign
 	}
 	free(s);
 	return good;
+}
+
+char *vec_licenses_text(const json_t *rec)
+{
+	struct buf b = BUF_INIT;
+	size_t i;
+	const json_t *v;
+	json_array_foreach(json_object_get(rec, "licenses"), i, v)
+		buf_addf(&b, "%s%s", i ? "; " : "", json_string_value(v));
+	return buf_detach(&b, NULL);
+}
+
+char ***vec_tsv_rows(const char *rel, size_t *n)
+{
+	char path[4096], *tsv;
+	size_t len;
+	snprintf(path, sizeof(path), "%s/vectors/%s", vec_srcdir(), rel);
+	vec_slurp(path, &tsv, &len);
+	char ***rows = NULL;
+	*n = 0;
+	char *save = NULL;
+	int header = 1;
+	for (char *line = strtok_r(tsv, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		if (header) {
+			header = 0;
+			continue;
+		}
+		char **cells = calloc(7, sizeof(*cells));
+		rows = realloc(rows, (*n + 1) * sizeof(*rows));
+		if (!cells || !rows) {
+			printf("Bail out! out of memory\n");
+			exit(99);
+		}
+		char *p = line;
+		for (int c = 0; c < 6; c++) {
+			size_t k = strcspn(p, "\t");
+			cells[c] = strndup(p, k);
+			p += k + (p[k] == '\t');
+		}
+		rows[(*n)++] = cells;
+	}
+	free(tsv);
+	return rows;
+}
+
+void vec_tsv_free(char ***rows, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		for (int c = 0; rows[i][c]; c++)
+			free(rows[i][c]);
+		free(rows[i]);
+	}
+	free(rows);
+}
+
+/* The "; "-separated items of s, each read by license_normalize when
+ * normalize is set, sorted, as one string. */
+static char *license_set(const char *s, int normalize)
+{
+	char *items[256];
+	size_t n = 0;
+	char *copy = strdup(s), *save = NULL;
+	for (char *t = strtok_r(copy, ";", &save); t && n < 256; t = strtok_r(NULL, ";", &save)) {
+		while (*t == ' ')
+			t++;
+		struct buf b = BUF_INIT;
+		if (normalize)
+			license_normalize(t, strlen(t), &b);
+		else
+			buf_adds(&b, t);
+		items[n++] = buf_detach(&b, NULL);
+	}
+	free(copy);
+	qsort(items, n, sizeof(*items), vec_cmp_str);
+	struct buf out = BUF_INIT;
+	for (size_t i = 0; i < n; i++) {
+		if (!i || strcmp(items[i], items[i - 1]))
+			buf_addf(&out, "%s|", items[i]);
+		free(items[i]);
+	}
+	return buf_detach(&out, NULL);
+}
+
+int vec_same_licenses(const char *ours, const char *peer)
+{
+	char *a = license_set(ours, 0), *b = license_set(peer, 1);
+	int same = !strcmp(a, b);
+	if (!same)
+		printf("#   ours %s, the peer's read as %s\n", a, b);
+	free(a);
+	free(b);
+	return same;
 }

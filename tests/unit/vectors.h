@@ -101,6 +101,25 @@ int vec_claimed(const struct analyzer *a, const char *path);
 json_t *vec_scan_text(const struct analyzer *a, const char *path, const char *text, size_t len,
 		      int *rc, struct strata_error *err);
 
+/* The records of one vector input (path relative to tests/vectors/), for
+ * vec_check_licenses; the caller json_decref()s them. */
+typedef json_t *(*vec_records_fn)(const char *rel, int *rc, struct strata_error *err);
+
+/* "a; b" for a record's "licenses" (malloc'd; "" when it has none). */
+char *vec_licenses_text(const json_t *rec);
+
+/* The rows after the header of a six-column TSV under tests/vectors/
+ * (licenses.tsv: input, name, licenses, peer, peer_licenses, note;
+ * relationships.tsv: input, name, dependencies, peer, peer_dependencies,
+ * note), each a NULL-terminated array of 6 malloc'd cells; vec_tsv_free
+ * frees them. */
+char ***vec_tsv_rows(const char *rel, size_t *n);
+void vec_tsv_free(char ***rows, size_t n);
+
+/* Whether the peer's licences, each read by license_normalize, are the
+ * same set as ours ("a; b" lists). */
+int vec_same_licenses(const char *ours, const char *peer);
+
 /* The TAP check comparing got with the .expected.tsv at tsv_path, printing
  * both row sets when they differ; returns whether they are the same. It is
  * an inline function, not in vectors.c, because tap.h keeps its counter in
@@ -122,6 +141,41 @@ static inline int vec_check_vector(json_t *got, const char *rel)
 	char tsv[4096];
 	snprintf(tsv, sizeof(tsv), "%s/vectors/%s.expected.tsv", vec_srcdir(), rel);
 	return vec_rows_match(got, tsv, rel);
+}
+
+/* Checks every row of tests/vectors/<eco>/licenses.tsv: the record the
+ * row names (or the first) has exactly the row's licences, and where the
+ * row has no note the peer's expectation reads as the same set; a note
+ * is a known, documented divergence, printed. */
+static inline void vec_check_licenses(const char *eco, vec_records_fn fn)
+{
+	size_t n, i;
+	char rel[256];
+	snprintf(rel, sizeof(rel), "%s/licenses.tsv", eco);
+	char ***rows = vec_tsv_rows(rel, &n);
+	ok(n > 0, "%s/licenses.tsv: %zu rows", eco, n);
+	for (i = 0; i < n; i++) {
+		char **c = rows[i];
+		int rc;
+		struct strata_error err = STRATA_ERROR_INIT;
+		json_t *out = fn(c[0], &rc, &err), *rec = NULL, *r;
+		size_t k;
+		json_array_foreach(out, k, r) {
+			const char *name = json_string_value(json_object_get(r, "name"));
+			if (!rec && (!c[1][0] || (name && !strcmp(name, c[1]))))
+				rec = r;
+		}
+		char *got = vec_licenses_text(rec);
+		if (!ok(!strcmp(got, c[2]), "%s %s: licenses '%s'", c[0], c[1], got))
+			printf("#   want '%s'\n", c[2]);
+		if (!c[5][0])
+			ok(vec_same_licenses(c[2], c[4]), "  the same as %s's '%s'", c[3], c[4]);
+		else
+			printf("#   %s expects '%s': %s\n", c[3], c[4], c[5]);
+		free(got);
+		json_decref(out);
+	}
+	vec_tsv_free(rows, n);
 }
 #endif
 

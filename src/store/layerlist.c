@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "entry.h"
 #include "layerlist.h"
 
 /* Offsets into the listing's arena: a listing is smaller than the budget,
@@ -142,8 +143,8 @@ static int dirs_index(struct layerlist *l)
 static int build(struct index *idx, uint32_t lid, size_t cap, struct layerlist **out,
 		 struct strata_error *err)
 {
-	uint8_t prefix[5] = { 'E' };
-	be32_put(prefix + 1, lid);
+	uint8_t prefix[ENTRY_LAYER_PREFIX_LEN];
+	entry_layer_prefix(prefix, lid);
 	struct layerlist *l = calloc(1, sizeof(*l));
 	/* Never NULL, so that empty names and paths compare without fuss. */
 	if (l && (l->arena = malloc(4096)))

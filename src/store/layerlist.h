@@ -15,7 +15,7 @@
 #include <stdint.h>
 
 #include "src/base/error.h"
-#include "src/store/index.h"
+#include "index.h"
 
 struct layerlist;
 struct layerlist_cache;
