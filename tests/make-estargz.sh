@@ -4,7 +4,9 @@
 # eStargz image, made by a real producer: a converter built here from
 # Debian's golang-github-containerd-stargz-snapshotter-dev (the upstream
 # estargz library, tests/estargz/estargzconv.go) in GOPATH mode, offline.
-# The converter is built once into $STRATA_TEST_CACHE. The layer keeps its
+# The converter is built once into $STRATA_TEST_CACHE, and each image it
+# makes is kept there too, keyed by the converter, the input image and the
+# arguments: a test run converts nothing twice. The layer keeps its
 # gzip media type and gets the containerd.io/snapshot/stargz/toc.digest
 # annotation; the config's diff_id is the eStargz stream's.
 # Prints "TOC_DIGEST DIFF_ID". Exits 77 when Go or the library is missing.
@@ -34,6 +36,14 @@ mfile=$layout/blobs/sha256/${manifest#sha256:}
 [ "$(jq '.layers | length' "$mfile")" -eq 1 ] || { echo "make-estargz: $tag does not have one layer" >&2; exit 99; }
 blob=$layout/blobs/sha256/$(jq -r '.layers[0].digest' "$mfile" | cut -d: -f2)
 config=$layout/blobs/sha256/$(jq -r '.config.digest' "$mfile" | cut -d: -f2)
+made=$STRATA_TEST_CACHE/estargz-$(printf '%s\n' "$key" "$manifest" "$tag" "$chunk" "$@" | sha256sum | cut -c1-16)
+if [ -f "$made/made" ]; then
+	mkdir -p "$out"
+	cp -a "$made/." "$out/"
+	rm -f "$out/made"
+	cat "$made/made"
+	exit 0
+fi
 mkdir -p "$out/blobs/sha256"
 tmp=$out/layer.tmp
 read -r toc diff < <("$conv" "$blob" "$tmp" ${chunk:+"$chunk"} "$@")
@@ -63,4 +73,9 @@ with open(os.path.join(out, "index.json"), "w") as f:
     json.dump({"schemaVersion": 2, "manifests": [{"mediaType": man["mediaType"], "digest": md, "size": ms,
               "annotations": {"org.opencontainers.image.ref.name": tag}}]}, f)
 PY
+# Into the cache whole or not at all: a copy, then one rename.
+part=$(mktemp -d "$STRATA_TEST_CACHE/estargz-part.XXXXXX")
+cp -a "$out/." "$part/"
+echo "$toc $diff" >"$part/made"
+mv -T "$part" "$made" 2>/dev/null || rm -rf "$part"
 echo "$toc $diff"

@@ -20,6 +20,7 @@
 #include "ckpt.h"
 #include "decompress.h"
 #include "estargz.h"
+#include "span.h"
 #include "src/store/entry.h"
 #include "src/base/hashset.h"
 #include "ingest.h"
@@ -31,6 +32,7 @@
 #define PIPE_BUF_BYTES (4u << 20)
 #define BATCH_FLUSH (4u << 20)
 #define DRAIN_MAX (256ull << 20) /* read on after a failure, to check the digest */
+#define PREFETCH_MAX (64ull << 20) /* an eStargz prefetch section fetched at once */
 
 struct ingest {
 	struct store *st;
@@ -760,6 +762,70 @@ static int toc_entry(struct ingest *in, const struct estargz_entry *te)
 	return r;
 }
 
+/* The files before the prefetch landmark (what the image's maker marked
+ * as read first) are fetched at once, in one Range request, each chunk
+ * verified against its chunkDigest before it is stored. */
+static int prefetch_landmarked(struct ingest *in, struct source *src, const struct descriptor *blob,
+			       const struct estargz_toc *toc)
+{
+	const struct estargz_entry *mark = &toc->e[toc->prefetch_end - 1];
+	uint64_t from = UINT64_MAX, to = mark->nchunks ? mark->chunks[0].blob_off : 0;
+	struct buf c = BUF_INIT, u = BUF_INIT;
+	struct chunk_writer *w = NULL;
+	int r = 0;
+
+	for (size_t i = 0; i + 1 < toc->prefetch_end; i++)
+		if (toc->e[i].nchunks && toc->e[i].chunks[0].blob_off < from)
+			from = toc->e[i].chunks[0].blob_off;
+	if (from == UINT64_MAX || to <= from)
+		return 0;
+	if (to - from > PREFETCH_MAX) {
+		log_info("eStargz layer %s: prefetch section of %llu bytes left to reads", blob->digest,
+			 (unsigned long long)(to - from));
+		return 0;
+	}
+	if (!(w = chunk_writer_new(in->st->cs)))
+		return error_set(in->err, -ENOMEM, "out of memory");
+	if ((r = source_fetch_range(src, blob, from, to - from, &c, in->err)) < 0)
+		goto out;
+	in->toc_fetched += c.len;
+	for (size_t i = 0; i + 1 < toc->prefetch_end && r == 0; i++) {
+		for (size_t k = 0; k < toc->e[i].nchunks && r == 0; k++) {
+			const struct estargz_chunk *ch = &toc->e[i].chunks[k];
+			struct span_start sp = { .kind = COMP_GZIP, .member = 1, .cbit = ch->blob_off * 8 };
+			uint8_t sum[SHA256_LEN];
+			if (ch->blob_off < from || ch->blob_off >= to)
+				continue;
+			buf_reset(&u);
+			if (buf_grow(&u, ch->size) < 0) {
+				r = error_set(in->err, -ENOMEM, "out of memory");
+				break;
+			}
+			r = span_decode(&sp, (const uint8_t *)c.data + (ch->blob_off - from),
+					c.len - (ch->blob_off - from), 0, (uint8_t *)u.data, ch->size, in->err);
+			if (r == 0) {
+				sha256_once(u.data, ch->size, sum);
+				if (memcmp(sum, ch->digest, SHA256_LEN))
+					r = error_set(in->err, -EBADMSG, "eStargz chunk of '%s' does not match its chunkDigest",
+						      toc->e[i].name);
+			}
+			/* Chunks of 4 MiB do not fit the queue's slots: stored here. */
+			uint64_t stored = 0;
+			if (r == 0)
+				r = chunk_writer_put(w, in->batch, ch->digest, u.data, ch->size, &stored, in->err);
+			if (r == 0 && stored) {
+				in->rec.new_chunks++;
+				in->rec.stored_bytes += stored;
+			}
+		}
+	}
+out:
+	chunk_writer_free(w);
+	buf_release(&c);
+	buf_release(&u);
+	return r;
+}
+
 int ingest_estargz(struct store *st, struct source *src, const struct descriptor *blob,
 		   const char *diff_id, struct layer_record *out, struct strata_error *err)
 {
@@ -801,6 +867,8 @@ int ingest_estargz(struct store *st, struct source *src, const struct descriptor
 		in.toc_header = 1;
 		r = toc_entry(&in, &te);
 	}
+	if (r == 0 && toc.prefetch_end)
+		r = prefetch_landmarked(&in, src, blob, &toc);
 	if (r == 0) {
 		in.rec.content_bytes = in.chunk_bytes;
 		in.ckpt.kind = COMP_GZIP;

@@ -24,6 +24,10 @@
  * member without block boundaries) is decoded only as far as the chunk. */
 #define SPAN_KEEP_MAX (16u << 20)
 #define WINDOW_MAX (32u << 10)
+/* Uncompressed bytes fetched ahead of a sequential reader, at least: the
+ * spans of an eStargz layer are its files, most of them small, and one
+ * request per file would make reading a tree a request per file. */
+#define AHEAD_BYTES (1u << 20)
 
 /* A chunk of a layer, where it lies in the uncompressed stream. */
 struct located {
@@ -50,7 +54,7 @@ struct rlayer {
 /* One span being fetched; waiters hold references. */
 struct flight {
 	uint32_t lid;
-	uint64_t ustart;
+	uint64_t kstart, kend;    /* the uncompressed bytes it will store */
 	int done, rc, refs;       /* rf->lock */
 	char msg[1024];
 	struct flight *next;      /* rf->lock */
@@ -373,21 +377,6 @@ static int fetch_span(struct refetcher *rf, struct rlayer *l, const struct span_
 	uint64_t t0 = now_ns(), stored_bytes = 0, got = 0;
 	int r, found = 0;
 
-	if (p->at != SIZE_MAX) {
-		const struct ckpt_entry *e = &l->t.e[p->at];
-		sp.uoff = e->uoff;
-		sp.cbit = e->cbit;
-		sp.member = e->member;
-		sp.wlen = e->wlen;
-		if (e->wlen) {
-			if (load_window(rf->st, l->lid, p->at, e->wlen, window) < 0) {
-				r = error_set(err, -EIO, "layer '%s': checkpoint %zu has no window",
-					      l->diff_id, p->at);
-				goto out;
-			}
-			sp.window = window;
-		}
-	}
 	r = source_fetch_range(l->src, &l->blob, p->cbeg, p->cend - p->cbeg, &cbuf, err);
 	if (r < 0) {
 		r = err->code = -EIO; /* whatever the registry said, the read fails so */
@@ -399,11 +388,35 @@ static int fetch_span(struct refetcher *rf, struct rlayer *l, const struct span_
 		goto out;
 	}
 	if (p->at == SIZE_MAX)
-		r = span_decode(&sp, (const uint8_t *)cbuf.data, cbuf.len, 0, ubuf,
-				p->kend - p->kstart, err);
-	else
-		r = span_decode(&sp, (const uint8_t *)cbuf.data, cbuf.len, p->kstart - p->ustart,
-				ubuf, p->kend - p->kstart, err);
+		r = span_decode(&sp, (const uint8_t *)cbuf.data, cbuf.len, 0, ubuf, p->kend - p->kstart, err);
+	/* Each checkpoint's piece on its own, from its own start: an eStargz
+	 * layer's checkpoints are gzip members whose stream is not the virtual
+	 * one of its chunks (a member ends with the next entry's tar header). */
+	for (size_t j = p->at; p->at != SIZE_MAX && r == 0 && j < l->t.n && l->t.e[j].uoff < p->kend; j++) {
+		const struct ckpt_entry *e = &l->t.e[j];
+		uint64_t next = j + 1 < l->t.n ? l->t.e[j + 1].uoff : l->t.usize;
+		uint64_t from = e->uoff > p->kstart ? e->uoff : p->kstart, to = next < p->kend ? next : p->kend;
+		uint64_t at = e->cbit / 8 - p->cbeg;
+		if (to <= from)
+			continue;
+		sp.uoff = e->uoff;
+		sp.cbit = e->cbit;
+		sp.member = e->member;
+		sp.wlen = e->wlen;
+		sp.window = NULL;
+		if (e->wlen) {
+			if (load_window(rf->st, l->lid, j, e->wlen, window) < 0) {
+				r = error_set(err, -EIO, "layer '%s': checkpoint %zu has no window", l->diff_id, j);
+				goto out;
+			}
+			sp.window = window;
+		}
+		if (at > cbuf.len)
+			r = error_set(err, -ENODATA, "compressed span ends before checkpoint %zu", j);
+		else
+			r = span_decode(&sp, (const uint8_t *)cbuf.data + at, cbuf.len - at, from - e->uoff,
+					ubuf + (from - p->kstart), to - from, err);
+	}
 	if (r < 0) {
 		error_prefix(err, "layer '%s': span at %llu: ", l->diff_id, (unsigned long long)p->ustart);
 		r = err->code = -EIO;
@@ -490,10 +503,11 @@ out:
 
 /* --- one fetch per span ------------------------------------------------------ */
 
-static struct flight *flight_find(struct refetcher *rf, uint32_t lid, uint64_t ustart)
+/* The fetch in flight that will store [off, end) of layer lid, or NULL. */
+static struct flight *flight_find(struct refetcher *rf, uint32_t lid, uint64_t off, uint64_t end)
 {
 	for (struct flight *f = rf->flights; f; f = f->next)
-		if (f->lid == lid && f->ustart == ustart)
+		if (f->lid == lid && f->kstart <= off && end <= f->kend)
 			return f;
 	return NULL;
 }
@@ -541,8 +555,32 @@ static void *ahead_main(void *arg)
 	return NULL;
 }
 
+/* How much of l from off on to fetch ahead: up to AHEAD_BYTES of chunks
+ * that are not stored, stopping at the first that is (a reader that went
+ * through the part after this one before has it); 0: none. */
+static uint64_t ahead_len(struct refetcher *rf, const struct rlayer *l, uint64_t off)
+{
+	size_t lo = 0, hi = l->n;
+	uint64_t end = off;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (l->chunks[mid].off < off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (size_t i = lo; i < l->n && end - off < AHEAD_BYTES; i++) {
+		struct chunk_info ci;
+		if (chunkstore_stat(rf->st->cs, l->chunks[i].id, &ci) == 0)
+			break;
+		end = l->chunks[i].off + l->chunks[i].len;
+	}
+	return end - off;
+}
+
 /* With rf->lock held: when l's reader has gone from one span to the next,
- * the span after p is fetched in the background. */
+ * the spans after p (ahead_len) are fetched in the background, in one
+ * request. */
 static void maybe_ahead(struct refetcher *rf, struct rlayer *l, const struct span_plan *p)
 {
 	int sequential = l->last_end == p->ustart;
@@ -554,9 +592,12 @@ static void maybe_ahead(struct refetcher *rf, struct rlayer *l, const struct spa
 	l->last_end = p->uend;
 	if (!sequential || rf->closing || p->uend >= l->t.usize || rf->ahead_running >= 2)
 		return;
-	if (plan_span(l, p->uend, 1, &next) < 0 || next.ustart != p->uend ||
-	    flight_find(rf, l->lid, next.ustart))
+	uint64_t want = ahead_len(rf, l, p->uend);
+	if (!want || plan_span(l, p->uend, (uint32_t)want, &next) < 0 || next.ustart != p->uend ||
+	    flight_find(rf, l->lid, next.kstart, next.kstart + 1))
 		return;
+	/* The reader's next miss past what comes ahead goes on in sequence. */
+	l->last_end = next.uend;
 	if (!(a = calloc(1, sizeof(*a))) || !(a->f = calloc(1, sizeof(*a->f)))) {
 		free(a);
 		return;
@@ -565,7 +606,8 @@ static void maybe_ahead(struct refetcher *rf, struct rlayer *l, const struct spa
 	a->l = l;
 	a->p = next;
 	a->f->lid = l->lid;
-	a->f->ustart = next.ustart;
+	a->f->kstart = next.kstart;
+	a->f->kend = next.kend;
 	a->f->refs = 1;
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
@@ -593,7 +635,7 @@ static int from_layer(struct refetcher *rf, struct rlayer *l, const uint8_t *id,
 		return error_set(err, -EIO, "layer '%s': chunk at %llu lies past the layer's end",
 				 l->diff_id, (unsigned long long)off);
 	pthread_mutex_lock(&rf->lock);
-	while ((f = flight_find(rf, l->lid, p.ustart))) {
+	while ((f = flight_find(rf, l->lid, off, off + len))) {
 		/* Another reader fetches this span: wait, then read what it stored. */
 		f->refs++;
 		atomic_fetch_add(&rf->waits, 1);
@@ -616,7 +658,8 @@ static int from_layer(struct refetcher *rf, struct rlayer *l, const uint8_t *id,
 		return error_set(err, -ENOMEM, "out of memory");
 	}
 	f->lid = l->lid;
-	f->ustart = p.ustart;
+	f->kstart = p.kstart;
+	f->kend = p.kend;
 	f->refs = 1;
 	f->next = rf->flights;
 	rf->flights = f;
