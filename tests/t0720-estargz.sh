@@ -5,9 +5,9 @@
 # front of the registry logs every byte of the layer blob that is served.
 # pull --lazy fetches the footer, the TOC and the prefetch section only;
 # the mounted tree equals `umoci unpack` of the same image line for line;
-# reading a file fetches its chunks only; a whole pull then verifies the
-# diff_id and leaves the layer complete. A TOC that does not match the
-# manifest's annotation is refused.
+# reading a file fetches its chunks only, and /metrics counts what came by
+# Range; a whole pull then verifies the diff_id and leaves the layer
+# complete. A TOC that does not match the manifest's annotation is refused.
 . "$(dirname "$0")/lib.sh"
 need_fuse
 need_cmd umoci skopeo jq python3 docker-registry
@@ -55,6 +55,7 @@ is "the layer is mapped" "$("$STRATA" cache ls --json | jq -r '.[0].state')" map
 
 mkdir -p "$TMP/mnt"
 m0=$(mark)
+m_mount=$m0
 check "mount it" "$STRATA" mount "$ref" "$TMP/mnt"
 check "ls shows its root" test -d "$TMP/mnt/usr/bin" -a -f "$TMP/mnt/stargz.index.json"
 is "mounting and listing fetched nothing" "$(served "$m0")" 0
@@ -80,6 +81,10 @@ else
 fi
 got=$(served "$m0")
 check "reading every file fetched at most the blob once ($got of $blob_size bytes)" test "$got" -le "$blob_size"
+is "/metrics: the bytes fetched by Range since the mount" \
+	"$(metric_of "$STRATA_STORE" strata_refetch_bytes_total)" "$(served "$m_mount")"
+check "... in $(metric_of "$STRATA_STORE" strata_refetch_spans_total) spans, none failed" \
+	test "$(metric_of "$STRATA_STORE" strata_refetch_failures_total)" = 0
 is "os-release read back right" "$sum" "$(sha256sum <"$TMP/unpack/rootfs/etc/os-release" | cut -c1-64)"
 check "unmount" "$STRATA" umount "$TMP/mnt"
 

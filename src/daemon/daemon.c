@@ -71,6 +71,11 @@ static void metrics_text(void *ctx, struct buf *b)
 	}
 	cache_get_stats(d->st->cache, &cs);
 	metrics_print_cache(&cs, b);
+	if (d->refetch) {
+		struct refetch_stats rs;
+		refetch_get_stats(d->refetch, &rs);
+		metrics_print_refetch(&rs, b);
+	}
 }
 
 static void handle_metrics(void *ctx, const struct http_request *req, json_t *body, struct http_conn *c)
