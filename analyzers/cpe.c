@@ -303,22 +303,35 @@ static const char *str(const json_t *o, const char *key)
 	return s && *s ? s : NULL;
 }
 
-/* Lower case, trimmed, '-', ' ' and '.' as '_', no leading "the_". */
-static char *person(const char *name, size_t n)
+/* A copy of name (n bytes) without its surrounding blanks, lower case;
+ * NULL when out of memory. */
+static char *trimmed_lower(const char *name, size_t n)
 {
 	while (n && (*name == ' ' || *name == '\t'))
 		name++, n--;
 	while (n && (name[n - 1] == ' ' || name[n - 1] == '\t'))
 		n--;
 	char *s = strndup(name, n);
+	for (char *p = s; p && *p; p++)
+		*p = (char)(*p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p);
+	return s;
+}
+
+/* '-', ' ' and '.' as '_', in place. */
+static void underscored(char *s)
+{
+	for (; *s; s++)
+		if (*s == '-' || *s == ' ' || *s == '.')
+			*s = '_';
+}
+
+/* Lower case, trimmed, '-', ' ' and '.' as '_', no leading "the_". */
+static char *person(const char *name, size_t n)
+{
+	char *s = trimmed_lower(name, n);
 	if (!s)
 		return NULL;
-	for (char *p = s; *p; p++) {
-		if (*p >= 'A' && *p <= 'Z')
-			*p = (char)(*p - 'A' + 'a');
-		if (*p == '-' || *p == ' ' || *p == '.')
-			*p = '_';
-	}
+	underscored(s);
 	if (!strncmp(s, "the_", 4))
 		memmove(s, s + 4, strlen(s + 4) + 1);
 	return s;
@@ -548,22 +561,13 @@ static const char *java_artifact(const char *name)
 /* .NET: the name lower case, ".dll" dropped, '-', ' ' and '.' as '_'. */
 static char *dotnet_name(const char *name)
 {
-	size_t n = strlen(name);
-	while (n && (*name == ' ' || *name == '\t'))
-		name++, n--;
-	while (n && (name[n - 1] == ' ' || name[n - 1] == '\t'))
-		n--;
-	char *s = strndup(name, n);
+	char *s = trimmed_lower(name, strlen(name));
 	if (!s)
 		return NULL;
-	for (char *p = s; *p; p++)
-		*p = (char)(*p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p);
-	n = strlen(s);
+	size_t n = strlen(s);
 	if (n >= 4 && !strcmp(s + n - 4, ".dll"))
 		s[n - 4] = '\0';
-	for (char *p = s; *p; p++)
-		if (*p == '-' || *p == ' ' || *p == '.')
-			*p = '_';
+	underscored(s);
 	return s;
 }
 
@@ -660,8 +664,10 @@ static json_t *finish(struct one *v, size_t n)
 			json_decref(out);
 			out = NULL;
 		}
-		free(v[i].s);
 	}
+	/* Only now: each string is compared with the one before it. */
+	for (size_t i = 0; i < n; i++)
+		free(v[i].s);
 	free(v);
 	return out;
 }

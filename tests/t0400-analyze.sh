@@ -62,8 +62,10 @@ check "-o /dev/null" "$STRATA" analyze "$REF" --analyzers packages -o /dev/null
 check "/dev/null is still the device" test -c /dev/null
 mkfifo "$TMP/report.fifo"
 cat "$TMP/report.fifo" >"$TMP/from-fifo.json" &
+reader=$!
 check "-o FIFO" "$STRATA" analyze "$REF" --analyzers packages -o "$TMP/report.fifo"
-wait
+# That reader alone: a bare wait would wait for the registry too.
+wait "$reader"
 check "the report came through the FIFO" jq -e '.packages | length > 0' "$TMP/from-fifo.json"
 check "which is still a FIFO" test -p "$TMP/report.fifo"
 is "schema" "$(jq -r .schema "$R")" strata-report/1

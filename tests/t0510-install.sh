@@ -12,8 +12,10 @@
 need_cmd make jq curl
 top=${TEST_BUILDDIR:-$(dirname "$0")}/..
 [ -f "$top/Makefile" ] || skip_all "no configured build tree at $top"
-# make expands ${prefix} and friends as the install rules do.
-mkvar() { make -s -C "$top" --no-print-directory -f Makefile -f - print-var VAR="$1" <<'MK'
+# make expands ${prefix} and friends as the install rules do. Not as a
+# sub-make of `make -j2 check`: with its MAKEFLAGS, make announces the
+# directory it enters whatever --no-print-directory says.
+mkvar() { env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s -C "$top" --no-print-directory -f Makefile -f - print-var VAR="$1" <<'MK'
 print-var:
 	@echo $($(VAR))
 MK
@@ -40,10 +42,13 @@ done
 is "nothing but strata in $prefix/bin" "$(cd "$dest$prefix/bin" && ls)" strata
 # What every command pays before it says a word: no RocksDB, libcurl,
 # libarchive, OpenSSL or libstdc++ in the command itself.
+# A sanitizer build adds the sanitizers' runtimes and what they need.
+runtime=()
+[ -n "${STRATA_TEST_SANITIZED:-}" ] && runtime=(-e libasan -e libubsan -e libm -e libgcc_s -e libstdc++)
 if command -v ldd >/dev/null 2>&1; then
 	is "the command loads only libc and jansson" \
 		"$(ldd "$bin" | awk '{ print $1 }' | sed 's|.*/||; s|\.so.*||' | grep -v -x -e linux-vdso -e ld-linux-x86-64 \
-			-e ld-linux-aarch64 -e libc -e libjansson | tr '\n' ' ')" ""
+			-e ld-linux-aarch64 -e libc -e libjansson "${runtime[@]}" | tr '\n' ' ')" ""
 else
 	skip "ldd is not installed"
 fi

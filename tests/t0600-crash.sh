@@ -8,7 +8,7 @@
 # complete or evicted, layers committed before the kill are still there, the
 # interrupted image is either not listed or mounts with the exact tree, and a
 # fresh pull mounts with the exact tree (compared with umoci unpack).
-# STRATA_CRASH_POINTS (default 20) sets the number of timed pull kill points.
+# STRATA_CRASH_POINTS (default 12) sets the number of timed pull kill points.
 . "$(dirname "$0")/lib.sh"
 need_fuse
 need_cmd umoci skopeo jq python3 pgrep
@@ -16,7 +16,7 @@ test_images
 start_registry
 push_image app || exit 99
 APP=$REGISTRY/strata/app
-POINTS=${STRATA_CRASH_POINTS:-20}
+POINTS=${STRATA_CRASH_POINTS:-12}
 MNT=$TMP/mnt
 mkdir -p "$MNT"
 

@@ -21,7 +21,10 @@ stop_daemon() {
 	[ -n "$p" ] || return 0
 	kill -TERM $p
 	for _ in $(seq 100); do running "$p" || return 0; sleep 0.1; done
+	note "daemon $p still runs 10 s after SIGTERM: SIGKILL"
 	kill -KILL $p
+	# Until it is gone: its store lock goes with it.
+	for _ in $(seq 100); do running "$p" || return 0; sleep 0.1; done
 }
 release_store() { # unmounts what a scenario left and its tmpfs
 	"$STRATA" umount "$TMP/mnt" >/dev/null 2>&1

@@ -833,8 +833,10 @@ static int url_decode(const char *s, size_t n, char **out)
 		}
 		int hi = i + 2 < n ? hex_digit_value(s[i + 1]) : -1;
 		int lo = hi >= 0 ? hex_digit_value(s[i + 2]) : -1;
-		if (lo < 0 || (hi == 0 && lo == 0))
+		if (lo < 0 || (hi == 0 && lo == 0)) {
+			d[o] = '\0'; /* the caller releases (and wipes) it as a string */
 			return -EINVAL;
+		}
 		d[o++] = (char)(hi << 4 | lo);
 		i += 2;
 	}

@@ -2,8 +2,12 @@
 #include "config.h"
 
 #include <errno.h>
+#include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "tempmount.h"
@@ -48,6 +52,28 @@ int tempmount_open(struct cli *cli, struct client *client, const char *ref, cons
 	return 0;
 }
 
+extern char **environ;
+
+/* The daemon that mounted dir died (or cannot be reached): its FUSE mount
+ * answers ENOTCONN to everything and nobody else will take it down before
+ * the store's next daemon starts. Only such a dead mount is detached —
+ * never a live one, which is still its daemon's — lazily, by root
+ * directly and by a user through fusermount3 (which checks that the mount
+ * is the user's). Best effort: the caller's error stands either way. */
+static void detach_dead_mount(const char *dir)
+{
+	struct stat st;
+	if (lstat(dir, &st) == 0 || errno != ENOTCONN)
+		return;
+	if (umount2(dir, MNT_DETACH | UMOUNT_NOFOLLOW) < 0 && errno == EPERM) {
+		char *argv[] = { "fusermount3", "-u", "-z", "-q", (char *)dir, NULL };
+		pid_t pid;
+		int status;
+		if (posix_spawnp(&pid, "fusermount3", NULL, NULL, argv, environ) == 0)
+			waitpid(pid, &status, 0);
+	}
+}
+
 int tempmount_close(struct client *client, struct tempmount *tm, struct strata_error *err)
 {
 	if (!tm->dir)
@@ -58,8 +84,9 @@ int tempmount_close(struct client *client, struct tempmount *tm, struct strata_e
 		     : error_set(err, -ENOMEM, "out of memory");
 	free(path);
 	free(esc);
-	if (r == 0)
-		rmdir(tm->dir);
+	if (r < 0)
+		detach_dead_mount(tm->dir);
+	rmdir(tm->dir); /* fails harmlessly while a live mount is on it */
 	free(tm->dir);
 	tm->dir = NULL;
 	return r;

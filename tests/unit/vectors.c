@@ -338,8 +338,9 @@ static char *license_set(const char *s, int normalize)
 	for (size_t i = 0; i < n; i++) {
 		if (!i || strcmp(items[i], items[i - 1]))
 			buf_addf(&out, "%s|", items[i]);
-		free(items[i]);
 	}
+	for (size_t i = 0; i < n; i++)
+		free(items[i]);
 	return buf_detach(&out, NULL);
 }
 
