@@ -241,6 +241,7 @@ int daemon_run(struct strata_conf *conf, struct strata_error *err)
 	if ((r = refetch_new(d.st, &d.refetch, err)) < 0)
 		goto out;
 	refetch_set_stored_hook(d.refetch, refetched_bytes, &d);
+	cache_set_map_keeper(d.st->cache, refetch_keeps_map, d.st);
 	daemon_mounts_recover(&d);
 	/* A budget lowered since the last run applies at once. */
 	if (cache_enforce(d.st->cache, NULL, 0, err) < 0) {

@@ -313,6 +313,19 @@ int refetch_layer_possible(struct store *st, const char *diff_id, uint32_t lid)
 	return ok;
 }
 
+int refetch_keeps_map(void *ctx, const struct layer_record *l)
+{
+	struct store *st = ctx;
+	struct ckpt_table t = CKPT_TABLE_INIT;
+	struct source *src = NULL;
+	int ok = l->blob_digest[0] && load_table(st->idx, l->lid, &t) == 0 &&
+		 /* One zstd frame: a chunk would cost the layer up to it. */
+		 (t.kind != COMP_ZSTD || t.n > 1) && open_source(st, l->diff_id, &src) == 0;
+	ckpt_table_release(&t);
+	source_free(src);
+	return ok;
+}
+
 /* --- spans ----------------------------------------------------------------- */
 
 static int plan_span(const struct rlayer *l, uint64_t off, uint32_t len, struct span_plan *p)

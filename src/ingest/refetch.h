@@ -31,6 +31,7 @@
 #include "src/base/buf.h"
 #include "src/base/digest.h"
 #include "src/base/error.h"
+#include "src/store/layers.h"
 #include "src/store/store.h"
 
 struct refetcher;
@@ -54,6 +55,13 @@ int refetch_chunk(struct refetcher *rf, const uint8_t id[SHA256_LEN], uint32_t l
 /* 1 when lid's layer can be rebuilt by Range: it has a checkpoint table and
  * an image that uses it came from a registry. */
 int refetch_layer_possible(struct store *st, const char *diff_id, uint32_t lid);
+
+/* For cache_set_map_keeper (ctx: the store): 1 when evicting l may keep
+ * its map, its chunks coming back by Range: it has checkpoints (of a gzip
+ * or uncompressed layer, or a zstd layer of more than one frame) and an
+ * image that uses it came from a registry. A single-frame zstd layer is
+ * evicted whole, as are layers of images from a file or the daemon. */
+int refetch_keeps_map(void *ctx, const struct layer_record *l);
 
 struct refetch_stats {
 	uint64_t spans;          /* Range requests that succeeded */

@@ -43,6 +43,9 @@ struct cache {
 	 * exclusively, so that nothing drops a chunk an unfinished layer is
 	 * about to reference, or one verify is reading. */
 	pthread_rwlock_t maint;
+	/* Set once before the daemon serves (cache_set_map_keeper). */
+	int (*keeps_map)(void *ctx, const struct layer_record *l);
+	void *keeps_map_ctx;
 };
 
 static struct nameref **find_ref(struct nameref **head, const char *name)
@@ -313,10 +316,20 @@ static int in_list(const char *const *keep, size_t n, const char *d)
 	return 0;
 }
 
+void cache_set_map_keeper(struct cache *c, int (*fn)(void *ctx, const struct layer_record *l), void *ctx)
+{
+	c->keeps_map = fn;
+	c->keeps_map_ctx = ctx;
+}
+
 int cache_evict(struct cache *c, struct layer_record *l, uint64_t *freed, struct strata_error *err)
 {
 	uint64_t f = 0;
-	int r = layers_evict(c->sd, l, &f, err);
+	int r, mapped = layers_mapped(l);
+	if (mapped)
+		r = layers_drop_held(c->sd, l->lid, &f, err);
+	else
+		r = layers_evict(c->sd, l, c->keeps_map && c->keeps_map(c->keeps_map_ctx, l), &f, err);
 	if (r == 0) {
 		*freed += f;
 		pthread_mutex_lock(&c->lock);
@@ -324,28 +337,42 @@ int cache_evict(struct cache *c, struct layer_record *l, uint64_t *freed, struct
 		c->bytes_evicted += f;
 		save_counters(c);
 		pthread_mutex_unlock(&c->lock);
-		log_info("evicted layer %s (%llu bytes freed)", l->diff_id, (unsigned long long)f);
+		log_info("evicted %s %s (%llu bytes freed%s)", mapped ? "the chunks of mapped layer" : "layer",
+			 l->diff_id, (unsigned long long)f, layers_mapped(l) && !mapped ? "; its map is kept" : "");
 	}
 	return r;
 }
 
-/* Unpinned complete layers, least recently used first. */
+/* Unpinned complete layers, least recently used first; then the mapped
+ * layers that hold chunks, pinned or not (a live mount's reader fetches
+ * a dropped chunk again), least recently used first, each with
+ * stored_bytes set to what dropping its chunks frees. */
 static int candidates(struct cache *c, const char *const *keep, size_t n_keep, struct layer_list *out)
 {
-	struct layer_list all = { 0 };
+	struct layer_list all = { 0 }, mapped = { 0 };
 	int r = layers_each(c->sd->idx, collect_layer, &all);
 	pthread_mutex_lock(&c->lock);
 	for (size_t i = 0; r == 0 && i < all.n; i++) {
 		struct layer_record *l = &all.v[i];
-		if (!layers_complete(l) || ref_has(c->pins, l->diff_id) ||
-		    ref_has(c->inflight, l->diff_id) || in_list(keep, n_keep, l->diff_id))
+		if (ref_has(c->inflight, l->diff_id) || in_list(keep, n_keep, l->diff_id))
 			continue;
-		r = collect_layer(l, out);
+		if (layers_mapped(l))
+			r = collect_layer(l, &mapped);
+		else if (layers_complete(l) && !ref_has(c->pins, l->diff_id))
+			r = collect_layer(l, out);
 	}
 	pthread_mutex_unlock(&c->lock);
 	free(all.v);
 	if (r == 0 && out->n > 1) /* none at all: v is NULL, which qsort may not take */
 		qsort(out->v, out->n, sizeof(*out->v), by_last_used);
+	if (r == 0 && mapped.n > 1)
+		qsort(mapped.v, mapped.n, sizeof(*mapped.v), by_last_used);
+	for (size_t i = 0; r == 0 && i < mapped.n; i++) {
+		mapped.v[i].stored_bytes = layers_held_bytes(c->sd, mapped.v[i].lid);
+		if (mapped.v[i].stored_bytes)
+			r = collect_layer(&mapped.v[i], out);
+	}
+	free(mapped.v);
 	return r;
 }
 
@@ -458,12 +485,17 @@ int cache_prune(struct cache *c, const struct cache_prune_opts *o, json_t **repo
 /* --- reporting ---------------------------------------------------------- */
 
 struct sums {
-	uint64_t records, compressed, logical, content, stored;
+	struct index *idx;
+	uint64_t records, compressed, logical, content, stored, mapped, map_bytes;
 };
 
 static int sum_layer(const struct layer_record *l, void *ctx)
 {
 	struct sums *s = ctx;
+	if (layers_complete(l) || layers_mapped(l))
+		s->map_bytes += layers_map_bytes(s->idx, l->lid);
+	if (layers_mapped(l))
+		s->mapped++;
 	if (!layers_complete(l))
 		return 0;
 	s->records++;
@@ -476,13 +508,15 @@ static int sum_layer(const struct layer_record *l, void *ctx)
 
 void cache_get_stats(struct cache *c, struct cache_stats *out)
 {
-	struct sums s = { 0 };
+	struct sums s = { .idx = c->sd->idx };
 	struct chunkstore_totals t;
 	layers_each(c->sd->idx, sum_layer, &s);
 	chunkstore_get_totals(c->sd->cs, &t);
 	uint64_t index_bytes = index_disk_size(c->sd->idx);
 	*out = (struct cache_stats){
 		.layers = s.records,
+		.mapped_layers = s.mapped,
+		.map_bytes = s.map_bytes,
 		.compressed_bytes = s.compressed,
 		.logical_bytes = s.logical,
 		.content_bytes = s.content,
@@ -507,6 +541,7 @@ void cache_get_stats(struct cache *c, struct cache_stats *out)
 }
 
 struct ls_ctx {
+	struct storedir *sd;
 	json_t *out, *users; /* users: diff_id -> [image names] */
 };
 
@@ -526,9 +561,14 @@ static int ls_layer(const struct layer_record *l, void *ctx)
 {
 	struct ls_ctx *x = ctx;
 	json_t *users = json_object_get(x->users, l->diff_id);
-	json_array_append_new(x->out, json_pack("{s:s, s:I, s:I, s:I, s:o, s:s, s:o}",
+	int complete = layers_complete(l), mapped = layers_mapped(l);
+	/* A mapped layer's stored size: the chunks fetched back that it alone
+	 * holds; its map (entries, references, checkpoints) is map_size. */
+	uint64_t stored = complete ? l->stored_bytes : mapped ? layers_held_bytes(x->sd, l->lid) : 0;
+	json_array_append_new(x->out, json_pack("{s:s, s:I, s:I, s:I, s:I, s:o, s:s, s:o}",
 		"layer_id", l->diff_id, "size", (json_int_t)l->size,
-		"stored_size", (json_int_t)(layers_complete(l) ? l->stored_bytes : 0),
+		"stored_size", (json_int_t)stored,
+		"map_size", (json_int_t)(complete || mapped ? layers_map_bytes(x->sd->idx, l->lid) : 0),
 		"reference_count", (json_int_t)json_array_size(users),
 		"last_referred", json_time(l->last_used),
 		"state", layers_complete(l) ? "complete" : l->state,
@@ -538,7 +578,7 @@ static int ls_layer(const struct layer_record *l, void *ctx)
 
 json_t *cache_layers(struct cache *c)
 {
-	struct ls_ctx x = { json_array(), json_object() };
+	struct ls_ctx x = { c->sd, json_array(), json_object() };
 	catalog_each_layer_user(c->sd->idx, note_user, &x);
 	layers_each(c->sd->idx, ls_layer, &x);
 	json_decref(x.users);

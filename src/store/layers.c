@@ -305,6 +305,17 @@ int layers_chunk_used(struct index *idx, const uint8_t id[SHA256_LEN], int compl
 	return each_user(idx, id, is_user, &u) != 0;
 }
 
+static int is_complete_user(uint32_t lid, void *ctx)
+{
+	return lid_has(ctx, lid, 0);
+}
+
+/* 1 when a complete layer references chunk id. */
+static int chunk_in_complete(struct index *idx, const uint8_t id[SHA256_LEN])
+{
+	return each_user(idx, id, is_complete_user, idx) != 0;
+}
+
 struct named {
 	struct index *idx;
 	int (*fn)(const char *diff_id, void *ctx);
@@ -347,83 +358,155 @@ void layers_forget_chunk(struct index_batch *b, const uint8_t id[SHA256_LEN])
 
 /* --- lifecycle --------------------------------------------------------------- */
 
-int layers_drop(struct storedir *sd, uint32_t lid, int drop_chunks, uint64_t *freed, struct strata_error *err)
+/* Drops the chunks in ids (SHA256_LEN each) that no layer references
+ * (complete_users: no complete layer): records first, durably, then files.
+ * *freed (may be NULL) counts their stored bytes. */
+static int drop_chunks(struct storedir *sd, struct index_batch *b, const struct buf *ids, int complete_users,
+		       uint64_t *freed, struct strata_error *err)
 {
-	uint8_t prefix[5] = { 'P' };
-	be32_put(prefix + 1, lid);
-	struct index_batch *b = index_batch_new();
-	struct index_iter *it = index_iter_new(sd->idx, prefix, sizeof(prefix));
-	struct buf ids = BUF_INIT;
-	uint8_t entries[ENTRY_LAYER_PREFIX_LEN];
-	const void *k, *v;
-	size_t kl, vl;
-	int r = 0;
-	if (freed)
-		*freed = 0;
-	entry_layer_prefix(entries, lid);
-	if (!b || !it) {
-		r = error_set(err, -ENOMEM, "out of memory");
-		goto out;
-	}
-	while (index_iter_next(it, &k, &kl, &v, &vl)) {
-		if (kl != REF_KEY_LEN)
-			continue;
-		const uint8_t *id = (const uint8_t *)k + sizeof(prefix);
-		uint8_t rk[REF_KEY_LEN];
-		chunk_ref_key(rk, id, lid);
-		index_batch_delete(b, rk, sizeof(rk));
-		if (buf_add(&ids, id, SHA256_LEN) < 0) {
-			r = error_set(err, -ENOMEM, "out of memory");
-			goto out;
-		}
-	}
-	index_batch_delete_prefix(b, prefix, sizeof(prefix));
-	index_batch_delete_prefix(b, entries, sizeof(entries));
-	prefix[0] = 'Z'; /* the checkpoints (index.h) */
-	index_batch_delete_prefix(b, prefix, sizeof(prefix));
-	if ((r = storedir_commit(sd, b, 1, err)) < 0 || !drop_chunks)
-		goto out;
-
-	/* Chunks no other layer references go too: records first, then files. */
-	for (size_t off = 0; off < ids.len; off += SHA256_LEN) {
-		const uint8_t *id = (const uint8_t *)ids.data + off;
+	for (size_t off = 0; off < ids->len; off += SHA256_LEN) {
+		const uint8_t *id = (const uint8_t *)ids->data + off;
 		struct chunk_info ci;
-		if (layers_chunk_used(sd->idx, id, 0))
+		if (complete_users ? chunk_in_complete(sd->idx, id) : layers_chunk_used(sd->idx, id, 0))
 			continue;
-		if (chunkstore_stat(sd->cs, id, &ci) == 0 && freed)
+		if (chunkstore_stat(sd->cs, id, &ci) < 0)
+			continue;
+		if (freed)
 			*freed += chunk_disk_bytes(&ci);
 		chunkstore_delete(sd->cs, b, id);
 	}
-	if ((r = storedir_commit(sd, b, 1, err)) < 0)
-		goto out;
-	for (size_t off = 0; off < ids.len; off += SHA256_LEN) {
-		const uint8_t *id = (const uint8_t *)ids.data + off;
+	int r = storedir_commit(sd, b, 1, err);
+	for (size_t off = 0; r == 0 && off < ids->len; off += SHA256_LEN) {
+		const uint8_t *id = (const uint8_t *)ids->data + off;
 		struct chunk_info ci;
 		if (chunkstore_stat(sd->cs, id, &ci) == -ENOENT)
 			chunkstore_unlink(sd->cs, id);
 	}
-out:
+	return r;
+}
+
+/* The ids of the chunks lid references, into ids; with rb (may be NULL),
+ * the removal of every reference queued in it. */
+static int ref_ids(struct index *idx, uint32_t lid, struct index_batch *rb, struct buf *ids)
+{
+	uint8_t prefix[5] = { 'P' };
+	be32_put(prefix + 1, lid);
+	struct index_iter *it = index_iter_new(idx, prefix, sizeof(prefix));
+	const void *k, *v;
+	size_t kl, vl;
+	int r = it ? 0 : -ENOMEM;
+	while (r == 0 && index_iter_next(it, &k, &kl, &v, &vl)) {
+		if (kl != REF_KEY_LEN)
+			continue;
+		const uint8_t *id = (const uint8_t *)k + sizeof(prefix);
+		if (rb) {
+			uint8_t rk[REF_KEY_LEN];
+			chunk_ref_key(rk, id, lid);
+			index_batch_delete(rb, rk, sizeof(rk));
+		}
+		r = buf_add(ids, id, SHA256_LEN);
+	}
 	index_iter_free(it);
+	if (rb)
+		index_batch_delete_prefix(rb, prefix, sizeof(prefix));
+	return r;
+}
+
+int layers_drop(struct storedir *sd, uint32_t lid, int drop_chunks_too, uint64_t *freed, struct strata_error *err)
+{
+	uint8_t prefix[5] = { 'Z' }; /* the checkpoints (index.h) */
+	struct index_batch *b = index_batch_new();
+	struct buf ids = BUF_INIT;
+	uint8_t entries[ENTRY_LAYER_PREFIX_LEN];
+	int r = 0;
+	if (freed)
+		*freed = 0;
+	be32_put(prefix + 1, lid);
+	entry_layer_prefix(entries, lid);
+	if (!b || ref_ids(sd->idx, lid, b, &ids) < 0) {
+		r = error_set(err, -ENOMEM, "out of memory");
+		goto out;
+	}
+	index_batch_delete_prefix(b, entries, sizeof(entries));
+	index_batch_delete_prefix(b, prefix, sizeof(prefix));
+	if ((r = storedir_commit(sd, b, 1, err)) < 0 || !drop_chunks_too)
+		goto out;
+	/* Chunks no other layer references go too. */
+	r = drop_chunks(sd, b, &ids, 0, freed, err);
+out:
 	index_batch_free(b);
 	buf_release(&ids);
 	return r;
 }
 
-int layers_evict(struct storedir *sd, struct layer_record *l, uint64_t *freed, struct strata_error *err)
+int layers_drop_held(struct storedir *sd, uint32_t lid, uint64_t *freed, struct strata_error *err)
+{
+	struct index_batch *b = index_batch_new();
+	struct buf ids = BUF_INIT;
+	int r;
+	if (freed)
+		*freed = 0;
+	if (!b || ref_ids(sd->idx, lid, NULL, &ids) < 0)
+		r = error_set(err, -ENOMEM, "out of memory");
+	else
+		r = drop_chunks(sd, b, &ids, 1, freed, err);
+	index_batch_free(b);
+	buf_release(&ids);
+	return r;
+}
+
+uint64_t layers_held_bytes(struct storedir *sd, uint32_t lid)
+{
+	struct buf ids = BUF_INIT;
+	uint64_t n = 0;
+	if (ref_ids(sd->idx, lid, NULL, &ids) == 0)
+		for (size_t off = 0; off < ids.len; off += SHA256_LEN) {
+			const uint8_t *id = (const uint8_t *)ids.data + off;
+			struct chunk_info ci;
+			if (chunkstore_stat(sd->cs, id, &ci) == 0 && !chunk_in_complete(sd->idx, id))
+				n += chunk_disk_bytes(&ci);
+		}
+	buf_release(&ids);
+	return n;
+}
+
+uint64_t layers_map_bytes(struct index *idx, uint32_t lid)
+{
+	/* Keyed by lid first: entries, references (P; R mirrors it), checkpoints. */
+	static const char tables[] = { 'E', 'P', 'Z' };
+	uint64_t n = 0;
+	for (size_t t = 0; t < sizeof(tables); t++) {
+		uint8_t prefix[5] = { (uint8_t)tables[t] };
+		be32_put(prefix + 1, lid);
+		struct index_iter *it = index_iter_new(idx, prefix, sizeof(prefix));
+		const void *k, *v;
+		size_t kl, vl;
+		while (it && index_iter_next(it, &k, &kl, &v, &vl))
+			n += (kl + vl) * (tables[t] == 'P' ? 2 : 1);
+		index_iter_free(it);
+	}
+	return n;
+}
+
+int layers_evict(struct storedir *sd, struct layer_record *l, int keep_map, uint64_t *freed,
+		 struct strata_error *err)
 {
 	struct index_batch *b = index_batch_new();
 	if (!b)
 		return error_set(err, -ENOMEM, "out of memory");
-	/* Invisible first (durably), then dropped: a crash between leaves only
-	 * garbage that gc removes. */
-	snprintf(l->state, sizeof(l->state), "evicted");
+	/* The new state first (durably), then the content: a crash between
+	 * leaves only garbage that gc removes. Keeping the map, the layer
+	 * stays mountable: its chunks come back by Range (refetch.h). */
+	snprintf(l->state, sizeof(l->state), keep_map ? "mapped" : "evicted");
 	int r = layers_put(b, l);
 	if (r < 0)
 		r = error_set(err, r, "out of memory");
 	else
 		r = storedir_commit(sd, b, 1, err);
 	index_batch_free(b);
-	return r < 0 ? r : layers_drop(sd, l->lid, 1, freed, err);
+	if (r < 0)
+		return r;
+	return keep_map ? layers_drop_held(sd, l->lid, freed, err) : layers_drop(sd, l->lid, 1, freed, err);
 }
 
 int layers_remove(struct storedir *sd, const struct layer_record *l, uint64_t *freed, struct strata_error *err)

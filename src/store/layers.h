@@ -11,7 +11,7 @@
  * (layers_add_ref) and writes the record (layers_put) in its last, durable
  * commit, once every chunk is durable; until then nothing names the lid.
  * Later the layer is evicted (the record stays, "evicted", the content
- * goes), removed (record and content go), or, after a failed ingest, its
+ * goes; or "mapped": only chunks go, the map stays), removed (record and content go), or, after a failed ingest, its
  * content is dropped. A layer's content is its entries ('E', entry.h) and
  * its references; dropping it removes every chunk no other layer
  * references. */
@@ -88,8 +88,20 @@ void layers_forget_chunk(struct index_batch *b, const uint8_t id[SHA256_LEN]);
  * *freed (may be NULL) counts their stored bytes. */
 int layers_drop(struct storedir *sd, uint32_t lid, int drop_chunks, uint64_t *freed, struct strata_error *err);
 /* Marks l evicted (durably, first: a crash leaves only garbage for gc),
- * then drops its content. The caller holds off ingests (cache.h). */
-int layers_evict(struct storedir *sd, struct layer_record *l, uint64_t *freed, struct strata_error *err);
+ * then drops its content. keep_map: marks it mapped instead and drops only
+ * the chunks no complete layer references; its entries, references with
+ * their places and checkpoints stay (refetch.h brings chunks back). The
+ * caller holds off ingests (cache.h). */
+int layers_evict(struct storedir *sd, struct layer_record *l, int keep_map, uint64_t *freed,
+		 struct strata_error *err);
+/* Drops the stored chunks of lid (a mapped layer) that no complete layer
+ * references, keeping its map. */
+int layers_drop_held(struct storedir *sd, uint32_t lid, uint64_t *freed, struct strata_error *err);
+/* The disk bytes of the stored chunks of lid that no complete layer
+ * references: what layers_drop_held would free. */
+uint64_t layers_held_bytes(struct storedir *sd, uint32_t lid);
+/* The bytes of lid's map in the index: entries, references, checkpoints. */
+uint64_t layers_map_bytes(struct index *idx, uint32_t lid);
 /* Removes l's records (durably, first), then its content. */
 int layers_remove(struct storedir *sd, const struct layer_record *l, uint64_t *freed, struct strata_error *err);
 /* The lids that have entries or references but no complete or mapped layer: the
