@@ -35,6 +35,10 @@ Options (faults apply to blob GETs, /v2/<repo>/blobs/<digest>):
   --vanish-after N        once N bytes of blob bodies went out in all, exit at
                           once: open connections are reset and new ones
                           refused, like a registry host that goes away
+  --fault-file FILE       read FILE (when it exists) at each ranged blob GET:
+                          "corrupt" flips the byte in the middle of the body,
+                          "stall" sends no byte of it for --stall-seconds,
+                          so that a test turns faults on and off as it goes
   --seed S                seed of the random offsets (default 1), so that a
                           failing run can be repeated
 """
@@ -145,6 +149,16 @@ class Handler(BaseHTTPRequestHandler):
             return "stall", a.stall_after
         if a.corrupt_random:
             return "corrupt", st.draw(0, body_len - 1)
+        if a.fault_file and self.headers.get("Range"):
+            try:
+                with open(a.fault_file) as f:
+                    want = f.read().strip()
+            except OSError:
+                want = ""
+            if want == "corrupt":
+                return "corrupt", body_len // 2
+            if want == "stall":
+                return "stall", 0
         return None, None
 
     def relay(self, path, auth, is_blob):
@@ -275,6 +289,7 @@ def main():
     p.add_argument("--corrupt", action="store_true")
     p.add_argument("--corrupt-random", action="store_true")
     p.add_argument("--vanish-after", type=int)
+    p.add_argument("--fault-file")
     p.add_argument("--seed", type=int, default=1)
     args = p.parse_args()
     state = State(args)

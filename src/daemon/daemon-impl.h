@@ -27,7 +27,6 @@ struct daemon {
 	struct strata_conf *conf;
 	struct store *st;
 	struct refetcher *refetch;     /* evicted and eStargz chunks, by Range (refetch.h) */
-	atomic_int enforcing;          /* a budget check after refetches is running */
 	struct httpd *httpd;
 	struct metrics *metrics;
 	struct sharedmemo *shared;     /* memo.redis; NULL: none */

@@ -139,31 +139,15 @@ static void refused(void *ctx, uid_t uid)
 	metrics_refused(d->metrics, METRICS_REFUSED_BUSY);
 }
 
-static void *enforce_main(void *arg)
-{
-	struct daemon *d = arg;
-	struct strata_error err = STRATA_ERROR_INIT;
-	if (cache_enforce(d->st->cache, NULL, 0, &err) < 0)
-		log_warn("after refetching: %s", err.msg);
-	atomic_store(&d->enforcing, 0);
-	return NULL;
-}
-
-/* Chunks a read brought back take room in the budget like a pull's: when
- * the store is over it, eviction runs in a thread of its own, so that the
- * read that stored them is not held up. */
-static void refetched_bytes(void *ctx, uint64_t bytes)
+/* Chunks a read brings back take room in the budget like a pull's: the
+ * fetching thread makes room before it stores them (the read waits for
+ * the eviction), so that the budget holds throughout. */
+static void refetch_room(void *ctx, uint64_t bytes)
 {
 	struct daemon *d = ctx;
-	pthread_t tid;
-	(void)bytes;
-	if (!d->conf->cache_max_size || cache_store_size(d->st->cache) <= d->conf->cache_max_size ||
-	    atomic_exchange(&d->enforcing, 1))
-		return;
-	if (pthread_create(&tid, NULL, enforce_main, d) == 0)
-		pthread_detach(tid);
-	else
-		atomic_store(&d->enforcing, 0);
+	struct strata_error err = STRATA_ERROR_INIT;
+	if (cache_make_room(d->st->cache, bytes, &err) < 0)
+		log_warn("before storing refetched chunks: %s", err.msg);
 }
 
 /* A group of the configuration (key) as a gid: a name or a number;
@@ -240,7 +224,7 @@ int daemon_run(struct strata_conf *conf, struct strata_error *err)
 		goto out;
 	if ((r = refetch_new(d.st, &d.refetch, err)) < 0)
 		goto out;
-	refetch_set_stored_hook(d.refetch, refetched_bytes, &d);
+	refetch_set_room_hook(d.refetch, refetch_room, &d);
 	cache_set_map_keeper(d.st->cache, refetch_keeps_map, d.st);
 	daemon_mounts_recover(&d);
 	/* A budget lowered since the last run applies at once. */
@@ -298,9 +282,7 @@ out:
 		fflush(stderr);
 		_exit(1);
 	}
-	/* A budget check started by a refetch uses the store: it ends first. */
-	while (atomic_load(&d.enforcing))
-		usleep(10000);
+	/* Fetches ahead (and the budget checks they make) end first. */
 	refetch_free(d.refetch);
 	/* Every view (mount) is gone: nothing holds a listing now. */
 	store_close(d.st);

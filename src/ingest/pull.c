@@ -408,7 +408,17 @@ static int store_image(struct pull *p)
 	if ((r = fetch_layers(&job, p->conf->jobs, p->res, p->err)) < 0)
 		goto out;
 	/* Make room within the budget, keeping what this image needs. */
-	if ((r = cache_enforce(p->st->cache, diff_ids, p->cfg.n_diff_ids, p->err)) < 0)
+	r = cache_enforce(p->st->cache, diff_ids, p->cfg.n_diff_ids, p->err);
+	/* Bigger than the budget alone: an image from a registry is recorded
+	 * all the same, and the enforcement after it keeps only the maps of
+	 * its layers (cache.h); their chunks come back by Range on read. */
+	int too_big = r == -ENOSPC && p->ref.transport == REF_DOCKER;
+	if (too_big) {
+		log_info("%s: %s; its layers keep only their maps", p->ref.name, p->err->msg);
+		error_clear(p->err);
+		r = 0;
+	}
+	if (r < 0)
 		goto out;
 	r = commit_image(p->st, p->digest, p->ref.name, p->index_digest[0] ? p->index_digest : NULL, p->platform,
 			 img, &p->cfg, p->err);
@@ -416,8 +426,12 @@ static int store_image(struct pull *p)
 	 * look again, so that the budget holds as du sees it after the pull. */
 	if (r == 0) {
 		struct strata_error e2 = STRATA_ERROR_INIT;
-		if (cache_enforce(p->st->cache, diff_ids, p->cfg.n_diff_ids, &e2) < 0)
-			log_warn("after pulling %s: %s", p->ref.name, e2.msg);
+		if (cache_enforce(p->st->cache, diff_ids, p->cfg.n_diff_ids, &e2) < 0) {
+			if (too_big)
+				r = error_set(p->err, e2.code, "%s", e2.msg);
+			else
+				log_warn("after pulling %s: %s", p->ref.name, e2.msg);
+		}
 	}
 out:
 	pthread_mutex_destroy(&job.lock);

@@ -16,6 +16,7 @@
 #include "src/base/util.h"
 #include "src/registry/ref.h"
 #include "src/registry/source.h"
+#include "src/store/cache.h"
 #include "src/store/layers.h"
 #include "src/store/chunkstore.h"
 #include "src/store/index.h"
@@ -68,8 +69,12 @@ struct refetcher {
 	struct flight *flights;   /* lock */
 	int ahead_running;        /* lock: fetches ahead still running */
 	int closing;              /* lock */
-	void (*stored_hook)(void *ctx, uint64_t bytes);
-	void *stored_ctx;
+	/* Held from making room to the commit of what is stored, so that
+	 * concurrent fetches do not each make room for themselves only and
+	 * together pass the budget. Taken before the cache's maint lock. */
+	pthread_mutex_t store_lock;
+	void (*room_hook)(void *ctx, uint64_t bytes);
+	void *room_ctx;
 	_Atomic uint64_t spans, bytes, chunks, failures, waits, ahead, latency_ns;
 };
 
@@ -90,6 +95,7 @@ int refetch_new(struct store *st, struct refetcher **out, struct strata_error *e
 	rf->st = st;
 	pthread_mutex_init(&rf->lock, NULL);
 	pthread_cond_init(&rf->cond, NULL);
+	pthread_mutex_init(&rf->store_lock, NULL);
 	*out = rf;
 	return 0;
 }
@@ -118,15 +124,15 @@ void refetch_free(struct refetcher *rf)
 		rlayer_free(l);
 	}
 	pthread_mutex_destroy(&rf->lock);
+	pthread_mutex_destroy(&rf->store_lock);
 	pthread_cond_destroy(&rf->cond);
 	free(rf);
 }
 
-void refetch_set_stored_hook(struct refetcher *rf, void (*fn)(void *ctx, uint64_t bytes),
-			     void *ctx)
+void refetch_set_room_hook(struct refetcher *rf, void (*fn)(void *ctx, uint64_t bytes), void *ctx)
 {
-	rf->stored_hook = fn;
-	rf->stored_ctx = ctx;
+	rf->room_hook = fn;
+	rf->room_ctx = ctx;
 }
 
 void refetch_get_stats(struct refetcher *rf, struct refetch_stats *out)
@@ -388,7 +394,7 @@ static int fetch_span(struct refetcher *rf, struct rlayer *l, const struct span_
 	struct index_batch *batch = NULL;
 	struct chunk_writer *w = NULL;
 	uint64_t t0 = now_ns(), stored_bytes = 0, got = 0;
-	int r, found = 0;
+	int r, found = 0, locked = 0;
 
 	r = source_fetch_range(l->src, &l->blob, p->cbeg, p->cend - p->cbeg, &cbuf, err);
 	if (r < 0) {
@@ -439,6 +445,14 @@ static int fetch_span(struct refetcher *rf, struct rlayer *l, const struct span_
 		r = error_set(err, -ENOMEM, "out of memory");
 		goto out;
 	}
+	/* Room first (the budget holds while the chunks are written), then the
+	 * chunks, with eviction held off: it must not drop a chunk between our
+	 * look at the store and the commit of what we add. */
+	pthread_mutex_lock(&rf->store_lock);
+	if (rf->room_hook)
+		rf->room_hook(rf->room_ctx, p->kend - p->kstart);
+	cache_shared_begin(rf->st->cache);
+	locked = 1;
 	/* The chunks lying whole in the kept bytes: the first at or past kstart. */
 	size_t lo = 0, hi = l->n;
 	while (lo < hi) {
@@ -494,6 +508,9 @@ static int fetch_span(struct refetcher *rf, struct rlayer *l, const struct span_
 	}
 	if ((r = storedir_commit(rf->st->sd, batch, 0, err)) < 0)
 		goto out;
+	cache_shared_end(rf->st->cache);
+	pthread_mutex_unlock(&rf->store_lock);
+	locked = 0;
 	atomic_fetch_add(&rf->spans, 1);
 	atomic_fetch_add(&rf->chunks, got);
 	atomic_fetch_add(&rf->latency_ns, now_ns() - t0);
@@ -503,10 +520,12 @@ static int fetch_span(struct refetcher *rf, struct rlayer *l, const struct span_
 	if (want && !found)
 		r = error_set(err, -EIO, "layer '%s': the chunk is not where the layer says", l->diff_id);
 out:
+	if (locked) {
+		cache_shared_end(rf->st->cache);
+		pthread_mutex_unlock(&rf->store_lock);
+	}
 	if (r < 0)
 		atomic_fetch_add(&rf->failures, 1);
-	if (stored_bytes && rf->stored_hook)
-		rf->stored_hook(rf->stored_ctx, stored_bytes);
 	chunk_writer_free(w);
 	index_batch_free(batch);
 	free(ubuf);

@@ -40,10 +40,10 @@ struct refetcher;
 int refetch_new(struct store *st, struct refetcher **out, struct strata_error *err);
 void refetch_free(struct refetcher *rf);
 
-/* Called (from the fetching thread, no lock held) with the bytes each fetch
- * newly stored, so that the owner can hold the store to its budget. */
-void refetch_set_stored_hook(struct refetcher *rf, void (*fn)(void *ctx, uint64_t bytes),
-			     void *ctx);
+/* Called (from the fetching thread, no lock held) before a fetch stores
+ * what it brought, with the uncompressed bytes it may store (an upper
+ * bound), so that the owner makes room within the budget first. */
+void refetch_set_room_hook(struct refetcher *rf, void (*fn)(void *ctx, uint64_t bytes), void *ctx);
 
 /* Rebuilds chunk id (len bytes) into out (replaced), verified, and stores
  * it and the span's other chunks. -ENOENT "chunk 'sha256:…' is in no layer

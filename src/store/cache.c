@@ -414,12 +414,41 @@ static int evict_down_to(struct cache *c, uint64_t target, const char *const *ke
 	return r;
 }
 
-int cache_enforce(struct cache *c, const char *const *keep, size_t n_keep, struct strata_error *err)
+/* Evicts, keeping their maps, complete layers whose map is kept, pinned
+ * or not, least recently used first, until the store is at most target. */
+static void unmap_down_to(struct cache *c, uint64_t target, uint64_t *freed, struct strata_error *err)
 {
-	uint64_t budget = c->sd->conf->cache_max_size, freed = 0;
-	if (!budget || cache_store_size(c) <= budget)
+	struct layer_list all = { 0 };
+	if (!c->keeps_map || layers_each(c->sd->idx, collect_layer, &all) < 0)
+		goto out;
+	if (all.n > 1)
+		qsort(all.v, all.n, sizeof(*all.v), by_last_used);
+	for (size_t i = 0; i < all.n && cache_store_size(c) > target; i++) {
+		struct layer_record *l = &all.v[i];
+		int busy;
+		pthread_mutex_lock(&c->lock);
+		busy = ref_has(c->inflight, l->diff_id);
+		pthread_mutex_unlock(&c->lock);
+		if (busy || !layers_complete(l) || !c->keeps_map(c->keeps_map_ctx, l))
+			continue;
+		if (cache_evict(c, l, freed, err) < 0)
+			break;
+		index_compact(c->sd->idx);
+	}
+out:
+	free(all.v);
+}
+
+/* Holds the store to its budget less need bytes about to be stored. */
+static int enforce(struct cache *c, const char *const *keep, size_t n_keep, uint64_t need,
+		   struct strata_error *err)
+{
+	uint64_t full = c->sd->conf->cache_max_size, freed = 0;
+	if (!full || cache_store_size(c) + need <= full)
 		return 0;
-	uint64_t low = budget / 100 * (uint64_t)c->sd->conf->cache_low_watermark;
+	uint64_t budget = need < full ? full - need : 0;
+	uint64_t low = full / 100 * (uint64_t)c->sd->conf->cache_low_watermark;
+	low = low < budget ? low : budget;
 	pthread_rwlock_wrlock(&c->maint);
 	/* The index's log and memtables may be most of the excess: fold them first. */
 	index_compact(c->sd->idx);
@@ -429,16 +458,36 @@ int cache_enforce(struct cache *c, const char *const *keep, size_t n_keep, struc
 		unsigned n;
 		uint64_t pinned = pinned_bytes(c, NULL, 0, &n);
 		char b[16], p[16], s[16];
-		format_size(budget, b, sizeof(b));
+		format_size(full, b, sizeof(b));
 		format_size(pinned, p, sizeof(p));
 		format_size(size, s, sizeof(s));
 		/* The new image does not fit: give its unused layers back too. */
 		evict_down_to(c, low, NULL, 0, &freed, err);
+		/* Then the maps-only eviction of every layer that keeps its map,
+		 * pinned or kept: their readers fetch the chunks again. */
+		if (cache_store_size(c) > budget)
+			unmap_down_to(c, low, &freed, err);
+		size = cache_store_size(c);
+		if (size <= budget) {
+			pthread_rwlock_unlock(&c->maint);
+			return 0;
+		}
+		format_size(size, s, sizeof(s));
 		r = error_set(err, -ENOSPC, "cache budget %s exceeded: the store needs %s, and %s in %u layers "
 			      "are pinned by live mounts", b, s, p, n);
 	}
 	pthread_rwlock_unlock(&c->maint);
 	return r;
+}
+
+int cache_enforce(struct cache *c, const char *const *keep, size_t n_keep, struct strata_error *err)
+{
+	return enforce(c, keep, n_keep, 0, err);
+}
+
+int cache_make_room(struct cache *c, uint64_t need, struct strata_error *err)
+{
+	return enforce(c, NULL, 0, need, err);
 }
 
 int cache_prune(struct cache *c, const struct cache_prune_opts *o, json_t **report, struct strata_error *err)

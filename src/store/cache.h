@@ -75,6 +75,10 @@ int cache_evict(struct cache *c, struct layer_record *l, uint64_t *freed, struct
  * ... pinned by live mounts" when pinned content alone is over budget. */
 int cache_enforce(struct cache *c, const char *const *keep, size_t n_keep, struct strata_error *err);
 
+/* Before storing need bytes that no pull brings (chunks fetched back on
+ * read): evicts as cache_enforce does until they fit the budget. */
+int cache_make_room(struct cache *c, uint64_t need, struct strata_error *err);
+
 struct cache_prune_opts {
 	uint64_t max_size;     /* evict down to this; 0 = not by size */
 	uint64_t older_than;   /* seconds since last use; 0 = not by age */
