@@ -505,7 +505,7 @@ out:
 	return r;
 }
 
-/* A checkpoint: its window goes to the index at once ('Z' lid seq), the
+/* A checkpoint: its window goes to the index at once (layers.h), the
  * table entry waits for the layer's end. */
 static int keep_checkpoint(void *ctx, const struct decompress_checkpoint *cp)
 {
@@ -513,13 +513,10 @@ static int keep_checkpoint(void *ctx, const struct decompress_checkpoint *cp)
 	struct ckpt_entry e = { .uoff = cp->uoff, .cbit = cp->cbit, .member = (uint8_t)!!cp->member,
 				.wlen = (uint32_t)cp->wlen };
 	if (cp->wlen) {
-		uint8_t key[1 + 4 + 4] = { 'Z' };
-		be32_put(key + 1, in->lid);
-		be32_put(key + 5, (uint32_t)in->ckpt.n);
 		buf_reset(&in->wbuf);
 		if (ckpt_window_pack(cp->window, cp->wlen, &in->wbuf) < 0)
 			return -ENOMEM;
-		index_batch_put(in->batch, key, sizeof(key), in->wbuf.data, in->wbuf.len);
+		layers_put_window(in->batch, in->lid, (uint32_t)in->ckpt.n, in->wbuf.data, in->wbuf.len);
 	}
 	return ckpt_table_add(&in->ckpt, &e);
 }
@@ -527,8 +524,6 @@ static int keep_checkpoint(void *ctx, const struct decompress_checkpoint *cp)
 /* The table, into the layer's last batch. */
 static int put_checkpoints(struct ingest *in)
 {
-	uint8_t key[1 + 4] = { 'Z' };
-	be32_put(key + 1, in->lid);
 	in->ckpt.interval = in->st->conf->checkpoint_interval;
 	in->ckpt.usize = in->usize;
 	if (in->ckpt.kind == COMP_NONE)
@@ -536,7 +531,7 @@ static int put_checkpoints(struct ingest *in)
 	buf_reset(&in->wbuf);
 	if (ckpt_table_encode(&in->ckpt, &in->wbuf) < 0)
 		return error_set(in->err, -ENOMEM, "out of memory");
-	index_batch_put(in->batch, key, sizeof(key), in->wbuf.data, in->wbuf.len);
+	layers_put_checkpoints(in->batch, in->lid, in->wbuf.data, in->wbuf.len);
 	return 0;
 }
 

@@ -17,9 +17,9 @@
 #include "src/registry/ref.h"
 #include "src/registry/source.h"
 #include "src/store/cache.h"
+#include "src/store/catalog.h"
 #include "src/store/layers.h"
 #include "src/store/chunkstore.h"
-#include "src/store/index.h"
 
 /* A span longer than this (a single-frame zstd layer, a layer of one huge
  * member without block boundaries) is decoded only as far as the chunk. */
@@ -148,62 +148,41 @@ void refetch_get_stats(struct refetcher *rf, struct refetch_stats *out)
 
 /* --- what a layer keeps -------------------------------------------------- */
 
-static int diff_id_of(struct index *idx, uint32_t lid, char out[DIGEST_STR_MAX])
-{
-	uint8_t key[5] = { 'N' };
-	struct buf v = BUF_INIT;
-	struct strata_error e = STRATA_ERROR_INIT;
-	be32_put(key + 1, lid);
-	int r = index_get(idx, key, sizeof(key), &v, &e);
-	if (r == 0 && (v.len == 0 || v.len >= DIGEST_STR_MAX))
-		r = -EBADMSG;
-	if (r == 0)
-		snprintf(out, DIGEST_STR_MAX, "%.*s", (int)v.len, v.data);
-	buf_release(&v);
-	return r;
-}
-
 static int load_table(struct index *idx, uint32_t lid, struct ckpt_table *t)
 {
-	uint8_t key[5] = { 'Z' };
 	struct buf v = BUF_INIT;
-	struct strata_error e = STRATA_ERROR_INIT;
-	be32_put(key + 1, lid);
-	int r = index_get(idx, key, sizeof(key), &v, &e);
+	int r = layers_get_checkpoints(idx, lid, &v);
 	if (r == 0)
 		r = ckpt_table_decode(v.data, v.len, t);
 	buf_release(&v);
 	return r;
 }
 
+struct user_source {
+	struct store *st;
+	struct source *src;
+};
+
+static int try_user(const char *name, void *ctx)
+{
+	struct user_source *u = ctx;
+	struct image_ref ref;
+	struct strata_error e = STRATA_ERROR_INIT;
+	int found = 0;
+	if (ref_parse(name, &ref, &e) == 0) {
+		found = ref.transport == REF_DOCKER && source_open(&ref, u->st->conf, &u->src, &e) == 0;
+		ref_release(&ref);
+	}
+	return found;
+}
+
 /* The source of the first image using diff_id that came from a registry. */
 static int open_source(struct store *st, const char *diff_id, struct source **out)
 {
-	struct buf prefix = BUF_INIT;
-	const void *k, *v;
-	size_t kl, vl;
-	int r = -ENOENT;
-
-	*out = NULL;
-	if (buf_addch(&prefix, 'U') < 0 || buf_adds(&prefix, diff_id) < 0 || buf_addch(&prefix, 0) < 0) {
-		buf_release(&prefix);
-		return -ENOMEM;
-	}
-	struct index_iter *it = index_iter_new(st->idx, prefix.data, prefix.len);
-	while (it && r < 0 && index_iter_next(it, &k, &kl, &v, &vl)) {
-		struct image_ref ref;
-		struct strata_error e = STRATA_ERROR_INIT;
-		char *name = strndup(v, vl);
-		if (name && ref_parse(name, &ref, &e) == 0) {
-			if (ref.transport == REF_DOCKER && source_open(&ref, st->conf, out, &e) == 0)
-				r = 0;
-			ref_release(&ref);
-		}
-		free(name);
-	}
-	index_iter_free(it);
-	buf_release(&prefix);
-	return r;
+	struct user_source u = { st, NULL };
+	int r = catalog_layer_users(st->idx, diff_id, try_user, &u);
+	*out = u.src;
+	return r > 0 ? 0 : r < 0 ? r : -ENOENT;
 }
 
 static int by_offset(const void *a, const void *b)
@@ -212,36 +191,37 @@ static int by_offset(const void *a, const void *b)
 	return x->off < y->off ? -1 : x->off > y->off;
 }
 
+struct chunk_list {
+	struct rlayer *l;
+	size_t alloc;
+};
+
+static int add_chunk(const uint8_t id[SHA256_LEN], uint64_t off, uint32_t len, void *ctx)
+{
+	struct chunk_list *cl = ctx;
+	struct rlayer *l = cl->l;
+	if (l->n == cl->alloc) {
+		size_t na = cl->alloc ? 2 * cl->alloc : 256;
+		struct located *nc = realloc(l->chunks, na * sizeof(*nc));
+		if (!nc)
+			return -ENOMEM;
+		l->chunks = nc;
+		cl->alloc = na;
+	}
+	struct located *c = &l->chunks[l->n++];
+	memcpy(c->id, id, SHA256_LEN);
+	c->off = off;
+	c->len = len;
+	return 0;
+}
+
 static int load_chunks(struct index *idx, struct rlayer *l)
 {
-	uint8_t prefix[5] = { 'P' };
-	const void *k, *v;
-	size_t kl, vl, alloc = 0;
-	be32_put(prefix + 1, l->lid);
-	struct index_iter *it = index_iter_new(idx, prefix, sizeof(prefix));
-	if (!it)
-		return -ENOMEM;
-	while (index_iter_next(it, &k, &kl, &v, &vl)) {
-		if (kl != sizeof(prefix) + SHA256_LEN || vl != 12)
-			continue;
-		if (l->n == alloc) {
-			size_t na = alloc ? 2 * alloc : 256;
-			struct located *nc = realloc(l->chunks, na * sizeof(*nc));
-			if (!nc) {
-				index_iter_free(it);
-				return -ENOMEM;
-			}
-			l->chunks = nc;
-			alloc = na;
-		}
-		struct located *c = &l->chunks[l->n++];
-		memcpy(c->id, (const uint8_t *)k + sizeof(prefix), SHA256_LEN);
-		c->off = be64_get(v);
-		c->len = be32_get((const uint8_t *)v + 8);
-	}
-	index_iter_free(it);
-	qsort(l->chunks, l->n, sizeof(*l->chunks), by_offset);
-	return 0;
+	struct chunk_list cl = { l, 0 };
+	int r = layers_each_place(idx, l->lid, add_chunk, &cl);
+	if (r == 0 && l->n > 1)
+		qsort(l->chunks, l->n, sizeof(*l->chunks), by_offset);
+	return r;
 }
 
 static int load_layer(struct refetcher *rf, uint32_t lid, struct rlayer **out,
@@ -254,7 +234,7 @@ static int load_layer(struct refetcher *rf, uint32_t lid, struct rlayer **out,
 	if (!l)
 		return error_set(err, -ENOMEM, "out of memory");
 	l->lid = lid;
-	if ((r = diff_id_of(rf->st->idx, lid, l->diff_id)) < 0) {
+	if ((r = layers_diff_id(rf->st->idx, lid, l->diff_id)) < 0) {
 		error_set(err, r, "layer %u: no diff_id", (unsigned)lid);
 		goto fail;
 	}
@@ -369,12 +349,8 @@ static int plan_span(const struct rlayer *l, uint64_t off, uint32_t len, struct 
 
 static int load_window(struct store *st, uint32_t lid, size_t at, uint32_t wlen, uint8_t *w)
 {
-	uint8_t key[9] = { 'Z' };
 	struct buf v = BUF_INIT;
-	struct strata_error e = STRATA_ERROR_INIT;
-	be32_put(key + 1, lid);
-	be32_put(key + 5, (uint32_t)at);
-	int r = index_get(st->idx, key, sizeof(key), &v, &e);
+	int r = layers_get_window(st->idx, lid, (uint32_t)at, &v);
 	if (r == 0)
 		r = ckpt_window_unpack(v.data, v.len, w, wlen);
 	buf_release(&v);
@@ -610,26 +586,28 @@ static uint64_t ahead_len(struct refetcher *rf, const struct rlayer *l, uint64_t
 	return end - off;
 }
 
-/* With rf->lock held: when l's reader has gone from one span to the next,
- * the spans after p (ahead_len) are fetched in the background, in one
- * request. */
-static void maybe_ahead(struct refetcher *rf, struct rlayer *l, const struct span_plan *p)
+/* With rf->lock held: notes where l's reader is; 1 when it went from one
+ * span to the next, so that the spans after p may be fetched ahead. */
+static int ahead_wanted(struct refetcher *rf, struct rlayer *l, const struct span_plan *p)
 {
 	int sequential = l->last_end == p->ustart;
+	l->last_end = p->uend;
+	return sequential && !rf->closing && p->uend < l->t.usize && rf->ahead_running < 2;
+}
+
+/* Without rf->lock (ahead_len reads the chunk store): plans the fetch of
+ * the spans after p (ahead_len) in one request; then, with the lock,
+ * starts it in the background unless a fetch of them started meanwhile. */
+static void start_ahead(struct refetcher *rf, struct rlayer *l, const struct span_plan *p)
+{
+	uint64_t want = ahead_len(rf, l, p->uend);
 	struct span_plan next;
 	struct ahead *a;
 	pthread_t tid;
 	pthread_attr_t attr;
 
-	l->last_end = p->uend;
-	if (!sequential || rf->closing || p->uend >= l->t.usize || rf->ahead_running >= 2)
+	if (!want || plan_span(l, p->uend, (uint32_t)want, &next) < 0 || next.ustart != p->uend)
 		return;
-	uint64_t want = ahead_len(rf, l, p->uend);
-	if (!want || plan_span(l, p->uend, (uint32_t)want, &next) < 0 || next.ustart != p->uend ||
-	    flight_find(rf, l->lid, next.kstart, next.kstart + 1))
-		return;
-	/* The reader's next miss past what comes ahead goes on in sequence. */
-	l->last_end = next.uend;
 	if (!(a = calloc(1, sizeof(*a))) || !(a->f = calloc(1, sizeof(*a->f)))) {
 		free(a);
 		return;
@@ -641,6 +619,15 @@ static void maybe_ahead(struct refetcher *rf, struct rlayer *l, const struct spa
 	a->f->kstart = next.kstart;
 	a->f->kend = next.kend;
 	a->f->refs = 1;
+	pthread_mutex_lock(&rf->lock);
+	if (rf->closing || rf->ahead_running >= 2 || flight_find(rf, l->lid, next.kstart, next.kstart + 1)) {
+		pthread_mutex_unlock(&rf->lock);
+		free(a->f);
+		free(a);
+		return;
+	}
+	/* The reader's next miss past what comes ahead goes on in sequence. */
+	l->last_end = next.uend;
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	if (pthread_create(&tid, &attr, ahead_main, a) != 0) {
@@ -653,6 +640,7 @@ static void maybe_ahead(struct refetcher *rf, struct rlayer *l, const struct spa
 		atomic_fetch_add(&rf->ahead, 1);
 	}
 	pthread_attr_destroy(&attr);
+	pthread_mutex_unlock(&rf->lock);
 }
 
 /* Rebuilds id from layer l, where it lies at off. */
@@ -705,19 +693,17 @@ static int from_layer(struct refetcher *rf, struct rlayer *l, const uint8_t *id,
 	snprintf(f->msg, sizeof(f->msg), "%s", err->msg);
 	flight_unlink(rf, f);
 	flight_put(f);
-	if (r == 0)
-		maybe_ahead(rf, l, &p);
+	int ahead = r == 0 && ahead_wanted(rf, l, &p);
 	pthread_cond_broadcast(&rf->cond);
 	pthread_mutex_unlock(&rf->lock);
+	if (ahead)
+		start_ahead(rf, l, &p);
 	return r;
 }
 
 int refetch_chunk(struct refetcher *rf, const uint8_t id[SHA256_LEN], uint32_t len,
 		  struct buf *out, struct strata_error *err)
 {
-	uint8_t prefix[1 + SHA256_LEN] = { 'R' };
-	const void *k, *v;
-	size_t kl, vl;
 	uint32_t lids[8];
 	uint64_t offs[8];
 	size_t n = 0;
@@ -725,15 +711,8 @@ int refetch_chunk(struct refetcher *rf, const uint8_t id[SHA256_LEN], uint32_t l
 	struct strata_error last = STRATA_ERROR_INIT;
 	int r = -ENOENT;
 
-	memcpy(prefix + 1, id, SHA256_LEN);
-	struct index_iter *it = index_iter_new(rf->st->idx, prefix, sizeof(prefix));
-	while (it && n < 8 && index_iter_next(it, &k, &kl, &v, &vl)) {
-		if (kl != sizeof(prefix) + 4 || vl != 8)
-			continue;
-		lids[n] = be32_get((const uint8_t *)k + sizeof(prefix));
-		offs[n++] = be64_get(v);
-	}
-	index_iter_free(it);
+	if (layers_chunk_places(rf->st->idx, id, lids, offs, 8, &n) < 0)
+		return error_set(err, -ENOMEM, "out of memory");
 	for (size_t i = 0; i < n; i++) {
 		struct rlayer *l = get_layer(rf, lids[i], &last);
 		if (!l)

@@ -541,10 +541,13 @@ struct sums {
 static int sum_layer(const struct layer_record *l, void *ctx)
 {
 	struct sums *s = ctx;
-	if (layers_complete(l) || layers_mapped(l))
-		s->map_bytes += layers_map_bytes(s->idx, l->lid);
-	if (layers_mapped(l))
+	/* A mapped layer's only: a complete layer's map is part of its
+	 * content, and reading every map would make stats cost a scan of the
+	 * index. */
+	if (layers_mapped(l)) {
+		s->map_bytes += layers_map_bytes(s->idx, l->lid, NULL);
 		s->mapped++;
+	}
 	if (!layers_complete(l))
 		return 0;
 	s->records++;
@@ -614,10 +617,11 @@ static int ls_layer(const struct layer_record *l, void *ctx)
 	/* A mapped layer's stored size: the chunks fetched back that it alone
 	 * holds; its map (entries, references, checkpoints) is map_size. */
 	uint64_t stored = complete ? l->stored_bytes : mapped ? layers_held_bytes(x->sd, l->lid) : 0;
-	json_array_append_new(x->out, json_pack("{s:s, s:I, s:I, s:I, s:I, s:o, s:s, s:o}",
+	uint64_t ckpt = 0, map = mapped ? layers_map_bytes(x->sd->idx, l->lid, &ckpt) : 0;
+	json_array_append_new(x->out, json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:o, s:s, s:o}",
 		"layer_id", l->diff_id, "size", (json_int_t)l->size,
 		"stored_size", (json_int_t)stored,
-		"map_size", (json_int_t)(complete || mapped ? layers_map_bytes(x->sd->idx, l->lid) : 0),
+		"map_size", (json_int_t)map, "checkpoint_size", (json_int_t)ckpt,
 		"reference_count", (json_int_t)json_array_size(users),
 		"last_referred", json_time(l->last_used),
 		"state", layers_complete(l) ? "complete" : l->state,

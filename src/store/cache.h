@@ -95,7 +95,7 @@ struct cache_stats {
 	uint64_t hits, misses;       /* layers a pull or mount found stored, or had to fetch */
 	uint64_t layers;             /* complete layers */
 	uint64_t mapped_layers;      /* layers kept as a map, chunks fetched on read */
-	uint64_t map_bytes;          /* the maps of complete and mapped layers, in the index */
+	uint64_t map_bytes;          /* the maps of the mapped layers, in the index */
 	uint64_t compressed_bytes;   /* their blobs */
 	uint64_t logical_bytes;      /* their uncompressed tar streams */
 	uint64_t content_bytes;      /* their file contents */
@@ -109,7 +109,7 @@ struct cache_stats {
 	double compression_ratio;    /* unique chunk bytes per stored chunk byte */
 };
 void cache_get_stats(struct cache *c, struct cache_stats *out);
-/* [{layer_id, size, stored_size, map_size, reference_count, last_referred, state, images: []}] */
+/* [{layer_id, size, stored_size, map_size, checkpoint_size, reference_count, last_referred, state, images: []}] */
 json_t *cache_layers(struct cache *c);
 
 #endif

@@ -77,6 +77,30 @@ void catalog_delete_image(struct index_batch *b, json_t *image)
 	buf_release(&k);
 }
 
+int catalog_layer_users(struct index *idx, const char *diff_id, int (*fn)(const char *name, void *ctx), void *ctx)
+{
+	struct buf prefix = BUF_INIT;
+	const void *k, *v;
+	size_t kl, vl;
+	int r = index_str_key(&prefix, 'U', diff_id);
+	if (r == 0 && buf_addch(&prefix, 0) < 0)
+		r = -ENOMEM;
+	struct index_iter *it = r == 0 ? index_iter_new(idx, prefix.data, prefix.len) : NULL;
+	if (r == 0 && !it)
+		r = -ENOMEM;
+	while (r == 0 && index_iter_next(it, &k, &kl, &v, &vl)) {
+		char name[1024];
+		if (vl >= sizeof(name))
+			continue;
+		memcpy(name, v, vl);
+		name[vl] = 0;
+		r = fn(name, ctx);
+	}
+	index_iter_free(it);
+	buf_release(&prefix);
+	return r;
+}
+
 int catalog_each_layer_user(struct index *idx, int (*fn)(const char *diff_id, const char *name, void *ctx),
 			    void *ctx)
 {

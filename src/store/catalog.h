@@ -35,6 +35,9 @@ int catalog_image_mountable(struct index *idx, const char *digest);
  * in diff_id order, from the 'U' table that put/delete_image maintain. */
 int catalog_each_layer_user(struct index *idx, int (*fn)(const char *diff_id, const char *name, void *ctx),
 			    void *ctx);
+/* Calls fn with the name of every image that uses layer diff_id; stops
+ * when fn returns non-zero (returned). -ENOMEM. */
+int catalog_layer_users(struct index *idx, const char *diff_id, int (*fn)(const char *name, void *ctx), void *ctx);
 /* Builds the 'U' table for a store written before it existed (once). */
 int catalog_index_layer_users(struct index *idx, struct strata_error *err);
 

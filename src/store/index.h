@@ -19,8 +19,8 @@
  *                                        one run there, as in a sparse file)
  *   'P' lid(4, BE) chunk id(32)       -> "" or offset(8, BE) length(4, BE): the      layers.c
  *                                        same reference, by layer, with its place
- *   'Z' lid(4, BE)                    -> the layer's checkpoint table (ckpt.h)        ingest.c
- *   'Z' lid(4, BE) n(4, BE)           -> the window of its checkpoint n, zstd-packed  ingest.c
+ *   'Z' lid(4, BE)                    -> the layer's checkpoint table (ckpt.h)        layers.c
+ *   'Z' lid(4, BE) n(4, BE)           -> the window of its checkpoint n, zstd-packed  layers.c
  *   'E' lid(4, BE) parent '\0' name   -> entry record; a directory's children are
  *                                        one prefix scan      keys: entry.c; written by
  *                                        ingest.c, dropped with the layer by layers.c

@@ -225,8 +225,7 @@ int layers_each(struct index *idx, int (*fn)(const struct layer_record *l, void 
 	return r;
 }
 
-/* The diff_id of the layer lid belongs to: 0, or -ENOENT. */
-static int diff_id_of(struct index *idx, uint32_t lid, char diff_id[DIGEST_STR_MAX])
+int layers_diff_id(struct index *idx, uint32_t lid, char diff_id[DIGEST_STR_MAX])
 {
 	uint8_t nk[LID_KEY_LEN];
 	lid_key(nk, lid);
@@ -240,7 +239,7 @@ static int lid_has(struct index *idx, uint32_t lid, int mapped_too)
 {
 	char d[DIGEST_STR_MAX];
 	struct layer_record rec;
-	return diff_id_of(idx, lid, d) == 0 && layers_get(idx, d, &rec, NULL) == 0 && rec.lid == lid &&
+	return layers_diff_id(idx, lid, d) == 0 && layers_get(idx, d, &rec, NULL) == 0 && rec.lid == lid &&
 	       (layers_complete(&rec) || (mapped_too && layers_mapped(&rec)));
 }
 
@@ -316,6 +315,43 @@ static int chunk_in_complete(struct index *idx, const uint8_t id[SHA256_LEN])
 	return each_user(idx, id, is_complete_user, idx) != 0;
 }
 
+int layers_each_place(struct index *idx, uint32_t lid,
+		      int (*fn)(const uint8_t id[SHA256_LEN], uint64_t off, uint32_t len, void *ctx), void *ctx)
+{
+	uint8_t prefix[5] = { 'P' };
+	be32_put(prefix + 1, lid);
+	struct index_iter *it = index_iter_new(idx, prefix, sizeof(prefix));
+	const void *k, *v;
+	size_t kl, vl;
+	int r = it ? 0 : -ENOMEM;
+	while (r == 0 && index_iter_next(it, &k, &kl, &v, &vl))
+		if (kl == REF_KEY_LEN && vl == 12)
+			r = fn((const uint8_t *)k + sizeof(prefix), be64_get(v), be32_get((const uint8_t *)v + 8), ctx);
+	index_iter_free(it);
+	return r;
+}
+
+int layers_chunk_places(struct index *idx, const uint8_t id[SHA256_LEN], uint32_t *lids, uint64_t *offs,
+			size_t max, size_t *n)
+{
+	uint8_t prefix[1 + SHA256_LEN] = { 'R' };
+	memcpy(prefix + 1, id, SHA256_LEN);
+	struct index_iter *it = index_iter_new(idx, prefix, sizeof(prefix));
+	const void *k, *v;
+	size_t kl, vl;
+	*n = 0;
+	if (!it)
+		return -ENOMEM;
+	while (*n < max && index_iter_next(it, &k, &kl, &v, &vl)) {
+		if (kl != REF_KEY_LEN || vl != 8)
+			continue;
+		lids[*n] = be32_get((const uint8_t *)k + sizeof(prefix));
+		offs[(*n)++] = be64_get(v);
+	}
+	index_iter_free(it);
+	return 0;
+}
+
 struct named {
 	struct index *idx;
 	int (*fn)(const char *diff_id, void *ctx);
@@ -326,7 +362,7 @@ static int name_user(uint32_t lid, void *ctx)
 {
 	struct named *n = ctx;
 	char d[DIGEST_STR_MAX];
-	return diff_id_of(n->idx, lid, d) == 0 ? n->fn(d, n->ctx) : 0;
+	return layers_diff_id(n->idx, lid, d) == 0 ? n->fn(d, n->ctx) : 0;
 }
 
 int layers_of_chunk(struct index *idx, const uint8_t id[SHA256_LEN],
@@ -354,6 +390,43 @@ void layers_forget_chunk(struct index_batch *b, const uint8_t id[SHA256_LEN])
 	uint8_t rp[1 + SHA256_LEN] = { 'R' };
 	memcpy(rp + 1, id, SHA256_LEN);
 	index_batch_delete_prefix(b, rp, sizeof(rp));
+}
+
+/* --- checkpoints ------------------------------------------------------------ */
+
+static void ckpt_key(uint8_t k[9], uint32_t lid, uint32_t seq)
+{
+	k[0] = 'Z';
+	be32_put(k + 1, lid);
+	be32_put(k + 5, seq);
+}
+
+void layers_put_checkpoints(struct index_batch *b, uint32_t lid, const void *table, size_t n)
+{
+	uint8_t k[9];
+	ckpt_key(k, lid, 0);
+	index_batch_put(b, k, 5, table, n);
+}
+
+void layers_put_window(struct index_batch *b, uint32_t lid, uint32_t seq, const void *w, size_t n)
+{
+	uint8_t k[9];
+	ckpt_key(k, lid, seq);
+	index_batch_put(b, k, sizeof(k), w, n);
+}
+
+int layers_get_checkpoints(struct index *idx, uint32_t lid, struct buf *out)
+{
+	uint8_t k[9];
+	ckpt_key(k, lid, 0);
+	return index_get(idx, k, 5, out, NULL);
+}
+
+int layers_get_window(struct index *idx, uint32_t lid, uint32_t seq, struct buf *out)
+{
+	uint8_t k[9];
+	ckpt_key(k, lid, seq);
+	return index_get(idx, k, sizeof(k), out, NULL);
 }
 
 /* --- lifecycle --------------------------------------------------------------- */
@@ -470,7 +543,7 @@ uint64_t layers_held_bytes(struct storedir *sd, uint32_t lid)
 	return n;
 }
 
-uint64_t layers_map_bytes(struct index *idx, uint32_t lid)
+uint64_t layers_map_bytes(struct index *idx, uint32_t lid, uint64_t *checkpoints)
 {
 	/* Keyed by lid first: entries, references (P; R mirrors it), checkpoints. */
 	static const char tables[] = { 'E', 'P', 'Z' };
@@ -481,9 +554,13 @@ uint64_t layers_map_bytes(struct index *idx, uint32_t lid)
 		struct index_iter *it = index_iter_new(idx, prefix, sizeof(prefix));
 		const void *k, *v;
 		size_t kl, vl;
+		uint64_t m = 0;
 		while (it && index_iter_next(it, &k, &kl, &v, &vl))
-			n += (kl + vl) * (tables[t] == 'P' ? 2 : 1);
+			m += (kl + vl) * (tables[t] == 'P' ? 2 : 1);
 		index_iter_free(it);
+		if (tables[t] == 'Z' && checkpoints)
+			*checkpoints = m;
+		n += m;
 	}
 	return n;
 }

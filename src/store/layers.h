@@ -3,9 +3,11 @@
  *   'L' diff_id -> layer record      'B' blob digest -> diff_id
  *   'N' lid -> diff_id               (lid: the number a layer's keys carry)
  *   'R' chunk id lid -> "" or place  'P' lid chunk id -> "" or place
+ *   'Z' lid -> checkpoint table      'Z' lid n -> window of checkpoint n
  * R and P are a layer's references to its chunks, one table per direction;
  * a place says where the chunk lies in the layer's uncompressed stream.
- * Dropping a layer's content drops its checkpoints ('Z' lid) too.
+ * The checkpoints (their format is src/ingest/ckpt.h's) are stored as
+ * opaque values. Dropping a layer's content drops its checkpoints too.
  *
  * A layer's life: an ingest references each chunk it stores
  * (layers_add_ref) and writes the record (layers_put) in its last, durable
@@ -70,6 +72,15 @@ void layers_add_ref_at(struct index_batch *b, uint32_t lid, const uint8_t id[SHA
 /* 1 when a layer references chunk id; complete_only: a layer whose record
  * says it is complete or mapped (leftovers of failed ingests do not count). */
 int layers_chunk_used(struct index *idx, const uint8_t id[SHA256_LEN], int complete_only);
+/* Calls fn with every chunk lid references that has a place (offset and
+ * length in the layer's uncompressed stream), in chunk id order; stops when
+ * fn returns non-zero (returned). -ENOMEM. */
+int layers_each_place(struct index *idx, uint32_t lid,
+		      int (*fn)(const uint8_t id[SHA256_LEN], uint64_t off, uint32_t len, void *ctx), void *ctx);
+/* The layers that reference chunk id where it has a place: up to max
+ * (lid, offset) pairs into lids and offs; *n says how many. 0 or -ENOMEM. */
+int layers_chunk_places(struct index *idx, const uint8_t id[SHA256_LEN], uint32_t *lids, uint64_t *offs,
+			size_t max, size_t *n);
 /* Calls fn with the diff_id of every layer that references chunk id (a
  * layer may come twice); stops when fn returns non-zero (returned). */
 int layers_of_chunk(struct index *idx, const uint8_t id[SHA256_LEN],
@@ -79,6 +90,19 @@ int layers_of_chunk(struct index *idx, const uint8_t id[SHA256_LEN],
 int layers_each_ref(struct index *idx, int (*fn)(const uint8_t id[SHA256_LEN], void *ctx), void *ctx);
 /* Queues the removal of every reference to chunk id in b (with the chunk). */
 void layers_forget_chunk(struct index_batch *b, const uint8_t id[SHA256_LEN]);
+
+/* --- checkpoints ------------------------------------------------------------ */
+
+/* Adds lid's checkpoint table (encoded) to b. */
+void layers_put_checkpoints(struct index_batch *b, uint32_t lid, const void *table, size_t n);
+/* Adds the window of lid's checkpoint seq (packed) to b. */
+void layers_put_window(struct index_batch *b, uint32_t lid, uint32_t seq, const void *w, size_t n);
+/* lid's checkpoint table, or the window of its checkpoint seq, into out
+ * (replaced): 0, -ENOENT, or -EIO. */
+int layers_get_checkpoints(struct index *idx, uint32_t lid, struct buf *out);
+int layers_get_window(struct index *idx, uint32_t lid, uint32_t seq, struct buf *out);
+/* The diff_id of the layer lid belongs to: 0, or -ENOENT. */
+int layers_diff_id(struct index *idx, uint32_t lid, char diff_id[DIGEST_STR_MAX]);
 
 /* --- lifecycle --------------------------------------------------------------- */
 
@@ -100,8 +124,9 @@ int layers_drop_held(struct storedir *sd, uint32_t lid, uint64_t *freed, struct 
 /* The disk bytes of the stored chunks of lid that no complete layer
  * references: what layers_drop_held would free. */
 uint64_t layers_held_bytes(struct storedir *sd, uint32_t lid);
-/* The bytes of lid's map in the index: entries, references, checkpoints. */
-uint64_t layers_map_bytes(struct index *idx, uint32_t lid);
+/* The bytes of lid's map in the index: entries, references, checkpoints;
+ * *checkpoints (may be NULL): those of the checkpoints alone. */
+uint64_t layers_map_bytes(struct index *idx, uint32_t lid, uint64_t *checkpoints);
 /* Removes l's records (durably, first), then its content. */
 int layers_remove(struct storedir *sd, const struct layer_record *l, uint64_t *freed, struct strata_error *err);
 /* The lids that have entries or references but no complete or mapped layer: the
