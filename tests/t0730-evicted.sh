@@ -12,7 +12,7 @@
 # and the daemon answers; the daemon SIGKILLed during a refetch leaves a
 # store that verifies clean, and after its restart the read works.
 . "$(dirname "$0")/lib.sh"
-export STRATA_REGISTRY_STALL_TIMEOUT=3 STRATA_CACHE_MAX_SIZE=16M
+export STRATA_REGISTRY_STALL_TIMEOUT=3 STRATA_CACHE_MAX_SIZE=24M
 need_fuse
 need_cmd umoci skopeo jq python3 docker-registry curl
 test_images
@@ -48,7 +48,7 @@ note "blob $blob_size bytes ($usize uncompressed, a span about $span); largest f
 check "the image holds a file of 1 MiB or more" test "$big_size" -ge 1048576
 
 m0=$(mark)
-check "pull an image bigger than the budget (16M)" "$STRATA" pull -q "$ref"
+check "pull an image bigger than the budget (24M)" "$STRATA" pull -q "$ref"
 got=$(served "$m0")
 check "the pull fetched the whole blob once ($got bytes)" test "$got" -eq "$blob_size"
 is "the layer keeps its map only: state mapped" "$(state "$diff_id" state)" mapped
@@ -56,7 +56,7 @@ map=$(state "$diff_id" map_size)
 check "cache ls gives the map's size ($map bytes, under 2% of the layer)" test "$map" -gt 0 -a "$map" -lt $(( usize / 50 ))
 is "cache stats counts the mapped layer" "$("$STRATA" cache stats --json | jq .mapped_layers)" 1
 check "cache stats: map_bytes" test "$("$STRATA" cache stats --json | jq .map_bytes)" -ge "$map"
-budget=$(( 16 * 1048576 ))
+budget=$(( 24 * 1048576 ))
 stored=$("$STRATA" cache stats --json | jq .stored_bytes)
 check "the store is within its budget ($stored bytes)" test "$stored" -le "$budget"
 check "cache verify: a map without its chunks is no damage" "$STRATA" cache verify
@@ -93,17 +93,13 @@ fi
 got=$(served "$m0")
 factor=$(python3 -c "print(round($got / $blob_size, 2))")
 note "the whole tree: $got bytes in $(requests "$m0") requests, $(( SECONDS - t0 )) s"
-# Read in path order, not the layer's: spans dropped to stay within the
-# budget come back for files read later (t0730 saw 1.1 to 3).
-check "the whole tree cost at most 4 blobs (factor $factor)" test "$got" -le $(( blob_size * 4 ))
+# Read in path order, not the layer's; a chunk across a checkpoint costs two
+# intervals, and spans dropped to stay within the budget come back.
+check "the whole tree cost at most 5 blobs (factor $factor)" test "$got" -le $(( blob_size * 5 ))
 kill "$sampler"; wait "$sampler" 2>/dev/null
 peak=$(sort -n "$TMP/samples" | tail -1)
 check "the store was sampled during the reads ($(wc -l <"$TMP/samples") samples)" test "$(wc -l <"$TMP/samples")" -ge 3
-check "the store stayed within 125% of its budget (peak $peak)" test "$peak" -le $(( budget * 5 / 4 ))
-# The index's compaction after an eviction writes its new files before
-# it drops the old ones: du sees both for a moment.
-TODO="index compaction passes the budget for a moment" \
-	check "the store never passed its budget (peak $peak)" test "$peak" -le "$budget"
+check "the store never passed its budget (peak $peak)" test "$peak" -le "$budget"
 check "cache verify is clean after the reads" "$STRATA" cache verify
 
 # What the reads stored goes; the map stays.

@@ -52,6 +52,15 @@ struct rlayer {
 	struct rlayer *next;      /* rf->lock */
 };
 
+/* A span whose chunks a fetch stored: the first to go when another
+ * fetch needs room (the budget drops what reads fetched longest ago, not
+ * the whole layer). */
+struct kept {
+	uint32_t lid;
+	uint64_t kstart, kend;
+	struct kept *next;
+};
+
 /* One span being fetched; waiters hold references. */
 struct flight {
 	uint32_t lid;
@@ -73,6 +82,7 @@ struct refetcher {
 	 * concurrent fetches do not each make room for themselves only and
 	 * together pass the budget. Taken before the cache's maint lock. */
 	pthread_mutex_t store_lock;
+	struct kept *kept, *kept_last; /* store_lock: spans stored, oldest first */
 	void (*room_hook)(void *ctx, uint64_t bytes);
 	void *room_ctx;
 	_Atomic uint64_t spans, bytes, chunks, failures, waits, ahead, latency_ns;
@@ -122,6 +132,10 @@ void refetch_free(struct refetcher *rf)
 	for (struct rlayer *l = rf->layers, *next; l; l = next) {
 		next = l->next;
 		rlayer_free(l);
+	}
+	for (struct kept *k = rf->kept, *next; k; k = next) {
+		next = k->next;
+		free(k);
 	}
 	pthread_mutex_destroy(&rf->lock);
 	pthread_mutex_destroy(&rf->store_lock);
@@ -357,6 +371,42 @@ static int load_window(struct store *st, uint32_t lid, size_t at, uint32_t wlen,
 	return r;
 }
 
+/* With rf->store_lock held: room for need more bytes within the budget,
+ * first by dropping the chunks of the spans stored longest ago, then as
+ * the owner's hook does (cache_make_room: complete layers, then whole
+ * mapped layers). */
+static void make_room(struct refetcher *rf, uint64_t need)
+{
+	uint64_t budget = rf->st->conf->cache_max_size;
+	while (budget && rf->kept && cache_store_size(rf->st->cache) + need > budget) {
+		struct kept *k = rf->kept;
+		struct strata_error e = STRATA_ERROR_INIT;
+		if (!(rf->kept = k->next))
+			rf->kept_last = NULL;
+		if (cache_evict_span(rf->st->cache, k->lid, k->kstart, k->kend, &e) < 0)
+			log_warn("refetch: %s", e.msg);
+		free(k);
+	}
+	if (rf->room_hook)
+		rf->room_hook(rf->room_ctx, need);
+}
+
+/* With rf->store_lock held: p's span of lid is stored, the newest. */
+static void note_kept(struct refetcher *rf, uint32_t lid, const struct span_plan *p)
+{
+	struct kept *k = calloc(1, sizeof(*k));
+	if (!k)
+		return; /* then only the budget's eviction of whole layers drops it */
+	k->lid = lid;
+	k->kstart = p->kstart;
+	k->kend = p->kend;
+	if (rf->kept_last)
+		rf->kept_last->next = k;
+	else
+		rf->kept = k;
+	rf->kept_last = k;
+}
+
 /* Fetches and decodes p's span of l; stores each chunk lying whole in what
  * is kept that matches its id. want (may be NULL) is a chunk whose bytes go
  * to out. */
@@ -424,9 +474,11 @@ static int fetch_span(struct refetcher *rf, struct rlayer *l, const struct span_
 	/* Room first (the budget holds while the chunks are written), then the
 	 * chunks, with eviction held off: it must not drop a chunk between our
 	 * look at the store and the commit of what we add. */
+	/* What the span's chunks will take, about: stored compressed, they
+	 * take about what the registry sent for them, a quarter more for
+	 * block rounding. */
 	pthread_mutex_lock(&rf->store_lock);
-	if (rf->room_hook)
-		rf->room_hook(rf->room_ctx, p->kend - p->kstart);
+	make_room(rf, (p->cend - p->cbeg) / 4 * 5);
 	cache_shared_begin(rf->st->cache);
 	locked = 1;
 	/* The chunks lying whole in the kept bytes: the first at or past kstart. */
@@ -485,6 +537,8 @@ static int fetch_span(struct refetcher *rf, struct rlayer *l, const struct span_
 	if ((r = storedir_commit(rf->st->sd, batch, 0, err)) < 0)
 		goto out;
 	cache_shared_end(rf->st->cache);
+	if (stored_bytes)
+		note_kept(rf, l->lid, p);
 	pthread_mutex_unlock(&rf->store_lock);
 	locked = 0;
 	atomic_fetch_add(&rf->spans, 1);

@@ -10,6 +10,11 @@
  * asked-for chunk answered. A span never verifies: nothing of it is used or
  * stored unless its chunk's sha256 matches.
  *
+ * Within a budget: before a fetch stores, it makes room, first by dropping
+ * the chunks of the spans fetched longest ago (by this daemon), then as
+ * the owner's hook says (the cache's eviction); fetches store one at a
+ * time.
+ *
  * Concurrent misses of one span cause one fetch: the others wait for it and
  * then read the chunk store. A reader going through a layer in order has the
  * span after its own fetched ahead, in the background. A fetch makes one
@@ -40,9 +45,10 @@ struct refetcher;
 int refetch_new(struct store *st, struct refetcher **out, struct strata_error *err);
 void refetch_free(struct refetcher *rf);
 
-/* Called (from the fetching thread, no lock held) before a fetch stores
- * what it brought, with the uncompressed bytes it may store (an upper
- * bound), so that the owner makes room within the budget first. */
+/* Called (from the fetching thread, no lock of the cache held) before a
+ * fetch stores what it brought, with about the bytes it will take (the
+ * compressed span's, and a quarter), so that the owner makes room within
+ * the budget first. */
 void refetch_set_room_hook(struct refetcher *rf, void (*fn)(void *ctx, uint64_t bytes), void *ctx);
 
 /* Rebuilds chunk id (len bytes) into out (replaced), verified, and stores

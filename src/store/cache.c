@@ -343,6 +343,23 @@ int cache_evict(struct cache *c, struct layer_record *l, uint64_t *freed, struct
 	return r;
 }
 
+int cache_evict_span(struct cache *c, uint32_t lid, uint64_t from, uint64_t to, struct strata_error *err)
+{
+	uint64_t f = 0;
+	pthread_rwlock_wrlock(&c->maint);
+	int r = layers_drop_held_range(c->sd, lid, from, to, &f, err);
+	pthread_rwlock_unlock(&c->maint);
+	if (r == 0 && f) {
+		pthread_mutex_lock(&c->lock);
+		c->bytes_evicted += f;
+		save_counters(c);
+		pthread_mutex_unlock(&c->lock);
+		log_debug("evicted the chunks of layer %u's bytes %llu-%llu (%llu bytes freed)", (unsigned)lid,
+			  (unsigned long long)from, (unsigned long long)to, (unsigned long long)f);
+	}
+	return r;
+}
+
 /* Unpinned complete layers, least recently used first; then the mapped
  * layers that hold chunks, pinned or not (a live mount's reader fetches
  * a dropped chunk again), least recently used first, each with

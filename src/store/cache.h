@@ -12,7 +12,8 @@
  * instead and becomes "mapped": only the chunks no complete layer needs go,
  * and it stays mountable. The chunks a mapped layer holds are evicted too
  * when the budget needs it (after every unpinned complete layer), live
- * mount or not: a reader fetches them again. */
+ * mount or not: a reader fetches them again; a read that fetches chunks
+ * back first drops the spans fetched longest ago (cache_evict_span). */
 #ifndef STRATA_CACHE_H
 #define STRATA_CACHE_H
 
@@ -74,6 +75,11 @@ int cache_evict(struct cache *c, struct layer_record *l, uint64_t *freed, struct
  * diff_ids to treat as pinned. -ENOSPC "cache budget 512.0 MiB exceeded:
  * ... pinned by live mounts" when pinned content alone is over budget. */
 int cache_enforce(struct cache *c, const char *const *keep, size_t n_keep, struct strata_error *err);
+
+/* Drops the chunks a mapped layer lid holds in [from, to) of its
+ * uncompressed stream (layers_drop_held_range), holding the cache
+ * exclusively meanwhile, and counts the bytes as evicted. */
+int cache_evict_span(struct cache *c, uint32_t lid, uint64_t from, uint64_t to, struct strata_error *err);
 
 /* Before storing need bytes that no pull brings (chunks fetched back on
  * read): evicts as cache_enforce does until they fit the budget. */

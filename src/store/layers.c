@@ -528,6 +528,35 @@ int layers_drop_held(struct storedir *sd, uint32_t lid, uint64_t *freed, struct 
 	return r;
 }
 
+struct in_range {
+	uint64_t from, to;
+	struct buf *ids;
+};
+
+static int add_in_range(const uint8_t id[SHA256_LEN], uint64_t off, uint32_t len, void *ctx)
+{
+	struct in_range *x = ctx;
+	return off >= x->from && off + len <= x->to ? buf_add(x->ids, id, SHA256_LEN) : 0;
+}
+
+int layers_drop_held_range(struct storedir *sd, uint32_t lid, uint64_t from, uint64_t to, uint64_t *freed,
+			   struct strata_error *err)
+{
+	struct index_batch *b = index_batch_new();
+	struct buf ids = BUF_INIT;
+	struct in_range x = { from, to, &ids };
+	int r;
+	if (freed)
+		*freed = 0;
+	if (!b || layers_each_place(sd->idx, lid, add_in_range, &x) < 0)
+		r = error_set(err, -ENOMEM, "out of memory");
+	else
+		r = drop_chunks(sd, b, &ids, 1, freed, err);
+	index_batch_free(b);
+	buf_release(&ids);
+	return r;
+}
+
 uint64_t layers_held_bytes(struct storedir *sd, uint32_t lid)
 {
 	struct buf ids = BUF_INIT;

@@ -121,6 +121,10 @@ int layers_evict(struct storedir *sd, struct layer_record *l, int keep_map, uint
 /* Drops the stored chunks of lid (a mapped layer) that no complete layer
  * references, keeping its map. */
 int layers_drop_held(struct storedir *sd, uint32_t lid, uint64_t *freed, struct strata_error *err);
+/* The same for the chunks of lid that lie whole in [from, to) of its
+ * uncompressed stream (a span fetched back, refetch.h). */
+int layers_drop_held_range(struct storedir *sd, uint32_t lid, uint64_t from, uint64_t to, uint64_t *freed,
+			   struct strata_error *err);
 /* The disk bytes of the stored chunks of lid that no complete layer
  * references: what layers_drop_held would free. */
 uint64_t layers_held_bytes(struct storedir *sd, uint32_t lid);
