@@ -225,6 +225,7 @@ int mount_start(struct store *st, const char *digest, const struct mount_target 
 		goto fail;
 	}
 	chunkcache_set_verify(m->cache, !(o && o->no_verify));
+	m->refetch = o ? o->refetch : NULL;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	m->threads = o && o->threads ? o->threads : (unsigned)(2 * (ncpu > 0 ? ncpu : 1));
 

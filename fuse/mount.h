@@ -17,6 +17,7 @@ struct mount_options {
 	size_t cache_bytes;       /* decompressed-chunk cache budget; 0 = 64 MiB */
 	unsigned threads;         /* max FUSE worker threads; 0 = 2 * nproc */
 	int no_verify;            /* do not re-hash chunks as they are loaded */
+	struct refetcher *refetch; /* rebuilds chunks that are not stored (refetch.h); NULL: none */
 };
 
 struct mount;

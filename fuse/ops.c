@@ -15,6 +15,7 @@
 
 #include "src/base/log.h"
 #include "ops.h"
+#include "src/ingest/refetch.h"
 #include "tree.h"
 
 #define DAY 86400.0
@@ -308,6 +309,27 @@ static void *readbuf_get(size_t n)
 	return b->p;
 }
 
+/* A chunk that is not stored (its layer was evicted, or built from an
+ * eStargz TOC) comes back from the registry, verified, into dst. */
+static int refetched(struct mount *m, const uint8_t *id, uint32_t clen, uint64_t in, uint8_t *dst,
+		     size_t k, struct strata_error *err)
+{
+	/* Not kept per thread: FUSE's idle worker threads exit, and a buffer
+	 * of theirs would leak (LeakSanitizer saw it); a fetch costs far more
+	 * than this allocation. */
+	struct buf chunk = BUF_INIT;
+	error_clear(err);
+	int r = refetch_chunk(m->refetch, id, clen, &chunk, err);
+	if (r < 0)
+		r = r == -ENOMEM ? r : -EIO;
+	else if (chunk.len != clen)
+		r = error_set(err, -EIO, "refetched chunk has %zu bytes, not %u", chunk.len, clen);
+	else
+		memcpy(dst, chunk.data + in, k);
+	buf_release(&chunk);
+	return r;
+}
+
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
 {
 	(void)fi;
@@ -338,6 +360,8 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, stru
 		size_t k = clen - in < want - done ? (size_t)(clen - in) : want - done;
 		struct strata_error err = STRATA_ERROR_INIT;
 		r = chunkcache_read(m->cache, entry_chunk_id(e, i), clen, in, buf + done, k, &err);
+		if (r == -ENOENT && m->refetch)
+			r = refetched(m, entry_chunk_id(e, i), clen, in, buf + done, k, &err);
 		if (r < 0) {
 			if (!atomic_exchange(&n->eio_logged, 1))
 				log_error("read of '/%s' at %llu: %s", n->path, (unsigned long long)pos, err.msg);

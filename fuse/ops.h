@@ -23,6 +23,7 @@ struct mount {
 	struct imageview *v;
 	struct inode_table *itab;
 	struct chunkcache *cache;
+	struct refetcher *refetch;   /* brings evicted chunks back; NULL: none */
 	struct fuse_session *se;
 	struct kmount km;            /* the kernel side; km.path is the mount point */
 	dev_t dev;                   /* of the mounted file system */

@@ -7,7 +7,8 @@ and networks do, and to record what the client sent (python3 stdlib only).
 
 Every request is logged to FILE as one JSON line: listener ("registry" or
 "storage"), method, path, the Authorization scheme sent (or null), Range,
-the status answered, the fault injected into the answer's body (null, or
+the status answered, the body's length (Content-Length; null for answers
+made here), the fault injected into the answer's body (null, or
 "cut at N of M", "stall at N of M", "corrupt at N of M", "vanish at N of M":
 N bytes into a body of M) and when the request arrived (Unix time).
 
@@ -34,6 +35,10 @@ Options (faults apply to blob GETs, /v2/<repo>/blobs/<digest>):
   --vanish-after N        once N bytes of blob bodies went out in all, exit at
                           once: open connections are reset and new ones
                           refused, like a registry host that goes away
+  --fault-file FILE       read FILE (when it exists) at each ranged blob GET:
+                          "corrupt" flips the byte in the middle of the body,
+                          "stall" sends no byte of it for --stall-seconds,
+                          so that a test turns faults on and off as it goes
   --seed S                seed of the random offsets (default 1), so that a
                           failing run can be repeated
 """
@@ -84,17 +89,22 @@ class State:
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes: with Nagle's algorithm the
+    # body waits for the client's delayed ACK of the headers (40 ms a
+    # request), which a test of many small Range requests pays thousands
+    # of times.
+    disable_nagle_algorithm = True
 
     def log_message(self, fmt, *args):
         pass
 
-    def record(self, status, fault=None):
+    def record(self, status, fault=None, length=None):
         st = self.server.state
         auth = self.headers.get("Authorization")
         entry = {"listener": self.server.listener, "method": self.command, "path": self.path,
                  "authorization": auth.split(" ", 1)[0].lower() if auth else None,
                  "range": self.headers.get("Range"), "status": status, "fault": fault,
-                 "time": round(self.arrived, 6)}
+                 "length": length, "time": round(self.arrived, 6)}
         with st.lock:
             with open(st.args.log, "a") as f:
                 f.write(json.dumps(entry) + "\n")
@@ -139,6 +149,16 @@ class Handler(BaseHTTPRequestHandler):
             return "stall", a.stall_after
         if a.corrupt_random:
             return "corrupt", st.draw(0, body_len - 1)
+        if a.fault_file and self.headers.get("Range"):
+            try:
+                with open(a.fault_file) as f:
+                    want = f.read().strip()
+            except OSError:
+                want = ""
+            if want == "corrupt":
+                return "corrupt", body_len // 2
+            if want == "stall":
+                return "stall", 0
         return None, None
 
     def relay(self, path, auth, is_blob):
@@ -164,7 +184,7 @@ class Handler(BaseHTTPRequestHandler):
                     self.send_header(k, v)
             self.end_headers()
             self.record(resp.status, None if kind is None else
-                        "%s at %d of %d" % (kind, at, body_len))
+                        "%s at %d of %d" % (kind, at, body_len), body_len)
             if self.command == "HEAD":
                 return
             # Where the body stops short: a cut, the end of a stall, the proxy's end.
@@ -269,6 +289,7 @@ def main():
     p.add_argument("--corrupt", action="store_true")
     p.add_argument("--corrupt-random", action="store_true")
     p.add_argument("--vanish-after", type=int)
+    p.add_argument("--fault-file")
     p.add_argument("--seed", type=int, default=1)
     args = p.parse_args()
     state = State(args)

@@ -17,11 +17,13 @@ PACKAGES=(
 	python3 jq curl openssl attr zstd clang libclang-rt-14-dev time
 	python3-jsonschema python3-yaml prometheus systemd sqlite3 rpm socat rsync hyperfine
 	procps git bc openssl libcommons-lang3-java redis-server
+	golang-go golang-github-containerd-stargz-snapshotter-dev
 )
-# The last line: not in a minimal Debian (debootstrap --variant=minbase) but
-# used by the tests and scripts: pgrep, git (tests/sanitize.sh and
-# t0520-quickstart copy the checkout's files), bc, openssl, and the Debian
-# jar that test-java reads. t0520-quickstart checks that every command a
+# The last two lines: not in a minimal Debian (debootstrap --variant=minbase)
+# but used by the tests and scripts: pgrep, git (tests/sanitize.sh and
+# t0520-quickstart copy the checkout's files), bc, openssl, the Debian
+# jar that test-java reads, and Go with the upstream estargz library, from
+# which tests/make-estargz.sh builds the eStargz producer of t0720. t0520-quickstart checks that every command a
 # test asks for is there after this script on such a system.
 
 # The scan test image runs a real `npm install`: nodejs from wherever it

@@ -5,7 +5,7 @@
 # another host. Network faults on the way are t0035-net-faults.
 . "$(dirname "$0")/lib.sh"
 
-need_cmd docker-registry skopeo htpasswd openssl python3 curl base64
+need_cmd docker-registry skopeo htpasswd openssl python3 curl base64 jq
 [ -x "$STRATA" ] || skip_all "strata is not built ($STRATA)"
 test_images
 
@@ -62,6 +62,22 @@ creds_config "$HOME/.docker" "http://$BASIC/v2/" user pass
 check "basic: credentials from ~/.docker/config.json under a URL-style key" \
 	pull b-home "$STRATA" pull "$BASIC/strata/base"
 rm -rf "$HOME/.docker"
+
+# A layer evicted with its map kept comes back by Range with the daemon's
+# own credentials (a refetch has no client request behind it).
+if [ -c /dev/fuse ] && command -v fusermount3 >/dev/null 2>&1; then
+	lazy_env=(STRATA_CACHE_MAX_SIZE=16M STRATA_REGISTRY_CREDENTIALS="$TMP/basic-good/config.json")
+	check "basic: pull into a budget smaller than the image" \
+		pull b-map "${lazy_env[@]}" "$STRATA" pull -q "$BASIC/strata/base"
+	is "basic: the layer keeps its map only" \
+		"$(pull b-map "${lazy_env[@]}" "$STRATA" cache ls --json | jq -r '.[0].state')" mapped
+	mkdir -p "$TMP/mnt-map"
+	check "basic: mount it" pull b-map "${lazy_env[@]}" "$STRATA" mount "$BASIC/strata/base" "$TMP/mnt-map"
+	check "basic: a read fetches its chunks with the daemon's credentials" grep -q '^ID=debian' "$TMP/mnt-map/etc/os-release"
+	check "basic: unmount" pull b-map "${lazy_env[@]}" "$STRATA" umount "$TMP/mnt-map"
+else
+	skip "basic: refetch with the daemon's credentials (no FUSE here)"
+fi
 
 # --- Bearer tokens from a token server --------------------------------------
 openssl req -x509 -newkey rsa:2048 -nodes -keyout "$TMP/token.key" -out "$TMP/token.crt" \

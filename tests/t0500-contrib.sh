@@ -436,7 +436,7 @@ is "strata ca<TAB>" "$(comp 'strata ca')" "cache"
 is "strata <TAB> lists every command" "$(comp 'strata ')" \
 	"analyze cache config images inspect mount mounts pull rmi run serve umount"
 is "strata cache <TAB>" "$(comp 'strata cache ')" "gc ls prune stats verify"
-is "strata pull --<TAB>" "$(comp 'strata pull --')" "--platform --quiet"
+is "strata pull --<TAB>" "$(comp 'strata pull --')" "--lazy --platform --quiet"
 is "strata cache prune --<TAB>" "$(comp 'strata cache prune --')" "--all --dry-run --json --max-size --older-than"
 is "strata cache stats --<TAB>" "$(comp 'strata cache stats --')" "--json --prometheus"
 is "strata config <TAB>" "$(comp 'strata config ')" "show"

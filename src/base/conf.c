@@ -47,6 +47,7 @@ static const struct key_def keys[] = {
 	{ "pull", "platform", "STRATA_PLATFORM", "pull.platform", CONF_STRING, F_STR, OFF(platform), 0, 0, 0 },
 	{ "pull", "jobs", "STRATA_PULL_JOBS", "pull.jobs", CONF_INT, F_INT, OFF(jobs), 1, 64, 0 },
 	{ "pull", "prescan_secrets", "STRATA_PULL_PRESCAN_SECRETS", "pull.prescan_secrets", CONF_BOOL, F_INT, OFF(prescan_secrets), 0, 1, 0 },
+	{ "pull", "checkpoint_interval", "STRATA_PULL_CHECKPOINT_INTERVAL", "pull.checkpoint_interval", CONF_SIZE, F_U64, OFF(checkpoint_interval), 64 << 10, 1ULL << 30, 0 },
 	{ "registry", "mirrors", "STRATA_REGISTRY_MIRRORS", "registry.mirrors", CONF_LIST, F_LIST, OFF(mirrors), 0, 0, 0 },
 	{ "registry", "insecure", "STRATA_REGISTRY_INSECURE", "registry.insecure", CONF_LIST, F_LIST, OFF(insecure), 0, 0, 0 },
 	{ "registry", "certs_dirs", "STRATA_REGISTRY_CERTS_DIRS", "registry.certs_dirs", CONF_LIST, F_LIST, OFF(certs_dirs), 0, 0, 0 },
@@ -502,6 +503,7 @@ int conf_load_from(struct strata_conf *c, const char *path, struct strata_error 
 	 * about 4% more store (BENCHMARKS.md): the pull is CPU-bound. */
 	c->compression_level = 1;
 	c->prescan_secrets = 1;
+	c->checkpoint_interval = 4u << 20;
 	c->jobs = 3;
 	c->retries = 5;
 	c->stall_timeout = 30;

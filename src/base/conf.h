@@ -33,6 +33,7 @@ struct strata_conf {
 	int compression_level;     /* zstd level for chunks */
 	int jobs;                  /* layers ingested at once */
 	int prescan_secrets;       /* the daemon scans small files for secrets as it ingests */
+	uint64_t checkpoint_interval; /* uncompressed bytes between a layer's checkpoints */
 	int retries;               /* attempts per registry request */
 	int stall_timeout;         /* seconds without a byte before a transfer counts as cut */
 	uint64_t cache_max_size;   /* store budget in bytes; 0 = unbounded */
@@ -45,6 +46,9 @@ struct strata_conf {
 	 * Files beneath it are opened by source_open_beneath when set (with the
 	 * caller's rights: a function of the daemon's), else by this process. */
 	int source_fd;
+	/* For one request: layers that carry an eStargz TOC are built from it
+	 * and fetched on read (a mount, pull --lazy) rather than pulled whole. */
+	int pull_lazy;
 	int (*source_open_beneath)(void *ctx, int dirfd, const char *rel, int flags);
 	void *source_open_ctx;
 	struct strata_limits limits;

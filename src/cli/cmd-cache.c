@@ -207,14 +207,15 @@ static int run_ls(struct cli *cli, int argc, char **argv)
 	{
 		size_t i;
 		json_t *l;
-		printf("%-19s %10s %10s %5s  %-20s  %-8s %s\n", "LAYER", "SIZE", "STORED", "REFS",
+		printf("%-19s %10s %10s %10s %5s  %-20s  %-8s %s\n", "LAYER", "SIZE", "STORED", "MAP", "REFS",
 		       "LAST REFERRED", "STATE", "IMAGES");
 		json_array_foreach(all, i, l) {
-			char sd[20], sz[16], st[16], t[40];
+			char sd[20], sz[16], st[16], mp[16], t[40];
 			const char *id = json_string_value(json_object_get(l, "layer_id"));
 			digest_short(id ? id : "", sd);
-			printf("%-19s %10s %10s %5llu  %-20s  %-8s ", sd, human(u64_of(l, "size"), sz, sizeof(sz)),
+			printf("%-19s %10s %10s %10s %5llu  %-20s  %-8s ", sd, human(u64_of(l, "size"), sz, sizeof(sz)),
 			       human(u64_of(l, "stored_size"), st, sizeof(st)),
+			       human(u64_of(l, "map_size"), mp, sizeof(mp)),
 			       (unsigned long long)u64_of(l, "reference_count"),
 			       time_text(json_object_get(l, "last_referred"), t, sizeof(t)),
 			       json_string_value(json_object_get(l, "state")) ?: "-");

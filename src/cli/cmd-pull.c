@@ -35,7 +35,7 @@ static int on_event(void *ctx, json_t *ev)
 }
 
 static int pull_one(struct cli *cli, struct client *c, const char *ref, const char *platform,
-		    struct progress *prog, int quiet)
+		    int lazy, struct progress *prog, int quiet)
 {
 	struct strata_error err = STRATA_ERROR_INIT;
 	char *canon = cli_canonical_ref(ref);
@@ -43,6 +43,8 @@ static int pull_one(struct cli *cli, struct client *c, const char *ref, const ch
 	free(canon);
 	if (platform)
 		json_object_set_new(body, "platform", json_string(platform));
+	if (lazy)
+		json_object_set_new(body, "lazy", json_true());
 	cli_add_auth(cli, ref, body);
 	int fd = cli_attach_source(c, ref, body, &err);
 	int r = fd < -1 ? fd
@@ -83,15 +85,17 @@ static int run_pull(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "platform", required_argument, NULL, 'p' },
+		{ "lazy", no_argument, NULL, 'l' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ 0 }
 	};
 	const char *platform = NULL;
-	int quiet = cli->quiet, c;
+	int quiet = cli->quiet, lazy = 0, c;
 	optind = 0;
 	while ((c = getopt_long(argc, argv, "q", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p': platform = optarg; break;
+		case 'l': lazy = 1; break;
 		case 'q': quiet = 1; break;
 		default: return cli_usage(&cmd_pull, "unknown option");
 		}
@@ -106,7 +110,7 @@ static int run_pull(struct cli *cli, int argc, char **argv)
 	struct progress *prog = progress_new(stderr, !quiet);
 	int rc = 0;
 	for (int i = optind; i < argc; i++)
-		if (pull_one(cli, client, argv[i], platform, prog, quiet))
+		if (pull_one(cli, client, argv[i], platform, lazy, prog, quiet))
 			rc = 1;
 	progress_free(prog);
 	client_free(client);
@@ -114,5 +118,5 @@ static int run_pull(struct cli *cli, int argc, char **argv)
 }
 
 const struct cli_command cmd_pull = {
-	"pull", run_pull, "[--platform OS/ARCH[/VARIANT]] [-q] REF...", "fetch images into the store",
+	"pull", run_pull, "[--platform OS/ARCH[/VARIANT]] [--lazy] [-q] REF...", "fetch images into the store",
 };

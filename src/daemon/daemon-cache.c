@@ -71,6 +71,8 @@ static json_t *stats_json(const struct cache_stats *s)
 			      "budget", (json_int_t)s->budget,
 			      "evictions", (json_int_t)s->evictions, "bytes_evicted", (json_int_t)s->bytes_evicted,
 			      "index_bytes", (json_int_t)s->index_bytes);
+	json_object_set_new(o, "mapped_layers", json_integer((json_int_t)s->mapped_layers));
+	json_object_set_new(o, "map_bytes", json_integer((json_int_t)s->map_bytes));
 	json_object_set_new(o, "verify_runs", json_integer((json_int_t)s->verify_runs));
 	json_object_set_new(o, "verify_bad_chunks", json_integer((json_int_t)s->verify_bad_chunks));
 	return o;

@@ -8,6 +8,7 @@
 #define STRATA_DAEMON_IMPL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -25,6 +26,7 @@ struct sharedmemo;
 struct daemon {
 	struct strata_conf *conf;
 	struct store *st;
+	struct refetcher *refetch;     /* evicted and eStargz chunks, by Range (refetch.h) */
 	struct httpd *httpd;
 	struct metrics *metrics;
 	struct sharedmemo *shared;     /* memo.redis; NULL: none */

@@ -243,7 +243,8 @@ void daemon_mount(void *ctx, const struct http_request *req, json_t *body, struc
 	snprintf(sm->digest, sizeof(sm->digest), "%s", digest);
 	sm->uid = who.uid;
 	sm->temporary = json_is_true(json_object_get(body, "temporary"));
-	struct mount_options mo = { .ref = ref, .allow_other = d->conf->allow_other, .cache_bytes = 64u << 20 };
+	struct mount_options mo = { .ref = ref, .allow_other = d->conf->allow_other, .cache_bytes = 64u << 20,
+				    .refetch = d->refetch };
 	pin_image(d, digest, 1);
 	cache_touch_image(d->st->cache, digest);
 	if ((r = mount_start(d->st, digest, &t, &mo, &sm->m, &err)) < 0) {

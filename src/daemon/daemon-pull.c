@@ -76,6 +76,7 @@ static int req_conf_init(struct req_conf *rc, struct daemon *d, const struct htt
 	rc->conf.auth_password = json_string_value(json_object_get(auth, "password"));
 	rc->conf.source_fd = -1;
 	rc->conf.source_open_beneath = NULL;
+	rc->conf.pull_lazy = json_is_true(json_object_get(body, "lazy"));
 	if (ref_parse(refstr, &ref, err) < 0)
 		return -EINVAL;
 	int r = 0;
@@ -210,7 +211,7 @@ int daemon_image_for_mount(struct daemon *d, const struct http_request *req, jso
 	snprintf(pull_ref, sizeof(pull_ref), "%s", ref);
 	/* Stored but partly evicted: pull what is missing, by the image's name
 	 * when it was asked for by digest (or refuse with --no-pull). */
-	if (r == 0 && !catalog_image_complete(d->st->idx, digest)) {
+	if (r == 0 && !catalog_image_mountable(d->st->idx, digest)) {
 		error_clear(err);
 		if (no_pull)
 			return error_set(err, -ENOENT, "image '%s' is not stored (layers evicted; --no-pull was given)",
@@ -235,6 +236,7 @@ int daemon_image_for_mount(struct daemon *d, const struct http_request *req, jso
 	struct pull_result res = { 0 };
 	if ((r = req_conf_init(&rc, d, req, body, pull_ref, err)) < 0)
 		return r;
+	rc.conf.pull_lazy = 1; /* an eStargz image mounts before it downloads */
 	r = pull_image(d->st, &rc.conf, pull_ref, json_string_value(json_object_get(body, "platform")), NULL, &res,
 		       err);
 	count_pull(d, pull_ref, r == 0, &res);

@@ -26,6 +26,7 @@
 #include "metricsd.h"
 #include "fuse/mount.h"
 #include "src/base/util.h"
+#include "src/ingest/refetch.h"
 
 /* How often the daemon checks that its store is still the one it opened,
  * and drops the records of mounts that ended by themselves. */
@@ -70,6 +71,11 @@ static void metrics_text(void *ctx, struct buf *b)
 	}
 	cache_get_stats(d->st->cache, &cs);
 	metrics_print_cache(&cs, b);
+	if (d->refetch) {
+		struct refetch_stats rs;
+		refetch_get_stats(d->refetch, &rs);
+		metrics_print_refetch(&rs, b);
+	}
 }
 
 static void handle_metrics(void *ctx, const struct http_request *req, json_t *body, struct http_conn *c)
@@ -131,6 +137,17 @@ static void refused(void *ctx, uid_t uid)
 	struct daemon *d = ctx;
 	(void)uid;
 	metrics_refused(d->metrics, METRICS_REFUSED_BUSY);
+}
+
+/* Chunks a read brings back take room in the budget like a pull's: the
+ * fetching thread makes room before it stores them (the read waits for
+ * the eviction), so that the budget holds throughout. */
+static void refetch_room(void *ctx, uint64_t bytes)
+{
+	struct daemon *d = ctx;
+	struct strata_error err = STRATA_ERROR_INIT;
+	if (cache_make_room(d->st->cache, bytes, &err) < 0)
+		log_warn("before storing refetched chunks: %s", err.msg);
 }
 
 /* A group of the configuration (key) as a gid: a name or a number;
@@ -205,6 +222,10 @@ int daemon_run(struct strata_conf *conf, struct strata_error *err)
 	struct store_options so = { .layer_lists = LAYER_LISTS_BUDGET, .observer = prescan, .shared = d.shared };
 	if ((r = store_open(conf, &so, &d.st, err)) < 0)
 		goto out;
+	if ((r = refetch_new(d.st, &d.refetch, err)) < 0)
+		goto out;
+	refetch_set_room_hook(d.refetch, refetch_room, &d);
+	cache_set_map_keeper(d.st->cache, refetch_keeps_map, d.st);
 	daemon_mounts_recover(&d);
 	/* A budget lowered since the last run applies at once. */
 	if (cache_enforce(d.st->cache, NULL, 0, err) < 0) {
@@ -261,6 +282,8 @@ out:
 		fflush(stderr);
 		_exit(1);
 	}
+	/* Fetches ahead (and the budget checks they make) end first. */
+	refetch_free(d.refetch);
 	/* Every view (mount) is gone: nothing holds a listing now. */
 	store_close(d.st);
 	prescan_free(prescan);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "metrics.h"
+#include "src/ingest/refetch.h"
 #include "src/registry/ref.h"
 #include "src/store/cache.h"
 #include "src/store/sharedmemo.h"
@@ -246,6 +247,24 @@ static void labelled(struct buf *out, const char *name, const char *help, const 
 	head(out, name, "counter", help);
 	for (int i = 0; i < n; i++)
 		buf_addf(out, "%s{%s=\"%s\"} %llu\n", name, label, labels[i], (unsigned long long)v[i]);
+}
+
+void metrics_print_refetch(const struct refetch_stats *s, struct buf *out)
+{
+	head(out, "strata_refetch_spans_total", "counter",
+	     "Range requests that brought chunks that were not stored (mapped eStargz layers).");
+	buf_addf(out, "strata_refetch_spans_total %llu\n", (unsigned long long)s->spans);
+	head(out, "strata_refetch_bytes_total", "counter", "Compressed bytes those requests brought.");
+	buf_addf(out, "strata_refetch_bytes_total %llu\n", (unsigned long long)s->bytes);
+	head(out, "strata_refetch_chunks_total", "counter", "Chunks stored from them, each checked against its id.");
+	buf_addf(out, "strata_refetch_chunks_total %llu\n", (unsigned long long)s->chunks);
+	head(out, "strata_refetch_ahead_total", "counter", "Spans fetched ahead of a sequential reader.");
+	buf_addf(out, "strata_refetch_ahead_total %llu\n", (unsigned long long)s->ahead);
+	head(out, "strata_refetch_failures_total", "counter",
+	     "Range fetches that failed (registry gone or stalled, bytes that do not decode or match): reads answered EIO.");
+	buf_addf(out, "strata_refetch_failures_total %llu\n", (unsigned long long)s->failures);
+	head(out, "strata_refetch_seconds_total", "counter", "Time spent in successful Range fetches, decoding included.");
+	buf_addf(out, "strata_refetch_seconds_total %.6f\n", (double)s->latency_ns / 1e9);
 }
 
 void metrics_print_shared(const struct sharedmemo_stats *st, struct buf *out)

@@ -41,6 +41,9 @@ void metrics_print(struct metrics *m, const struct metrics_live *live, struct bu
 /* The cache's figures (cache.h), appended to out. */
 struct cache_stats;
 void metrics_print_cache(const struct cache_stats *s, struct buf *out);
+/* The Range fetches of chunks that were not stored (refetch.h). */
+struct refetch_stats;
+void metrics_print_refetch(const struct refetch_stats *s, struct buf *out);
 /* The shared memo tier's counters (sharedmemo.h), for a daemon that has one. */
 struct sharedmemo_stats;
 void metrics_print_shared(const struct sharedmemo_stats *st, struct buf *out);

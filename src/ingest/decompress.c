@@ -24,6 +24,16 @@
 #define DECOMPRESS_INBUF (256u << 10)
 /* The decoders count output in 32-bit fields. */
 #define DECOMPRESS_MAXOUT (1u << 30)
+/* Deflate's window: what a checkpoint inside a member must carry. */
+#define DECOMPRESS_WINDOW (32u << 10)
+#ifdef HAVE_ISAL
+/* ISA-L cannot be asked to stop at a block boundary, but it stops wherever
+ * its input runs out and then says whether that was inside a block header.
+ * Past a checkpoint position it is given this many bytes a call until it
+ * stops at a boundary: small enough that a dynamic block header (tens of
+ * bytes) is cut, large enough to keep the calls few. */
+#define DECOMPRESS_HUNT_IN 128u
+#endif
 
 struct decompressor {
 	enum compression kind;   /* COMP_AUTO until detected */
@@ -41,6 +51,16 @@ struct decompressor {
 	int done;                /* clean end returned */
 	int fail;                /* sticky negative errno */
 	char failmsg[256];
+
+	/* checkpoints (decompress_set_checkpoints) */
+	decompress_checkpoint_fn cp_fn;
+	void *cp_ctx;
+	uint64_t cp_interval;
+	uint64_t cp_next;        /* the next checkpoint at the first boundary at or past this */
+	uint64_t out_total;      /* uncompressed bytes produced */
+	uint8_t *win;            /* ring of the member's last DECOMPRESS_WINDOW bytes */
+	uint8_t *win_flat;       /* the ring laid out in order, for the callback */
+	uint64_t win_fill;       /* bytes the member has produced (ring position) */
 
 #ifdef HAVE_ISAL
 	struct inflate_state *isal;
@@ -75,6 +95,12 @@ static int dc_setup(struct decompressor *d)
 {
 	switch (d->kind) {
 	case COMP_GZIP:
+		if (d->cp_fn) {
+			d->win = malloc(DECOMPRESS_WINDOW);
+			d->win_flat = malloc(DECOMPRESS_WINDOW);
+			if (!d->win || !d->win_flat)
+				return -ENOMEM;
+		}
 #ifdef HAVE_ISAL
 		d->isal = malloc(sizeof(*d->isal));
 		if (!d->isal)
@@ -120,11 +146,6 @@ int decompress_new(enum compression c, decompress_read_fn read, void *ctx,
 	d->kind = c;
 	d->read = read;
 	d->ctx = ctx;
-	if (c != COMP_AUTO) {
-		r = dc_setup(d);
-		if (r < 0)
-			goto fail;
-	}
 	*out = d;
 	return 0;
 fail:
@@ -143,8 +164,76 @@ void decompress_free(struct decompressor *d)
 		inflateEnd(&d->z);
 #endif
 	ZSTD_freeDCtx(d->zstd);
+	free(d->win);
+	free(d->win_flat);
 	free(d->in);
 	free(d);
+}
+
+void decompress_set_checkpoints(struct decompressor *d, uint64_t interval,
+				decompress_checkpoint_fn fn, void *ctx)
+{
+	d->cp_fn = fn;
+	d->cp_ctx = ctx;
+	d->cp_interval = interval ? interval : 1;
+	d->cp_next = 0;
+}
+
+/* Keeps the member's last DECOMPRESS_WINDOW output bytes. */
+static void cp_window_add(struct decompressor *d, const uint8_t *p, size_t n)
+{
+	if (!d->win)
+		return;
+	/* Bytes that end a window before the next checkpoint can start are
+	 * never needed: count them, copy nothing. */
+	if (d->out_total + n + DECOMPRESS_WINDOW < d->cp_next) {
+		d->win_fill += n;
+		return;
+	}
+	if (n > DECOMPRESS_WINDOW) {
+		d->win_fill += n - DECOMPRESS_WINDOW;
+		p += n - DECOMPRESS_WINDOW;
+		n = DECOMPRESS_WINDOW;
+	}
+	while (n) {
+		size_t at = d->win_fill % DECOMPRESS_WINDOW;
+		size_t k = DECOMPRESS_WINDOW - at < n ? DECOMPRESS_WINDOW - at : n;
+		memcpy(d->win + at, p, k);
+		d->win_fill += k;
+		p += k;
+		n -= k;
+	}
+}
+
+/* Hands a checkpoint to the callback; schedules the next one. */
+static int cp_emit(struct decompressor *d, uint64_t uoff, uint64_t cbit, int member)
+{
+	struct decompress_checkpoint cp = { .uoff = uoff, .cbit = cbit, .member = member };
+	int r;
+
+	if (!member && d->win) {
+		size_t len = d->win_fill < DECOMPRESS_WINDOW ? (size_t)d->win_fill : DECOMPRESS_WINDOW;
+		size_t at = d->win_fill % DECOMPRESS_WINDOW;
+		if (d->win_fill <= DECOMPRESS_WINDOW) {
+			memcpy(d->win_flat, d->win, len);
+		} else {
+			memcpy(d->win_flat, d->win + at, DECOMPRESS_WINDOW - at);
+			memcpy(d->win_flat + DECOMPRESS_WINDOW - at, d->win, at);
+		}
+		cp.window = d->win_flat;
+		cp.wlen = len;
+	}
+	r = d->cp_fn(d->cp_ctx, &cp);
+	if (r < 0)
+		return dc_fail(d, r, "cannot record a checkpoint: %s", strerror(-r));
+	d->cp_next = uoff + d->cp_interval;
+	return 0;
+}
+
+/* Whether a resumable point here is taken. */
+static int cp_due(const struct decompressor *d, uint64_t uoff)
+{
+	return d->cp_fn && uoff >= d->cp_next;
 }
 
 enum compression decompress_kind(const struct decompressor *d)
@@ -204,6 +293,13 @@ static ssize_t none_read(struct decompressor *d, uint8_t *buf, size_t len)
 {
 	size_t avail = d->in_len - d->in_pos;
 	ssize_t n;
+
+	if (d->out_total == 0 && cp_due(d, 0)) {
+		int r = cp_emit(d, 0, 0, 1);
+		if (r < 0)
+			return r;
+		d->cp_fn = NULL; /* any offset resumes: one is enough */
+	}
 
 	if (avail) {
 		if (len > avail)
@@ -346,15 +442,20 @@ static const char *isal_reason(int ret)
 	}
 }
 
-/* One inflate step: sets *produced and *member_end; 0 or a negative errno. */
+/* One inflate step: sets *produced, *member_end and *boundary (the bit
+ * offset of a block boundary the step stopped at, when looking for one;
+ * else -1); 0 or a negative errno. */
 static int gz_step(struct decompressor *d, uint8_t *buf, size_t len,
-		   size_t *produced, int *member_end)
+		   size_t *produced, int *member_end, int64_t *boundary)
 {
 	struct inflate_state *s = d->isal;
 	int ret;
 
+	int hunt = cp_due(d, d->out_total);
+	size_t avail = d->in_len - d->in_pos;
+
 	s->next_in = d->in + d->in_pos;
-	s->avail_in = d->in_len - d->in_pos;
+	s->avail_in = hunt && avail > DECOMPRESS_HUNT_IN ? DECOMPRESS_HUNT_IN : avail;
 	s->next_out = buf;
 	s->avail_out = len;
 	ret = isal_inflate(s);
@@ -363,11 +464,23 @@ static int gz_step(struct decompressor *d, uint8_t *buf, size_t len,
 	if (ret != ISAL_DECOMP_OK)
 		return dc_fail(d, -EBADMSG, "gzip stream is corrupt: %s", isal_reason(ret));
 	*member_end = s->block_state == ISAL_BLOCK_FINISH;
+	*boundary = -1;
+	/* Stopped before a block header with every byte before it written out:
+	 * the header starts read_in_length bits before the next input byte, or
+	 * before the bytes ISA-L kept of a header it could not finish. */
+	if (hunt && s->tmp_out_valid == s->tmp_out_processed) {
+		uint64_t next = decompress_consumed(d);
+		if (s->block_state == ISAL_BLOCK_NEW_HDR)
+			*boundary = (int64_t)(next * 8 - (uint64_t)s->read_in_length);
+		else if (s->block_state == ISAL_BLOCK_HDR)
+			*boundary = (int64_t)((next - (uint64_t)s->tmp_in_size) * 8 -
+					      (uint64_t)s->read_in_length);
+	}
 	return 0;
 }
 #else
 static int gz_step(struct decompressor *d, uint8_t *buf, size_t len,
-		   size_t *produced, int *member_end)
+		   size_t *produced, int *member_end, int64_t *boundary)
 {
 	z_stream *z = &d->z;
 	int ret;
@@ -376,10 +489,15 @@ static int gz_step(struct decompressor *d, uint8_t *buf, size_t len,
 	z->avail_in = d->in_len - d->in_pos;
 	z->next_out = buf;
 	z->avail_out = len;
-	ret = inflate(z, Z_NO_FLUSH);
+	/* Z_BLOCK stops at each block boundary, as zran's access points do. */
+	ret = inflate(z, d->cp_fn ? Z_BLOCK : Z_NO_FLUSH);
 	d->in_pos = z->next_in - d->in;
 	*produced = z->next_out - buf;
 	*member_end = ret == Z_STREAM_END;
+	*boundary = -1;
+	if (d->cp_fn && (ret == Z_OK || ret == Z_BUF_ERROR) && (z->data_type & 128) &&
+	    !(z->data_type & 64))
+		*boundary = (int64_t)(decompress_consumed(d) * 8 - (uint64_t)(z->data_type & 7));
 	switch (ret) {
 	case Z_OK:
 	case Z_STREAM_END:
@@ -400,15 +518,24 @@ static ssize_t gz_read(struct decompressor *d, uint8_t *buf, size_t len)
 {
 	for (;;) {
 		size_t before = d->in_pos, produced;
+		int64_t boundary = -1;
 		int r, member_end = 0;
 
 		if (!d->in_unit) {
+			uint64_t start = decompress_consumed(d);
 			r = gz_boundary(d);
 			if (r <= 0)
 				return r;
+			d->win_fill = 0; /* a member refers to nothing before it */
+			if (cp_due(d, d->out_total) && (r = cp_emit(d, d->out_total, start * 8, 1)) < 0)
+				return r;
 		}
-		r = gz_step(d, buf, len, &produced, &member_end);
+		r = gz_step(d, buf, len, &produced, &member_end, &boundary);
 		if (r < 0)
+			return r;
+		cp_window_add(d, buf, produced);
+		if (boundary >= 0 && !member_end && cp_due(d, d->out_total + produced) &&
+		    (r = cp_emit(d, d->out_total + produced, (uint64_t)boundary, 0)) < 0)
 			return r;
 		if (member_end)
 			d->in_unit = 0;
@@ -446,6 +573,9 @@ static ssize_t zstd_read(struct decompressor *d, uint8_t *buf, size_t len)
 			in.pos = d->in_pos;
 			d->in_unit = 1;
 			d->units++;
+			if (cp_due(d, d->out_total) &&
+			    (r = cp_emit(d, d->out_total, decompress_consumed(d) * 8, 1)) < 0)
+				return r;
 		}
 		ret = ZSTD_decompressStream(d->zstd, &out, &in);
 		if (ZSTD_isError(ret))
@@ -476,11 +606,14 @@ ssize_t decompress_read(struct decompressor *d, void *buf, size_t len, struct st
 		return 0;
 	if (len > DECOMPRESS_MAXOUT)
 		len = DECOMPRESS_MAXOUT;
-	if (d->kind == COMP_AUTO) {
-		r = dc_want(d, 4);
-		if (r < 0)
-			goto fail;
-		d->kind = decompress_detect(d->in + d->in_pos, d->in_len - d->in_pos);
+	if (!d->ready) {
+		/* Set up at the first read, so that checkpoints can be asked for first. */
+		if (d->kind == COMP_AUTO) {
+			r = dc_want(d, 4);
+			if (r < 0)
+				goto fail;
+			d->kind = decompress_detect(d->in + d->in_pos, d->in_len - d->in_pos);
+		}
 		r = dc_setup(d);
 		if (r < 0) {
 			dc_fail(d, (int)r, "cannot set up the decompressor");
@@ -502,6 +635,7 @@ ssize_t decompress_read(struct decompressor *d, void *buf, size_t len, struct st
 		goto fail;
 	if (r == 0)
 		d->done = 1;
+	d->out_total += (uint64_t)r;
 	return r;
 fail:
 	/* An empty message is the source's own error, kept where the source

@@ -17,7 +17,10 @@
 
 #include "chunker.h"
 #include "chunkqueue.h"
+#include "ckpt.h"
 #include "decompress.h"
+#include "estargz.h"
+#include "span.h"
 #include "src/store/entry.h"
 #include "src/base/hashset.h"
 #include "ingest.h"
@@ -29,6 +32,7 @@
 #define PIPE_BUF_BYTES (4u << 20)
 #define BATCH_FLUSH (4u << 20)
 #define DRAIN_MAX (256ull << 20) /* read on after a failure, to check the digest */
+#define PREFETCH_MAX (64ull << 20) /* an eStargz prefetch section fetched at once */
 
 struct ingest {
 	struct store *st;
@@ -50,6 +54,16 @@ struct ingest {
 	struct buf chunklist;
 	struct filehash *fh;
 	uint32_t nchunks;
+	uint64_t data_off;            /* the file's bytes in the uncompressed stream; */
+	int located;                  /* 0 when not one run there (a sparse file) */
+	uint64_t fpos;                /* bytes of the file fed so far */
+	uint64_t chunk_off;           /* where the chunk being cut starts in the file */
+
+	struct ckpt_table ckpt;       /* checkpoints taken so far */
+	const struct estargz_entry *toc_entry; /* building from a TOC: the entry */
+	uint64_t toc_fetched;         /* bytes of footer and TOC fetched */
+	int toc_header;               /* the TOC file's chunk follows its tar header */
+	struct buf wbuf;              /* a packed window */
 
 	struct chunkqueue *queue;     /* compresses and stores chunks in its own thread */
 	uint64_t chunk_bytes;         /* every chunk occurrence, for shared_bytes */
@@ -166,6 +180,16 @@ static int ensure_parents(struct ingest *in, const char *path, size_t len)
 	return 0;
 }
 
+/* The layer's reference to a chunk, with its place when it is one run of
+ * the uncompressed stream (not in a sparse file). */
+static void add_refs(struct ingest *in, const uint8_t *id, uint32_t len)
+{
+	if (in->located)
+		layers_add_ref_at(in->batch, in->lid, id, in->data_off + in->chunk_off, len);
+	else
+		layers_add_ref(in->batch, in->lid, id);
+}
+
 static int emit_chunk(struct ingest *in, const uint8_t *id)
 {
 	uint8_t own[SHA256_LEN];
@@ -182,7 +206,7 @@ static int emit_chunk(struct ingest *in, const uint8_t *id)
 		int r = chunkqueue_put(in->queue, id, in->chunk.data, in->chunk.len, in->err);
 		if (r < 0)
 			return r;
-		layers_add_ref(in->batch, in->lid, id);
+		add_refs(in, id, (uint32_t)in->chunk.len);
 	}
 	in->chunk_bytes += in->chunk.len;
 	in->rec.chunks++;
@@ -192,6 +216,7 @@ static int emit_chunk(struct ingest *in, const uint8_t *id)
 		return error_set(in->err, -ENOMEM, "out of memory");
 	in->nchunks++;
 	buf_reset(&in->chunk);
+	in->chunk_off = in->fpos;
 	return 0;
 }
 
@@ -207,6 +232,7 @@ static int feed(struct ingest *in, const uint8_t *data, size_t len)
 			return error_set(in->err, -ENOMEM, "out of memory");
 		data += n;
 		len -= n;
+		in->fpos += n;
 		if (cut) {
 			int r = emit_chunk(in, NULL);
 			if (r < 0)
@@ -216,7 +242,8 @@ static int feed(struct ingest *in, const uint8_t *data, size_t len)
 	return 0;
 }
 
-static int read_file_data(struct archive *a, struct ingest *in, struct entry *e, const char *name)
+static int read_file_data(struct archive *a, struct archive_entry *ae, struct ingest *in,
+			  struct entry *e, const char *name)
 {
 	static const uint8_t zeros[4096];
 	const void *blk;
@@ -230,6 +257,11 @@ static int read_file_data(struct archive *a, struct ingest *in, struct entry *e,
 	buf_reset(&in->chunk);
 	buf_reset(&in->chunklist);
 	in->nchunks = 0;
+	in->fpos = in->chunk_off = 0;
+	/* The tar reader has consumed the headers: the data starts here, one
+	 * run unless the entry is sparse. */
+	in->data_off = (uint64_t)archive_filter_bytes(a, 0);
+	in->located = archive_entry_sparse_count(ae) == 0;
 	if (in->obs)
 		in->obs->file_begin(in->obs_layer, e->size);
 	for (;;) {
@@ -286,6 +318,8 @@ static int read_xattrs(struct archive_entry *ae, struct ingest *in)
 	}
 	return 0;
 }
+
+static int toc_file_data(struct ingest *in, struct entry *e);
 
 static int ingest_entry(struct archive *a, struct archive_entry *ae, struct ingest *in)
 {
@@ -383,7 +417,8 @@ static int ingest_entry(struct archive *a, struct archive_entry *ae, struct inge
 		goto out;
 	if (e.type == ENTRY_REG) {
 		e.size = (uint64_t)archive_entry_size(ae);
-		if ((r = read_file_data(a, in, &e, raw)) < 0)
+		r = in->toc_entry ? toc_file_data(in, &e) : read_file_data(a, ae, in, &e, raw);
+		if (r < 0)
 			goto out;
 	}
 	if ((r = put_entry(in, path, plen, &e)) < 0)
@@ -470,6 +505,118 @@ out:
 	return r;
 }
 
+/* A checkpoint: its window goes to the index at once (layers.h), the
+ * table entry waits for the layer's end. */
+static int keep_checkpoint(void *ctx, const struct decompress_checkpoint *cp)
+{
+	struct ingest *in = ctx;
+	struct ckpt_entry e = { .uoff = cp->uoff, .cbit = cp->cbit, .member = (uint8_t)!!cp->member,
+				.wlen = (uint32_t)cp->wlen };
+	if (cp->wlen) {
+		buf_reset(&in->wbuf);
+		if (ckpt_window_pack(cp->window, cp->wlen, &in->wbuf) < 0)
+			return -ENOMEM;
+		layers_put_window(in->batch, in->lid, (uint32_t)in->ckpt.n, in->wbuf.data, in->wbuf.len);
+	}
+	return ckpt_table_add(&in->ckpt, &e);
+}
+
+/* The table, into the layer's last batch. */
+static int put_checkpoints(struct ingest *in)
+{
+	in->ckpt.interval = in->st->conf->checkpoint_interval;
+	in->ckpt.usize = in->usize;
+	if (in->ckpt.kind == COMP_NONE)
+		in->ckpt.n = 0; /* any offset is its own checkpoint */
+	buf_reset(&in->wbuf);
+	if (ckpt_table_encode(&in->ckpt, &in->wbuf) < 0)
+		return error_set(in->err, -ENOMEM, "out of memory");
+	layers_put_checkpoints(in->batch, in->lid, in->wbuf.data, in->wbuf.len);
+	return 0;
+}
+
+/* Sets up what both kinds of ingest share; the lid is allocated. */
+static int ingest_setup(struct ingest *in, struct store *st, struct strata_error *err)
+{
+	in->st = st;
+	in->lim = &st->conf->limits;
+	in->err = err;
+	buf_init(&in->chunk, 0);
+	buf_init(&in->chunklist, 0);
+	buf_init(&in->key, 0);
+	buf_init(&in->val, 0);
+	buf_init(&in->path, 0);
+	buf_init(&in->xattrs, 0);
+	buf_init(&in->hardlinks, 0);
+	buf_init(&in->wbuf, 0);
+	chunker_init(&in->chunker, CHUNK_MIN, CHUNK_AVG, CHUNK_MAX);
+	in->rbuf = malloc(READ_BUF);
+	in->diff = sha256_new();
+	in->fh = filehash_new();
+	in->queue = chunkqueue_new(st->sd, 16, CHUNK_MAX);
+	in->batch = index_batch_new();
+	if (!in->rbuf || !in->diff || !in->fh || !in->queue || !in->batch)
+		return error_set(err, -ENOMEM, "out of memory");
+	return storedir_alloc_lid(st->sd, &in->lid, err);
+}
+
+/* Links, checkpoints and the layer record, in the layer's last, durable
+ * commit; on failure, drops what the layer wrote. */
+static int ingest_finish(struct ingest *in, int r, const struct descriptor *blob,
+			 const char *diff_id, const char *state)
+{
+	if (r == 0)
+		r = count_links(in);
+	if (r == 0)
+		r = put_checkpoints(in);
+	if (r == 0)
+		r = flush_batch(in, 1);
+	if (r == 0) {
+		snprintf(in->rec.diff_id, sizeof(in->rec.diff_id), "%s", diff_id);
+		if (blob) {
+			snprintf(in->rec.blob_digest, sizeof(in->rec.blob_digest), "%s", blob->digest);
+			snprintf(in->rec.media_type, sizeof(in->rec.media_type), "%s",
+				 blob->media_type ? blob->media_type : "");
+			in->rec.compressed_size = (uint64_t)blob->size;
+		}
+		in->rec.lid = in->lid;
+		in->rec.size = in->usize;
+		in->rec.created = in->rec.last_used = now_unix();
+		snprintf(in->rec.state, sizeof(in->rec.state), "%s", state);
+		if ((r = layers_put(in->batch, &in->rec)) < 0)
+			error_set(in->err, r, "out of memory");
+		else
+			r = storedir_commit(in->st->sd, in->batch, 1, in->err);
+	}
+	if (r < 0 && in->lid) {
+		struct strata_error ignored = STRATA_ERROR_INIT;
+		layers_drop(in->st->sd, in->lid, 0, NULL, &ignored);
+	}
+	return r;
+}
+
+static void ingest_release(struct ingest *in)
+{
+	decompress_free(in->dec);
+	free(in->rbuf);
+	sha256_free(in->diff);
+	filehash_free(in->fh);
+	chunkqueue_free(in->queue);
+	index_batch_free(in->batch);
+	buf_release(&in->chunk);
+	buf_release(&in->chunklist);
+	buf_release(&in->key);
+	buf_release(&in->val);
+	buf_release(&in->path);
+	buf_release(&in->xattrs);
+	buf_release(&in->hardlinks);
+	buf_release(&in->wbuf);
+	ckpt_table_release(&in->ckpt);
+	hashset_release(&in->paths);
+	hashset_release(&in->dirs);
+	hashset_release(&in->chunks);
+}
+
 int ingest_stream(struct store *st, ssize_t (*read)(void *ctx, void *buf, size_t len), void *rctx,
 		  const struct descriptor *blob, const char *diff_id, ingest_progress_fn progress,
 		  void *pctx, struct layer_record *out, struct strata_error *err)
@@ -479,34 +626,15 @@ int ingest_stream(struct store *st, ssize_t (*read)(void *ctx, void *buf, size_t
 	char got_str[DIGEST_STR_MAX];
 	int r;
 
-	in.st = st;
-	in.lim = &st->conf->limits;
-	in.err = err;
 	in.read = read;
 	in.rctx = rctx;
-	buf_init(&in.chunk, 0);
-	buf_init(&in.chunklist, 0);
-	buf_init(&in.key, 0);
-	buf_init(&in.val, 0);
-	buf_init(&in.path, 0);
-	buf_init(&in.xattrs, 0);
-	buf_init(&in.hardlinks, 0);
-	chunker_init(&in.chunker, CHUNK_MIN, CHUNK_AVG, CHUNK_MAX);
-	in.rbuf = malloc(READ_BUF);
-	in.diff = sha256_new();
-	in.fh = filehash_new();
-	in.queue = chunkqueue_new(st->sd, 16, CHUNK_MAX);
-	in.batch = index_batch_new();
-	if (!in.rbuf || !in.diff || !in.fh || !in.queue || !in.batch) {
-		r = error_set(err, -ENOMEM, "out of memory");
+	if ((r = ingest_setup(&in, st, err)) < 0)
 		goto done;
-	}
 	if ((r = decompress_new(COMP_AUTO, read, rctx, &in.dec)) < 0) {
 		error_set(err, r, "cannot start decompression");
 		goto done;
 	}
-	if ((r = storedir_alloc_lid(st->sd, &in.lid, err)) < 0)
-		goto done;
+	decompress_set_checkpoints(in.dec, st->conf->checkpoint_interval, keep_checkpoint, &in);
 	if (st->observer && (in.obs_layer = st->observer->layer_begin(st->observer->ctx, st)))
 		in.obs = st->observer;
 
@@ -526,54 +654,234 @@ int ingest_stream(struct store *st, ssize_t (*read)(void *ctx, void *buf, size_t
 		in.rec.shared_bytes = in.chunk_bytes - qs.new_bytes;
 		in.rec.content_bytes = in.chunk_bytes;
 	}
-	if (r == 0)
-		r = count_links(&in);
-	if (r == 0)
-		r = flush_batch(&in, 1);
 	if (r == 0) {
-		snprintf(in.rec.diff_id, sizeof(in.rec.diff_id), "%s", got_str);
-		if (blob) {
-			snprintf(in.rec.blob_digest, sizeof(in.rec.blob_digest), "%s", blob->digest);
-			snprintf(in.rec.media_type, sizeof(in.rec.media_type), "%s",
-				 blob->media_type ? blob->media_type : "");
-			in.rec.compressed_size = (uint64_t)blob->size;
-		}
-		in.rec.lid = in.lid;
-		in.rec.size = in.usize;
-		in.rec.created = in.rec.last_used = now_unix();
-		snprintf(in.rec.state, sizeof(in.rec.state), "complete");
-		if ((r = layers_put(in.batch, &in.rec)) < 0)
-			error_set(err, r, "out of memory");
-		else
-			r = storedir_commit(st->sd, in.batch, 1, err);
+		in.ckpt.kind = decompress_kind(in.dec);
+		in.ckpt.csize = decompress_consumed(in.dec);
 	}
+	r = ingest_finish(&in, r, blob, r == 0 ? got_str : "", "complete");
 	if (r == 0 && out)
 		*out = in.rec;
-	if (r < 0 && in.lid) {
-		struct strata_error ignored = STRATA_ERROR_INIT;
-		layers_drop(st->sd, in.lid, 0, NULL, &ignored);
-	}
 	(void)progress;
 	(void)pctx;
 done:
 	if (in.obs)
 		in.obs->layer_end(in.obs_layer, r == 0 ? got_str : NULL);
-	decompress_free(in.dec);
-	free(in.rbuf);
-	sha256_free(in.diff);
-	filehash_free(in.fh);
-	chunkqueue_free(in.queue);
-	index_batch_free(in.batch);
-	buf_release(&in.chunk);
-	buf_release(&in.chunklist);
-	buf_release(&in.key);
-	buf_release(&in.val);
-	buf_release(&in.path);
-	buf_release(&in.xattrs);
-	buf_release(&in.hardlinks);
-	hashset_release(&in.paths);
-	hashset_release(&in.dirs);
-	hashset_release(&in.chunks);
+	ingest_release(&in);
+	return r;
+}
+
+/* --- eStargz: a layer built from its TOC ------------------------------------- */
+
+/* The entry's chunks are the eStargz chunks, stored nowhere yet: each is
+ * referenced at its place in the layer's virtual stream (its chunks end to
+ * end), whose checkpoints are the chunks' gzip members. */
+static int toc_file_data(struct ingest *in, struct entry *e)
+{
+	const struct estargz_entry *te = in->toc_entry;
+	buf_reset(&in->chunklist);
+	in->nchunks = 0;
+	for (size_t i = 0; i < te->nchunks; i++) {
+		const struct estargz_chunk *c = &te->chunks[i];
+		/* The member starts with the chunk, or with the TOC's tar header. */
+		struct ckpt_entry cp = { .uoff = in->usize - (in->toc_header ? 512 : 0),
+					 .cbit = c->blob_off * 8, .member = 1 };
+		uint64_t h;
+		memcpy(&h, c->digest, sizeof(h));
+		int fresh = hashset_add(&in->chunks, h);
+		if (fresh < 0 || ckpt_table_add(&in->ckpt, &cp) < 0)
+			return error_set(in->err, -ENOMEM, "out of memory");
+		if (fresh) {
+			in->located = 1;
+			in->data_off = in->usize;
+			in->chunk_off = 0;
+			buf_reset(&in->chunk);
+			add_refs(in, c->digest, (uint32_t)c->size);
+		}
+		uint8_t len[4];
+		be32_put(len, (uint32_t)c->size);
+		if (buf_add(&in->chunklist, c->digest, SHA256_LEN) < 0 || buf_add(&in->chunklist, len, 4) < 0)
+			return error_set(in->err, -ENOMEM, "out of memory");
+		in->nchunks++;
+		in->rec.chunks++;
+		in->chunk_bytes += c->size;
+		in->usize += c->size;
+	}
+	if (te->has_digest)
+		memcpy(e->sha256, te->digest, SHA256_LEN);
+	e->size = te->size;
+	e->nchunks = in->nchunks;
+	e->chunks = (const uint8_t *)in->chunklist.data;
+	return 0;
+}
+
+static const mode_t toc_filetypes[] = {
+	[ESTARGZ_DIR] = AE_IFDIR, [ESTARGZ_REG] = AE_IFREG, [ESTARGZ_SYMLINK] = AE_IFLNK,
+	[ESTARGZ_HARDLINK] = AE_IFREG, [ESTARGZ_CHAR] = AE_IFCHR, [ESTARGZ_BLOCK] = AE_IFBLK,
+	[ESTARGZ_FIFO] = AE_IFIFO,
+};
+
+/* One TOC entry as the tar reader would have given it. */
+static int toc_entry(struct ingest *in, const struct estargz_entry *te)
+{
+	struct archive_entry *ae = archive_entry_new();
+	size_t pos = 0;
+	char name[256];
+	const uint8_t *value;
+	size_t vlen;
+	int r;
+
+	if (!ae)
+		return error_set(in->err, -ENOMEM, "out of memory");
+	archive_entry_set_pathname(ae, te->name);
+	archive_entry_set_filetype(ae, toc_filetypes[te->type]);
+	archive_entry_set_perm(ae, te->mode);
+	archive_entry_set_uid(ae, te->uid);
+	archive_entry_set_gid(ae, te->gid);
+	archive_entry_set_mtime(ae, te->mtime, 0);
+	archive_entry_set_size(ae, (la_int64_t)te->size);
+	if (te->type == ESTARGZ_SYMLINK)
+		archive_entry_set_symlink(ae, te->link);
+	if (te->type == ESTARGZ_HARDLINK)
+		archive_entry_set_hardlink(ae, te->link);
+	if (te->type == ESTARGZ_CHAR || te->type == ESTARGZ_BLOCK) {
+		archive_entry_set_rdevmajor(ae, te->dev_major);
+		archive_entry_set_rdevminor(ae, te->dev_minor);
+	}
+	while ((r = entry_xattr_next((const uint8_t *)te->xattrs.data, te->xattrs.len, &pos, name,
+				     sizeof(name), &value, &vlen)) == 1)
+		archive_entry_xattr_add_entry(ae, name, value, vlen);
+	in->toc_entry = te;
+	r = ingest_entry(NULL, ae, in);
+	in->toc_entry = NULL;
+	archive_entry_free(ae);
+	return r;
+}
+
+/* The files before the prefetch landmark (what the image's maker marked
+ * as read first) are fetched at once, in one Range request, each chunk
+ * verified against its chunkDigest before it is stored. */
+static int prefetch_landmarked(struct ingest *in, struct source *src, const struct descriptor *blob,
+			       const struct estargz_toc *toc)
+{
+	const struct estargz_entry *mark = &toc->e[toc->prefetch_end - 1];
+	uint64_t from = UINT64_MAX, to = mark->nchunks ? mark->chunks[0].blob_off : 0;
+	struct buf c = BUF_INIT, u = BUF_INIT;
+	struct chunk_writer *w = NULL;
+	int r = 0;
+
+	for (size_t i = 0; i + 1 < toc->prefetch_end; i++)
+		if (toc->e[i].nchunks && toc->e[i].chunks[0].blob_off < from)
+			from = toc->e[i].chunks[0].blob_off;
+	if (from == UINT64_MAX || to <= from)
+		return 0;
+	if (to - from > PREFETCH_MAX) {
+		log_info("eStargz layer %s: prefetch section of %llu bytes left to reads", blob->digest,
+			 (unsigned long long)(to - from));
+		return 0;
+	}
+	if (!(w = chunk_writer_new(in->st->cs)))
+		return error_set(in->err, -ENOMEM, "out of memory");
+	if ((r = source_fetch_range(src, blob, from, to - from, &c, in->err)) < 0)
+		goto out;
+	in->toc_fetched += c.len;
+	for (size_t i = 0; i + 1 < toc->prefetch_end && r == 0; i++) {
+		for (size_t k = 0; k < toc->e[i].nchunks && r == 0; k++) {
+			const struct estargz_chunk *ch = &toc->e[i].chunks[k];
+			struct span_start sp = { .kind = COMP_GZIP, .member = 1, .cbit = ch->blob_off * 8 };
+			uint8_t sum[SHA256_LEN];
+			if (ch->blob_off < from || ch->blob_off >= to)
+				continue;
+			buf_reset(&u);
+			if (buf_grow(&u, ch->size) < 0) {
+				r = error_set(in->err, -ENOMEM, "out of memory");
+				break;
+			}
+			r = span_decode(&sp, (const uint8_t *)c.data + (ch->blob_off - from),
+					c.len - (ch->blob_off - from), 0, (uint8_t *)u.data, ch->size, in->err);
+			if (r == 0) {
+				sha256_once(u.data, ch->size, sum);
+				if (memcmp(sum, ch->digest, SHA256_LEN))
+					r = error_set(in->err, -EBADMSG, "eStargz chunk of '%s' does not match its chunkDigest",
+						      toc->e[i].name);
+			}
+			/* Chunks of 4 MiB do not fit the queue's slots: stored here. */
+			uint64_t stored = 0;
+			if (r == 0)
+				r = chunk_writer_put(w, in->batch, ch->digest, u.data, ch->size, &stored, in->err);
+			if (r == 0 && stored) {
+				in->rec.new_chunks++;
+				in->rec.stored_bytes += stored;
+			}
+		}
+	}
+out:
+	chunk_writer_free(w);
+	buf_release(&c);
+	buf_release(&u);
+	return r;
+}
+
+int ingest_estargz(struct store *st, struct source *src, const struct descriptor *blob,
+		   const char *diff_id, struct layer_record *out, struct strata_error *err)
+{
+	struct ingest in = { 0 };
+	struct estargz_toc toc = { 0 };
+	struct buf tail = BUF_INIT;
+	uint64_t size = blob->size > 0 ? (uint64_t)blob->size : 0;
+	int r;
+
+	if (size < ESTARGZ_FOOTER + 20)
+		return error_set(err, -EINVAL, "not an eStargz layer: blob '%s' is too small", blob->digest);
+	if ((r = source_fetch_range(src, blob, size - ESTARGZ_FOOTER, ESTARGZ_FOOTER, &tail, err)) < 0 ||
+	    (r = estargz_footer((const uint8_t *)tail.data, tail.len, &toc.toc_off, err)) < 0)
+		goto out;
+	if (toc.toc_off >= size - ESTARGZ_FOOTER || size - ESTARGZ_FOOTER - toc.toc_off > ESTARGZ_TOC_MAX) {
+		r = error_set(err, -EBADMSG, "eStargz footer of blob '%s' points outside it", blob->digest);
+		goto out;
+	}
+	if ((r = source_fetch_range(src, blob, toc.toc_off, size - ESTARGZ_FOOTER - toc.toc_off, &tail, err)) < 0 ||
+	    (r = estargz_parse_toc((const uint8_t *)tail.data, tail.len, blob->toc_digest, &toc, err)) < 0)
+		goto out;
+	in.toc_fetched = tail.len + ESTARGZ_FOOTER;
+	if ((r = ingest_setup(&in, st, err)) < 0)
+		goto out;
+	for (size_t i = 0; i < toc.n && r == 0; i++)
+		r = toc_entry(&in, &toc.e[i]);
+	if (r == 0 && toc.json_len) {
+		/* The TOC is a file of the layer too, as a full ingest (or any
+		 * tar reader) sees it: the one chunk of its own gzip member,
+		 * after the tar header. */
+		struct estargz_chunk c = { .blob_off = toc.toc_off, .size = toc.json_len };
+		struct estargz_entry te = { .name = (char *)"stargz.index.json", .type = ESTARGZ_REG,
+					    .size = toc.json_len, .has_digest = 1, .chunks = &c,
+					    .nchunks = 1 };
+		memcpy(c.digest, toc.digest, SHA256_LEN);
+		memcpy(te.digest, toc.digest, SHA256_LEN);
+		buf_init(&te.xattrs, 0);
+		in.usize += 512;
+		in.toc_header = 1;
+		r = toc_entry(&in, &te);
+	}
+	if (r == 0 && toc.prefetch_end)
+		r = prefetch_landmarked(&in, src, blob, &toc);
+	if (r == 0) {
+		in.rec.content_bytes = in.chunk_bytes;
+		in.ckpt.kind = COMP_GZIP;
+		in.ckpt.csize = size;
+		if (in.ckpt.n == 0) {
+			struct ckpt_entry cp = { .member = 1 };
+			if (ckpt_table_add(&in.ckpt, &cp) < 0)
+				r = error_set(err, -ENOMEM, "out of memory");
+		}
+	}
+	/* Not verified until the whole layer is read: a full pull checks it. */
+	r = ingest_finish(&in, r, blob, diff_id, "mapped");
+	if (r == 0 && out)
+		*out = in.rec;
+	ingest_release(&in);
+out:
+	estargz_toc_release(&toc);
+	buf_release(&tail);
 	return r;
 }
 

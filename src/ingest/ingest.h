@@ -47,6 +47,17 @@ int ingest_stream(struct store *st, ssize_t (*read)(void *ctx, void *buf, size_t
 		  const struct descriptor *blob, const char *diff_id, ingest_progress_fn progress,
 		  void *pctx, struct layer_record *out, struct strata_error *err);
 
+/* Builds the layer of an eStargz blob from its footer and table of contents
+ * (estargz.h), fetched by Range from src, without fetching a chunk: the
+ * layer record says "mapped", its entries and chunk references are those
+ * of the TOC (each chunk's id is its chunkDigest), and its checkpoints are
+ * the chunks' gzip members, so that refetch.h brings any chunk back on
+ * read. The TOC must hash to blob->toc_digest. diff_id is recorded
+ * unverified: only a full ingest of the blob can check it. -EINVAL "not an
+ * eStargz layer: ..." when the blob has no stargz footer. */
+int ingest_estargz(struct store *st, struct source *src, const struct descriptor *blob,
+		   const char *diff_id, struct layer_record *out, struct strata_error *err);
+
 /* Normalises a tar path: strips leading '/' and "./", folds "." and "..".
  * Returns 0 with out = "a/b" ("" is the root), or -EINVAL when the path
  * escapes the root or breaks the name, length or depth limits (err says which). */

@@ -35,7 +35,14 @@ struct pull_job {
 	uint64_t hits;             /* layers found stored; protected by lock */
 	uint64_t fetched;          /* layers this pull ingested; protected by lock */
 	uint64_t chunks, new_chunks; /* of the layers ingested; protected by lock */
+	int lazy;                  /* eStargz layers from their TOCs only (conf->pull_lazy) */
 };
+
+/* A layer that needs no ingest: stored, or (lazily) mapped from its TOC. */
+static int layer_usable(const struct layer_record *rec, int lazy)
+{
+	return layers_complete(rec) || (lazy && layers_mapped(rec));
+}
 
 static void notify(const struct pull_job *j, size_t i)
 {
@@ -75,19 +82,36 @@ static void *pull_worker(void *arg)
 		int r = 0, mine;
 		/* Another pull may be ingesting this layer: wait for it, use its work. */
 		while (!(mine = cache_claim_layer(c, diff_id))) {
-			if (layers_get(j->st->idx, diff_id, &rec, NULL) == 0 && layers_complete(&rec))
+			if (layers_get(j->st->idx, diff_id, &rec, NULL) == 0 && layer_usable(&rec, j->lazy))
 				break;
 		}
 		/* Claimed after another pull's ingest of it ended: stored now. */
 		if (mine && layers_get(j->st->idx, diff_id, &rec, NULL) == 0 &&
-		    layers_complete(&rec)) {
+		    layer_usable(&rec, j->lazy)) {
 			cache_release_layer(c, diff_id);
 			mine = 0;
 		}
 		if (mine) {
+			const struct descriptor *blob = &j->m->layers[i];
+			struct layer_record old;
+			int had = layers_get(j->st->idx, diff_id, &old, NULL) == 0;
 			j->status[i].state = PULL_LAYER_FETCHING;
 			notify(j, i);
-			r = ingest_layer(j->st, j->src, &j->m->layers[i], diff_id, on_bytes, &lp, &rec, &err);
+			r = -EINVAL;
+			if (j->lazy && blob->toc_digest) {
+				r = ingest_estargz(j->st, j->src, blob, diff_id, &rec, &err);
+				if (r == -EINVAL) { /* not eStargz after all: the whole blob */
+					log_info("layer %s: %s", blob->digest, err.msg);
+					error_clear(&err);
+				}
+			}
+			if (r == -EINVAL)
+				r = ingest_layer(j->st, j->src, blob, diff_id, on_bytes, &lp, &rec, &err);
+			/* A layer mapped before is whole now: its old map goes. */
+			if (r == 0 && had && old.lid != rec.lid) {
+				struct strata_error ignored = STRATA_ERROR_INIT;
+				layers_drop(j->st->sd, old.lid, 1, NULL, &ignored);
+			}
 			cache_release_layer(c, diff_id);
 			j->status[i].state = r < 0 ? PULL_LAYER_FAILED : PULL_LAYER_STORED;
 		} else {
@@ -130,7 +154,7 @@ static int fetch_layers(struct pull_job *j, int jobs, struct pull_result *res, s
 		int dup = 0;
 		for (size_t t = 0; t < j->n_todo; t++)
 			dup |= !strcmp(j->cfg->diff_ids[j->todo[t]], j->cfg->diff_ids[i]);
-		if ((k == 0 && layers_complete(&rec)) || dup) {
+		if ((k == 0 && layer_usable(&rec, j->lazy)) || dup) {
 			j->hits++;
 			j->status[i].state = PULL_LAYER_EXISTS;
 			notify(j, i);
@@ -279,6 +303,13 @@ struct pull {
 	int pinned;                 /* the config's layers are pinned */
 };
 
+/* 1 when the image p->digest is stored whole, or mapped for a lazy pull. */
+static int image_usable(struct pull *p)
+{
+	return p->conf->pull_lazy ? catalog_image_mountable(p->st->idx, p->digest)
+				  : catalog_image_complete(p->st->idx, p->digest);
+}
+
 /* Fetches the manifest p->digest names (NULL: the one the reference names)
  * into p->m. */
 static int fetch_manifest(struct pull *p, const char *digest)
@@ -305,7 +336,7 @@ static int resolve(struct pull *p)
 		const struct descriptor *d;
 		snprintf(p->index_digest, sizeof(p->index_digest), "%s", p->digest);
 		if (catalog_resolve_alias(p->st->idx, p->index_digest, p->platform, p->digest) == 0 &&
-		    catalog_image_complete(p->st->idx, p->digest))
+		    image_usable(p))
 			return 1;
 		if ((r = manifest_select_platform(&p->m, p->platform, &d, p->err)) < 0)
 			return r;
@@ -318,7 +349,7 @@ static int resolve(struct pull *p)
 			return error_set(p->err, -EBADMSG, "manifest '%s': an index entry names another index",
 					 p->digest);
 	}
-	return catalog_image_complete(p->st->idx, p->digest);
+	return image_usable(p);
 }
 
 /* The image's config, its platform held to the one asked for and its
@@ -349,7 +380,8 @@ static int fetch_config(struct pull *p)
  * budget, then records the image. */
 static int store_image(struct pull *p)
 {
-	struct pull_job job = { .st = p->st, .src = p->src, .m = &p->m, .cfg = &p->cfg, .obs = p->obs };
+	struct pull_job job = { .st = p->st, .src = p->src, .lazy = p->conf->pull_lazy, .m = &p->m, .cfg = &p->cfg,
+				 .obs = p->obs };
 	const char *const *diff_ids = (const char *const *)p->cfg.diff_ids;
 	size_t n = p->m.n_layers;
 	json_t *img = image_json(p->digest, p->ref.name, p->img_platform, &p->m, &p->mbody, &p->cbody);
@@ -376,7 +408,17 @@ static int store_image(struct pull *p)
 	if ((r = fetch_layers(&job, p->conf->jobs, p->res, p->err)) < 0)
 		goto out;
 	/* Make room within the budget, keeping what this image needs. */
-	if ((r = cache_enforce(p->st->cache, diff_ids, p->cfg.n_diff_ids, p->err)) < 0)
+	r = cache_enforce(p->st->cache, diff_ids, p->cfg.n_diff_ids, p->err);
+	/* Bigger than the budget alone: an image from a registry is recorded
+	 * all the same, and the enforcement after it keeps only the maps of
+	 * its layers (cache.h); their chunks come back by Range on read. */
+	int too_big = r == -ENOSPC && p->ref.transport == REF_DOCKER;
+	if (too_big) {
+		log_info("%s: %s; its layers keep only their maps", p->ref.name, p->err->msg);
+		error_clear(p->err);
+		r = 0;
+	}
+	if (r < 0)
 		goto out;
 	r = commit_image(p->st, p->digest, p->ref.name, p->index_digest[0] ? p->index_digest : NULL, p->platform,
 			 img, &p->cfg, p->err);
@@ -384,8 +426,12 @@ static int store_image(struct pull *p)
 	 * look again, so that the budget holds as du sees it after the pull. */
 	if (r == 0) {
 		struct strata_error e2 = STRATA_ERROR_INIT;
-		if (cache_enforce(p->st->cache, diff_ids, p->cfg.n_diff_ids, &e2) < 0)
-			log_warn("after pulling %s: %s", p->ref.name, e2.msg);
+		if (cache_enforce(p->st->cache, diff_ids, p->cfg.n_diff_ids, &e2) < 0) {
+			if (too_big)
+				r = error_set(p->err, e2.code, "%s", e2.msg);
+			else
+				log_warn("after pulling %s: %s", p->ref.name, e2.msg);
+		}
 	}
 out:
 	pthread_mutex_destroy(&job.lock);

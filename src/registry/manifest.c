@@ -76,6 +76,7 @@ static void descriptor_release(struct descriptor *d)
 	free(d->os);
 	free(d->arch);
 	free(d->variant);
+	free(d->toc_digest);
 	memset(d, 0, sizeof(*d));
 }
 
@@ -133,6 +134,14 @@ static int parse_descriptor(json_t *obj, const char *where, int need_media_type,
 		goto fail;
 	}
 	d->size = (int64_t)json_integer_value(v);
+
+	/* An eStargz layer's TOC digest; a malformed one is as good as none. */
+	v = json_object_get(json_object_get(obj, "annotations"), "containerd.io/snapshot/stargz/toc.digest");
+	if (json_is_string(v) && digest_valid(json_string_value(v)) &&
+	    !(d->toc_digest = strdup(json_string_value(v)))) {
+		r = -ENOMEM;
+		goto fail;
+	}
 
 	if (platform) {
 		json_t *p = json_object_get(obj, "platform");

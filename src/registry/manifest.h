@@ -24,6 +24,7 @@ struct descriptor {
 	char *digest;        /* validated "sha256:<hex>" */
 	int64_t size;        /* >= 0 */
 	char *os, *arch, *variant; /* index entries only; NULL otherwise */
+	char *toc_digest;    /* layers: the eStargz TOC digest annotation, or NULL */
 };
 
 enum manifest_kind { MANIFEST_IMAGE, MANIFEST_INDEX };

@@ -85,6 +85,7 @@ struct blobstream {
 	int64_t size;   /* declared; -1 when unknown */
 	int64_t offset; /* bytes handed to write() so far */
 	int64_t skip;   /* bytes still to drop from a 200 answer to a Range request */
+	int64_t end;    /* a range's end (exclusive); -1: to the end of the blob */
 	struct sha256_ctx *sha;
 	int (*write)(void *ctx, const void *data, size_t len);
 	void *ctx;
@@ -108,7 +109,10 @@ struct xfer {
 	bool count_bytes;
 	struct blobstream *bs;
 	struct buf errbody;
-	int abort; /* negative errno a sink failed with; message in sink_err */
+	int abort; /* negative errno a sink failed with; message in sink_err;
+		    * 1: a range is complete inside a whole answer */
+	bool once; /* one attempt: the caller has a deadline of its own */
+	int64_t range_from; /* where a range request began, for messages */
 	struct strata_error sink_err;
 	/* Stall detection: a transfer that receives no byte for stall_ns counts
 	 * as cut (a blob then resumes). */
@@ -288,6 +292,8 @@ static int blob_sink(struct xfer *x, const char *data, size_t len)
 		if (!len)
 			return 0;
 	}
+	if (bs->end >= 0 && bs->offset + (int64_t)len > bs->end)
+		len = (size_t)(bs->end - bs->offset); /* a server that ignored Range */
 	if (bs->size >= 0 && bs->offset + (int64_t)len > bs->size)
 		return error_set(&x->sink_err, -EBADMSG,
 				 "blob '%s': larger than its declared size of %lld bytes", bs->digest,
@@ -315,6 +321,10 @@ static size_t on_body(char *data, size_t size, size_t n, void *userp)
 		int r = blob_sink(x, data, len);
 		if (r < 0) {
 			x->abort = r;
+			return 0;
+		}
+		if (x->bs->end >= 0 && x->bs->offset == x->bs->end && x->status == 200) {
+			x->abort = 1; /* the rest of a whole blob is not wanted */
 			return 0;
 		}
 		return len;
@@ -422,7 +432,7 @@ static void xfer_release(struct xfer *x)
 }
 
 static CURLcode xfer_perform(struct xfer *x, const char *url, const char *authz,
-			     const char *accept, int64_t range_from)
+			     const char *accept, int64_t range_from, int64_t range_end)
 {
 	struct curl_slist *hdrs = NULL, *t;
 	char line[64];
@@ -442,7 +452,13 @@ static CURLcode xfer_perform(struct xfer *x, const char *url, const char *authz,
 			goto out;
 		hdrs = t;
 	}
-	if (range_from > 0) {
+	if (range_end >= 0) {
+		snprintf(line, sizeof(line), "Range: bytes=%lld-%lld", (long long)range_from,
+			 (long long)range_end - 1);
+		if (!(t = curl_slist_append(hdrs, line)))
+			goto out;
+		hdrs = t;
+	} else if (range_from > 0) {
 		snprintf(line, sizeof(line), "Range: bytes=%lld-", (long long)range_from);
 		if (!(t = curl_slist_append(hdrs, line)))
 			goto out;
@@ -762,7 +778,7 @@ static int fetch_token(struct registry *r, const struct auth_challenge *ch, cons
 			goto nomem;
 	}
 
-	CURLcode c = xfer_perform(&x, url, authz, "application/json", 0);
+	CURLcode c = xfer_perform(&x, url, authz, "application/json", 0, -1);
 	if (c != CURLE_OK) {
 		char who[512];
 		*retry = c != CURLE_PEER_FAILED_VERIFICATION && c != CURLE_WRITE_ERROR;
@@ -1017,9 +1033,10 @@ static int round_trip(struct registry *r, struct xfer *x, const struct target *t
 	bool fresh = false;
 	int auth_rounds = 0, redirects = 0, rc;
 	int64_t from = x->bs ? x->bs->offset : 0;
+	int64_t end = x->bs ? x->bs->end : -1;
 	if (x->bs) {
 		x->bs->skip = from;
-		if (from > 0)
+		if (from > 0 && end < 0)
 			atomic_fetch_add(&r->resumes, 1);
 	}
 	for (;;) {
@@ -1030,9 +1047,11 @@ static int round_trip(struct registry *r, struct xfer *x, const struct target *t
 										 : r->https_origin);
 		free(origin);
 		char *authz = on_registry ? auth_header(r, t->repo) : NULL;
-		CURLcode c = xfer_perform(x, url, authz, t->accept, from);
+		CURLcode c = xfer_perform(x, url, authz, t->accept, from, end);
 		bool sent_auth = authz != NULL;
 		free(authz);
+		if (c == CURLE_WRITE_ERROR && x->abort > 0)
+			c = CURLE_OK; /* the range ended inside a whole answer */
 		/* An error answer whose body is cut short (docker-registry's 416
 		 * promises the whole blob) is still an answer. */
 		if (c != CURLE_OK && !(x->status >= 300 && c != CURLE_WRITE_ERROR)) {
@@ -1084,7 +1103,7 @@ static int round_trip(struct registry *r, struct xfer *x, const struct target *t
 static int request(struct registry *r, struct xfer *x, const struct target *t,
 		   struct strata_error *err)
 {
-	int attempts = 0, max = r->conf && r->conf->retries > 0 ? r->conf->retries : 1;
+	int attempts = 0, max = r->conf && r->conf->retries > 0 && !x->once ? r->conf->retries : 1;
 	long delay = BACKOFF_START_MS;
 	for (;;) {
 		struct strata_error e = STRATA_ERROR_INIT;
@@ -1094,7 +1113,12 @@ static int request(struct registry *r, struct xfer *x, const struct target *t,
 		if (x->body)
 			buf_reset(x->body);
 		int rc = round_trip(r, x, t, &retry, &e);
-		if (rc == 0 && x->bs && x->bs->size >= 0 && x->bs->offset < x->bs->size) {
+		if (rc == 0 && x->bs && x->bs->end >= 0 && x->bs->offset < x->bs->end) {
+			retry = true;
+			rc = error_set(&e, -EIO, "registry '%s': %s: connection closed after %lld of %lld bytes of a range",
+				       r->domain, t->what, (long long)(x->bs->offset - x->range_from),
+				       (long long)(x->bs->end - x->range_from));
+		} else if (rc == 0 && x->bs && x->bs->size >= 0 && x->bs->offset < x->bs->size) {
 			retry = true;
 			rc = error_set(&e, -EIO, "registry '%s': %s: connection closed after %lld of %lld bytes",
 				       r->domain, t->what, (long long)x->bs->offset,
@@ -1328,7 +1352,8 @@ int registry_stream_blob(struct registry *r, const char *repo, const char *diges
 	if (digest_parse(digest, want) < 0)
 		return error_set(err, -EINVAL, "blob '%s': invalid digest", digest);
 	struct blobstream bs = {
-		.digest = digest, .size = size, .sha = sha256_new(), .write = write, .ctx = ctx,
+		.digest = digest, .size = size, .end = -1, .sha = sha256_new(), .write = write,
+		.ctx = ctx,
 	};
 	struct target t = {
 		.repo = repo,
@@ -1352,6 +1377,48 @@ int registry_stream_blob(struct registry *r, const char *repo, const char *diges
 		digest_format(got, hex);
 		rc = error_set(err, -EBADMSG, "blob '%s': digest mismatch (got %s)", digest, hex);
 	}
+out:
+	xfer_release(&x);
+	sha256_free(bs.sha);
+	free(t.path);
+	free(t.what);
+	return rc;
+}
+
+static int range_write(void *ctx, const void *data, size_t len)
+{
+	return buf_add(ctx, data, len) < 0 ? -ENOMEM : 0;
+}
+
+int registry_get_range(struct registry *r, const char *repo, const char *digest, uint64_t off,
+		       uint64_t len, struct buf *out, struct strata_error *err)
+{
+	struct blobstream bs = {
+		.digest = digest, .size = -1, .offset = (int64_t)off, .end = (int64_t)(off + len),
+		.sha = sha256_new(), .write = range_write, .ctx = out,
+	};
+	struct target t = {
+		.repo = repo,
+		.path = str_printf("/v2/%s/blobs/%s", repo, digest),
+		.what = str_printf("blob '%s' bytes %llu-%llu", digest, (unsigned long long)off,
+				   (unsigned long long)(off + len - 1)),
+		.reference = digest,
+	};
+	struct xfer x;
+	int rc;
+
+	buf_reset(out);
+	if (len == 0 || off + len > INT64_MAX)
+		return error_set(err, -EINVAL, "blob '%s': invalid range", digest);
+	rc = xfer_init(&x, r);
+	if (rc < 0 || !bs.sha || !t.path || !t.what || buf_grow(out, len) < 0) {
+		rc = error_set(err, -ENOMEM, "registry '%s': out of memory", r->domain);
+		goto out;
+	}
+	x.bs = &bs;
+	x.once = true;
+	x.range_from = (int64_t)off;
+	rc = request(r, &x, &t, err);
 out:
 	xfer_release(&x);
 	sha256_free(bs.sha);

@@ -45,6 +45,15 @@ int registry_stream_blob(struct registry *r, const char *repo, const char *diges
 			 int (*write)(void *ctx, const void *data, size_t len), void *ctx,
 			 struct strata_error *err);
 
+/* GETs bytes [off, off + len) of a blob with one Range request into out
+ * (replaced), with no retry: a transfer that stalls for conf's stall_timeout
+ * fails, so that the caller's own deadline holds. A server that answers the
+ * whole blob is read up to the range and cut off. The bytes are not
+ * verified: the caller checks what it decodes from them. -EIO "... connection
+ * closed after N of M bytes of a range", the errors of registry_stream_blob. */
+int registry_get_range(struct registry *r, const char *repo, const char *digest, uint64_t off,
+		       uint64_t len, struct buf *out, struct strata_error *err);
+
 struct registry_stats {
 	uint64_t requests, bytes, resumes, retries;
 };

@@ -7,6 +7,7 @@
 #define STRATA_SOURCE_IMPL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "src/base/buf.h"
 #include "src/base/conf.h"
@@ -25,6 +26,9 @@ struct source_ops {
 			  struct buf *body, struct strata_error *err);
 	int (*stream_blob)(struct source *s, const struct descriptor *d, blob_write_fn write,
 			   void *ctx, struct strata_error *err);
+	/* NULL: the transport cannot fetch a piece of a blob (-ENOTSUP). */
+	int (*fetch_range)(struct source *s, const struct descriptor *d, uint64_t off,
+			   uint64_t len, struct buf *out, struct strata_error *err);
 	void (*free)(struct source *s);
 };
 

@@ -138,6 +138,20 @@ static int reg_stream_blob(struct source *s, const struct descriptor *d, blob_wr
 	return registry_stream_blob(rs->reg, s->ref.path, d->digest, d->size, write, ctx, err);
 }
 
+static int reg_fetch_range(struct source *s, const struct descriptor *d, uint64_t off,
+			   uint64_t len, struct buf *out, struct strata_error *err)
+{
+	struct source_registry *rs = to_reg(s);
+	if (rs->mirror) {
+		struct strata_error merr = STRATA_ERROR_INIT;
+		int r = registry_get_range(rs->mirror, s->ref.path, d->digest, off, len, out, &merr);
+		if (r == 0)
+			return 0;
+		log_warn("mirror '%s' of '%s': %s; using the origin", rs->mirror_name, s->ref.domain, merr.msg);
+	}
+	return registry_get_range(rs->reg, s->ref.path, d->digest, off, len, out, err);
+}
+
 static void reg_free(struct source *s)
 {
 	if (!s)
@@ -154,6 +168,7 @@ static const struct source_ops registry_ops = {
 	.fetch_manifest = reg_fetch_manifest,
 	.fetch_blob = reg_fetch_blob,
 	.stream_blob = reg_stream_blob,
+	.fetch_range = reg_fetch_range,
 	.free = reg_free,
 };
 

@@ -58,3 +58,13 @@ int source_stream_blob(struct source *s, const struct descriptor *d, blob_write_
 {
 	return s->ops->stream_blob(s, d, write, ctx, err);
 }
+
+int source_fetch_range(struct source *s, const struct descriptor *d, uint64_t off, uint64_t len,
+		       struct buf *out, struct strata_error *err)
+{
+	if (!s->ops->fetch_range)
+		return error_set(err, -ENOTSUP, "blob '%s': a %s source cannot fetch a range",
+				 d->digest, s->ops->name);
+	return s->ops->fetch_range(s, d, off, len, out, err);
+}
+

@@ -37,5 +37,11 @@ int source_fetch_blob(struct source *s, const struct descriptor *d, size_t max, 
  * transfer is resumed where the source allows it; write() never sees a byte twice. */
 int source_stream_blob(struct source *s, const struct descriptor *d, blob_write_fn write,
 		       void *ctx, struct strata_error *err);
+/* Fetches bytes [off, off + len) of a blob into out (replaced), unverified,
+ * in one attempt bounded by conf's stall_timeout (registry_get_range): from
+ * the registry's mirror when one is configured, else (or when the mirror
+ * fails) from the registry. -ENOTSUP for a local source. */
+int source_fetch_range(struct source *s, const struct descriptor *d, uint64_t off, uint64_t len,
+		       struct buf *out, struct strata_error *err);
 
 #endif

@@ -43,6 +43,9 @@ struct cache {
 	 * exclusively, so that nothing drops a chunk an unfinished layer is
 	 * about to reference, or one verify is reading. */
 	pthread_rwlock_t maint;
+	/* Set once before the daemon serves (cache_set_map_keeper). */
+	int (*keeps_map)(void *ctx, const struct layer_record *l);
+	void *keeps_map_ctx;
 };
 
 static struct nameref **find_ref(struct nameref **head, const char *name)
@@ -313,10 +316,20 @@ static int in_list(const char *const *keep, size_t n, const char *d)
 	return 0;
 }
 
+void cache_set_map_keeper(struct cache *c, int (*fn)(void *ctx, const struct layer_record *l), void *ctx)
+{
+	c->keeps_map = fn;
+	c->keeps_map_ctx = ctx;
+}
+
 int cache_evict(struct cache *c, struct layer_record *l, uint64_t *freed, struct strata_error *err)
 {
 	uint64_t f = 0;
-	int r = layers_evict(c->sd, l, &f, err);
+	int r, mapped = layers_mapped(l);
+	if (mapped)
+		r = layers_drop_held(c->sd, l->lid, &f, err);
+	else
+		r = layers_evict(c->sd, l, c->keeps_map && c->keeps_map(c->keeps_map_ctx, l), &f, err);
 	if (r == 0) {
 		*freed += f;
 		pthread_mutex_lock(&c->lock);
@@ -324,28 +337,59 @@ int cache_evict(struct cache *c, struct layer_record *l, uint64_t *freed, struct
 		c->bytes_evicted += f;
 		save_counters(c);
 		pthread_mutex_unlock(&c->lock);
-		log_info("evicted layer %s (%llu bytes freed)", l->diff_id, (unsigned long long)f);
+		log_info("evicted %s %s (%llu bytes freed%s)", mapped ? "the chunks of mapped layer" : "layer",
+			 l->diff_id, (unsigned long long)f, layers_mapped(l) && !mapped ? "; its map is kept" : "");
 	}
 	return r;
 }
 
-/* Unpinned complete layers, least recently used first. */
+int cache_evict_span(struct cache *c, uint32_t lid, uint64_t from, uint64_t to, struct strata_error *err)
+{
+	uint64_t f = 0;
+	pthread_rwlock_wrlock(&c->maint);
+	int r = layers_drop_held_range(c->sd, lid, from, to, &f, err);
+	pthread_rwlock_unlock(&c->maint);
+	if (r == 0 && f) {
+		pthread_mutex_lock(&c->lock);
+		c->bytes_evicted += f;
+		save_counters(c);
+		pthread_mutex_unlock(&c->lock);
+		log_debug("evicted the chunks of layer %u's bytes %llu-%llu (%llu bytes freed)", (unsigned)lid,
+			  (unsigned long long)from, (unsigned long long)to, (unsigned long long)f);
+	}
+	return r;
+}
+
+/* Unpinned complete layers, least recently used first; then the mapped
+ * layers that hold chunks, pinned or not (a live mount's reader fetches
+ * a dropped chunk again), least recently used first, each with
+ * stored_bytes set to what dropping its chunks frees. */
 static int candidates(struct cache *c, const char *const *keep, size_t n_keep, struct layer_list *out)
 {
-	struct layer_list all = { 0 };
+	struct layer_list all = { 0 }, mapped = { 0 };
 	int r = layers_each(c->sd->idx, collect_layer, &all);
 	pthread_mutex_lock(&c->lock);
 	for (size_t i = 0; r == 0 && i < all.n; i++) {
 		struct layer_record *l = &all.v[i];
-		if (!layers_complete(l) || ref_has(c->pins, l->diff_id) ||
-		    ref_has(c->inflight, l->diff_id) || in_list(keep, n_keep, l->diff_id))
+		if (ref_has(c->inflight, l->diff_id) || in_list(keep, n_keep, l->diff_id))
 			continue;
-		r = collect_layer(l, out);
+		if (layers_mapped(l))
+			r = collect_layer(l, &mapped);
+		else if (layers_complete(l) && !ref_has(c->pins, l->diff_id))
+			r = collect_layer(l, out);
 	}
 	pthread_mutex_unlock(&c->lock);
 	free(all.v);
 	if (r == 0 && out->n > 1) /* none at all: v is NULL, which qsort may not take */
 		qsort(out->v, out->n, sizeof(*out->v), by_last_used);
+	if (r == 0 && mapped.n > 1)
+		qsort(mapped.v, mapped.n, sizeof(*mapped.v), by_last_used);
+	for (size_t i = 0; r == 0 && i < mapped.n; i++) {
+		mapped.v[i].stored_bytes = layers_held_bytes(c->sd, mapped.v[i].lid);
+		if (mapped.v[i].stored_bytes)
+			r = collect_layer(&mapped.v[i], out);
+	}
+	free(mapped.v);
 	return r;
 }
 
@@ -387,12 +431,41 @@ static int evict_down_to(struct cache *c, uint64_t target, const char *const *ke
 	return r;
 }
 
-int cache_enforce(struct cache *c, const char *const *keep, size_t n_keep, struct strata_error *err)
+/* Evicts, keeping their maps, complete layers whose map is kept, pinned
+ * or not, least recently used first, until the store is at most target. */
+static void unmap_down_to(struct cache *c, uint64_t target, uint64_t *freed, struct strata_error *err)
 {
-	uint64_t budget = c->sd->conf->cache_max_size, freed = 0;
-	if (!budget || cache_store_size(c) <= budget)
+	struct layer_list all = { 0 };
+	if (!c->keeps_map || layers_each(c->sd->idx, collect_layer, &all) < 0)
+		goto out;
+	if (all.n > 1)
+		qsort(all.v, all.n, sizeof(*all.v), by_last_used);
+	for (size_t i = 0; i < all.n && cache_store_size(c) > target; i++) {
+		struct layer_record *l = &all.v[i];
+		int busy;
+		pthread_mutex_lock(&c->lock);
+		busy = ref_has(c->inflight, l->diff_id);
+		pthread_mutex_unlock(&c->lock);
+		if (busy || !layers_complete(l) || !c->keeps_map(c->keeps_map_ctx, l))
+			continue;
+		if (cache_evict(c, l, freed, err) < 0)
+			break;
+		index_compact(c->sd->idx);
+	}
+out:
+	free(all.v);
+}
+
+/* Holds the store to its budget less need bytes about to be stored. */
+static int enforce(struct cache *c, const char *const *keep, size_t n_keep, uint64_t need,
+		   struct strata_error *err)
+{
+	uint64_t full = c->sd->conf->cache_max_size, freed = 0;
+	if (!full || cache_store_size(c) + need <= full)
 		return 0;
-	uint64_t low = budget / 100 * (uint64_t)c->sd->conf->cache_low_watermark;
+	uint64_t budget = need < full ? full - need : 0;
+	uint64_t low = full / 100 * (uint64_t)c->sd->conf->cache_low_watermark;
+	low = low < budget ? low : budget;
 	pthread_rwlock_wrlock(&c->maint);
 	/* The index's log and memtables may be most of the excess: fold them first. */
 	index_compact(c->sd->idx);
@@ -402,16 +475,36 @@ int cache_enforce(struct cache *c, const char *const *keep, size_t n_keep, struc
 		unsigned n;
 		uint64_t pinned = pinned_bytes(c, NULL, 0, &n);
 		char b[16], p[16], s[16];
-		format_size(budget, b, sizeof(b));
+		format_size(full, b, sizeof(b));
 		format_size(pinned, p, sizeof(p));
 		format_size(size, s, sizeof(s));
 		/* The new image does not fit: give its unused layers back too. */
 		evict_down_to(c, low, NULL, 0, &freed, err);
+		/* Then the maps-only eviction of every layer that keeps its map,
+		 * pinned or kept: their readers fetch the chunks again. */
+		if (cache_store_size(c) > budget)
+			unmap_down_to(c, low, &freed, err);
+		size = cache_store_size(c);
+		if (size <= budget) {
+			pthread_rwlock_unlock(&c->maint);
+			return 0;
+		}
+		format_size(size, s, sizeof(s));
 		r = error_set(err, -ENOSPC, "cache budget %s exceeded: the store needs %s, and %s in %u layers "
 			      "are pinned by live mounts", b, s, p, n);
 	}
 	pthread_rwlock_unlock(&c->maint);
 	return r;
+}
+
+int cache_enforce(struct cache *c, const char *const *keep, size_t n_keep, struct strata_error *err)
+{
+	return enforce(c, keep, n_keep, 0, err);
+}
+
+int cache_make_room(struct cache *c, uint64_t need, struct strata_error *err)
+{
+	return enforce(c, NULL, 0, need, err);
 }
 
 int cache_prune(struct cache *c, const struct cache_prune_opts *o, json_t **report, struct strata_error *err)
@@ -458,12 +551,20 @@ int cache_prune(struct cache *c, const struct cache_prune_opts *o, json_t **repo
 /* --- reporting ---------------------------------------------------------- */
 
 struct sums {
-	uint64_t records, compressed, logical, content, stored;
+	struct index *idx;
+	uint64_t records, compressed, logical, content, stored, mapped, map_bytes;
 };
 
 static int sum_layer(const struct layer_record *l, void *ctx)
 {
 	struct sums *s = ctx;
+	/* A mapped layer's only: a complete layer's map is part of its
+	 * content, and reading every map would make stats cost a scan of the
+	 * index. */
+	if (layers_mapped(l)) {
+		s->map_bytes += layers_map_bytes(s->idx, l->lid, NULL);
+		s->mapped++;
+	}
 	if (!layers_complete(l))
 		return 0;
 	s->records++;
@@ -476,13 +577,15 @@ static int sum_layer(const struct layer_record *l, void *ctx)
 
 void cache_get_stats(struct cache *c, struct cache_stats *out)
 {
-	struct sums s = { 0 };
+	struct sums s = { .idx = c->sd->idx };
 	struct chunkstore_totals t;
 	layers_each(c->sd->idx, sum_layer, &s);
 	chunkstore_get_totals(c->sd->cs, &t);
 	uint64_t index_bytes = index_disk_size(c->sd->idx);
 	*out = (struct cache_stats){
 		.layers = s.records,
+		.mapped_layers = s.mapped,
+		.map_bytes = s.map_bytes,
 		.compressed_bytes = s.compressed,
 		.logical_bytes = s.logical,
 		.content_bytes = s.content,
@@ -507,6 +610,7 @@ void cache_get_stats(struct cache *c, struct cache_stats *out)
 }
 
 struct ls_ctx {
+	struct storedir *sd;
 	json_t *out, *users; /* users: diff_id -> [image names] */
 };
 
@@ -526,19 +630,25 @@ static int ls_layer(const struct layer_record *l, void *ctx)
 {
 	struct ls_ctx *x = ctx;
 	json_t *users = json_object_get(x->users, l->diff_id);
-	json_array_append_new(x->out, json_pack("{s:s, s:I, s:I, s:I, s:o, s:s, s:o}",
+	int complete = layers_complete(l), mapped = layers_mapped(l);
+	/* A mapped layer's stored size: the chunks fetched back that it alone
+	 * holds; its map (entries, references, checkpoints) is map_size. */
+	uint64_t stored = complete ? l->stored_bytes : mapped ? layers_held_bytes(x->sd, l->lid) : 0;
+	uint64_t ckpt = 0, map = mapped ? layers_map_bytes(x->sd->idx, l->lid, &ckpt) : 0;
+	json_array_append_new(x->out, json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:o, s:s, s:o}",
 		"layer_id", l->diff_id, "size", (json_int_t)l->size,
-		"stored_size", (json_int_t)(layers_complete(l) ? l->stored_bytes : 0),
+		"stored_size", (json_int_t)stored,
+		"map_size", (json_int_t)map, "checkpoint_size", (json_int_t)ckpt,
 		"reference_count", (json_int_t)json_array_size(users),
 		"last_referred", json_time(l->last_used),
-		"state", layers_complete(l) ? "complete" : "evicted",
+		"state", layers_complete(l) ? "complete" : l->state,
 		"images", users ? json_incref(users) : json_array()));
 	return 0;
 }
 
 json_t *cache_layers(struct cache *c)
 {
-	struct ls_ctx x = { json_array(), json_object() };
+	struct ls_ctx x = { c->sd, json_array(), json_object() };
 	catalog_each_layer_user(c->sd->idx, note_user, &x);
 	layers_each(c->sd->idx, ls_layer, &x);
 	json_decref(x.users);

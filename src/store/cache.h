@@ -7,7 +7,13 @@
  *
  * Eviction drops a layer's entries, references and every chunk no retained
  * layer needs (layers.h); its record stays with state "evicted", so that
- * images still list it and a later pull or mount fetches it again. */
+ * images still list it and a later pull or mount fetches it again. A layer
+ * whose chunks can come back by Range (cache_set_map_keeper) keeps its map
+ * instead and becomes "mapped": only the chunks no complete layer needs go,
+ * and it stays mountable. The chunks a mapped layer holds are evicted too
+ * when the budget needs it (after every unpinned complete layer), live
+ * mount or not: a reader fetches them again; a read that fetches chunks
+ * back first drops the spans fetched longest ago (cache_evict_span). */
 #ifndef STRATA_CACHE_H
 #define STRATA_CACHE_H
 
@@ -55,7 +61,12 @@ void cache_touch_image(struct cache *c, const char *digest);
  * (on disk once flushed): what the budget is held to. */
 uint64_t cache_store_size(struct cache *c);
 
-/* Evicts one layer (layers_evict) and counts it. With the cache held
+/* fn (ctx) says whether evicting layer l keeps its map (layers_evict);
+ * unset, no layer keeps it. Set before the cache is used by threads. */
+void cache_set_map_keeper(struct cache *c, int (*fn)(void *ctx, const struct layer_record *l), void *ctx);
+
+/* Evicts one layer (layers_evict; a mapped one: the chunks it holds,
+ * layers_drop_held) and counts it. With the cache held
  * exclusively (cache_exclusive_begin). */
 int cache_evict(struct cache *c, struct layer_record *l, uint64_t *freed, struct strata_error *err);
 
@@ -64,6 +75,15 @@ int cache_evict(struct cache *c, struct layer_record *l, uint64_t *freed, struct
  * diff_ids to treat as pinned. -ENOSPC "cache budget 512.0 MiB exceeded:
  * ... pinned by live mounts" when pinned content alone is over budget. */
 int cache_enforce(struct cache *c, const char *const *keep, size_t n_keep, struct strata_error *err);
+
+/* Drops the chunks a mapped layer lid holds in [from, to) of its
+ * uncompressed stream (layers_drop_held_range), holding the cache
+ * exclusively meanwhile, and counts the bytes as evicted. */
+int cache_evict_span(struct cache *c, uint32_t lid, uint64_t from, uint64_t to, struct strata_error *err);
+
+/* Before storing need bytes that no pull brings (chunks fetched back on
+ * read): evicts as cache_enforce does until they fit the budget. */
+int cache_make_room(struct cache *c, uint64_t need, struct strata_error *err);
 
 struct cache_prune_opts {
 	uint64_t max_size;     /* evict down to this; 0 = not by size */
@@ -80,6 +100,8 @@ int cache_prune(struct cache *c, const struct cache_prune_opts *o, json_t **repo
 struct cache_stats {
 	uint64_t hits, misses;       /* layers a pull or mount found stored, or had to fetch */
 	uint64_t layers;             /* complete layers */
+	uint64_t mapped_layers;      /* layers kept as a map, chunks fetched on read */
+	uint64_t map_bytes;          /* the maps of the mapped layers, in the index */
 	uint64_t compressed_bytes;   /* their blobs */
 	uint64_t logical_bytes;      /* their uncompressed tar streams */
 	uint64_t content_bytes;      /* their file contents */
@@ -93,7 +115,7 @@ struct cache_stats {
 	double compression_ratio;    /* unique chunk bytes per stored chunk byte */
 };
 void cache_get_stats(struct cache *c, struct cache_stats *out);
-/* [{layer_id, size, stored_size, reference_count, last_referred, state, images: []}] */
+/* [{layer_id, size, stored_size, map_size, checkpoint_size, reference_count, last_referred, state, images: []}] */
 json_t *cache_layers(struct cache *c);
 
 #endif

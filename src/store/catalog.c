@@ -97,6 +97,37 @@ static int each_user_record(const void *k, size_t kl, const void *v, size_t vl, 
 	return e->fn(d, name, e->ctx);
 }
 
+struct each_name {
+	int (*fn)(const char *name, void *ctx);
+	void *ctx;
+};
+
+/* 'U' diff_id NUL name -> name: the value's name. */
+static int user_name_record(const void *k, size_t kl, const void *v, size_t vl, void *ctx)
+{
+	struct each_name *e = ctx;
+	char name[1024];
+	(void)k, (void)kl;
+	if (vl >= sizeof(name))
+		return 0;
+	memcpy(name, v, vl);
+	name[vl] = 0;
+	return e->fn(name, e->ctx);
+}
+
+int catalog_layer_users(struct index *idx, const char *diff_id, int (*fn)(const char *name, void *ctx), void *ctx)
+{
+	struct buf prefix = BUF_INIT;
+	struct each_name e = { fn, ctx };
+	int r = index_str_key(&prefix, 'U', diff_id);
+	if (r == 0 && buf_addch(&prefix, 0) < 0)
+		r = -ENOMEM;
+	if (r == 0)
+		r = index_each(idx, prefix.data, prefix.len, user_name_record, &e);
+	buf_release(&prefix);
+	return r;
+}
+
 int catalog_each_layer_user(struct index *idx, int (*fn)(const char *diff_id, const char *name, void *ctx),
 			    void *ctx)
 {
@@ -147,7 +178,7 @@ int catalog_each_image(struct index *idx, int (*fn)(json_t *image, void *ctx), v
 	return index_each(idx, "I", 1, each_image_record, &e);
 }
 
-int catalog_image_complete(struct index *idx, const char *digest)
+static int image_has(struct index *idx, const char *digest, int mapped_too)
 {
 	json_t *img = NULL, *l;
 	size_t i;
@@ -157,11 +188,22 @@ int catalog_image_complete(struct index *idx, const char *digest)
 	json_array_foreach(json_object_get(img, "layers"), i, l) {
 		struct layer_record rec;
 		const char *d = json_string_value(json_object_get(l, "diff_id"));
-		if (!d || layers_get(idx, d, &rec, NULL) < 0 || !layers_complete(&rec))
+		if (!d || layers_get(idx, d, &rec, NULL) < 0 ||
+		    !(layers_complete(&rec) || (mapped_too && layers_mapped(&rec))))
 			ok = 0;
 	}
 	json_decref(img);
 	return ok;
+}
+
+int catalog_image_complete(struct index *idx, const char *digest)
+{
+	return image_has(idx, digest, 0);
+}
+
+int catalog_image_mountable(struct index *idx, const char *digest)
+{
+	return image_has(idx, digest, 1);
 }
 
 int catalog_resolve_name(struct index *idx, const char *name, char digest[DIGEST_STR_MAX])

@@ -28,10 +28,16 @@ void catalog_delete_image(struct index_batch *b, json_t *image);
 int catalog_each_image(struct index *idx, int (*fn)(json_t *image, void *ctx), void *ctx);
 /* 1 when the image is stored and every layer of it is complete. */
 int catalog_image_complete(struct index *idx, const char *digest);
+/* 1 when the image is stored and every layer of it is complete or mapped
+ * (layers.h: its chunks come on read). */
+int catalog_image_mountable(struct index *idx, const char *digest);
 /* Calls fn(diff_id, image name or digest) for every image of every layer,
  * in diff_id order, from the 'U' table that put/delete_image maintain. */
 int catalog_each_layer_user(struct index *idx, int (*fn)(const char *diff_id, const char *name, void *ctx),
 			    void *ctx);
+/* Calls fn with the name of every image that uses layer diff_id; stops
+ * when fn returns non-zero (returned). -ENOMEM. */
+int catalog_layer_users(struct index *idx, const char *diff_id, int (*fn)(const char *name, void *ctx), void *ctx);
 /* Builds the 'U' table for a store written before it existed (once). */
 int catalog_index_layer_users(struct index *idx, struct strata_error *err);
 

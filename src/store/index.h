@@ -13,8 +13,14 @@
  *   'L' diff_id                       -> layer record (binary)                       layers.c
  *   'B' blob digest                   -> diff_id (a layer blob already ingested)     layers.c
  *   'N' lid(4, BE)                    -> diff_id of the layer that owns lid          layers.c
- *   'R' chunk id(32) lid(4, BE)       -> "" (layer lid references the chunk)         layers.c
- *   'P' lid(4, BE) chunk id(32)       -> "" (the same reference, by layer)           layers.c
+ *   'R' chunk id(32) lid(4, BE)       -> "" or u64 BE: layer lid references the      layers.c
+ *                                        chunk, whose bytes start at that offset of
+ *                                        the layer's uncompressed stream (empty: not
+ *                                        one run there, as in a sparse file)
+ *   'P' lid(4, BE) chunk id(32)       -> "" or offset(8, BE) length(4, BE): the      layers.c
+ *                                        same reference, by layer, with its place
+ *   'Z' lid(4, BE)                    -> the layer's checkpoint table (ckpt.h)        layers.c
+ *   'Z' lid(4, BE) n(4, BE)           -> the window of its checkpoint n, zstd-packed  layers.c
  *   'E' lid(4, BE) parent '\0' name   -> entry record; a directory's children are
  *                                        one prefix scan      keys: entry.c; written by
  *                                        ingest.c, dropped with the layer by layers.c
@@ -117,6 +123,15 @@ static inline void be32_put(uint8_t *p, uint32_t v)
 static inline uint32_t be32_get(const uint8_t *p)
 {
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+static inline void be64_put(uint8_t *p, uint64_t v)
+{
+	be32_put(p, (uint32_t)(v >> 32));
+	be32_put(p + 4, (uint32_t)v);
+}
+static inline uint64_t be64_get(const uint8_t *p)
+{
+	return (uint64_t)be32_get(p) << 32 | be32_get(p + 4);
 }
 
 #endif

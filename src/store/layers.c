@@ -153,6 +153,11 @@ int layers_complete(const struct layer_record *l)
 	return !l->state[0] || !strcmp(l->state, "complete");
 }
 
+int layers_mapped(const struct layer_record *l)
+{
+	return !strcmp(l->state, "mapped");
+}
+
 int layers_get(struct index *idx, const char *diff_id, struct layer_record *out, struct strata_error *err)
 {
 	struct buf k = BUF_INIT, v = BUF_INIT;
@@ -222,8 +227,7 @@ int layers_each(struct index *idx, int (*fn)(const struct layer_record *l, void 
 	return index_each(idx, "L", 1, each_layer_record, &e);
 }
 
-/* The diff_id of the layer lid belongs to: 0, or -ENOENT. */
-static int diff_id_of(struct index *idx, uint32_t lid, char diff_id[DIGEST_STR_MAX])
+int layers_diff_id(struct index *idx, uint32_t lid, char diff_id[DIGEST_STR_MAX])
 {
 	uint8_t nk[LID_KEY_LEN];
 	lid_key(nk, lid);
@@ -231,12 +235,14 @@ static int diff_id_of(struct index *idx, uint32_t lid, char diff_id[DIGEST_STR_M
 }
 
 /* 1 when lid is the lid of a layer record whose content is stored. */
-static int lid_complete(struct index *idx, uint32_t lid)
+/* 1 when lid is a layer's whose content is stored; mapped_too: or mapped
+ * (its entries and references are its map, its chunks come on read). */
+static int lid_has(struct index *idx, uint32_t lid, int mapped_too)
 {
 	char d[DIGEST_STR_MAX];
 	struct layer_record rec;
-	return diff_id_of(idx, lid, d) == 0 && layers_get(idx, d, &rec, NULL) == 0 && rec.lid == lid &&
-	       layers_complete(&rec);
+	return layers_diff_id(idx, lid, d) == 0 && layers_get(idx, d, &rec, NULL) == 0 && rec.lid == lid &&
+	       (layers_complete(&rec) || (mapped_too && layers_mapped(&rec)));
 }
 
 /* --- references ------------------------------------------------------------ */
@@ -248,6 +254,21 @@ void layers_add_ref(struct index_batch *b, uint32_t lid, const uint8_t id[SHA256
 	layer_ref_key(pk, lid, id);
 	index_batch_put(b, rk, sizeof(rk), "", 0);
 	index_batch_put(b, pk, sizeof(pk), "", 0);
+}
+
+void layers_add_ref_at(struct index_batch *b, uint32_t lid, const uint8_t id[SHA256_LEN], uint64_t uoff,
+		       uint32_t len)
+{
+	uint8_t rk[REF_KEY_LEN], pk[REF_KEY_LEN], place[12];
+	chunk_ref_key(rk, id, lid);
+	layer_ref_key(pk, lid, id);
+	/* R's value: where the chunk's bytes start, from which an evicted
+	 * chunk is rebuilt; P's the same and the length, so that the chunks of
+	 * one span of the layer are one prefix scan away. */
+	be64_put(place, uoff);
+	be32_put(place + 8, len);
+	index_batch_put(b, rk, sizeof(rk), place, 8);
+	index_batch_put(b, pk, sizeof(pk), place, sizeof(place));
 }
 
 /* Calls fn with the lid of every reference to chunk id; stops at fn's first
@@ -282,13 +303,61 @@ struct used {
 static int is_user(uint32_t lid, void *ctx)
 {
 	struct used *u = ctx;
-	return !u->complete_only || lid_complete(u->idx, lid);
+	return !u->complete_only || lid_has(u->idx, lid, 1);
 }
 
 int layers_chunk_used(struct index *idx, const uint8_t id[SHA256_LEN], int complete_only)
 {
 	struct used u = { idx, complete_only };
 	return each_user(idx, id, is_user, &u) != 0;
+}
+
+static int is_complete_user(uint32_t lid, void *ctx)
+{
+	return lid_has(ctx, lid, 0);
+}
+
+/* 1 when a complete layer references chunk id. */
+static int chunk_in_complete(struct index *idx, const uint8_t id[SHA256_LEN])
+{
+	return each_user(idx, id, is_complete_user, idx) != 0;
+}
+
+int layers_each_place(struct index *idx, uint32_t lid,
+		      int (*fn)(const uint8_t id[SHA256_LEN], uint64_t off, uint32_t len, void *ctx), void *ctx)
+{
+	uint8_t prefix[5] = { 'P' };
+	be32_put(prefix + 1, lid);
+	struct index_iter *it = index_iter_new(idx, prefix, sizeof(prefix));
+	const void *k, *v;
+	size_t kl, vl;
+	int r = it ? 0 : -ENOMEM;
+	while (r == 0 && index_iter_next(it, &k, &kl, &v, &vl))
+		if (kl == REF_KEY_LEN && vl == 12)
+			r = fn((const uint8_t *)k + sizeof(prefix), be64_get(v), be32_get((const uint8_t *)v + 8), ctx);
+	index_iter_free(it);
+	return r;
+}
+
+int layers_chunk_places(struct index *idx, const uint8_t id[SHA256_LEN], uint32_t *lids, uint64_t *offs,
+			size_t max, size_t *n)
+{
+	uint8_t prefix[1 + SHA256_LEN] = { 'R' };
+	memcpy(prefix + 1, id, SHA256_LEN);
+	struct index_iter *it = index_iter_new(idx, prefix, sizeof(prefix));
+	const void *k, *v;
+	size_t kl, vl;
+	*n = 0;
+	if (!it)
+		return -ENOMEM;
+	while (*n < max && index_iter_next(it, &k, &kl, &v, &vl)) {
+		if (kl != REF_KEY_LEN || vl != 8)
+			continue;
+		lids[*n] = be32_get((const uint8_t *)k + sizeof(prefix));
+		offs[(*n)++] = be64_get(v);
+	}
+	index_iter_free(it);
+	return 0;
 }
 
 struct named {
@@ -301,7 +370,7 @@ static int name_user(uint32_t lid, void *ctx)
 {
 	struct named *n = ctx;
 	char d[DIGEST_STR_MAX];
-	return diff_id_of(n->idx, lid, d) == 0 ? n->fn(d, n->ctx) : 0;
+	return layers_diff_id(n->idx, lid, d) == 0 ? n->fn(d, n->ctx) : 0;
 }
 
 int layers_of_chunk(struct index *idx, const uint8_t id[SHA256_LEN],
@@ -322,7 +391,7 @@ static int each_complete_ref(const void *k, size_t kl, const void *v, size_t vl,
 {
 	struct each_ref *e = ctx;
 	(void)v, (void)vl;
-	if (kl != REF_KEY_LEN || !lid_complete(e->idx, be32_get((const uint8_t *)k + 1)))
+	if (kl != REF_KEY_LEN || !lid_has(e->idx, be32_get((const uint8_t *)k + 1), 0))
 		return 0;
 	return e->fn((const uint8_t *)k + 5, e->ctx);
 }
@@ -340,83 +409,227 @@ void layers_forget_chunk(struct index_batch *b, const uint8_t id[SHA256_LEN])
 	index_batch_delete_prefix(b, rp, sizeof(rp));
 }
 
+/* --- checkpoints ------------------------------------------------------------ */
+
+static void ckpt_key(uint8_t k[9], uint32_t lid, uint32_t seq)
+{
+	k[0] = 'Z';
+	be32_put(k + 1, lid);
+	be32_put(k + 5, seq);
+}
+
+void layers_put_checkpoints(struct index_batch *b, uint32_t lid, const void *table, size_t n)
+{
+	uint8_t k[9];
+	ckpt_key(k, lid, 0);
+	index_batch_put(b, k, 5, table, n);
+}
+
+void layers_put_window(struct index_batch *b, uint32_t lid, uint32_t seq, const void *w, size_t n)
+{
+	uint8_t k[9];
+	ckpt_key(k, lid, seq);
+	index_batch_put(b, k, sizeof(k), w, n);
+}
+
+int layers_get_checkpoints(struct index *idx, uint32_t lid, struct buf *out)
+{
+	uint8_t k[9];
+	ckpt_key(k, lid, 0);
+	return index_get(idx, k, 5, out, NULL);
+}
+
+int layers_get_window(struct index *idx, uint32_t lid, uint32_t seq, struct buf *out)
+{
+	uint8_t k[9];
+	ckpt_key(k, lid, seq);
+	return index_get(idx, k, sizeof(k), out, NULL);
+}
+
 /* --- lifecycle --------------------------------------------------------------- */
 
-int layers_drop(struct storedir *sd, uint32_t lid, int drop_chunks, uint64_t *freed, struct strata_error *err)
+/* Drops the chunks in ids (SHA256_LEN each) that no layer references
+ * (complete_users: no complete layer): records first, durably, then files.
+ * *freed (may be NULL) counts their stored bytes. */
+static int drop_chunks(struct storedir *sd, struct index_batch *b, const struct buf *ids, int complete_users,
+		       uint64_t *freed, struct strata_error *err)
 {
-	uint8_t prefix[5] = { 'P' };
-	be32_put(prefix + 1, lid);
-	struct index_batch *b = index_batch_new();
-	struct index_iter *it = index_iter_new(sd->idx, prefix, sizeof(prefix));
-	struct buf ids = BUF_INIT;
-	uint8_t entries[ENTRY_LAYER_PREFIX_LEN];
-	const void *k, *v;
-	size_t kl, vl;
-	int r = 0;
-	if (freed)
-		*freed = 0;
-	entry_layer_prefix(entries, lid);
-	if (!b || !it) {
-		r = error_set(err, -ENOMEM, "out of memory");
-		goto out;
-	}
-	while (index_iter_next(it, &k, &kl, &v, &vl)) {
-		if (kl != REF_KEY_LEN)
-			continue;
-		const uint8_t *id = (const uint8_t *)k + sizeof(prefix);
-		uint8_t rk[REF_KEY_LEN];
-		chunk_ref_key(rk, id, lid);
-		index_batch_delete(b, rk, sizeof(rk));
-		if (buf_add(&ids, id, SHA256_LEN) < 0) {
-			r = error_set(err, -ENOMEM, "out of memory");
-			goto out;
-		}
-	}
-	index_batch_delete_prefix(b, prefix, sizeof(prefix));
-	index_batch_delete_prefix(b, entries, sizeof(entries));
-	if ((r = storedir_commit(sd, b, 1, err)) < 0 || !drop_chunks)
-		goto out;
-
-	/* Chunks no other layer references go too: records first, then files. */
-	for (size_t off = 0; off < ids.len; off += SHA256_LEN) {
-		const uint8_t *id = (const uint8_t *)ids.data + off;
+	for (size_t off = 0; off < ids->len; off += SHA256_LEN) {
+		const uint8_t *id = (const uint8_t *)ids->data + off;
 		struct chunk_info ci;
-		if (layers_chunk_used(sd->idx, id, 0))
+		if (complete_users ? chunk_in_complete(sd->idx, id) : layers_chunk_used(sd->idx, id, 0))
 			continue;
-		if (chunkstore_stat(sd->cs, id, &ci) == 0 && freed)
+		if (chunkstore_stat(sd->cs, id, &ci) < 0)
+			continue;
+		if (freed)
 			*freed += chunk_disk_bytes(&ci);
 		chunkstore_delete(sd->cs, b, id);
 	}
-	if ((r = storedir_commit(sd, b, 1, err)) < 0)
-		goto out;
-	for (size_t off = 0; off < ids.len; off += SHA256_LEN) {
-		const uint8_t *id = (const uint8_t *)ids.data + off;
+	int r = storedir_commit(sd, b, 1, err);
+	for (size_t off = 0; r == 0 && off < ids->len; off += SHA256_LEN) {
+		const uint8_t *id = (const uint8_t *)ids->data + off;
 		struct chunk_info ci;
 		if (chunkstore_stat(sd->cs, id, &ci) == -ENOENT)
 			chunkstore_unlink(sd->cs, id);
 	}
-out:
+	return r;
+}
+
+/* The ids of the chunks lid references, into ids; with rb (may be NULL),
+ * the removal of every reference queued in it. */
+static int ref_ids(struct index *idx, uint32_t lid, struct index_batch *rb, struct buf *ids)
+{
+	uint8_t prefix[5] = { 'P' };
+	be32_put(prefix + 1, lid);
+	struct index_iter *it = index_iter_new(idx, prefix, sizeof(prefix));
+	const void *k, *v;
+	size_t kl, vl;
+	int r = it ? 0 : -ENOMEM;
+	while (r == 0 && index_iter_next(it, &k, &kl, &v, &vl)) {
+		if (kl != REF_KEY_LEN)
+			continue;
+		const uint8_t *id = (const uint8_t *)k + sizeof(prefix);
+		if (rb) {
+			uint8_t rk[REF_KEY_LEN];
+			chunk_ref_key(rk, id, lid);
+			index_batch_delete(rb, rk, sizeof(rk));
+		}
+		r = buf_add(ids, id, SHA256_LEN);
+	}
 	index_iter_free(it);
+	if (rb)
+		index_batch_delete_prefix(rb, prefix, sizeof(prefix));
+	return r;
+}
+
+int layers_drop(struct storedir *sd, uint32_t lid, int drop_chunks_too, uint64_t *freed, struct strata_error *err)
+{
+	uint8_t prefix[5] = { 'Z' }; /* the checkpoints (index.h) */
+	struct index_batch *b = index_batch_new();
+	struct buf ids = BUF_INIT;
+	uint8_t entries[ENTRY_LAYER_PREFIX_LEN];
+	int r = 0;
+	if (freed)
+		*freed = 0;
+	be32_put(prefix + 1, lid);
+	entry_layer_prefix(entries, lid);
+	if (!b || ref_ids(sd->idx, lid, b, &ids) < 0) {
+		r = error_set(err, -ENOMEM, "out of memory");
+		goto out;
+	}
+	index_batch_delete_prefix(b, entries, sizeof(entries));
+	index_batch_delete_prefix(b, prefix, sizeof(prefix));
+	if ((r = storedir_commit(sd, b, 1, err)) < 0 || !drop_chunks_too)
+		goto out;
+	/* Chunks no other layer references go too. */
+	r = drop_chunks(sd, b, &ids, 0, freed, err);
+out:
 	index_batch_free(b);
 	buf_release(&ids);
 	return r;
 }
 
-int layers_evict(struct storedir *sd, struct layer_record *l, uint64_t *freed, struct strata_error *err)
+int layers_drop_held(struct storedir *sd, uint32_t lid, uint64_t *freed, struct strata_error *err)
+{
+	struct index_batch *b = index_batch_new();
+	struct buf ids = BUF_INIT;
+	int r;
+	if (freed)
+		*freed = 0;
+	if (!b || ref_ids(sd->idx, lid, NULL, &ids) < 0)
+		r = error_set(err, -ENOMEM, "out of memory");
+	else
+		r = drop_chunks(sd, b, &ids, 1, freed, err);
+	index_batch_free(b);
+	buf_release(&ids);
+	return r;
+}
+
+struct in_range {
+	uint64_t from, to;
+	struct buf *ids;
+};
+
+static int add_in_range(const uint8_t id[SHA256_LEN], uint64_t off, uint32_t len, void *ctx)
+{
+	struct in_range *x = ctx;
+	return off >= x->from && off + len <= x->to ? buf_add(x->ids, id, SHA256_LEN) : 0;
+}
+
+int layers_drop_held_range(struct storedir *sd, uint32_t lid, uint64_t from, uint64_t to, uint64_t *freed,
+			   struct strata_error *err)
+{
+	struct index_batch *b = index_batch_new();
+	struct buf ids = BUF_INIT;
+	struct in_range x = { from, to, &ids };
+	int r;
+	if (freed)
+		*freed = 0;
+	if (!b || layers_each_place(sd->idx, lid, add_in_range, &x) < 0)
+		r = error_set(err, -ENOMEM, "out of memory");
+	else
+		r = drop_chunks(sd, b, &ids, 1, freed, err);
+	index_batch_free(b);
+	buf_release(&ids);
+	return r;
+}
+
+uint64_t layers_held_bytes(struct storedir *sd, uint32_t lid)
+{
+	struct buf ids = BUF_INIT;
+	uint64_t n = 0;
+	if (ref_ids(sd->idx, lid, NULL, &ids) == 0)
+		for (size_t off = 0; off < ids.len; off += SHA256_LEN) {
+			const uint8_t *id = (const uint8_t *)ids.data + off;
+			struct chunk_info ci;
+			if (chunkstore_stat(sd->cs, id, &ci) == 0 && !chunk_in_complete(sd->idx, id))
+				n += chunk_disk_bytes(&ci);
+		}
+	buf_release(&ids);
+	return n;
+}
+
+uint64_t layers_map_bytes(struct index *idx, uint32_t lid, uint64_t *checkpoints)
+{
+	/* Keyed by lid first: entries, references (P; R mirrors it), checkpoints. */
+	static const char tables[] = { 'E', 'P', 'Z' };
+	uint64_t n = 0;
+	for (size_t t = 0; t < sizeof(tables); t++) {
+		uint8_t prefix[5] = { (uint8_t)tables[t] };
+		be32_put(prefix + 1, lid);
+		struct index_iter *it = index_iter_new(idx, prefix, sizeof(prefix));
+		const void *k, *v;
+		size_t kl, vl;
+		uint64_t m = 0;
+		while (it && index_iter_next(it, &k, &kl, &v, &vl))
+			m += (kl + vl) * (tables[t] == 'P' ? 2 : 1);
+		index_iter_free(it);
+		if (tables[t] == 'Z' && checkpoints)
+			*checkpoints = m;
+		n += m;
+	}
+	return n;
+}
+
+int layers_evict(struct storedir *sd, struct layer_record *l, int keep_map, uint64_t *freed,
+		 struct strata_error *err)
 {
 	struct index_batch *b = index_batch_new();
 	if (!b)
 		return error_set(err, -ENOMEM, "out of memory");
-	/* Invisible first (durably), then dropped: a crash between leaves only
-	 * garbage that gc removes. */
-	snprintf(l->state, sizeof(l->state), "evicted");
+	/* The new state first (durably), then the content: a crash between
+	 * leaves only garbage that gc removes. Keeping the map, the layer
+	 * stays mountable: its chunks come back by Range (refetch.h). */
+	snprintf(l->state, sizeof(l->state), keep_map ? "mapped" : "evicted");
 	int r = layers_put(b, l);
 	if (r < 0)
 		r = error_set(err, r, "out of memory");
 	else
 		r = storedir_commit(sd, b, 1, err);
 	index_batch_free(b);
-	return r < 0 ? r : layers_drop(sd, l->lid, 1, freed, err);
+	if (r < 0)
+		return r;
+	return keep_map ? layers_drop_held(sd, l->lid, freed, err) : layers_drop(sd, l->lid, 1, freed, err);
 }
 
 int layers_remove(struct storedir *sd, const struct layer_record *l, uint64_t *freed, struct strata_error *err)
@@ -465,7 +678,7 @@ int layers_leftovers(struct index *idx, uint32_t **lids, size_t *n)
 			if (kl < 5)
 				continue;
 			uint32_t lid = be32_get((const uint8_t *)k + 1);
-			if (!lid_complete(idx, lid))
+			if (!lid_has(idx, lid, 1))
 				r = add_lid(lids, n, &cap, lid);
 			/* Skip the rest of this lid's keys. */
 			uint8_t next[4];

@@ -68,7 +68,8 @@ int imageview_open(struct store *st, const char *digest, struct imageview **out,
 	for (size_t i = 0; i < n; i++) {
 		const char *d = json_string_value(json_object_get(json_array_get(layers, i), "diff_id"));
 		struct layer_record rec;
-		if (!d || (r = layers_get(st->idx, d, &rec, err)) < 0 || !layers_complete(&rec)) {
+		if (!d || (r = layers_get(st->idx, d, &rec, err)) < 0 ||
+		    !(layers_complete(&rec) || layers_mapped(&rec))) {
 			if (r >= 0 || r == -ENOENT || !d)
 				r = error_set(err, -ENOENT, "image '%s': layer %zu is not stored", digest, i + 1);
 			goto fail;

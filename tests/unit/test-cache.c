@@ -1,7 +1,9 @@
 /* Unit tests: the cache over a store in a temp directory — candidates in
  * least-recently-used order, pins and kept layers never evicted, the
  * budget enforced down to the low watermark, -ENOSPC when pinned content
- * alone is over it, one ingest per layer, the statistics. */
+ * alone is over it, one ingest per layer, the statistics; a layer whose
+ * map is kept (cache_set_map_keeper) becomes mapped, and verify and gc
+ * leave its map alone. */
 #include "config.h"
 
 #include <errno.h>
@@ -13,6 +15,8 @@
 
 #include "src/base/util.h"
 #include "src/store/cache.h"
+#include "src/store/gc.h"
+#include "src/store/verify.h"
 #include "storefix.h"
 #include "tap.h"
 
@@ -73,6 +77,13 @@ static char *pruned(struct storefix *f, const struct layer_record *l, struct cac
 				snprintf(out + strlen(out), sizeof(out) - strlen(out), "%c", 'A' + k);
 	json_decref(report);
 	return out;
+}
+
+static int keep_all(void *ctx, const struct layer_record *l)
+{
+	(void)ctx;
+	(void)l;
+	return 1;
 }
 
 /* Another pull's claim on a layer this test claimed first. */
@@ -188,6 +199,33 @@ int main(void)
 	is_int(cl.got, 0, "and is told to look the layer up again");
 	is_int(cache_claim_layer(c, l[1].diff_id), 1, "another layer is claimed at once");
 	cache_release_layer(c, l[1].diff_id);
+
+	/* A layer whose chunks can come back keeps its map when evicted. */
+	struct layer_record m;
+	make_layer(&f, N_LAYERS, &m);
+	cache_set_map_keeper(c, keep_all, NULL);
+	uint64_t freed = 0, map_before = layers_map_bytes(f.st->idx, m.lid, NULL);
+	is_int(cache_evict(c, &m, &freed, &err), 0, "evict a layer that keeps its map");
+	ok(freed >= LAYER_BYTES, "its chunks are freed (%llu bytes)", (unsigned long long)freed);
+	struct layer_record got;
+	ok(layers_get(f.st->idx, m.diff_id, &got, NULL) == 0 && layers_mapped(&got), "its state is mapped");
+	is_int(layers_map_bytes(f.st->idx, m.lid, NULL), map_before, "its map is whole (%llu bytes)",
+	       (unsigned long long)map_before);
+	is_int(layers_held_bytes(f.st->sd, m.lid), 0, "it holds no chunk");
+	cache_get_stats(c, &s);
+	is_int(s.mapped_layers, 1, "stats: one mapped layer");
+	is_int(s.map_bytes, map_before, "stats: its map's bytes");
+	json_t *rep = NULL;
+	is_int(verify_run(f.st, 0, &rep, &err), 0, "verify");
+	ok(json_is_true(json_object_get(rep, "clean")), "a map without its chunks is no damage");
+	json_decref(rep);
+	rep = NULL;
+	is_int(gc_run(f.st, &rep, &err), 0, "gc");
+	is_int(json_integer_value(json_object_get(rep, "leftover_layers")), 0, "gc finds no leftover in a map");
+	json_decref(rep);
+	is_int(layers_map_bytes(f.st->idx, m.lid, NULL), map_before, "the map is still whole");
+	is_int(layers_remove(f.st->sd, &got, NULL, &err), 0, "remove the layer");
+	is_int(layers_map_bytes(f.st->idx, m.lid, NULL), 0, "its map goes with it");
 
 	storefix_release(&f);
 	return tap_done();

@@ -129,7 +129,7 @@ int main(void)
 	is_int(removed, 2, "removes what no layer ever held (gamma, an unknown layer)");
 
 	uint64_t freed = 0;
-	is_int(layers_evict(f.st->sd, &l2, &freed, &err), 0, "evict layer 2");
+	is_int(layers_evict(f.st->sd, &l2, 0, &freed, &err), 0, "evict layer 2");
 	is_int(memo_gc(f.st, &removed, &err), 0, "memo gc again");
 	is_int(removed, 2, "removes beta's result and layer 2's summary");
 
