@@ -17,6 +17,11 @@
 #   5. store size after pulling base, app, rebuilt and app-zstd, against the
 #      sum of their distinct compressed layer blobs.
 #
+# BENCH_IMAGE=big times the layer of tests/make-bigimage.py instead of
+# `base`: 465 MiB of tar in one 465 MiB gzip layer of mixed content (text
+# and random small files, one 256 MiB incompressible file), the issue's
+# "large mixed layer"; BENCH_SIZE=0 skips the store-size section.
+#
 # Each timing is the median of BENCH_RUNS runs (default 5, at least 3),
 # after one untimed warm-up run of each tool so that every tool reads the
 # blob from the page cache. `sync` runs before every timed run, so that no
@@ -36,6 +41,13 @@ done
 say() { echo "bench-ingest: $*" >&2; }
 
 test_images
+IMAGE=${BENCH_IMAGE:-base}
+LAYOUT=$IMAGES
+if [ "$IMAGE" = big ]; then
+	LAYOUT=$("$TEST_SRCDIR/make-bigimage.py" "$STRATA_TEST_CACHE/bigimage") || { say "make-bigimage.py failed"; exit 99; }
+elif [ "$IMAGE" != base ]; then
+	say "BENCH_IMAGE must be base or big"; exit 2
+fi
 start_registry
 # --preserve-digests: without it skopeo substitutes blobs the registry
 # already has with the same diff_id, and app-zstd would arrive as app's gzip.
@@ -44,21 +56,26 @@ for t in base app rebuilt app-zstd; do
 		"docker://$REGISTRY/strata/$t:latest" >"$TMP/skopeo.log" 2>&1 ||
 		{ say "cannot push $t to the registry:"; cat "$TMP/skopeo.log" >&2; exit 99; }
 done
+if [ "$IMAGE" = big ]; then
+	skopeo copy --quiet --preserve-digests --dest-tls-verify=false "oci:$LAYOUT:big" \
+		"docker://$REGISTRY/strata/big:latest" >"$TMP/skopeo.log" 2>&1 ||
+		{ say "cannot push big to the registry:"; cat "$TMP/skopeo.log" >&2; exit 99; }
+fi
 
 # The base image's layer blob, from the OCI layout.
 manifest_of() { # TAG -> path of the manifest blob in $IMAGES
 	local d
 	d=$(jq -r --arg t "$1" '.manifests[] |
-		select(.annotations["org.opencontainers.image.ref.name"] == $t) | .digest' "$IMAGES/index.json")
-	echo "$IMAGES/blobs/sha256/${d#sha256:}"
+		select(.annotations["org.opencontainers.image.ref.name"] == $t) | .digest' "$LAYOUT/index.json")
+	echo "$LAYOUT/blobs/sha256/${d#sha256:}"
 }
-BASE_MANIFEST=$(manifest_of base)
-[ "$(jq '.layers | length' "$BASE_MANIFEST")" -eq 1 ] || { say "base does not have one layer"; exit 99; }
+BASE_MANIFEST=$(manifest_of "$IMAGE")
+[ "$(jq '.layers | length' "$BASE_MANIFEST")" -eq 1 ] || { say "$IMAGE does not have one layer"; exit 99; }
 BLOB_DIGEST=$(jq -r '.layers[0].digest' "$BASE_MANIFEST")
 BLOB_TYPE=$(jq -r '.layers[0].mediaType' "$BASE_MANIFEST")
-BLOB=$IMAGES/blobs/sha256/${BLOB_DIGEST#sha256:}
+BLOB=$LAYOUT/blobs/sha256/${BLOB_DIGEST#sha256:}
 BLOB_SIZE=$(stat -c %s "$BLOB")
-case $BLOB_TYPE in *gzip) ;; *) say "base's layer is $BLOB_TYPE, not gzip"; exit 99 ;; esac
+case $BLOB_TYPE in *gzip) ;; *) say "$IMAGE's layer is $BLOB_TYPE, not gzip"; exit 99 ;; esac
 TAR_SIZE=$(gzip -dc "$BLOB" | wc -c)
 ENTRIES=$(tar -tzf "$BLOB" | wc -l)
 
@@ -125,11 +142,11 @@ runs() { sort -g "$1" | awk '{ printf "%s%.3f", (NR > 1 ? ", " : ""), $1 }'; } #
 
 STORE_DIR=$TMP/bench-store
 X_DIR=$TMP/bench-extract
-REF=$REGISTRY/strata/base
+REF=$REGISTRY/strata/$IMAGE
 PULL_CMD=("$STRATA" -q pull "$REF")
 TAR_CMD=(tar -xzf "$BLOB" -C "$X_DIR")
 TARSYNC_CMD=(sh -c 'tar -xzf "$1" -C "$2" && sync' sh "$BLOB" "$X_DIR")
-UMOCI_CMD=(umoci unpack --image "$IMAGES:base" "$X_DIR/bundle")
+UMOCI_CMD=(umoci unpack --image "$LAYOUT:$IMAGE" "$X_DIR/bundle")
 
 # The last run's tree or store is moved aside, not deleted, and all of them
 # go with TMP at the end: on ext4 creating files right after deleting
@@ -158,13 +175,16 @@ for ((i = 1; i <= RUNS; i++)); do
 	timed_run tar "$FRESH_DIR" "${TAR_CMD[@]}"
 	timed_run tarsync "$FRESH_DIR" "${TARSYNC_CMD[@]}"
 	timed_run umoci "$FRESH_BUNDLE" "${UMOCI_CMD[@]}"
+	say "run $i: strata $(tail -1 "$TMP/strata.times") s, tar $(tail -1 "$TMP/tar.times") s," \
+		"tar/strata $(ratio "$(tail -1 "$TMP/tar.times")" "$(tail -1 "$TMP/strata.times")")," \
+		"daemon VmHWM $(kib2mib "$(tail -1 "$TMP/strata.dhwm")") MiB"
 done
 rm -rf "$X_DIR"
 
 # The last strata run's store must hold the image, or the timings mean nothing.
 got=$(STRATA_STORE=$STORE_DIR "$STRATA" inspect --json "$REF" | jq -r '.layers[0].diff_id')
 pid=$(daemon_pid); [ -z "$pid" ] || stop_daemon "$pid"
-want=$(jq -r '.rootfs.diff_ids[0]' "$IMAGES/blobs/sha256/$(jq -r '.config.digest' "$BASE_MANIFEST" | cut -d: -f2)")
+want=$(jq -r '.rootfs.diff_ids[0]' "$LAYOUT/blobs/sha256/$(jq -r '.config.digest' "$BASE_MANIFEST" | cut -d: -f2)")
 [ "$got" = "$want" ] || { say "the pulled image's layer is '$got', want '$want'"; exit 1; }
 
 T_STRATA=$(median "$TMP/strata.times")
@@ -179,10 +199,11 @@ RSS_MAX=$(maxof "$TMP/strata.rss")
 
 # Store size after the four images, against their distinct layer blobs as
 # the registry served them (what strata recorded from the manifests).
+TAGS="base app rebuilt app-zstd"
+if [ "${BENCH_SIZE:-1}" != 0 ]; then
 say "pulling base, app, rebuilt and app-zstd into one store"
 set_aside "$STORE_DIR"
 export STRATA_STORE=$STORE_DIR
-TAGS="base app rebuilt app-zstd"
 for t in $TAGS; do
 	"$STRATA" -q pull "$REGISTRY/strata/$t" || { say "pull $t failed"; exit 1; }
 done
@@ -194,6 +215,7 @@ pid=$(daemon_pid); [ -z "$pid" ] || stop_daemon "$pid"
 STORE_B=$(du -sb "$STORE_DIR" | cut -f1)
 STORE_ALLOC=$(du -s --block-size=1 "$STORE_DIR" | cut -f1)
 CHUNK_FILES=$(find "$STORE_DIR/chunks" -type f | wc -l)
+fi
 
 # --- report -------------------------------------------------------------------
 FS=$(findmnt -n -o FSTYPE -T "$TMP")
@@ -206,7 +228,7 @@ Machine: $(nproc) CPUs ($CPU), $MEM RAM, Linux $(uname -r), store and
 extraction directories on $FS ($TMP). Load average before the runs: $LOAD_BEFORE; after: $(cut -d' ' -f1-3 /proc/loadavg).
 Versions: $("$STRATA" --version), $(tar --version | head -1), umoci $(umoci --version | awk '{ print $NF }').
 
-Blob: the \`base\` test image's layer (Debian bookworm minbase), $BLOB_DIGEST:
+Blob: the \`$IMAGE\` test image's layer ($([ "$IMAGE" = big ] && echo "tests/make-bigimage.py: text and random small files, one 256 MiB random file" || echo "Debian bookworm minbase")), $BLOB_DIGEST:
 $(mib "$BLOB_SIZE") MiB gzip, $(mib "$TAR_SIZE") MiB of tar, $ENTRIES entries.
 Each time is the median of $RUNS runs (interleaved, after one warm-up run of each; blob in the
 page cache; \`sync\` before each run). strata's time is that of \`strata -q pull\`, the client,
@@ -232,6 +254,9 @@ WAL). Plain \`tar -xzf\` and \`umoci unpack\` do not sync. Ratio = reference tim
 | client (\`strata -q pull\`) peak RSS, median of $RUNS runs (\`/usr/bin/time -f %M\`) | $(kib2mib "$RSS_MED") MiB |
 | client peak RSS, largest of $RUNS runs | $(kib2mib "$RSS_MAX") MiB |
 
+EOF
+if [ "${BENCH_SIZE:-1}" != 0 ]; then
+cat <<EOF
 ### Store size: base, app, rebuilt, app-zstd ($(date -u +%Y-%m-%d))
 
 | measure | bytes | MiB |
@@ -242,6 +267,10 @@ WAL). Plain \`tar -xzf\` and \`umoci unpack\` do not sync. Ratio = reference tim
 | store / blobs, \`du -sb\` (target: at most 0.5) | $(ratio "$STORE_B" "$BLOBS_SUM") | |
 
 The store holds $CHUNK_FILES chunk files beside its index.
+
+EOF
+fi
+cat <<EOF
 
 Produced by \`tests/bench-ingest.sh\` (BENCH_RUNS=$RUNS). Commands, in full:
 
