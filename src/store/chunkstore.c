@@ -195,6 +195,32 @@ static int write_chunk_file(struct chunkstore *cs, const uint8_t id[SHA256_LEN],
 	return 0;
 }
 
+/* Incompressible chunks (media, archives, compressed or encrypted files:
+ * the bulk of many layers) would pay a full zstd pass to be stored raw.
+ * Three samples, start, middle and end, compressed first: when together
+ * they do not shrink by PROBE_GAIN, the chunk is stored raw at once. A
+ * chunk whose redundancy lies only across the samples' spans loses its
+ * compression; that costs disk, never correctness. */
+#define PROBE_MIN (32u << 10)   /* smaller chunks are compressed whole */
+#define PROBE_LEN (4u << 10)
+#define PROBE_GAIN 32           /* in 1/1024ths of the sampled bytes */
+
+static int incompressible(struct chunk_writer *w, const uint8_t *data, size_t len)
+{
+	if (len < PROBE_MIN)
+		return 0;
+	size_t in = 0, out = 0;
+	for (size_t i = 0; i < 3; i++) {
+		size_t c = ZSTD_compress2(w->cctx, w->cbuf, w->cbuf_len, data + (len - PROBE_LEN) / 2 * i,
+					  PROBE_LEN);
+		if (ZSTD_isError(c))
+			return 0;
+		in += PROBE_LEN;
+		out += c;
+	}
+	return out * 1024 >= in * (1024 - PROBE_GAIN);
+}
+
 int chunk_writer_put(struct chunk_writer *w, struct index_batch *batch, const uint8_t id[SHA256_LEN],
 		     const void *data, size_t len, uint64_t *stored, struct strata_error *err)
 {
@@ -212,7 +238,7 @@ int chunk_writer_put(struct chunk_writer *w, struct index_batch *batch, const ui
 		w->cbuf = nb;
 		w->cbuf_len = bound;
 	}
-	size_t clen = ZSTD_compress2(w->cctx, w->cbuf, w->cbuf_len, data, len);
+	size_t clen = incompressible(w, data, len) ? len : ZSTD_compress2(w->cctx, w->cbuf, w->cbuf_len, data, len);
 	uint32_t flags = CHUNK_F_ZSTD;
 	const void *payload = w->cbuf;
 	if (ZSTD_isError(clen) || clen >= len) {

@@ -1,5 +1,6 @@
 /* chunkstore: content-addressed chunks, zstd-compressed (raw when that is
- * not smaller). A chunk's id is the sha256 of its uncompressed bytes. Small
+ * not smaller, or when compressing three small samples of a chunk of 32 KiB
+ * or more says it would not be). A chunk's id is the sha256 of its uncompressed bytes. Small
  * chunks live inside the index so they cost no inode; larger ones are
  * read-only files fanned out under chunks/<2 hex>/<64 hex>.
  *

@@ -60,6 +60,8 @@ int main(void)
 	put(w, idx, rnd, n, id2, &stored);
 	chunkstore_stat(cs, id2, &ci);
 	ok((ci.flags & CHUNK_F_FILE) && !(ci.flags & CHUNK_F_ZSTD), "incompressible chunks are stored raw, in a file");
+	is_int(ci.clen, n, "raw: its bytes as they are");
+	is_int(stored, (n + 4095) & ~4095ull, "taking its size in whole blocks");
 
 	/* Compressible and large: a zstd chunk file. */
 	uint8_t *text = malloc(n);
@@ -70,6 +72,17 @@ int main(void)
 	chunkstore_stat(cs, id3, &ci);
 	ok(ci.flags & CHUNK_F_ZSTD, "compressible large chunks are zstd");
 
+	/* Random at the start, text after it: the probe samples the middle and
+	 * the end too, and the chunk is compressed. */
+	uint8_t *mixed = malloc(n);
+	uint8_t id4[SHA256_LEN];
+	memcpy(mixed, rnd, 8192);
+	memcpy(mixed + 8192, text, n - 8192);
+	put(w, idx, mixed, n, id4, &stored);
+	chunkstore_stat(cs, id4, &ci);
+	ok((ci.flags & CHUNK_F_ZSTD) && ci.clen < n / 2, "a chunk random only at its start is zstd (%llu bytes)",
+	   (unsigned long long)ci.clen);
+
 	struct buf out = BUF_INIT;
 	is_int(chunkstore_get(cs, id1, &out, 1, &err), 0, "read back the inline chunk");
 	ok(out.len == sizeof(small) && !memcmp(out.data, small, sizeof(small)), "same bytes");
@@ -77,6 +90,9 @@ int main(void)
 	ok(out.len == n && !memcmp(out.data, rnd, n), "same bytes");
 	is_int(chunkstore_get(cs, id3, &out, 1, &err), 0, "read back the zstd file chunk");
 	ok(out.len == n && !memcmp(out.data, text, n), "same bytes");
+	is_int(chunkstore_get(cs, id4, &out, 1, &err), 0, "read back the mixed chunk, verified");
+	ok(out.len == n && !memcmp(out.data, mixed, n), "same bytes");
+	free(mixed);
 
 	/* Damage: a flipped byte in a zstd file and a raw file; a deleted file. */
 	char *p3 = chunkstore_path(cs, id3), *p2 = chunkstore_path(cs, id2);
