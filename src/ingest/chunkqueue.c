@@ -9,7 +9,7 @@
 #include "chunkqueue.h"
 #include "src/store/chunkstore.h"
 
-#define BATCH_FLUSH (4u << 20)
+#define BATCH_FLUSH (512u << 10) /* the record batch held at most: bounds memory */
 
 struct slot {
 	uint8_t id[SHA256_LEN];

@@ -29,8 +29,10 @@
 #include "src/base/util.h"
 
 #define READ_BUF (256u << 10)
-#define PIPE_BUF_BYTES (4u << 20)
-#define BATCH_FLUSH (4u << 20)
+#define PIPE_BUF_BYTES (2u << 20)
+/* Batches are committed (not synced) at this size: each thread holds one,
+ * and a RocksDB write batch grows by doubling, so this bounds memory. */
+#define BATCH_FLUSH (512u << 10)
 #define DRAIN_MAX (256ull << 20) /* read on after a failure, to check the digest */
 #define PREFETCH_MAX (64ull << 20) /* an eStargz prefetch section fetched at once */
 
@@ -553,7 +555,7 @@ static int ingest_setup(struct ingest *in, struct store *st, struct strata_error
 	in->rbuf = malloc(READ_BUF);
 	in->diff = sha256_new();
 	in->fh = filehash_new();
-	in->queue = chunkqueue_new(st->sd, 16, CHUNK_MAX);
+	in->queue = chunkqueue_new(st->sd, 8, CHUNK_MAX);
 	in->batch = index_batch_new();
 	if (!in->rbuf || !in->diff || !in->fh || !in->queue || !in->batch)
 		return error_set(err, -ENOMEM, "out of memory");
