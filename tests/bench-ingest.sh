@@ -21,6 +21,8 @@
 # `base`: 465 MiB of tar in one 465 MiB gzip layer of mixed content (text
 # and random small files, one 256 MiB incompressible file), the issue's
 # "large mixed layer"; BENCH_SIZE=0 skips the store-size section.
+# BASELINE=DIR/strata adds another build's cold pull to every round (its
+# own fresh store each run), for a before/after taken in one session.
 #
 # Each timing is the median of BENCH_RUNS runs (default 5, at least 3),
 # after one untimed warm-up run of each tool so that every tool reads the
@@ -115,16 +117,16 @@ hwm() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status"; } # PID -> KiB
 # into $TMP/NAME.start), then the timed pull as timed_run does it. Appends the
 # daemon's VmHWM (KiB) right after the pull to $TMP/NAME.dhwm, then stops it.
 strata_run() {
-	local name=$1 pid t0 t1
+	local name=$1 bin=${2:-$STRATA} pid t0 t1
 	set_aside "$STORE_DIR"
 	export STRATA_STORE=$STORE_DIR
 	t0=$EPOCHREALTIME
-	"$STRATA" images >/dev/null 2>"$TMP/images.err" || { say "strata images failed:"; cat "$TMP/images.err" >&2; exit 1; }
+	"$bin" images >/dev/null 2>"$TMP/images.err" || { say "strata images failed:"; cat "$TMP/images.err" >&2; exit 1; }
 	t1=$EPOCHREALTIME
 	pid=$(daemon_pid)
 	[ -n "$pid" ] || { say "no daemon answers on $STORE_DIR/strata.sock"; exit 1; }
 	awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.4f\n", b - a }' >>"$TMP/$name.start"
-	timed_run "$name" : "${PULL_CMD[@]}"
+	timed_run "$name" : "$bin" "${PULL_CMD[@]:1}"
 	[ "$(daemon_pid)" = "$pid" ] || { say "the pull was not served by daemon $pid"; exit 1; }
 	hwm "$pid" >>"$TMP/$name.dhwm"
 	stop_daemon "$pid"
@@ -161,7 +163,7 @@ LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 say "warming up (one untimed run of each)"
 for name in strata tar tarsync umoci; do
 	case $name in
-	strata) strata_run warm ;;
+	strata) strata_run warm; [ -z "$BASELINE" ] || strata_run warm "$BASELINE" ;;
 	tar) timed_run warm "$FRESH_DIR" "${TAR_CMD[@]}" ;;
 	tarsync) timed_run warm "$FRESH_DIR" "${TARSYNC_CMD[@]}" ;;
 	umoci) timed_run warm "$FRESH_BUNDLE" "${UMOCI_CMD[@]}" ;;
@@ -172,12 +174,16 @@ done
 for ((i = 1; i <= RUNS; i++)); do
 	say "run $i of $RUNS"
 	strata_run strata
+	[ -z "$BASELINE" ] || strata_run baseline "$BASELINE"
 	timed_run tar "$FRESH_DIR" "${TAR_CMD[@]}"
 	timed_run tarsync "$FRESH_DIR" "${TARSYNC_CMD[@]}"
 	timed_run umoci "$FRESH_BUNDLE" "${UMOCI_CMD[@]}"
 	say "run $i: strata $(tail -1 "$TMP/strata.times") s, tar $(tail -1 "$TMP/tar.times") s," \
 		"tar/strata $(ratio "$(tail -1 "$TMP/tar.times")" "$(tail -1 "$TMP/strata.times")")," \
 		"daemon VmHWM $(kib2mib "$(tail -1 "$TMP/strata.dhwm")") MiB"
+	[ -z "$BASELINE" ] || say "run $i: baseline $(tail -1 "$TMP/baseline.times") s," \
+		"tar/baseline $(ratio "$(tail -1 "$TMP/tar.times")" "$(tail -1 "$TMP/baseline.times")")," \
+		"daemon VmHWM $(kib2mib "$(tail -1 "$TMP/baseline.dhwm")") MiB"
 done
 rm -rf "$X_DIR"
 
@@ -242,7 +248,11 @@ WAL). Plain \`tar -xzf\` and \`umoci unpack\` do not sync. Ratio = reference tim
 | strata, cold pull from a loopback registry into an empty store | \`strata -q pull $REF\` | $T_STRATA | $(runs "$TMP/strata.times") | 1.00 |
 | tar | \`tar -xzf BLOB -C DIR\` | $T_TAR | $(runs "$TMP/tar.times") | $(ratio "$T_TAR" "$T_STRATA") |
 | tar, then sync | \`sh -c 'tar -xzf BLOB -C DIR && sync'\` | $T_TARSYNC | $(runs "$TMP/tarsync.times") | $(ratio "$T_TARSYNC" "$T_STRATA") |
-| umoci | \`umoci unpack --image LAYOUT:base DIR\` | $T_UMOCI | $(runs "$TMP/umoci.times") | $(ratio "$T_UMOCI" "$T_STRATA") |
+| umoci | \`umoci unpack --image LAYOUT:$IMAGE DIR\` | $T_UMOCI | $(runs "$TMP/umoci.times") | $(ratio "$T_UMOCI" "$T_STRATA") |
+$(if [ -n "$BASELINE" ]; then
+	T_BASE=$(median "$TMP/baseline.times")
+	echo "| baseline build ($BASELINE), same pull, fresh store | \`BASELINE -q pull $REF\` | $T_BASE | $(runs "$TMP/baseline.times") | $(ratio "$T_BASE" "$T_STRATA") |"
+fi)
 
 | measure | value |
 | --- | ---: |
@@ -253,6 +263,10 @@ WAL). Plain \`tar -xzf\` and \`umoci unpack\` do not sync. Ratio = reference tim
 | daemon peak RSS (VmHWM after the pull), largest of $RUNS runs (target: under 64 MiB) | $(kib2mib "$DHWM_MAX") MiB |
 | client (\`strata -q pull\`) peak RSS, median of $RUNS runs (\`/usr/bin/time -f %M\`) | $(kib2mib "$RSS_MED") MiB |
 | client peak RSS, largest of $RUNS runs | $(kib2mib "$RSS_MAX") MiB |
+$(if [ -n "$BASELINE" ]; then
+	echo "| baseline: tar / baseline | $(ratio "$T_TAR" "$(median "$TMP/baseline.times")") |"
+	echo "| baseline: daemon peak RSS, median / largest of $RUNS runs | $(kib2mib "$(median "$TMP/baseline.dhwm")") / $(kib2mib "$(maxof "$TMP/baseline.dhwm")") MiB |"
+fi)
 
 EOF
 if [ "${BENCH_SIZE:-1}" != 0 ]; then
