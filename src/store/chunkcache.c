@@ -332,6 +332,16 @@ int chunkcache_read(struct chunkcache *c, const uint8_t id[SHA256_LEN], uint32_t
 	return r;
 }
 
+void chunkcache_prefetch(struct chunkcache *c, const uint8_t id[SHA256_LEN])
+{
+	struct shard *s = shard_of(c, id);
+	pthread_mutex_lock(&s->lock);
+	int cached = shard_find(s, id) != NULL;
+	pthread_mutex_unlock(&s->lock);
+	if (!cached)
+		chunkstore_prefetch(c->cs, id);
+}
+
 void chunkcache_get_stats(struct chunkcache *c, struct chunkcache_stats *out)
 {
 	out->hits = atomic_load(&c->hits);

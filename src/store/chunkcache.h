@@ -40,6 +40,9 @@ void chunkcache_set_verify(struct chunkcache *c, int verify);
 int chunkcache_read(struct chunkcache *c, const uint8_t id[SHA256_LEN], uint32_t len,
 		    uint64_t off_in_chunk, void *dst, size_t n, struct strata_error *err);
 
+/* A hint: chunk id will be read soon (chunkstore_prefetch unless cached). */
+void chunkcache_prefetch(struct chunkcache *c, const uint8_t id[SHA256_LEN]);
+
 void chunkcache_get_stats(struct chunkcache *c, struct chunkcache_stats *out);
 
 #endif

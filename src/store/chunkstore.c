@@ -21,9 +21,11 @@
 
 /* Chunk files whose bytes were verified against their id, and the state of
  * the file (device, inode, size, ctime) they were read in: see
- * chunkstore_get and CHUNKSTORE_VERIFY_ONCE. Direct-mapped by id: a chunk
- * pushed out by another is verified again, nothing worse. */
+ * chunkstore_get and CHUNKSTORE_VERIFY_ONCE. SEAL_WAYS slots per set, the
+ * set picked by id; a chunk pushed out by another is verified again,
+ * nothing worse. 2.3 MiB, taken as it is used. */
 #define SEAL_SLOTS (1u << 15)
+#define SEAL_WAYS 4
 #define SEAL_LOCKS 64
 /* A file is sealed only once its ctime is this far in the past: a later
  * change then gets a later ctime even on a file system that keeps whole
@@ -421,13 +423,23 @@ static int read_chunk_file(struct chunkstore *cs, const uint8_t id[SHA256_LEN], 
 	return r;
 }
 
-static struct seal *seal_slot(struct chunkstore *cs, const uint8_t id[SHA256_LEN], pthread_mutex_t **lock)
+/* The set of slots id may be in, and the lock that guards it. */
+static struct seal *seal_set(struct chunkstore *cs, const uint8_t id[SHA256_LEN], pthread_mutex_t **lock)
 {
 	uint32_t h;
 	memcpy(&h, id + 4, sizeof(h)); /* a sha256 is uniform */
-	h &= SEAL_SLOTS - 1;
+	h &= SEAL_SLOTS / SEAL_WAYS - 1;
 	*lock = &cs->seal_locks[h % SEAL_LOCKS];
-	return &cs->seals[h];
+	return &cs->seals[h * SEAL_WAYS];
+}
+
+/* id's slot in set, or NULL; under the set's lock. */
+static struct seal *seal_find(struct seal *set, const uint8_t id[SHA256_LEN])
+{
+	for (int i = 0; i < SEAL_WAYS; i++)
+		if (!memcmp(set[i].id, id, SHA256_LEN))
+			return &set[i];
+	return NULL;
 }
 
 static void seal_fill(struct seal *s, const uint8_t id[SHA256_LEN], const struct stat *st, int raw)
@@ -450,9 +462,10 @@ static int seal_holds(struct chunkstore *cs, const uint8_t id[SHA256_LEN], const
 	if (!fs->stable)
 		return 0;
 	seal_fill(&want, id, &fs->st, raw);
-	struct seal *s = seal_slot(cs, id, &lock);
+	struct seal *set = seal_set(cs, id, &lock);
 	pthread_mutex_lock(lock);
-	int hit = !memcmp(s, &want, sizeof(want));
+	struct seal *s = seal_find(set, id);
+	int hit = s && !memcmp(s, &want, sizeof(want));
 	pthread_mutex_unlock(lock);
 	return hit;
 }
@@ -463,8 +476,14 @@ static void seal_record(struct chunkstore *cs, const uint8_t id[SHA256_LEN], con
 	pthread_mutex_t *lock;
 	if (!fs->stable)
 		return;
-	struct seal *s = seal_slot(cs, id, &lock);
+	struct seal *set = seal_set(cs, id, &lock);
 	pthread_mutex_lock(lock);
+	struct seal *s = seal_find(set, id);
+	if (!s) {
+		/* The newest seal goes first; the oldest of the set goes. */
+		memmove(&set[1], &set[0], (SEAL_WAYS - 1) * sizeof(*set));
+		s = &set[0];
+	}
 	seal_fill(s, id, &fs->st, raw);
 	pthread_mutex_unlock(lock);
 }
@@ -476,11 +495,13 @@ int chunkstore_read_sealed(struct chunkstore *cs, const uint8_t id[SHA256_LEN], 
 	pthread_mutex_t *lock;
 	struct stat before, after;
 	char rel[68];
-	struct seal *s = seal_slot(cs, id, &lock);
+	struct seal *set = seal_set(cs, id, &lock);
 	pthread_mutex_lock(lock);
-	seen = *s;
+	struct seal *s = seal_find(set, id);
+	if (s)
+		seen = *s;
 	pthread_mutex_unlock(lock);
-	if (memcmp(seen.id, id, SHA256_LEN) || !seen.raw || seen.size != len || off > len || n > len - off)
+	if (!s || !seen.raw || seen.size != len || off > len || n > len - off)
 		return -EAGAIN;
 	chunk_relpath(id, rel);
 	int fd = openat(cs->dirfd, rel, O_RDONLY | O_CLOEXEC);
@@ -507,6 +528,17 @@ int chunkstore_read_sealed(struct chunkstore *cs, const uint8_t id[SHA256_LEN], 
 out:
 	close(fd);
 	return r;
+}
+
+void chunkstore_prefetch(struct chunkstore *cs, const uint8_t id[SHA256_LEN])
+{
+	char rel[68];
+	chunk_relpath(id, rel);
+	int fd = openat(cs->dirfd, rel, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return; /* kept in the index, or not there: the read will say */
+	posix_fadvise(fd, 0, 0, POSIX_FADV_WILLNEED);
+	close(fd);
 }
 
 int chunkstore_get(struct chunkstore *cs, const uint8_t id[SHA256_LEN], struct buf *out, int verify,

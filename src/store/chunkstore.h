@@ -80,6 +80,10 @@ int chunkstore_get(struct chunkstore *cs, const uint8_t id[SHA256_LEN], struct b
  * seals it again. Thread-safe. */
 int chunkstore_read_sealed(struct chunkstore *cs, const uint8_t id[SHA256_LEN], uint32_t len, uint64_t off,
 			   void *dst, size_t n);
+/* Starts reading chunk id's file into the kernel's page cache, if it has
+ * one, without waiting: a reader about to need several chunks has their
+ * files read at once instead of one after the other. */
+void chunkstore_prefetch(struct chunkstore *cs, const uint8_t id[SHA256_LEN]);
 /* Decoded chunk record. */
 struct chunk_info {
 	uint32_t flags;
