@@ -16,12 +16,13 @@ PACKAGES=(
 	docker-registry skopeo umoci debootstrap apache2-utils
 	python3 jq curl openssl attr zstd clang libclang-rt-14-dev time
 	python3-jsonschema python3-yaml prometheus systemd sqlite3 rpm socat rsync hyperfine
-	procps git bc openssl libcommons-lang3-java redis-server
+	procps git bc openssl libcommons-lang3-java redis-server fio linux-perf
 )
 # The last line: not in a minimal Debian (debootstrap --variant=minbase) but
 # used by the tests and scripts: pgrep, git (tests/sanitize.sh and
 # t0520-quickstart copy the checkout's files), bc, openssl, and the Debian
-# jar that test-java reads. t0520-quickstart checks that every command a
+# jar that test-java reads; fio and perf for tests/bench-read.sh (its 4 KiB
+# random reads, and BENCH_PERF=1). t0520-quickstart checks that every command a
 # test asks for is there after this script on such a system.
 
 # The scan test image runs a real `npm install`: nodejs from wherever it
