@@ -19,8 +19,8 @@
 # daemons run throughout, so what a daemon keeps outside a mount (its
 # RocksDB block cache, its table of verified chunk files) stays warm; the
 # first round of each side is listed apart in the "all runs" table.
-# BENCH_PERF=1 adds a system-wide perf profile of one more first read on
-# each strata side. Needs root (drop_caches), /dev/fuse, python3, jq, tar,
+# BENCH_PERF=1 adds a perf profile of the daemon over one more first read
+# on each strata side. Needs root (drop_caches), /dev/fuse, python3, jq, tar,
 # dd, fio, curl; perf for BENCH_PERF=1.
 # Usage: [BENCH_RUNS=5] [BASELINE=DIR/strata] [BENCH_PERF=1] tests/bench-read.sh [>report.md]
 . "$(dirname "$0")/lib.sh"
@@ -60,6 +60,8 @@ daemon_pid() {
 	curl -s --max-time 5 --unix-socket "$(store_of "$1")/strata.sock" http://strata/v1/version 2>/dev/null |
 		jq -r '.pid // empty' 2>/dev/null
 }
+# The daemon's CPU time (user + system, in clock ticks) so far.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$(daemon_pid "$1")/stat"; }
 path_of() { if [ "$1" = native ]; then echo "$NATIVE/$REL"; else echo "$TMP/$1.mnt/$REL"; fi; }
 drop_caches() { sync; echo 3 >/proc/sys/vm/drop_caches; }
 up() { [ "$1" = native ] || sx "$1" mount --no-pull "$REF" "$TMP/$1.mnt" || { say "$1: mount failed"; exit 1; }; }
@@ -120,7 +122,9 @@ for ((i = 0; i < RUNS; i++)); do
 		s=${SIDES[$(((i + k) % n))]}
 		f=$(path_of "$s")
 		drop_caches; up "$s"
+		[ "$s" = native ] || c0=$(cpu_ticks "$s")
 		seconds "$s.first" dd if="$f" of=/dev/null bs=1M
+		[ "$s" = native ] || echo $(($(cpu_ticks "$s") - c0)) >>"$TMP/$s.cpu.t"
 		seconds "$s.reread" dd if="$f" of=/dev/null bs=1M
 		down "$s"
 		drop_caches; up "$s"
@@ -138,11 +142,20 @@ if [ -n "${BENCH_PERF:-}" ]; then
 		[ "$s" = native ] && continue
 		say "$s: profiling a first read"
 		drop_caches; up "$s"
-		perf record -q -a -g -o "$TMP/$s.perf" -- dd if="$(path_of "$s")" of=/dev/null bs=1M 2>/dev/null
+		perf record -q -g -p "$(daemon_pid "$s")" -o "$TMP/$s.perf" 2>/dev/null &
+		perf_pid=$!
+		sleep 0.5
+		dd if="$(path_of "$s")" of=/dev/null bs=1M 2>/dev/null
+		kill -INT "$perf_pid"; wait "$perf_pid"
 		down "$s"
-		PROFILES+=$'\n'"$s (${BIN[$s]}), \`perf record -a -g\` over one first read, by process and symbol, no children:"$'\n\n```\n'
-		PROFILES+=$(perf report -i "$TMP/$s.perf" --no-children --sort comm,dso,symbol --stdio -g none 2>/dev/null |
-			grep -v '^#' | grep '%' | head -25 | sed 's/ *$//')
+		PROFILES+=$'\n'"$s: \`perf record -g -p DAEMON\` over one first read; self time by symbol, then"
+		PROFILES+=" the system calls with what they call (children):"$'\n\n```\n'
+		PROFILES+=$(perf report -i "$TMP/$s.perf" --no-children --sort dso,symbol --stdio -g none 2>/dev/null |
+			grep -v '^#' | grep '%' | head -15 | sed 's/  */ /g; s/ - - *$//')
+		PROFILES+=$'\n---\n'
+		PROFILES+=$(perf report -i "$TMP/$s.perf" --children --sort symbol --stdio -g none 2>/dev/null |
+			grep -v '^#' | grep '%' | grep -E 'sys_|_copy_to_iter|copy_folio|ext4_lookup|page_cache_ra|sha256|ZSTD|memmove|exc_page_fault' |
+			head -16 | sed 's/  */ /g; s/ - - *$//')
 		PROFILES+=$'\n```\n'
 	done
 fi
@@ -181,6 +194,8 @@ cat <<EOF
 | target (strata / native) | | at least 0.8 | | at least 0.8 | | at least 0.5 | | |
 
 The disk itself: \`dd bs=4M iflag=direct\` of the native file (no page cache) $(gbps disk) GB/s.
+The daemon's CPU time for one first read (user + system, median):$(for s in "${SIDES[@]}"; do
+	[ "$s" = native ] || printf ' %s %.2f s;' "$s" "$(awk -v t="$(median "$s.cpu")" -v hz="$(getconf CLK_TCK)" 'BEGIN { print t / hz }')"; done)
 
 All rounds, in order (GB/s; kIOPS):
 
