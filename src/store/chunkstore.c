@@ -23,7 +23,7 @@
  * the file (device, inode, size, ctime) they were read in: see
  * chunkstore_get and CHUNKSTORE_VERIFY_ONCE. SEAL_WAYS slots per set, the
  * set picked by id; a chunk pushed out by another is verified again,
- * nothing worse. 2.3 MiB, taken as it is used. */
+ * nothing worse. 2.25 MiB, whose pages are taken as they are used. */
 #define SEAL_SLOTS (1u << 15)
 #define SEAL_WAYS 4
 #define SEAL_LOCKS 64
@@ -56,7 +56,7 @@ struct chunkstore {
 	int dirfd;
 	int level;
 	pthread_key_t rctx_key; /* per-thread struct readctx */
-	struct seal *seals;     /* SEAL_SLOTS; slot i under seal_locks[i % SEAL_LOCKS] */
+	struct seal *seals;     /* SEAL_SLOTS; set h under seal_locks[h % SEAL_LOCKS] */
 	pthread_mutex_t seal_locks[SEAL_LOCKS];
 	pthread_mutex_t totals_lock;
 	struct chunkstore_totals totals; /* protected by totals_lock */
