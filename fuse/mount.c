@@ -224,7 +224,10 @@ int mount_start(struct store *st, const char *digest, const struct mount_target 
 		r = error_set(err, -ENOMEM, "out of memory");
 		goto fail;
 	}
-	chunkcache_set_verify(m->cache, !(o && o->no_verify));
+	/* Every chunk is hashed when it first comes off the disk, and again
+	 * only if its file changed since (see CHUNKSTORE_VERIFY_ONCE): the
+	 * hash cost more than the rest of a first read together. */
+	chunkcache_set_verify(m->cache, o && o->no_verify ? CHUNKSTORE_VERIFY_NONE : CHUNKSTORE_VERIFY_ONCE);
 	m->refetch = o ? o->refetch : NULL;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	m->threads = o && o->threads ? o->threads : (unsigned)(2 * (ncpu > 0 ? ncpu : 1));

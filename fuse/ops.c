@@ -353,6 +353,11 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, stru
 		reply_err(m, req, -r);
 		return;
 	}
+	/* The chunk files after the first are read from the disk at once,
+	 * not one after the other as the loop below reaches them. */
+	uint64_t end = (uint64_t)off + want, cs = start + entry_chunk_len(e, i);
+	for (uint32_t j = i + 1; j < e->nchunks && cs < end; cs += entry_chunk_len(e, j), j++)
+		chunkcache_prefetch(m->cache, entry_chunk_id(e, j));
 	size_t done = 0;
 	for (; done < want && i < e->nchunks; i++) {
 		uint64_t pos = (uint64_t)off + done, in = pos - start;

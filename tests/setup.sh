@@ -16,14 +16,16 @@ PACKAGES=(
 	docker-registry skopeo umoci debootstrap apache2-utils
 	python3 jq curl openssl attr zstd clang libclang-rt-14-dev time
 	python3-jsonschema python3-yaml prometheus systemd sqlite3 rpm socat rsync hyperfine
-	procps git bc openssl libcommons-lang3-java redis-server
+	procps git bc openssl libcommons-lang3-java redis-server fio linux-perf
 	golang-go golang-github-containerd-stargz-snapshotter-dev
 )
 # The last two lines: not in a minimal Debian (debootstrap --variant=minbase)
 # but used by the tests and scripts: pgrep, git (tests/sanitize.sh and
 # t0520-quickstart copy the checkout's files), bc, openssl, the Debian
-# jar that test-java reads, and Go with the upstream estargz library, from
-# which tests/make-estargz.sh builds the eStargz producer of t0720. t0520-quickstart checks that every command a
+# jar that test-java reads, fio and perf for tests/bench-read.sh (its 4 KiB
+# random reads, and BENCH_PERF=1), and Go with the upstream estargz library,
+# from which tests/make-estargz.sh builds the eStargz producer of t0720.
+# t0520-quickstart checks that every command a
 # test asks for is there after this script on such a system.
 
 # The scan test image runs a real `npm install`: nodejs from wherever it

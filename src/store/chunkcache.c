@@ -47,7 +47,7 @@ struct chunkcache {
 	struct chunkstore *cs;
 	size_t budget;
 	int verify;
-	atomic_uint_fast64_t bytes, entries, tick, hits, misses, evictions;
+	atomic_uint_fast64_t bytes, entries, tick, hits, misses, evictions, direct;
 	struct shard shards[NSHARDS];
 };
 
@@ -75,7 +75,7 @@ struct chunkcache *chunkcache_new(struct chunkstore *cs, size_t budget_bytes)
 		return NULL;
 	c->cs = cs;
 	c->budget = budget_bytes;
-	c->verify = 1;
+	c->verify = CHUNKSTORE_VERIFY_ALWAYS;
 	for (int i = 0; i < NSHARDS; i++) {
 		struct shard *s = &c->shards[i];
 		pthread_mutex_init(&s->lock, NULL);
@@ -276,6 +276,19 @@ int chunkcache_read(struct chunkcache *c, const uint8_t id[SHA256_LEN], uint32_t
 	struct shard *s = shard_of(c, id);
 	pthread_mutex_lock(&s->lock);
 	struct centry *e = shard_find(s, id);
+	if (!e && c->verify == CHUNKSTORE_VERIFY_ONCE) {
+		/* A raw chunk whose file was verified and has not changed is
+		 * read from the file itself: the kernel's page cache is its
+		 * cache, and its bytes are copied once, not three times into
+		 * memory that is new to this process. */
+		pthread_mutex_unlock(&s->lock);
+		if (chunkstore_read_sealed(c->cs, id, len, off_in_chunk, dst, n) == 0) {
+			atomic_fetch_add_explicit(&c->direct, 1, memory_order_relaxed);
+			return 0;
+		}
+		pthread_mutex_lock(&s->lock);
+		e = shard_find(s, id);
+	}
 	if (e) {
 		e->refs++;
 		while (e->state == CE_LOADING)
@@ -319,11 +332,22 @@ int chunkcache_read(struct chunkcache *c, const uint8_t id[SHA256_LEN], uint32_t
 	return r;
 }
 
+void chunkcache_prefetch(struct chunkcache *c, const uint8_t id[SHA256_LEN])
+{
+	struct shard *s = shard_of(c, id);
+	pthread_mutex_lock(&s->lock);
+	int cached = shard_find(s, id) != NULL;
+	pthread_mutex_unlock(&s->lock);
+	if (!cached)
+		chunkstore_prefetch(c->cs, id);
+}
+
 void chunkcache_get_stats(struct chunkcache *c, struct chunkcache_stats *out)
 {
 	out->hits = atomic_load(&c->hits);
 	out->misses = atomic_load(&c->misses);
 	out->evictions = atomic_load(&c->evictions);
+	out->direct = atomic_load(&c->direct);
 	out->bytes = atomic_load(&c->bytes);
 	out->entries = atomic_load(&c->entries);
 }

@@ -1,5 +1,7 @@
 /* chunkcache: a bounded, thread-safe LRU cache of decompressed chunks, so
- * that a mounted image decompresses each hot chunk once. Readers copy out of
+ * that a mounted image decompresses each hot chunk once. With
+ * CHUNKSTORE_VERIFY_ONCE, a raw chunk whose file is verified is read from
+ * the file instead (chunkstore_read_sealed) and not cached. Readers copy out of
  * a cached chunk outside any lock; two readers missing the same chunk load it
  * once (the second waits for the first). */
 #ifndef STRATA_CHUNKCACHE_H
@@ -17,6 +19,7 @@ struct chunkcache;
 struct chunkcache_stats {
 	uint64_t hits, misses;     /* a reader that waited for another's load is a hit */
 	uint64_t evictions;
+	uint64_t direct;           /* reads served from a verified chunk file, not cached */
 	uint64_t bytes, entries;   /* held now (bytes include per-entry overhead) */
 };
 
@@ -25,7 +28,8 @@ struct chunkcache_stats {
  * Free with chunkcache_free. */
 struct chunkcache *chunkcache_new(struct chunkstore *cs, size_t budget_bytes);
 void chunkcache_free(struct chunkcache *c);
-/* verify: re-hash every chunk loaded against its id (the default, 1). */
+/* verify: a CHUNKSTORE_VERIFY_* mode for every chunk loaded (the default
+ * is CHUNKSTORE_VERIFY_ALWAYS). */
 void chunkcache_set_verify(struct chunkcache *c, int verify);
 
 /* Copies n bytes at off_in_chunk of chunk id (len bytes long, as the entry
@@ -35,6 +39,9 @@ void chunkcache_set_verify(struct chunkcache *c, int verify);
  * read tries again. Thread-safe. */
 int chunkcache_read(struct chunkcache *c, const uint8_t id[SHA256_LEN], uint32_t len,
 		    uint64_t off_in_chunk, void *dst, size_t n, struct strata_error *err);
+
+/* A hint: chunk id will be read soon (chunkstore_prefetch unless cached). */
+void chunkcache_prefetch(struct chunkcache *c, const uint8_t id[SHA256_LEN]);
 
 void chunkcache_get_stats(struct chunkcache *c, struct chunkcache_stats *out);
 

@@ -11,6 +11,7 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <zstd.h>
@@ -18,12 +19,45 @@
 #include "chunkstore.h"
 #include "src/base/util.h"
 
+/* Chunk files whose bytes were verified against their id, and the state of
+ * the file (device, inode, size, ctime) they were read in: see
+ * chunkstore_get and CHUNKSTORE_VERIFY_ONCE. SEAL_WAYS slots per set, the
+ * set picked by id; a chunk pushed out by another is verified again,
+ * nothing worse. 2.25 MiB, whose pages are taken as they are used. */
+#define SEAL_SLOTS (1u << 15)
+#define SEAL_WAYS 4
+#define SEAL_LOCKS 64
+/* A file is sealed only once its ctime is this far in the past: a later
+ * change then gets a later ctime even on a file system that keeps whole
+ * seconds (or two, FAT's) of it. */
+#define SEAL_AGE_SEC 2
+
+struct seal {
+	uint8_t id[SHA256_LEN];
+	uint64_t dev, ino;
+	int64_t ctime_sec;
+	uint32_t ctime_nsec;
+	uint32_t size;
+	uint64_t raw; /* the file holds the chunk's bytes as they are (not zstd) */
+};
+_Static_assert(sizeof(struct seal) == SHA256_LEN + 40, "seals are compared with memcmp: no padding");
+
+/* One reader thread's decompression context and compressed-bytes buffer,
+ * kept between chunks: fresh memory for every chunk costs a page fault per
+ * 4 KiB, more than the copy itself. */
+struct readctx {
+	ZSTD_DCtx *dctx;
+	struct buf cbuf;
+};
+
 struct chunkstore {
 	struct index *idx;
 	char *dir;
 	int dirfd;
 	int level;
-	pthread_key_t dctx_key; /* per-thread ZSTD_DCtx for readers */
+	pthread_key_t rctx_key; /* per-thread struct readctx */
+	struct seal *seals;     /* SEAL_SLOTS; set h under seal_locks[h % SEAL_LOCKS] */
+	pthread_mutex_t seal_locks[SEAL_LOCKS];
 	pthread_mutex_t totals_lock;
 	struct chunkstore_totals totals; /* protected by totals_lock */
 	uint64_t since_check;            /* bytes stored since free space was checked; totals_lock */
@@ -54,9 +88,29 @@ struct chunk_writer {
 	struct buf rec;
 };
 
-static void free_dctx(void *p)
+static void readctx_free(void *p)
 {
-	ZSTD_freeDCtx(p);
+	struct readctx *rc = p;
+	if (!rc)
+		return;
+	ZSTD_freeDCtx(rc->dctx);
+	buf_release(&rc->cbuf);
+	free(rc);
+}
+
+static struct readctx *readctx_get(struct chunkstore *cs)
+{
+	struct readctx *rc = pthread_getspecific(cs->rctx_key);
+	if (rc)
+		return rc;
+	if (!(rc = calloc(1, sizeof(*rc))))
+		return NULL;
+	buf_init(&rc->cbuf, 0);
+	if (!(rc->dctx = ZSTD_createDCtx()) || pthread_setspecific(cs->rctx_key, rc) != 0) {
+		readctx_free(rc);
+		return NULL;
+	}
+	return rc;
 }
 
 int chunkstore_open(struct index *idx, const char *dir, int level, struct chunkstore **out,
@@ -79,7 +133,16 @@ int chunkstore_open(struct index *idx, const char *dir, int level, struct chunks
 		free(cs);
 		return r;
 	}
-	pthread_key_create(&cs->dctx_key, free_dctx);
+	/* Pages of the table are taken only as slots are used. */
+	if (!(cs->seals = calloc(SEAL_SLOTS, sizeof(*cs->seals)))) {
+		close(cs->dirfd);
+		free(cs->dir);
+		free(cs);
+		return error_set(err, -ENOMEM, "out of memory");
+	}
+	for (int i = 0; i < SEAL_LOCKS; i++)
+		pthread_mutex_init(&cs->seal_locks[i], NULL);
+	pthread_key_create(&cs->rctx_key, readctx_free);
 	pthread_mutex_init(&cs->totals_lock, NULL);
 	*out = cs;
 	return 0;
@@ -89,10 +152,12 @@ void chunkstore_free(struct chunkstore *cs)
 {
 	if (!cs)
 		return;
-	ZSTD_DCtx *d = pthread_getspecific(cs->dctx_key);
-	ZSTD_freeDCtx(d);
-	pthread_setspecific(cs->dctx_key, NULL);
-	pthread_key_delete(cs->dctx_key);
+	readctx_free(pthread_getspecific(cs->rctx_key));
+	pthread_setspecific(cs->rctx_key, NULL);
+	pthread_key_delete(cs->rctx_key);
+	for (int i = 0; i < SEAL_LOCKS; i++)
+		pthread_mutex_destroy(&cs->seal_locks[i]);
+	free(cs->seals);
 	pthread_mutex_destroy(&cs->totals_lock);
 	close(cs->dirfd);
 	free(cs->dir);
@@ -325,16 +390,34 @@ int chunkstore_stat(struct chunkstore *cs, const uint8_t id[SHA256_LEN], struct 
 	return r;
 }
 
+/* What a chunk file was while it was read: st, and whether it stayed so
+ * (stable) and is old enough to be sealed. */
+struct file_state {
+	struct stat st;
+	int stable;
+};
+
+static int same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+	       a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+/* Reads a chunk file of clen bytes into out (replacing its contents). With
+ * fs, also what the file was before and after the read. */
 static int read_chunk_file(struct chunkstore *cs, const uint8_t id[SHA256_LEN], struct buf *out,
-			   uint64_t clen)
+			   uint64_t clen, struct file_state *fs)
 {
 	char rel[68];
+	struct stat after;
 	chunk_relpath(id, rel);
 	int fd = openat(cs->dirfd, rel, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	buf_reset(out);
 	int r = buf_grow(out, clen);
+	if (r == 0 && fs && fstat(fd, &fs->st) < 0)
+		r = -errno;
 	if (r < 0) {
 		close(fd);
 		return r;
@@ -354,10 +437,134 @@ static int read_chunk_file(struct chunkstore *cs, const uint8_t id[SHA256_LEN], 
 	char extra;
 	if (!r && pread(fd, &extra, 1, (off_t)clen) == 1)
 		r = -EIO;
+	if (!r && fs) {
+		struct timespec now;
+		clock_gettime(CLOCK_REALTIME_COARSE, &now);
+		fs->stable = fstat(fd, &after) == 0 && same_file(&fs->st, &after) &&
+			     fs->st.st_ctim.tv_sec + SEAL_AGE_SEC < now.tv_sec;
+	}
 	close(fd);
 	if (!r)
 		buf_setlen(out, clen);
 	return r;
+}
+
+/* The set of slots id may be in, and the lock that guards it. */
+static struct seal *seal_set(struct chunkstore *cs, const uint8_t id[SHA256_LEN], pthread_mutex_t **lock)
+{
+	uint32_t h;
+	memcpy(&h, id + 4, sizeof(h)); /* a sha256 is uniform */
+	h &= SEAL_SLOTS / SEAL_WAYS - 1;
+	*lock = &cs->seal_locks[h % SEAL_LOCKS];
+	return &cs->seals[h * SEAL_WAYS];
+}
+
+/* id's slot in set, or NULL; under the set's lock. */
+static struct seal *seal_find(struct seal *set, const uint8_t id[SHA256_LEN])
+{
+	for (int i = 0; i < SEAL_WAYS; i++)
+		if (!memcmp(set[i].id, id, SHA256_LEN))
+			return &set[i];
+	return NULL;
+}
+
+static void seal_fill(struct seal *s, const uint8_t id[SHA256_LEN], const struct stat *st, int raw)
+{
+	memcpy(s->id, id, SHA256_LEN);
+	s->raw = raw;
+	s->dev = st->st_dev;
+	s->ino = st->st_ino;
+	s->size = (uint32_t)st->st_size;
+	s->ctime_sec = st->st_ctim.tv_sec;
+	s->ctime_nsec = (uint32_t)st->st_ctim.tv_nsec;
+}
+
+/* 1 when the chunk file was verified before and has not changed since. */
+static int seal_holds(struct chunkstore *cs, const uint8_t id[SHA256_LEN], const struct file_state *fs,
+		      int raw)
+{
+	struct seal want;
+	pthread_mutex_t *lock;
+	if (!fs->stable)
+		return 0;
+	seal_fill(&want, id, &fs->st, raw);
+	struct seal *set = seal_set(cs, id, &lock);
+	pthread_mutex_lock(lock);
+	struct seal *s = seal_find(set, id);
+	int hit = s && !memcmp(s, &want, sizeof(want));
+	pthread_mutex_unlock(lock);
+	return hit;
+}
+
+static void seal_record(struct chunkstore *cs, const uint8_t id[SHA256_LEN], const struct file_state *fs,
+			int raw)
+{
+	pthread_mutex_t *lock;
+	if (!fs->stable)
+		return;
+	struct seal *set = seal_set(cs, id, &lock);
+	pthread_mutex_lock(lock);
+	struct seal *s = seal_find(set, id);
+	if (!s) {
+		/* The newest seal goes first; the oldest of the set goes. */
+		memmove(&set[1], &set[0], (SEAL_WAYS - 1) * sizeof(*set));
+		s = &set[0];
+	}
+	seal_fill(s, id, &fs->st, raw);
+	pthread_mutex_unlock(lock);
+}
+
+int chunkstore_read_sealed(struct chunkstore *cs, const uint8_t id[SHA256_LEN], uint32_t len, uint64_t off,
+			   void *dst, size_t n)
+{
+	struct seal seen;
+	pthread_mutex_t *lock;
+	struct stat before, after;
+	char rel[68];
+	struct seal *set = seal_set(cs, id, &lock);
+	pthread_mutex_lock(lock);
+	struct seal *s = seal_find(set, id);
+	if (s)
+		seen = *s;
+	pthread_mutex_unlock(lock);
+	if (!s || !seen.raw || seen.size != len || off > len || n > len - off)
+		return -EAGAIN;
+	chunk_relpath(id, rel);
+	int fd = openat(cs->dirfd, rel, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -EAGAIN;
+	int r = -EAGAIN;
+	struct seal now;
+	if (fstat(fd, &before) < 0)
+		goto out;
+	seal_fill(&now, id, &before, 1);
+	if (memcmp(&now, &seen, sizeof(now)))
+		goto out;
+	for (size_t got = 0; got < n;) {
+		ssize_t k = pread(fd, (char *)dst + got, n - got, (off_t)(off + got));
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			goto out;
+		got += (size_t)k;
+	}
+	/* Changed while it was read: the caller loads and hashes it again. */
+	if (fstat(fd, &after) == 0 && same_file(&before, &after))
+		r = 0;
+out:
+	close(fd);
+	return r;
+}
+
+void chunkstore_prefetch(struct chunkstore *cs, const uint8_t id[SHA256_LEN])
+{
+	char rel[68];
+	chunk_relpath(id, rel);
+	int fd = openat(cs->dirfd, rel, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return; /* kept in the index, or not there: the read will say */
+	posix_fadvise(fd, 0, 0, POSIX_FADV_WILLNEED);
+	close(fd);
 }
 
 int chunkstore_get(struct chunkstore *cs, const uint8_t id[SHA256_LEN], struct buf *out, int verify,
@@ -365,13 +572,17 @@ int chunkstore_get(struct chunkstore *cs, const uint8_t id[SHA256_LEN], struct b
 {
 	char dstr[DIGEST_STR_MAX];
 	uint8_t key[1 + SHA256_LEN];
-	struct buf rec = BUF_INIT, file = BUF_INIT;
+	struct buf rec = BUF_INIT;
 	struct chunk_info ci;
+	struct file_state fs = { .stable = 0 };
 	const uint8_t *payload;
-	int r;
+	int r, sealed = 0;
 
 	chunk_key(key, id);
 	digest_format(id, dstr);
+	struct readctx *rc = readctx_get(cs);
+	if (!rc)
+		return error_set(err, -ENOMEM, "out of memory");
 	r = index_get(cs->idx, key, sizeof(key), &rec, err);
 	if (r == -ENOENT)
 		r = error_set(err, -ENOENT, "chunk '%s' is missing", dstr);
@@ -382,7 +593,10 @@ int chunkstore_get(struct chunkstore *cs, const uint8_t id[SHA256_LEN], struct b
 		goto out;
 	}
 	if (ci.flags & CHUNK_F_FILE) {
-		r = read_chunk_file(cs, id, &file, ci.clen);
+		/* Raw bytes go straight where they are wanted; compressed ones
+		 * into this thread's buffer, which stays for the next chunk. */
+		struct buf *dst = ci.flags & CHUNK_F_ZSTD ? &rc->cbuf : out;
+		r = read_chunk_file(cs, id, dst, ci.clen, verify == CHUNKSTORE_VERIFY_ONCE ? &fs : NULL);
 		if (r == -ENOENT) {
 			r = error_set(err, -EIO, "chunk '%s' is missing its file", dstr);
 			goto out;
@@ -392,40 +606,40 @@ int chunkstore_get(struct chunkstore *cs, const uint8_t id[SHA256_LEN], struct b
 				      r == -EIO ? "wrong size" : strerror(-r));
 			goto out;
 		}
-		payload = (const uint8_t *)file.data;
+		payload = (const uint8_t *)dst->data;
+		sealed = verify == CHUNKSTORE_VERIFY_ONCE && seal_holds(cs, id, &fs, !(ci.flags & CHUNK_F_ZSTD));
 	}
-	buf_reset(out);
-	if ((r = buf_grow(out, ci.ulen)) < 0)
-		goto out;
 	if (ci.flags & CHUNK_F_ZSTD) {
-		ZSTD_DCtx *d = pthread_getspecific(cs->dctx_key);
-		if (!d) {
-			d = ZSTD_createDCtx();
-			pthread_setspecific(cs->dctx_key, d);
-		}
-		size_t n = d ? ZSTD_decompressDCtx(d, out->data, ci.ulen, payload, ci.clen) : 0;
-		if (!d || ZSTD_isError(n) || n != ci.ulen) {
+		buf_reset(out);
+		if ((r = buf_grow(out, ci.ulen)) < 0)
+			goto out;
+		size_t n = ZSTD_decompressDCtx(rc->dctx, out->data, ci.ulen, payload, ci.clen);
+		if (ZSTD_isError(n) || n != ci.ulen) {
 			r = error_set(err, -EIO, "chunk '%s' is corrupt: %s", dstr,
-				      d && ZSTD_isError(n) ? ZSTD_getErrorName(n) : "wrong size");
+				      ZSTD_isError(n) ? ZSTD_getErrorName(n) : "wrong size");
 			goto out;
 		}
-	} else {
-		if (ci.clen != ci.ulen) {
-			r = error_set(err, -EIO, "chunk '%s' is corrupt: wrong size", dstr);
+		buf_setlen(out, ci.ulen);
+	} else if (ci.clen != ci.ulen) {
+		r = error_set(err, -EIO, "chunk '%s' is corrupt: wrong size", dstr);
+		goto out;
+	} else if (!(ci.flags & CHUNK_F_FILE)) {
+		buf_reset(out);
+		if ((r = buf_add(out, payload, ci.ulen)) < 0)
 			goto out;
-		}
-		memcpy(out->data, payload, ci.ulen);
 	}
-	buf_setlen(out, ci.ulen);
-	if (verify) {
+	if (verify && !sealed) {
 		uint8_t got[SHA256_LEN];
 		sha256_once(out->data, out->len, got);
-		if (memcmp(got, id, SHA256_LEN))
+		if (memcmp(got, id, SHA256_LEN)) {
 			r = error_set(err, -EIO, "chunk '%s' is corrupt: content does not match its id", dstr);
+			goto out;
+		}
+		if (verify == CHUNKSTORE_VERIFY_ONCE && (ci.flags & CHUNK_F_FILE))
+			seal_record(cs, id, &fs, !(ci.flags & CHUNK_F_ZSTD));
 	}
 out:
 	buf_release(&rec);
-	buf_release(&file);
 	return r;
 }
 

@@ -45,11 +45,46 @@ int chunk_writer_put(struct chunk_writer *w, struct index_batch *batch, const ui
 /* Makes every chunk file written so far durable (syncfs of the store's fs). */
 int chunkstore_sync(struct chunkstore *cs, struct strata_error *err);
 
+/* How chunkstore_get checks bytes against the chunk's id (zstd's own
+ * checksum of a compressed chunk is checked whatever the mode). */
+enum {
+	CHUNKSTORE_VERIFY_NONE = 0,
+	CHUNKSTORE_VERIFY_ALWAYS = 1, /* re-hash on every read: cache verify */
+	/* Re-hash a chunk file the first time this chunkstore reads it, and
+	 * again only once the file has changed. A file is "unchanged" while its
+	 * device, inode, size and ctime are the ones seen, before and after
+	 * the read, when its bytes last hashed to the id: every change made
+	 * through the file system (write, truncate, chmod, rename over it)
+	 * sets a later ctime, and a file is only trusted once its ctime is
+	 * two seconds old, so that even a file system that keeps whole
+	 * seconds of it gives a change a new ctime. What this does not see is
+	 * damage under the file system (a bad disk block): chunks stored
+	 * compressed still carry zstd's checksum, checked on every read, and
+	 * the table is in memory only, so a restarted daemon hashes everything
+	 * once again; cache verify always re-hashes. Chunks kept in the index
+	 * are always re-hashed. */
+	CHUNKSTORE_VERIFY_ONCE = 2,
+};
+
 /* Reads a chunk's uncompressed bytes into out (replacing its contents).
  * -ENOENT "chunk 'sha256:…' is missing", -EIO "chunk 'sha256:…' is corrupt".
- * verify: also re-hash the bytes against the id. Thread-safe. */
+ * verify: a CHUNKSTORE_VERIFY_* mode. Thread-safe. */
 int chunkstore_get(struct chunkstore *cs, const uint8_t id[SHA256_LEN], struct buf *out, int verify,
 		   struct strata_error *err);
+/* Copies n bytes at off of chunk id (len bytes long, as the entry says)
+ * into dst straight from its chunk file, when the chunk is stored raw, is
+ * len bytes long, and is in a file that CHUNKSTORE_VERIFY_ONCE has
+ * verified and that has not changed since (checked before and after the
+ * read): 0. Otherwise -EAGAIN, whatever the reason (never verified, pushed
+ * out of the table, changed, gone, unreadable): the caller then loads the
+ * chunk with chunkstore_get, which verifies it, reports what is wrong, and
+ * seals it again. Thread-safe. */
+int chunkstore_read_sealed(struct chunkstore *cs, const uint8_t id[SHA256_LEN], uint32_t len, uint64_t off,
+			   void *dst, size_t n);
+/* Starts reading chunk id's file into the kernel's page cache, if it has
+ * one, without waiting: a reader about to need several chunks has their
+ * files read at once instead of one after the other. */
+void chunkstore_prefetch(struct chunkstore *cs, const uint8_t id[SHA256_LEN]);
 /* Decoded chunk record. */
 struct chunk_info {
 	uint32_t flags;

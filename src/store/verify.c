@@ -46,7 +46,7 @@ static int check_chunk(const uint8_t id[SHA256_LEN], void *ctx)
 	struct verify *v = ctx;
 	struct strata_error e2 = STRATA_ERROR_INIT;
 	v->checked++;
-	if (chunkstore_get(v->st->cs, id, &v->data, 1, &e2) < 0)
+	if (chunkstore_get(v->st->cs, id, &v->data, CHUNKSTORE_VERIFY_ALWAYS, &e2) < 0)
 		note_bad(v, id, strstr(e2.msg, "missing") ? v->missing : v->corrupt);
 	return 0;
 }

@@ -94,6 +94,24 @@ int main(void)
 	ok(out.len == n && !memcmp(out.data, mixed, n), "same bytes");
 	free(mixed);
 
+	/* Verified once: a raw chunk file is trusted, and read straight from
+	 * the file, only after a hash of it, once its ctime is 2 s old. */
+	uint8_t part[4096];
+	is_int(chunkstore_read_sealed(cs, id2, (uint32_t)n, 0, part, 100), -EAGAIN, "never verified: not trusted");
+	is_int(chunkstore_get(cs, id2, &out, CHUNKSTORE_VERIFY_ONCE, &err), 0, "verify a fresh raw chunk file");
+	is_int(chunkstore_read_sealed(cs, id2, (uint32_t)n, 0, part, 100), -EAGAIN,
+	       "a file changed less than 2 s ago is not trusted");
+	sleep(3);
+	is_int(chunkstore_get(cs, id2, &out, CHUNKSTORE_VERIFY_ONCE, &err), 0, "verify it again, 3 s later");
+	ok(out.len == n && !memcmp(out.data, rnd, n), "same bytes");
+	memset(part, 0, sizeof(part));
+	is_int(chunkstore_read_sealed(cs, id2, (uint32_t)n, 1000, part, sizeof(part)), 0, "now trusted: read from the file");
+	ok(!memcmp(part, rnd + 1000, sizeof(part)), "the bytes at that offset");
+	is_int(chunkstore_read_sealed(cs, id2, (uint32_t)n + 1, 0, part, 100), -EAGAIN, "not with another length");
+	is_int(chunkstore_read_sealed(cs, id2, (uint32_t)n, n - 10, part, 100), -EAGAIN, "not past its end");
+	is_int(chunkstore_get(cs, id3, &out, CHUNKSTORE_VERIFY_ONCE, &err), 0, "verify the zstd chunk file");
+	is_int(chunkstore_read_sealed(cs, id3, (uint32_t)n, 0, part, 100), -EAGAIN, "a zstd chunk is never read raw");
+
 	/* Damage: a flipped byte in a zstd file and a raw file; a deleted file. */
 	char *p3 = chunkstore_path(cs, id3), *p2 = chunkstore_path(cs, id2);
 	chmod(p3, 0644);
@@ -112,6 +130,12 @@ int main(void)
 	c ^= 0x55;
 	pwrite(fd, &c, 1, 100);
 	close(fd);
+	error_clear(&err);
+	is_int(chunkstore_read_sealed(cs, id2, (uint32_t)n, 0, part, 100), -EAGAIN,
+	       "a trusted file changed since is not trusted");
+	error_clear(&err);
+	is_int(chunkstore_get(cs, id2, &out, CHUNKSTORE_VERIFY_ONCE, &err), -EIO,
+	       "verify-once hashes it again: a flipped byte is EIO");
 	error_clear(&err);
 	is_int(chunkstore_get(cs, id2, &out, 1, &err), -EIO, "a flipped byte in a raw chunk is caught by verify");
 	unlink(p2);
