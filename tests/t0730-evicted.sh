@@ -93,9 +93,10 @@ fi
 got=$(served "$m0")
 factor=$(python3 -c "print(round($got / $blob_size, 2))")
 note "the whole tree: $got bytes in $(requests "$m0") requests, $(( SECONDS - t0 )) s"
-# Read in path order, not the layer's; a chunk across a checkpoint costs two
-# intervals, and spans dropped to stay within the budget come back.
-check "the whole tree cost at most 5 blobs (factor $factor)" test "$got" -le $(( blob_size * 5 ))
+# Read in path order, not the layer's, so spans dropped to stay within the
+# budget come back (1.4 to 1.6 blobs measured); a chunk across a checkpoint
+# no longer costs the interval on its other side again (3 blobs before).
+check "the whole tree cost at most 2 blobs (factor $factor)" test "$got" -le $(( blob_size * 2 ))
 kill "$sampler"; wait "$sampler" 2>/dev/null
 peak=$(sort -n "$TMP/samples" | tail -1)
 check "the store was sampled during the reads ($(wc -l <"$TMP/samples") samples)" test "$(wc -l <"$TMP/samples")" -ge 3

@@ -29,12 +29,28 @@
  * spans of an eStargz layer are its files, most of them small, and one
  * request per file would make reading a tree a request per file. */
 #define AHEAD_BYTES (1u << 20)
+/* A piece of a chunk longer than this is not kept (see struct piece). */
+#define PIECE_MAX (4u << 20)
 
 /* A chunk of a layer, where it lies in the uncompressed stream. */
 struct located {
 	uint8_t id[SHA256_LEN];
 	uint64_t off;
 	uint32_t len;
+};
+
+/* The decoded bytes [from, to) of a chunk that straddles a checkpoint,
+ * the part a span that ends or starts there holds: its tail (from the
+ * chunk's start to the checkpoint) or its head (from the checkpoint to the
+ * chunk's end). The span on the other side of the checkpoint takes them and
+ * stores the chunk instead of decoding the interval before or after it
+ * again: a reader going forward or backward fetches each interval once.
+ * Unverified bytes: they reach a caller only inside a chunk whose sha256
+ * matched. */
+struct piece {
+	uint64_t off;             /* where the chunk starts */
+	uint64_t from, to;
+	uint8_t bytes[];
 };
 
 /* What a layer needs to be rebuilt; loaded once, kept until refetch_free. */
@@ -49,6 +65,7 @@ struct rlayer {
 	size_t n;
 	struct source *src;
 	uint64_t last_end;        /* rf->lock: where the last span fetched ended */
+	struct piece *tail, *head; /* rf->lock: the last spans', or NULL */
 	struct rlayer *next;      /* rf->lock */
 };
 
@@ -90,10 +107,13 @@ struct refetcher {
 
 /* A span of a layer: decode [ustart, uend) from entry at (SIZE_MAX: the
  * layer is uncompressed), fetching the blob's bytes [cbeg, cend); keep
- * [kstart, kend) of it. */
+ * [kstart, kend) of it. With a tail, kstart is the tail's from and its
+ * bytes come before ustart; with a head, kend is its to and its bytes come
+ * after uend (the plan owns them). */
 struct span_plan {
 	size_t at;
 	uint64_t ustart, uend, cbeg, cend, kstart, kend;
+	struct piece *tail, *head;
 };
 
 int refetch_new(struct store *st, struct refetcher **out, struct strata_error *err)
@@ -115,6 +135,8 @@ static void rlayer_free(struct rlayer *l)
 	if (!l)
 		return;
 	ckpt_table_release(&l->t);
+	free(l->tail);
+	free(l->head);
 	free(l->chunks);
 	source_free(l->src);
 	free(l);
@@ -354,11 +376,88 @@ static int plan_span(const struct rlayer *l, uint64_t off, uint32_t len, struct 
 	}
 	p->kstart = p->ustart;
 	p->kend = p->uend;
+	p->tail = p->head = NULL;
 	if (p->uend - p->ustart > SPAN_KEEP_MAX) {
 		p->kstart = off;
 		p->kend = off + len;
 	}
 	return 0;
+}
+
+/* The entry at uncompressed offset u, after entry from; SIZE_MAX: none. */
+static size_t entry_at(const struct ckpt_table *t, size_t from, uint64_t u)
+{
+	for (size_t j = from; j < t->n && t->e[j].uoff <= u; j++)
+		if (t->e[j].uoff == u)
+			return j;
+	return SIZE_MAX;
+}
+
+/* With rf->lock held: p, planned for [off, off + len), takes l's pieces
+ * that go with it. The tail, when p starts at its checkpoint, or before it
+ * for a chunk that starts in the tail (p then starts at the checkpoint);
+ * the head, when p ends at its checkpoint, or after it for a chunk that
+ * ends in the head (p then ends at the checkpoint). */
+static void plan_take_pieces(struct rlayer *l, uint64_t off, uint32_t len, struct span_plan *p)
+{
+	struct piece *tl = l->tail, *hd = l->head;
+	size_t j;
+
+	if (p->at == SIZE_MAX || p->kstart != p->ustart || p->kend != p->uend)
+		return;
+	if (tl && p->uend > tl->to &&
+	    (p->ustart == tl->to ||
+	     (p->ustart < tl->to && off >= tl->from && off < tl->to &&
+	      (j = entry_at(&l->t, p->at, tl->to)) != SIZE_MAX))) {
+		if (p->ustart != tl->to) {
+			p->at = j;
+			p->ustart = tl->to;
+			p->cbeg = l->t.e[j].cbit / 8;
+		}
+		p->kstart = tl->from;
+		p->tail = tl;
+		l->tail = NULL;
+	}
+	if (hd && p->ustart < hd->from && hd->off >= p->kstart &&
+	    (p->uend == hd->from ||
+	     (p->uend > hd->from && off + len > hd->from && off + len <= hd->to &&
+	      (j = entry_at(&l->t, p->at, hd->from)) != SIZE_MAX))) {
+		if (p->uend != hd->from) {
+			p->uend = hd->from;
+			p->cend = (l->t.e[j].cbit + 7) / 8;
+		}
+		p->kend = hd->to;
+		p->head = hd;
+		l->head = NULL;
+	}
+}
+
+/* With rf->lock held: *slot is pc (may be NULL), replacing the one kept. */
+static void keep_piece(struct piece **slot, struct piece *pc)
+{
+	free(*slot);
+	*slot = pc;
+}
+
+static void plan_release(struct span_plan *p)
+{
+	free(p->tail);
+	free(p->head);
+}
+
+/* The piece [from, to) of the chunk at off, out of ubuf, which holds
+ * [kstart, ...); NULL when too big or out of memory. */
+static struct piece *piece_new(const uint8_t *ubuf, uint64_t kstart, uint64_t off, uint64_t from,
+			       uint64_t to)
+{
+	struct piece *pc = to - from <= PIECE_MAX ? malloc(sizeof(*pc) + (to - from)) : NULL;
+	if (pc) {
+		pc->off = off;
+		pc->from = from;
+		pc->to = to;
+		memcpy(pc->bytes, ubuf + (from - kstart), to - from);
+	}
+	return pc;
 }
 
 static int load_window(struct store *st, uint32_t lid, size_t at, uint32_t wlen, uint8_t *w)
@@ -371,11 +470,9 @@ static int load_window(struct store *st, uint32_t lid, size_t at, uint32_t wlen,
 	return r;
 }
 
-/* With rf->store_lock held: room for need more bytes within the budget,
- * first by dropping the chunks of the spans stored longest ago, then as
- * the owner's hook does (cache_make_room: complete layers, then whole
- * mapped layers). */
-static void make_room(struct refetcher *rf, uint64_t need)
+/* With rf->store_lock held: room for need more bytes within the budget by
+ * dropping the chunks of the spans stored longest ago. */
+static void drop_kept(struct refetcher *rf, uint64_t need)
 {
 	uint64_t budget = rf->st->conf->cache_max_size;
 	while (budget && rf->kept && cache_store_size(rf->st->cache) + need > budget) {
@@ -387,6 +484,14 @@ static void make_room(struct refetcher *rf, uint64_t need)
 			log_warn("refetch: %s", e.msg);
 		free(k);
 	}
+}
+
+/* With rf->store_lock held: room for need more bytes within the budget,
+ * first by drop_kept, then as the owner's hook does (cache_make_room:
+ * complete layers, then whole mapped layers). */
+static void make_room(struct refetcher *rf, uint64_t need)
+{
+	drop_kept(rf, need);
 	if (rf->room_hook)
 		rf->room_hook(rf->room_ctx, need);
 }
@@ -420,7 +525,7 @@ static int fetch_span(struct refetcher *rf, struct rlayer *l, const struct span_
 	struct index_batch *batch = NULL;
 	struct chunk_writer *w = NULL;
 	uint64_t t0 = now_ns(), stored_bytes = 0, got = 0;
-	int r, found = 0, locked = 0;
+	int r, found = 0, locked = 0, bad = 0;
 
 	r = source_fetch_range(l->src, &l->blob, p->cbeg, p->cend - p->cbeg, &cbuf, err);
 	if (r < 0) {
@@ -432,15 +537,20 @@ static int fetch_span(struct refetcher *rf, struct rlayer *l, const struct span_
 		r = error_set(err, -ENOMEM, "out of memory");
 		goto out;
 	}
+	if (p->tail)
+		memcpy(ubuf, p->tail->bytes, p->tail->to - p->tail->from);
+	if (p->head)
+		memcpy(ubuf + (p->head->from - p->kstart), p->head->bytes, p->head->to - p->head->from);
 	if (p->at == SIZE_MAX)
 		r = span_decode(&sp, (const uint8_t *)cbuf.data, cbuf.len, 0, ubuf, p->kend - p->kstart, err);
 	/* Each checkpoint's piece on its own, from its own start: an eStargz
 	 * layer's checkpoints are gzip members whose stream is not the virtual
 	 * one of its chunks (a member ends with the next entry's tar header). */
-	for (size_t j = p->at; p->at != SIZE_MAX && r == 0 && j < l->t.n && l->t.e[j].uoff < p->kend; j++) {
+	uint64_t dend = p->head ? p->uend : p->kend; /* what is decoded ends there */
+	for (size_t j = p->at; p->at != SIZE_MAX && r == 0 && j < l->t.n && l->t.e[j].uoff < dend; j++) {
 		const struct ckpt_entry *e = &l->t.e[j];
 		uint64_t next = j + 1 < l->t.n ? l->t.e[j + 1].uoff : l->t.usize;
-		uint64_t from = e->uoff > p->kstart ? e->uoff : p->kstart, to = next < p->kend ? next : p->kend;
+		uint64_t from = e->uoff > p->kstart ? e->uoff : p->kstart, to = next < dend ? next : dend;
 		uint64_t at = e->cbit / 8 - p->cbeg;
 		if (to <= from)
 			continue;
@@ -490,7 +600,8 @@ static int fetch_span(struct refetcher *rf, struct rlayer *l, const struct span_
 		else
 			hi = mid;
 	}
-	for (size_t i = lo; i < l->n && l->chunks[i].off + l->chunks[i].len <= p->kend; i++) {
+	size_t i;
+	for (i = lo; i < l->n && l->chunks[i].off + l->chunks[i].len <= p->kend; i++) {
 		const struct located *c = &l->chunks[i];
 		const uint8_t *bytes = ubuf + (c->off - p->kstart);
 		uint8_t sum[SHA256_LEN];
@@ -503,12 +614,15 @@ static int fetch_span(struct refetcher *rf, struct rlayer *l, const struct span_
 			char hex[DIGEST_STR_MAX];
 			digest_format(c->id, hex);
 			if (is_want) {
-				r = error_set(err, -EIO, "chunk '%s' rebuilt from blob '%s' does not match its id",
+				/* -ESTALE: a piece kept from another span may be what is wrong. */
+				r = error_set(err, p->tail || p->head ? -ESTALE : -EIO,
+					      "chunk '%s' rebuilt from blob '%s' does not match its id",
 					      hex, l->blob_digest);
 				goto out;
 			}
 			log_warn("refetch: chunk '%s' rebuilt from blob '%s' does not match its id; not stored",
 				 hex, l->blob_digest);
+			bad = 1;
 			continue;
 		}
 		if (is_want) {
@@ -539,8 +653,29 @@ static int fetch_span(struct refetcher *rf, struct rlayer *l, const struct span_
 	cache_shared_end(rf->st->cache);
 	if (stored_bytes)
 		note_kept(rf, l->lid, p);
+	/* The room made was a guess (the span's compressed size): a span whose
+	 * chunks were all new can take more. Back within the budget at once. */
+	drop_kept(rf, 0);
 	pthread_mutex_unlock(&rf->store_lock);
 	locked = 0;
+	/* The chunks across the checkpoints the span starts and ends at: their
+	 * pieces here are for the spans on the other side (not from a span
+	 * that came wrong). */
+	if (p->at != SIZE_MAX && !bad) {
+		const struct located *c = lo > 0 ? &l->chunks[lo - 1] : NULL;
+		struct piece *hd = NULL, *tl = NULL;
+		if (p->kstart == p->ustart && c && c->off + c->len > p->kstart && c->off + c->len <= p->kend)
+			hd = piece_new(ubuf, p->kstart, c->off, p->kstart, c->off + c->len);
+		c = i < l->n ? &l->chunks[i] : NULL;
+		if (p->kend == p->uend && c && c->off >= p->kstart && c->off < p->kend && p->kend < l->t.usize)
+			tl = piece_new(ubuf, p->kstart, c->off, c->off, p->kend);
+		pthread_mutex_lock(&rf->lock);
+		if (hd)
+			keep_piece(&l->head, hd);
+		if (tl)
+			keep_piece(&l->tail, tl);
+		pthread_mutex_unlock(&rf->lock);
+	}
 	atomic_fetch_add(&rf->spans, 1);
 	atomic_fetch_add(&rf->chunks, got);
 	atomic_fetch_add(&rf->latency_ns, now_ns() - t0);
@@ -602,6 +737,7 @@ static void *ahead_main(void *arg)
 	struct refetcher *rf = a->rf;
 	struct strata_error err = STRATA_ERROR_INIT;
 	int r = fetch_span(rf, a->l, &a->p, NULL, 0, 0, NULL, &err);
+	plan_release(&a->p);
 	if (r < 0)
 		log_warn("refetch ahead: %s", err.msg);
 	pthread_mutex_lock(&rf->lock);
@@ -670,8 +806,6 @@ static void start_ahead(struct refetcher *rf, struct rlayer *l, const struct spa
 	a->l = l;
 	a->p = next;
 	a->f->lid = l->lid;
-	a->f->kstart = next.kstart;
-	a->f->kend = next.kend;
 	a->f->refs = 1;
 	pthread_mutex_lock(&rf->lock);
 	if (rf->closing || rf->ahead_running >= 2 || flight_find(rf, l->lid, next.kstart, next.kstart + 1)) {
@@ -680,11 +814,20 @@ static void start_ahead(struct refetcher *rf, struct rlayer *l, const struct spa
 		free(a);
 		return;
 	}
+	/* The chunk across p's end (p's tail) comes with it: fetching ahead
+	 * from p's end leaves nothing before it for the reader to fetch again. */
+	plan_take_pieces(l, next.ustart, 0, &a->p);
+	a->f->kstart = a->p.kstart;
+	a->f->kend = a->p.kend;
 	/* The reader's next miss past what comes ahead goes on in sequence. */
 	l->last_end = next.uend;
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	if (pthread_create(&tid, &attr, ahead_main, a) != 0) {
+		if (a->p.tail) /* back where they were */
+			keep_piece(&l->tail, a->p.tail);
+		if (a->p.head)
+			keep_piece(&l->head, a->p.head);
 		free(a->f);
 		free(a);
 	} else {
@@ -731,6 +874,7 @@ static int from_layer(struct refetcher *rf, struct rlayer *l, const uint8_t *id,
 		pthread_mutex_unlock(&rf->lock);
 		return error_set(err, -ENOMEM, "out of memory");
 	}
+	plan_take_pieces(l, off, len, &p);
 	f->lid = l->lid;
 	f->kstart = p.kstart;
 	f->kend = p.kend;
@@ -740,6 +884,13 @@ static int from_layer(struct refetcher *rf, struct rlayer *l, const uint8_t *id,
 	pthread_mutex_unlock(&rf->lock);
 
 	r = fetch_span(rf, l, &p, id, off, len, out, err);
+	plan_release(&p);
+	if (r == -ESTALE) {
+		/* Once more from the blob alone. */
+		error_clear(err);
+		plan_span(l, off, len, &p);
+		r = fetch_span(rf, l, &p, id, off, len, out, err);
+	}
 
 	pthread_mutex_lock(&rf->lock);
 	f->done = 1;
