@@ -5,7 +5,7 @@
 # after the k-th layer is committed), then during `cache prune --all` and
 # `cache gc`. After each kill the next command starts a new daemon on the
 # same store, and: `cache verify` finds it consistent, every layer record is
-# complete or evicted, layers committed before the kill are still there, the
+# complete, mapped (evicted with its map kept) or evicted, layers committed before the kill are still there, the
 # interrupted image is either not listed or mounts with the exact tree, and a
 # fresh pull mounts with the exact tree (compared with umoci unpack).
 # STRATA_CRASH_POINTS (default 12) sets the number of timed pull kill points.
@@ -58,16 +58,16 @@ app_complete() {
 }
 app_listed() { "$STRATA" images --json | jq -e --arg n "$APP:latest" 'any(.[]; .names | index($n))' >/dev/null; }
 
-# consistent LABEL: verify clean, every layer complete or evicted.
+# consistent LABEL: verify clean, every layer complete, mapped or evicted.
 consistent() {
 	local v bad
 	v=$("$STRATA" cache verify --json 2>"$TMP/verify.err")
-	bad=$("$STRATA" cache ls --json 2>/dev/null | jq '[.[] | select(.state != "complete" and .state != "evicted")] | length')
+	bad=$("$STRATA" cache ls --json 2>/dev/null | jq '[.[] | select(.state != "complete" and .state != "mapped" and .state != "evicted")] | length')
 	if [ "$(jq -c '[.clean, (.missing|length), (.corrupt|length), (.layers|length)]' <<<"$v" 2>/dev/null)" = '[true,0,0,0]' ] &&
 		[ "$bad" = 0 ]; then
-		ok "$1: cache verify clean ($(jq .chunks_checked <<<"$v") chunks), every layer complete or evicted"
+		ok "$1: cache verify clean ($(jq .chunks_checked <<<"$v") chunks), every layer complete, mapped or evicted"
 	else
-		not_ok "$1: cache verify clean, every layer complete or evicted"
+		not_ok "$1: cache verify clean, every layer complete, mapped or evicted"
 		echo "#   verify: $(jq -c '{clean, missing: (.missing|length), corrupt: (.corrupt|length), layers}' <<<"$v" 2>/dev/null) $(cat "$TMP/verify.err")"
 		echo "#   layers in other states: $bad"
 		faults=$((faults + 1))
